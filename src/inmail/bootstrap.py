@@ -1,0 +1,46 @@
+"""Wiring: builds the database, clock and service dependencies from Settings, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inmail.clock import Clock, SystemClock, TestClock
+from inmail.config import Settings
+from inmail.services.context import Deps, PlanVersionCache
+from inmail.store import schema
+from inmail.store.db import Database, make_engine
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    deps: Deps
+    clock: Clock
+
+    @property
+    def test_clock(self) -> TestClock | None:
+        return self.clock if isinstance(self.clock, TestClock) else None
+
+    def close(self) -> None:
+        self.deps.db.dispose()
+
+
+def build(settings: Settings) -> Runtime:
+    engine = make_engine(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.pool_size,
+    )
+    db = Database(engine)
+    clock: Clock = SystemClock()
+    if settings.test_clock is not None:
+        clock = TestClock(db, settings.test_clock)
+    return Runtime(settings, Deps(db, PlanVersionCache()), clock)
+
+
+def migrate(runtime: Runtime) -> None:
+    """Bring the schema to the newest migration and load the default catalog if empty."""
+    from inmail.services.catalog import seed_catalog
+
+    schema.upgrade(runtime.deps.db.engine)
+    seed_catalog(runtime.deps, now=runtime.clock.now())

@@ -1,0 +1,40 @@
+"""Settings: the only place that reads the environment (prefix ``INMAIL_``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INMAIL_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL: ``sqlite:///path.db`` or ``postgresql+psycopg://user@host/db``."""
+
+    admin_token: str | None = None
+    """The operator's bearer token; without it the operator endpoints are closed."""
+
+    test_clock: datetime | None = None
+    """Start a persisted test clock at this time; it only moves when advanced."""
+
+    sqlite_busy_timeout_ms: int = 30_000
+    """How long a SQLite writer waits for the write lock before giving up."""
+
+    pool_size: int = 10
+    """Connections per process on PostgreSQL."""
+
+    @field_validator("test_clock")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("INMAIL_TEST_CLOCK needs a time zone, e.g. 2026-01-31T09:00:00Z")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,235 @@
+"""Subscriptions: renewal with rollover and cap, plan changes, proration and overage (SPEC §2, §6).
+
+Every function here works on a :class:`Subscription` and a
+:class:`~inmail.domain.credits.Book` in memory and takes ``now``; the
+services load them under a lock, call these rules and persist the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from inmail.domain.credits import (
+    Book,
+    Charge,
+    ChargeKind,
+    EntryKind,
+    Lot,
+    LotSource,
+    expire_due,
+    forfeit_above_cap,
+    lifetime_end,
+    upcoming_forfeit,
+)
+from inmail.domain.cycles import Cycle, cycle_at, cycle_start
+from inmail.domain.errors import OverageLimitReached, PacksNotOnPlan
+from inmail.domain.money import Money
+from inmail.domain.plans import BASIC, Pack, Plan
+
+PlanLookup = Callable[[str], Plan]
+"""Returns the current version of a plan by code (raises UnknownPlan)."""
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A member's plan, billing anchor and how far its cycles have been renewed.
+
+    ``id`` changes whenever a member subscribes afresh from Basic, so that
+    (subscription, cycle) names each renewal exactly once.
+    """
+
+    id: str
+    plan: Plan
+    anchor: datetime
+    renewed_cycle: int
+    pending_plan: str | None = None
+
+    def current_cycle(self, now: datetime) -> Cycle | None:
+        return cycle_at(self.anchor, now) if self.plan.is_paid else None
+
+    def next_renewal_at(self) -> datetime | None:
+        if not self.plan.is_paid:
+            return None
+        return cycle_start(self.anchor, self.renewed_cycle + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    cycle: int
+    at: datetime
+    plan: Plan
+    granted: int
+    forfeited: int
+
+
+def cycle_reference(sub: Subscription, cycle: int) -> str:
+    return f"cycle:{sub.id}:{cycle}"
+
+
+def catch_up(book: Book, sub: Subscription, plans: PlanLookup, now: datetime) -> list[Renewal]:
+    """Apply, in order, every renewal and expiry due by ``now`` (SPEC §2).
+
+    Renewal does not wait for a job: whoever touches the account first runs
+    this, each missed cycle with its own timestamps.
+    """
+    renewals: list[Renewal] = []
+    while (at := sub.next_renewal_at()) is not None and at <= now:
+        renewals.append(renew(book, sub, plans, at))
+    expire_due(book, now)
+    return renewals
+
+
+def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Renewal:
+    """One renewal: expire, switch to a scheduled plan, grant, forfeit above the cap, charge."""
+    cycle = sub.renewed_cycle + 1
+    reference = cycle_reference(sub, cycle)
+    expire_due(book, at)
+    # Members keep a plan version for the whole cycle; a new cycle takes the newest terms.
+    sub.plan = plans(sub.pending_plan or sub.plan.code)
+    sub.pending_plan = None
+    sub.renewed_cycle = cycle
+    plan = sub.plan
+    if plan.monthly_allotment:
+        book.grant(
+            kind=EntryKind.GRANT,
+            source=LotSource.ALLOTMENT,
+            credits=plan.monthly_allotment,
+            at=at,
+            expires_at=lifetime_end(at, plan.plan_credit_lifetime_days),
+            reference=reference,
+        )
+    forfeited = forfeit_above_cap(book, plan.rollover_cap, at, reference)
+    if plan.price.amount_minor:
+        book.charge(Charge(ChargeKind.SUBSCRIPTION, plan.price, at, reference))
+    return Renewal(cycle, at, plan, plan.monthly_allotment, forfeited)
+
+
+def forfeit_at_next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> int:
+    """How many credits the next renewal forfeits if none are spent before it."""
+    at = sub.next_renewal_at()
+    if at is None:
+        return 0
+    plan = plans(sub.pending_plan or sub.plan.code)
+    return upcoming_forfeit(book.lots, at, plan.monthly_allotment, plan.rollover_cap)
+
+
+class ChangeKind(StrEnum):
+    NONE = "none"
+    SUBSCRIBE = "subscribe"
+    UPGRADE = "upgrade"
+    SCHEDULED = "scheduled"
+    UNSCHEDULED = "unscheduled"
+
+
+def classify_change(sub: Subscription, new: Plan) -> ChangeKind:
+    """SPEC §6: what a request to move to ``new`` means for this subscription.
+
+    Subscribing from Basic and upgrading (a higher allotment) happen now;
+    downgrades, lateral moves and cancelling (to Basic) wait for the next
+    cycle start. Asking for the current plan withdraws a scheduled change.
+    """
+    current = sub.plan
+    if new.code == current.code:
+        return ChangeKind.UNSCHEDULED if sub.pending_plan else ChangeKind.NONE
+    if not current.is_paid:
+        return ChangeKind.SUBSCRIBE
+    if new.is_paid and new.monthly_allotment > current.monthly_allotment:
+        return ChangeKind.UPGRADE
+    return ChangeKind.SCHEDULED
+
+
+def upgrade(book: Book, sub: Subscription, new: Plan, now: datetime) -> None:
+    """Move to a bigger plan now, keeping the anchor and every credit (SPEC §6).
+
+    Grants floor((new - old allotment) x the fraction of the cycle left) and
+    charges the fee difference for that fraction, rounded down to the minor
+    unit. The new cap applies from the next renewal, which is when caps apply.
+    """
+    cycle = cycle_at(sub.anchor, now)
+    left, whole = cycle.remaining_fraction(now)
+    old = sub.plan
+    reference = f"proration:{sub.id}:{cycle.index}:{new.code}"
+    extra = (new.monthly_allotment - old.monthly_allotment) * left // whole
+    if extra > 0:
+        book.grant(
+            kind=EntryKind.GRANT,
+            source=LotSource.ALLOTMENT,
+            credits=extra,
+            at=now,
+            expires_at=lifetime_end(now, new.plan_credit_lifetime_days),
+            reference=reference,
+        )
+    fee = prorated_fee(old.price, new.price, left, whole)
+    if fee.amount_minor > 0:
+        book.charge(Charge(ChargeKind.PRORATION, fee, now, reference, credits=extra))
+    sub.plan = new
+    sub.pending_plan = None
+
+
+def prorated_fee(old: Money, new: Money, left: int, whole: int) -> Money:
+    # Different currencies cannot be netted: charge the new plan's share in full.
+    base = new.amount_minor - (old.amount_minor if old.currency == new.currency else 0)
+    return Money(max(0, base) * left // whole, new.currency)
+
+
+def subscribe(sub: Subscription, new: Plan, new_id: str, now: datetime) -> None:
+    """From Basic to a paid plan: a new subscription anchored now (cycle 0 renews at once)."""
+    sub.id = new_id
+    sub.plan = new
+    sub.anchor = now
+    sub.renewed_cycle = -1
+    sub.pending_plan = None
+
+
+@dataclass(frozen=True, slots=True)
+class PackPurchase:
+    charge: Charge
+    lot: Lot
+
+
+def buy_pack(
+    book: Book, plan: Plan, pack: Pack, now: datetime, *, overage: bool = False
+) -> PackPurchase:
+    """Record the charge and grant the pack's credits at once (SPEC §6)."""
+    if not plan.packs:
+        raise PacksNotOnPlan(f"the {plan.name} plan cannot buy credit packs")
+    kind = ChargeKind.OVERAGE if overage else ChargeKind.PACK
+    charge = Charge(kind, pack.price, now, f"pack:{pack.code}", credits=pack.credits)
+    book.charge(charge)
+    lot = book.grant(
+        kind=EntryKind.GRANT,
+        source=LotSource.OVERAGE if overage else LotSource.PURCHASE,
+        credits=pack.credits,
+        at=now,
+        expires_at=lifetime_end(now, plan.pack_credit_lifetime_days),
+        reference=f"charge:{charge.id}",
+    )
+    return PackPurchase(charge, lot)
+
+
+@dataclass(frozen=True, slots=True)
+class OverageSettings:
+    auto_overage: bool = True
+    limit_minor: int | None = None
+
+
+def overage_packs(shortfall: int, pack: Pack) -> int:
+    """How many overage packs cover ``shortfall`` credits."""
+    return -(-shortfall // pack.credits)
+
+
+def check_overage(settings: OverageSettings, spent_this_cycle: Money, cost: Money) -> None:
+    """Refuse an automatic overage purchase that would pass the member's per-cycle limit."""
+    limit = settings.limit_minor
+    if limit is not None and spent_this_cycle.amount_minor + cost.amount_minor > limit:
+        raise OverageLimitReached(
+            f"buying {cost} of overage credits would pass your overage limit of "
+            f"{Money(limit, cost.currency)} this cycle ({spent_this_cycle} used)"
+        )
+
+
+def is_basic(plan: Plan) -> bool:
+    return plan.code == BASIC

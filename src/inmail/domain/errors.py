@@ -1,0 +1,120 @@
+"""The one error tree of inmail.
+
+Every rule that refuses something raises a subclass of :class:`DomainError`.
+Each class carries a stable machine ``code`` (the API's problem ``code``) and a
+one-line docstring that says when it is raised. Entry points map codes to
+their own vocabulary (HTTP status, CLI exit code); services never raise
+anything transport-specific.
+
+    DomainError
+    ├── ValidationError              validation-error
+    │   └── ClockMovedBackwards      validation-error
+    ├── NotFound                     not-found
+    │   └── UnknownMember            not-found
+    ├── UnknownPlan                  unknown-plan
+    ├── UnknownPack                  unknown-pack
+    ├── Conflict                     conflict
+    │   └── HandleTaken              handle-taken
+    │   └── AlreadySpent             already-spent
+    ├── IdempotencyKeyReused         idempotency-key-reused
+    ├── InmailNotOnPlan              inmail-not-on-plan
+    ├── PacksNotOnPlan               packs-not-on-plan
+    ├── InsufficientCredits          insufficient-credits
+    └── OverageLimitReached          overage-limit-reached
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every refusal; ``code`` is stable, ``message`` is for people."""
+
+    code = "domain-error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(DomainError):
+    """An input is malformed or out of range; ``field`` names it."""
+
+    code = "validation-error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ClockMovedBackwards(ValidationError):
+    """The test clock was asked to move into the past."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    code = "not-found"
+
+
+class UnknownMember(NotFound):
+    """No member has that id."""
+
+
+class UnknownPlan(DomainError):
+    """No plan has that code."""
+
+    code = "unknown-plan"
+
+
+class UnknownPack(DomainError):
+    """No credit pack has that code."""
+
+    code = "unknown-pack"
+
+
+class Conflict(DomainError):
+    """The request contradicts the stored state."""
+
+    code = "conflict"
+
+
+class HandleTaken(Conflict):
+    """Another member already uses that handle."""
+
+    code = "handle-taken"
+
+
+class AlreadySpent(Conflict):
+    """A spend with that reference exists already (each InMail is spent once)."""
+
+    code = "already-spent"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The idempotency key was used before for a different request."""
+
+    code = "idempotency-key-reused"
+
+
+class InmailNotOnPlan(DomainError):
+    """The member's plan does not include InMail."""
+
+    code = "inmail-not-on-plan"
+
+
+class PacksNotOnPlan(DomainError):
+    """The member's plan cannot buy credit packs."""
+
+    code = "packs-not-on-plan"
+
+
+class InsufficientCredits(DomainError):
+    """Not enough credits, and overage cannot apply."""
+
+    code = "insufficient-credits"
+
+
+class OverageLimitReached(DomainError):
+    """Buying the overage pack would pass the member's per-cycle overage limit."""
+
+    code = "overage-limit-reached"

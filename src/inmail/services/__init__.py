@@ -1,0 +1,1 @@
+"""Use cases: verb-named functions that each own one transaction."""

@@ -1,0 +1,158 @@
+"""What every use case shares: the plan cache, opening an account under its lock, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from inmail.domain.billing import Renewal, catch_up
+from inmail.domain.credits import Book
+from inmail.domain.cycles import require_utc
+from inmail.domain.errors import IdempotencyKeyReused, UnknownMember, ValidationError
+from inmail.domain.plans import Plan
+from inmail.store import accounts as account_store
+from inmail.store import catalog as catalog_store
+from inmail.store import idempotency as key_store
+from inmail.store.db import Database
+
+T = TypeVar("T")
+MAX_KEY_LENGTH = 200
+
+
+class PlanVersionCache:
+    """Plan versions never change once written, so each process may keep them forever."""
+
+    def __init__(self) -> None:
+        self._versions: dict[tuple[str, int], Plan] = {}
+
+    def lookup(self, conn: Connection) -> Callable[[str, int], Plan]:
+        def version(code: str, number: int) -> Plan:
+            key = (code, number)
+            plan = self._versions.get(key)
+            if plan is None:
+                plan = self._versions[key] = catalog_store.plan_version(conn, code, number)
+            return plan
+
+        return version
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The pieces a use case needs besides its arguments."""
+
+    db: Database
+    plans: PlanVersionCache
+
+
+@dataclass(slots=True)
+class OpenAccount:
+    conn: Connection
+    account: account_store.Account
+    book: Book
+    renewals: list[Renewal]
+
+    def save(self) -> None:
+        account_store.save(self.conn, self.account, self.book, self.renewals)
+        self.renewals = []
+
+
+def lock_and_catch_up(deps: Deps, conn: Connection, member_id: str, now: datetime) -> OpenAccount:
+    """Lock the member's account and apply every renewal and expiry due by ``now``."""
+    account = account_store.lock_account(conn, member_id, deps.plans.lookup(conn))
+    if account is None:
+        raise UnknownMember(f"there is no member {member_id!r}")
+    book = account_store.load_book(conn, account)
+    done = catch_up(book, account.subscription, _current_plans(conn), now)
+    return OpenAccount(conn, account, book, done)
+
+
+def _current_plans(conn: Connection) -> Callable[[str], Plan]:
+    return lambda code: catalog_store.current_plan(conn, code)
+
+
+@contextmanager
+def open_account(deps: Deps, member_id: str, now: datetime) -> Iterator[OpenAccount]:
+    """A write transaction on one account, caught up to ``now``; saved when the block ends."""
+    require_utc(now)
+    with deps.db.write() as conn:
+        opened = lock_and_catch_up(deps, conn, member_id, now)
+        yield opened
+        opened.save()
+
+
+def refresh(deps: Deps, member_id: str, now: datetime) -> None:
+    """Apply due renewals before a read (SPEC §2); a cheap read when nothing is due."""
+    require_utc(now)
+    with deps.db.read() as conn:
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+    if account is None:
+        raise UnknownMember(f"there is no member {member_id!r}")
+    if account.next_due_at is not None and account.next_due_at <= now:
+        with open_account(deps, member_id, now):
+            pass
+
+
+def fingerprint(request: dict[str, Any]) -> str:
+    encoded = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def idempotent(
+    deps: Deps,
+    *,
+    scope: str,
+    key: str | None,
+    request: dict[str, Any],
+    now: datetime,
+    effect: Callable[[Connection], T],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T],
+) -> T:
+    """Run ``effect`` once per (scope, key): a replay returns the first result unchanged.
+
+    The key is stored in the effect's own transaction, so either both exist or
+    neither. Two concurrent first requests both run the effect, but only one
+    can insert the key: the other's transaction (and its effect) rolls back
+    and it answers with the stored result.
+    """
+    if key is None:
+        with deps.db.write() as conn:
+            return effect(conn)
+    _check_key(key)
+    digest = fingerprint(request)
+    try:
+        with deps.db.write() as conn:
+            stored = key_store.find_key(conn, scope, key)
+            if stored is not None:
+                return _replay(stored, digest, decode)
+            result = effect(conn)
+            key_store.insert_key(conn, scope, key, digest, encode(result), now)
+            return result
+    except IntegrityError:
+        with deps.db.read() as conn:
+            stored = key_store.find_key(conn, scope, key)
+        if stored is None:
+            raise
+        return _replay(stored, digest, decode)
+
+
+def _replay(stored: key_store.StoredResponse, digest: str, decode: Callable[[str], T]) -> T:
+    if stored.fingerprint != digest:
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
+    return decode(stored.response)
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError(
+            f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters",
+            field="idempotency_key",
+        )

@@ -1,0 +1,313 @@
+"""Spending, buying packs, credit-backs and adjustments: the writes that move credits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from inmail.domain.billing import OverageSettings, check_overage, overage_packs
+from inmail.domain.billing import buy_pack as buy_pack_rule
+from inmail.domain.credits import EntryKind, LotSource, draw, new_id, spending_order
+from inmail.domain.cycles import require_utc
+from inmail.domain.errors import (
+    AlreadySpent,
+    Conflict,
+    InmailNotOnPlan,
+    InsufficientCredits,
+    NotFound,
+    UnknownPack,
+    ValidationError,
+)
+from inmail.domain.money import Money
+from inmail.domain.plans import Pack
+from inmail.services.context import Deps, OpenAccount, idempotent, lock_and_catch_up
+from inmail.store import accounts as account_store
+from inmail.store import catalog as catalog_store
+from inmail.store import spends as spend_store
+from inmail.store.spends import SpendRecord
+
+MAX_REFERENCE_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SpendResult:
+    spend_id: str
+    reference: str
+    cost: int
+    balance_after: int
+    overage_charge: Money | None
+
+
+def spend_credits(
+    deps: Deps,
+    *,
+    member_id: str,
+    cost: int,
+    reference: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> SpendResult:
+    """Spend ``cost`` credits for ``reference`` (one InMail): atomic, never below zero.
+
+    Plan credits go first, oldest first, then purchased ones by expiry. With
+    too few credits the plan's overage pack is bought in the same transaction
+    when the plan and the member allow it; otherwise nothing is written.
+    """
+    require_utc(now)
+    _check_cost(cost)
+    _check_reference(reference)
+
+    def effect(conn: Connection) -> SpendResult:
+        opened = lock_and_catch_up(deps, conn, member_id, now)
+        result = _spend(opened, cost, reference, now)
+        opened.save()
+        return result
+
+    return idempotent(
+        deps,
+        scope=f"spend:{member_id}",
+        key=idempotency_key,
+        request={"cost": cost, "reference": reference},
+        now=now,
+        effect=effect,
+        encode=_encode_spend,
+        decode=_decode_spend,
+    )
+
+
+def _spend(opened: OpenAccount, cost: int, reference: str, now: datetime) -> SpendResult:
+    account, book = opened.account, opened.book
+    plan = account.subscription.plan
+    if cost > 0 and not plan.inmail:
+        raise InmailNotOnPlan(
+            f"the {plan.name} plan does not include InMail; purchased credits stay "
+            "until they expire but can only be used on a plan with InMail"
+        )
+    if spend_store.find_spend(opened.conn, reference) is not None:
+        raise AlreadySpent(f"{reference!r} has been paid for already")
+    available = sum(lot.remaining for lot in spending_order(book.lots, now))
+    overage = None
+    if available < cost:
+        overage = _buy_overage(opened, cost - available, now)
+    draw(book, EntryKind.SPEND, cost, now, reference)
+    record = SpendRecord(new_id("sp"), account.member_id, reference, cost, now, None)
+    spend_store.insert_spend(opened.conn, record)
+    return SpendResult(record.id, reference, cost, book.balance, overage)
+
+
+def _buy_overage(opened: OpenAccount, shortfall: int, now: datetime) -> Money:
+    account, book = opened.account, opened.book
+    plan = account.subscription.plan
+    if not plan.overage:
+        raise InsufficientCredits(
+            f"you have {book.balance} credit(s); this needs {book.balance + shortfall} and the "
+            f"{plan.name} plan has no automatic overage"
+        )
+    if not account.overage.auto_overage:
+        raise InsufficientCredits(
+            f"you have {book.balance} credit(s); this needs {book.balance + shortfall} "
+            "and automatic overage is turned off"
+        )
+    pack = _pack(opened.conn, plan.overage_pack)
+    count = overage_packs(shortfall, pack)
+    price = pack.price.times(count)
+    cycle = account.subscription.current_cycle(now)
+    since = cycle.start if cycle is not None else now
+    spent = account_store.overage_spent_since(opened.conn, account.member_id, since, price.currency)
+    check_overage(account.overage, spent, price)
+    for _ in range(count):
+        buy_pack_rule(book, plan, pack, now, overage=True)
+    return price
+
+
+def _pack(conn: Connection, code: str) -> Pack:
+    for pack in catalog_store.all_packs(conn):
+        if pack.code == code:
+            return pack
+    raise UnknownPack(f"there is no credit pack {code!r}")
+
+
+def _check_cost(cost: int) -> None:
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+        raise ValidationError(
+            f"cost must be a whole number of credits >= 0, not {cost!r}", field="cost"
+        )
+
+
+def _check_reference(reference: str) -> None:
+    if not reference or len(reference) > MAX_REFERENCE_LENGTH or not reference.isprintable():
+        raise ValidationError(
+            f"a reference is 1 to {MAX_REFERENCE_LENGTH} printable characters", field="reference"
+        )
+
+
+def _encode_spend(result: SpendResult) -> str:
+    overage = result.overage_charge
+    return json.dumps(
+        {
+            "spend_id": result.spend_id,
+            "reference": result.reference,
+            "cost": result.cost,
+            "balance_after": result.balance_after,
+            "overage": None if overage is None else [overage.amount_minor, overage.currency],
+        }
+    )
+
+
+def _decode_spend(text: str) -> SpendResult:
+    data = json.loads(text)
+    overage = data["overage"]
+    return SpendResult(
+        data["spend_id"],
+        data["reference"],
+        data["cost"],
+        data["balance_after"],
+        None if overage is None else Money(overage[0], overage[1]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    charge_id: str
+    pack: str
+    credits: int
+    price: Money
+    lot_id: int
+    balance_after: int
+
+
+def buy_pack(
+    deps: Deps, *, member_id: str, pack: str, now: datetime, idempotency_key: str | None = None
+) -> Purchase:
+    """Buy a credit pack: a charge and a purchase lot, at once (SPEC §6)."""
+    require_utc(now)
+
+    def effect(conn: Connection) -> Purchase:
+        opened = lock_and_catch_up(deps, conn, member_id, now)
+        chosen = _pack(conn, pack)
+        bought = buy_pack_rule(opened.book, opened.account.subscription.plan, chosen, now)
+        opened.save()
+        assert bought.lot.id is not None
+        return Purchase(
+            bought.charge.id,
+            chosen.code,
+            chosen.credits,
+            chosen.price,
+            bought.lot.id,
+            opened.book.balance,
+        )
+
+    return idempotent(
+        deps,
+        scope=f"purchase:{member_id}",
+        key=idempotency_key,
+        request={"pack": pack},
+        now=now,
+        effect=effect,
+        encode=_encode_purchase,
+        decode=_decode_purchase,
+    )
+
+
+def _encode_purchase(p: Purchase) -> str:
+    return json.dumps(
+        [
+            p.charge_id,
+            p.pack,
+            p.credits,
+            p.price.amount_minor,
+            p.price.currency,
+            p.lot_id,
+            p.balance_after,
+        ]
+    )
+
+
+def _decode_purchase(text: str) -> Purchase:
+    charge_id, pack, credits, amount, currency, lot_id, balance = json.loads(text)
+    return Purchase(charge_id, pack, credits, Money(amount, currency), lot_id, balance)
+
+
+def refund_spend(deps: Deps, *, member_id: str, reference: str, now: datetime) -> int:
+    """Credit-back: return a spend's credits to the lots they came from, at most once.
+
+    Each lot keeps its expiry, so a credit returned to a lot that has expired
+    in the meantime expires again at once (both entries are in the ledger).
+    Returns the balance after.
+    """
+    require_utc(now)
+    with deps.db.write() as conn:
+        opened = lock_and_catch_up(deps, conn, member_id, now)
+        spend = spend_store.find_spend(conn, reference)
+        if spend is None or spend.member_id != member_id:
+            raise NotFound(f"member {member_id!r} has no spend {reference!r}")
+        if not spend_store.mark_refunded(conn, spend.id, now):
+            raise Conflict(f"{reference!r} was refunded already")
+        _give_back(opened, spend_store.spend_draws(conn, member_id, reference), reference, now)
+        opened.save()
+        return opened.book.balance
+
+
+def _give_back(opened: OpenAccount, draws: list[tuple[int, int]], ref: str, now: datetime) -> None:
+    book = opened.book
+    by_id = {lot.id: lot for lot in book.lots}
+    missing = [lot_id for lot_id, _ in draws if lot_id not in by_id]
+    for lot in account_store.load_lots(opened.conn, missing):
+        book.lots.append(lot)
+        by_id[lot.id] = lot
+    for lot_id, amount in draws:
+        lot = by_id[lot_id]
+        book.give_back(lot, amount, now, ref)
+        if lot.expired_by(now):
+            book.take(EntryKind.EXPIRE, lot, amount, now, ref)
+
+
+def adjust_credits(deps: Deps, *, member_id: str, amount: int, reason: str, now: datetime) -> int:
+    """An operator's correction: a positive amount grants a lot, a negative one debits.
+
+    Adjustment credits never expire and do not count toward the rollover cap.
+    Returns the balance after.
+    """
+    require_utc(now)
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise ValidationError(
+            "an adjustment is a whole, non-zero number of credits", field="amount"
+        )
+    if not reason.strip():
+        raise ValidationError("an adjustment needs a reason", field="reason")
+    reference = f"adjustment:{reason.strip()[:180]}"
+    with deps.db.write() as conn:
+        opened = lock_and_catch_up(deps, conn, member_id, now)
+        if amount > 0:
+            opened.book.grant(
+                kind=EntryKind.ADJUSTMENT,
+                source=LotSource.ADJUSTMENT,
+                credits=amount,
+                at=now,
+                expires_at=None,
+                reference=reference,
+            )
+        else:
+            draw(opened.book, EntryKind.ADJUSTMENT, -amount, now, reference)
+        opened.save()
+        return opened.book.balance
+
+
+def update_overage_settings(
+    deps: Deps, *, member_id: str, auto_overage: bool, limit_minor: int | None, now: datetime
+) -> OverageSettings:
+    """Turn automatic overage on or off and set the per-cycle spending limit (None: no limit)."""
+    require_utc(now)
+    if limit_minor is not None and (isinstance(limit_minor, bool) or limit_minor < 0):
+        raise ValidationError(
+            "the overage limit is an amount in minor units >= 0, or none",
+            field="overage_limit_minor",
+        )
+    settings = OverageSettings(auto_overage, limit_minor)
+    with deps.db.write() as conn:
+        lock_and_catch_up(deps, conn, member_id, now).save()
+        account_store.update_overage_settings(conn, member_id, settings)
+    return settings

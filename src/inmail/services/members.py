@@ -1,0 +1,95 @@
+"""Creating and reading members. Every member has a credit account from the start."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from inmail.domain.billing import Subscription, catch_up, subscribe
+from inmail.domain.credits import Book, new_id
+from inmail.domain.cycles import require_utc
+from inmail.domain.errors import HandleTaken, UnknownMember, ValidationError
+from inmail.domain.plans import BASIC
+from inmail.services.context import Deps
+from inmail.store import accounts as account_store
+from inmail.store import catalog as catalog_store
+from inmail.store import members as member_store
+from inmail.store.members import MemberRecord
+
+HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,29}$")
+MAX_TEXT = {"name": 200, "headline": 300, "company": 200, "school": 200}
+MAX_INTERESTS = 50
+
+
+def create_member(
+    deps: Deps,
+    *,
+    handle: str,
+    name: str,
+    now: datetime,
+    headline: str = "",
+    company: str = "",
+    school: str = "",
+    interests: Sequence[str] = (),
+    plan: str = BASIC,
+) -> MemberRecord:
+    """A new member on ``plan``; a paid plan starts its first cycle (and fee) now."""
+    require_utc(now)
+    handle = handle.strip().lower()
+    _check_profile(handle, name, headline, company, school, interests)
+    record = MemberRecord(
+        new_id("m"), handle, name.strip(), headline, company, school, tuple(interests), plan, now
+    )
+    with deps.db.write() as conn:
+        target = catalog_store.current_plan(conn, plan)
+        if member_store.handle_exists(conn, handle):
+            raise HandleTaken(f"the handle {handle!r} is taken")
+        member_store.insert_member(conn, record)
+        basic = catalog_store.current_plan(conn, BASIC)
+        sub = Subscription(new_id("sub"), basic, now, renewed_cycle=-1)
+        account_store.insert_account(conn, record.id, sub)
+        if target.is_paid:
+            account = account_store.lock_account(conn, record.id, deps.plans.lookup(conn))
+            assert account is not None
+            book = Book(0, [])
+            subscribe(account.subscription, target, new_id("sub"), now)
+            lookup = lambda code: catalog_store.current_plan(conn, code)  # noqa: E731
+            done = catch_up(book, account.subscription, lookup, now)
+            account_store.save(conn, account, book, done)
+    return record
+
+
+def _check_profile(
+    handle: str, name: str, headline: str, company: str, school: str, interests: Sequence[str]
+) -> None:
+    if not HANDLE.match(handle):
+        raise ValidationError(
+            "a handle is 2 to 30 lower-case letters, digits, '_' or '-', starting with a "
+            "letter or digit",
+            field="handle",
+        )
+    if not name.strip():
+        raise ValidationError("a member needs a name", field="name")
+    texts = {"name": name, "headline": headline, "company": company, "school": school}
+    for field, value in texts.items():
+        if len(value) > MAX_TEXT[field]:
+            raise ValidationError(f"{field} is at most {MAX_TEXT[field]} characters", field=field)
+    if len(interests) > MAX_INTERESTS or any(not i.strip() or len(i) > 100 for i in interests):
+        raise ValidationError(
+            f"interests are at most {MAX_INTERESTS} non-empty texts of up to 100 characters",
+            field="interests",
+        )
+
+
+def get_member(deps: Deps, member_id: str) -> MemberRecord:
+    with deps.db.read() as conn:
+        record = member_store.get_member(conn, member_id)
+    if record is None:
+        raise UnknownMember(f"there is no member {member_id!r}")
+    return record
+
+
+def list_members(deps: Deps, *, after: str | None = None, limit: int = 50) -> list[MemberRecord]:
+    with deps.db.read() as conn:
+        return member_store.list_members(conn, after=after, limit=limit)

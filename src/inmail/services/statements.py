@@ -1,0 +1,152 @@
+"""What a member reads about their credits: balance and lots, ledger, charges.
+
+Every read first applies what is due (renewals, expiries), so a member never
+sees a balance that the next write would change by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from inmail.domain.billing import OverageSettings, forfeit_at_next_renewal
+from inmail.domain.credits import Lot, LotSource
+from inmail.domain.errors import UnknownMember
+from inmail.domain.money import Money
+from inmail.services.context import Deps, refresh
+from inmail.store import accounts as account_store
+from inmail.store import catalog as catalog_store
+from inmail.store.tables import charges, ledger_entries, lots
+
+
+@dataclass(frozen=True, slots=True)
+class LotView:
+    id: int
+    source: LotSource
+    remaining: int
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditsView:
+    balance: int
+    plan_credits: int
+    purchased_credits: int
+    plan: str
+    monthly_allotment: int
+    rollover_cap: int
+    cycle_start: datetime | None
+    cycle_end: datetime | None
+    next_renewal_at: datetime | None
+    forfeit_at_next_renewal: int
+    lots: tuple[LotView, ...]
+    overage: OverageSettings
+
+
+def get_credits(deps: Deps, *, member_id: str, now: datetime) -> CreditsView:
+    refresh(deps, member_id, now)
+    with deps.db.read() as conn:
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        if account is None:
+            raise UnknownMember(f"there is no member {member_id!r}")
+        book = account_store.load_book(conn, account)
+        sub = account.subscription
+        forfeit = forfeit_at_next_renewal(
+            book, sub, lambda code: catalog_store.current_plan(conn, code)
+        )
+    cycle = sub.current_cycle(now)
+    ordered = sorted(book.lots, key=lambda lot: lot.id or 0)
+    return CreditsView(
+        balance=book.balance,
+        plan_credits=book.plan_credits,
+        purchased_credits=book.purchased_credits,
+        plan=sub.plan.code,
+        monthly_allotment=sub.plan.monthly_allotment,
+        rollover_cap=sub.plan.rollover_cap,
+        cycle_start=None if cycle is None else cycle.start,
+        cycle_end=None if cycle is None else cycle.end,
+        next_renewal_at=sub.next_renewal_at(),
+        forfeit_at_next_renewal=forfeit,
+        lots=tuple(
+            LotView(lot.id or 0, lot.source, lot.remaining, lot.expires_at) for lot in ordered
+        ),
+        overage=account.overage,
+    )
+
+
+def _lot_view(lot: Lot) -> LotView:
+    assert lot.id is not None
+    return LotView(lot.id, lot.source, lot.remaining, lot.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    id: int
+    at: datetime
+    kind: str
+    amount: int
+    balance_after: int
+    lot_id: int
+    source: str
+    reference: str
+
+
+def list_ledger(
+    deps: Deps, *, member_id: str, now: datetime, after: int | None = None, limit: int = 50
+) -> list[LedgerLine]:
+    """The member's ledger, oldest first, ``limit`` lines after line ``after``."""
+    refresh(deps, member_id, now)
+    query = (
+        select(ledger_entries, lots.c.source)
+        .join(lots, lots.c.id == ledger_entries.c.lot_id)
+        .where(ledger_entries.c.member_id == member_id)
+        .order_by(ledger_entries.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(ledger_entries.c.id > after)
+    with deps.db.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        LedgerLine(r.id, r.at, r.kind, r.amount, r.balance_after, r.lot_id, r.source, r.reference)
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeLine:
+    seq: int
+    id: str
+    at: datetime
+    kind: str
+    credits: int | None
+    price: Money
+    reference: str
+
+
+def list_charges(
+    deps: Deps,
+    *,
+    member_id: str | None,
+    now: datetime,
+    after: int | None = None,
+    limit: int = 50,
+) -> list[ChargeLine]:
+    """Charges oldest first; ``member_id=None`` lists every member's (the operator's export)."""
+    if member_id is not None:
+        refresh(deps, member_id, now)
+    query = select(charges).order_by(charges.c.seq).limit(limit)
+    if member_id is not None:
+        query = query.where(charges.c.member_id == member_id)
+    if after is not None:
+        query = query.where(charges.c.seq > after)
+    with deps.db.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        ChargeLine(
+            r.seq, r.id, r.at, r.kind, r.credits, Money(r.amount_minor, r.currency), r.reference
+        )
+        for r in rows
+    ]

@@ -1,0 +1,258 @@
+"""Credit accounts: the subscription row, its lots, and writing a Book's changes back.
+
+Rule for callers: every write to an account's lots, ledger or balance happens
+in a write transaction that first called :func:`lock_account`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+
+from inmail.domain.billing import OverageSettings, Renewal, Subscription
+from inmail.domain.credits import Book, Lot, LotSource
+from inmail.domain.money import Money
+from inmail.domain.plans import Plan
+from inmail.store.tables import accounts, charges, ledger_entries, lots, renewals
+
+
+class StaleAccount(RuntimeError):
+    """The account changed under a writer that should have held its lock (a bug)."""
+
+
+@dataclass(slots=True)
+class Account:
+    member_id: str
+    subscription: Subscription
+    balance: int
+    overage: OverageSettings
+    next_due_at: datetime | None
+
+
+PlanVersions = Callable[[str, int], Plan]
+
+
+def lock_account(conn: Connection, member_id: str, plans: PlanVersions) -> Account | None:
+    """Read the account and hold its row lock until the transaction ends."""
+    row = conn.execute(
+        select(accounts).where(accounts.c.member_id == member_id).with_for_update()
+    ).first()
+    return None if row is None else _account(row, plans)
+
+
+def read_account(conn: Connection, member_id: str, plans: PlanVersions) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.member_id == member_id)).first()
+    return None if row is None else _account(row, plans)
+
+
+def _account(row: Row[Any], plans: PlanVersions) -> Account:
+    sub = Subscription(
+        id=row.subscription_id,
+        plan=plans(row.plan_code, row.plan_version),
+        anchor=row.anchor,
+        renewed_cycle=row.renewed_cycle,
+        pending_plan=row.pending_plan,
+    )
+    overage = OverageSettings(row.auto_overage, row.overage_limit_minor)
+    return Account(row.member_id, sub, row.balance, overage, row.next_due_at)
+
+
+def load_book(conn: Connection, account: Account) -> Book:
+    """The account's lots that still hold credits."""
+    rows = conn.execute(
+        select(lots).where(lots.c.member_id == account.member_id, lots.c.remaining > 0)
+    )
+    return Book(account.balance, [_lot(r) for r in rows])
+
+
+def load_lots(conn: Connection, ids: list[int]) -> list[Lot]:
+    if not ids:
+        return []
+    rows = conn.execute(select(lots).where(lots.c.id.in_(ids)))
+    return [_lot(r) for r in rows]
+
+
+def _lot(r: Row[Any]) -> Lot:
+    return Lot(r.id, LotSource(r.source), r.granted, r.remaining, r.created_at, r.expires_at)
+
+
+def next_due_at(sub: Subscription, book: Book) -> datetime | None:
+    """The earliest moment something happens to the account without anyone acting."""
+    moments = [lot.expires_at for lot in book.lots if lot.remaining > 0 and lot.expires_at]
+    renewal = sub.next_renewal_at()
+    if renewal is not None:
+        moments.append(renewal)
+    return min(moments, default=None)
+
+
+def insert_account(conn: Connection, member_id: str, sub: Subscription) -> None:
+    conn.execute(
+        accounts.insert().values(
+            member_id=member_id,
+            subscription_id=sub.id,
+            plan_code=sub.plan.code,
+            plan_version=sub.plan.version,
+            pending_plan=sub.pending_plan,
+            anchor=sub.anchor,
+            renewed_cycle=sub.renewed_cycle,
+            balance=0,
+            next_due_at=sub.next_renewal_at(),
+            auto_overage=True,
+            overage_limit_minor=None,
+        )
+    )
+
+
+def save(conn: Connection, account: Account, book: Book, done: list[Renewal]) -> None:
+    """Persist what the rules did to ``book`` and the subscription, then clear the book's log."""
+    member = account.member_id
+    for lot in book.new_lots:
+        lot.id = conn.execute(
+            insert(lots)
+            .values(
+                member_id=member,
+                source=lot.source.value,
+                granted=lot.granted,
+                remaining=lot.remaining,
+                created_at=lot.created_at,
+                expires_at=lot.expires_at,
+            )
+            .returning(lots.c.id)
+        ).scalar_one()
+    for lot in book.touched.values():
+        conn.execute(update(lots).where(lots.c.id == lot.id).values(remaining=lot.remaining))
+    _insert_entries(conn, member, book)
+    _insert_charges(conn, member, book)
+    _insert_renewals(conn, member, account.subscription, done)
+    _update_account(conn, account, book)
+    book.new_lots.clear()
+    book.touched.clear()
+    book.entries.clear()
+    book.charges.clear()
+
+
+def _insert_entries(conn: Connection, member: str, book: Book) -> None:
+    if not book.entries:
+        return
+    conn.execute(
+        ledger_entries.insert(),
+        [
+            {
+                "member_id": member,
+                "lot_id": e.lot.id,
+                "kind": e.kind.value,
+                "amount": e.amount,
+                "balance_after": e.balance_after,
+                "at": e.at,
+                "reference": e.reference,
+            }
+            for e in book.entries
+        ],
+    )
+
+
+def _insert_charges(conn: Connection, member: str, book: Book) -> None:
+    if not book.charges:
+        return
+    conn.execute(
+        charges.insert(),
+        [
+            {
+                "id": c.id,
+                "member_id": member,
+                "kind": c.kind.value,
+                "credits": c.credits,
+                "amount_minor": c.price.amount_minor,
+                "currency": c.price.currency,
+                "at": c.at,
+                "reference": c.reference,
+            }
+            for c in book.charges
+        ],
+    )
+
+
+def _insert_renewals(conn: Connection, member: str, sub: Subscription, done: list[Renewal]) -> None:
+    if not done:
+        return
+    conn.execute(
+        renewals.insert(),
+        [
+            {
+                "subscription_id": sub.id,
+                "cycle": r.cycle,
+                "member_id": member,
+                "at": r.at,
+                "plan_code": r.plan.code,
+                "plan_version": r.plan.version,
+                "granted": r.granted,
+                "forfeited": r.forfeited,
+            }
+            for r in done
+        ],
+    )
+
+
+def _update_account(conn: Connection, account: Account, book: Book) -> None:
+    sub = account.subscription
+    due = next_due_at(sub, book)
+    # The balance we read is part of the WHERE: if it moved, someone wrote without the lock.
+    result = conn.execute(
+        update(accounts)
+        .where(accounts.c.member_id == account.member_id, accounts.c.balance == account.balance)
+        .values(
+            balance=book.balance,
+            subscription_id=sub.id,
+            plan_code=sub.plan.code,
+            plan_version=sub.plan.version,
+            pending_plan=sub.pending_plan,
+            anchor=sub.anchor,
+            renewed_cycle=sub.renewed_cycle,
+            next_due_at=due,
+        )
+    )
+    if result.rowcount != 1:
+        raise StaleAccount(f"account {account.member_id} changed while it was locked")
+    account.balance = book.balance
+    account.next_due_at = due
+
+
+def update_overage_settings(conn: Connection, member_id: str, settings: OverageSettings) -> None:
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.member_id == member_id)
+        .values(auto_overage=settings.auto_overage, overage_limit_minor=settings.limit_minor)
+    )
+
+
+def overage_spent_since(conn: Connection, member_id: str, since: datetime, currency: str) -> Money:
+    total = conn.execute(
+        select(func.coalesce(func.sum(charges.c.amount_minor), 0)).where(
+            and_(
+                charges.c.member_id == member_id,
+                charges.c.kind == "overage",
+                charges.c.at >= since,
+                charges.c.currency == currency,
+            )
+        )
+    ).scalar_one()
+    return Money(int(total), currency)
+
+
+def due_member_ids(conn: Connection, now: datetime, limit: int) -> list[str]:
+    rows = conn.execute(
+        select(accounts.c.member_id)
+        .where(accounts.c.next_due_at <= now)
+        .order_by(accounts.c.next_due_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+def count_due(conn: Connection, now: datetime) -> int:
+    query = select(func.count()).select_from(accounts).where(accounts.c.next_due_at <= now)
+    return int(conn.execute(query).scalar_one())

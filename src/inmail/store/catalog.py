@@ -1,0 +1,113 @@
+"""Plans (versioned) and packs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from inmail.domain.errors import UnknownPlan
+from inmail.domain.money import Money
+from inmail.domain.plans import Pack, Plan
+from inmail.store.tables import packs, plans
+
+_TERMS = (
+    "monthly_allotment",
+    "rollover_cap",
+    "inmail",
+    "packs",
+    "overage",
+    "inmail_cost",
+    "overage_pack",
+    "plan_credit_lifetime_days",
+    "pack_credit_lifetime_days",
+    "credit_back_days",
+    "followup_after_days",
+    "max_followups",
+)
+
+
+def plan_from_row(row: Row[Any]) -> Plan:
+    m = row._mapping
+    return Plan(
+        code=m["code"],
+        name=m["name"],
+        version=m["version"],
+        price=Money(m["price_minor"], m["currency"]),
+        **{term: m[term] for term in _TERMS},
+    )
+
+
+def plan_values(plan: Plan, created_at: datetime) -> dict[str, Any]:
+    return {
+        "code": plan.code,
+        "version": plan.version,
+        "name": plan.name,
+        "price_minor": plan.price.amount_minor,
+        "currency": plan.price.currency,
+        "created_at": created_at,
+        **{term: getattr(plan, term) for term in _TERMS},
+    }
+
+
+def _latest_versions() -> Any:
+    return (
+        select(plans.c.code, func.max(plans.c.version).label("version"))
+        .group_by(plans.c.code)
+        .subquery()
+    )
+
+
+def current_plans(conn: Connection) -> list[Plan]:
+    latest = _latest_versions()
+    query = select(plans).join(
+        latest, (plans.c.code == latest.c.code) & (plans.c.version == latest.c.version)
+    )
+    return sorted((plan_from_row(r) for r in conn.execute(query)), key=_catalog_order)
+
+
+def _catalog_order(plan: Plan) -> tuple[int, int, str]:
+    return plan.price.amount_minor, plan.monthly_allotment, plan.code
+
+
+def current_plan(conn: Connection, code: str) -> Plan:
+    row = conn.execute(
+        select(plans).where(plans.c.code == code).order_by(plans.c.version.desc()).limit(1)
+    ).first()
+    if row is None:
+        raise UnknownPlan(f"there is no plan {code!r}")
+    return plan_from_row(row)
+
+
+def plan_version(conn: Connection, code: str, version: int) -> Plan:
+    row = conn.execute(
+        select(plans).where(plans.c.code == code, plans.c.version == version)
+    ).first()
+    if row is None:
+        raise UnknownPlan(f"there is no version {version} of plan {code!r}")
+    return plan_from_row(row)
+
+
+def insert_plan(conn: Connection, plan: Plan, created_at: datetime) -> None:
+    conn.execute(plans.insert().values(**plan_values(plan, created_at)))
+
+
+def all_packs(conn: Connection) -> list[Pack]:
+    rows = conn.execute(select(packs).order_by(packs.c.credits))
+    return [Pack(r.code, r.credits, Money(r.price_minor, r.currency)) for r in rows]
+
+
+def insert_packs(conn: Connection, items: Iterable[Pack]) -> None:
+    values = [
+        {
+            "code": p.code,
+            "credits": p.credits,
+            "price_minor": p.price.amount_minor,
+            "currency": p.price.currency,
+        }
+        for p in items
+    ]
+    if values:
+        conn.execute(packs.insert(), values)

@@ -1,0 +1,76 @@
+"""Member profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from inmail.store.tables import accounts, members
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    id: str
+    handle: str
+    name: str
+    headline: str
+    company: str
+    school: str
+    interests: tuple[str, ...]
+    plan: str
+    created_at: datetime
+
+
+def _member(row: Row[Any]) -> MemberRecord:
+    return MemberRecord(
+        id=row.id,
+        handle=row.handle,
+        name=row.name,
+        headline=row.headline,
+        company=row.company,
+        school=row.school,
+        interests=tuple(row.interests),
+        plan=row.plan_code,
+        created_at=row.created_at,
+    )
+
+
+def _with_plan() -> Any:
+    return select(members, accounts.c.plan_code).join(
+        accounts, accounts.c.member_id == members.c.id
+    )
+
+
+def get_member(conn: Connection, member_id: str) -> MemberRecord | None:
+    row = conn.execute(_with_plan().where(members.c.id == member_id)).first()
+    return None if row is None else _member(row)
+
+
+def handle_exists(conn: Connection, handle: str) -> bool:
+    found = conn.execute(select(members.c.id).where(members.c.handle == handle)).first()
+    return found is not None
+
+
+def list_members(conn: Connection, *, after: str | None, limit: int) -> list[MemberRecord]:
+    query = _with_plan().order_by(members.c.id).limit(limit)
+    if after is not None:
+        query = query.where(members.c.id > after)
+    return [_member(r) for r in conn.execute(query)]
+
+
+def insert_member(conn: Connection, record: MemberRecord) -> None:
+    conn.execute(
+        members.insert().values(
+            id=record.id,
+            handle=record.handle,
+            name=record.name,
+            headline=record.headline,
+            company=record.company,
+            school=record.school,
+            interests=list(record.interests),
+            created_at=record.created_at,
+        )
+    )

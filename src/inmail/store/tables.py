@@ -1,0 +1,216 @@
+"""The schema, as SQLAlchemy Core tables. It reaches a database only through migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every engine.
+
+    SQLite has no time zones: it stores the UTC wall time and this type puts
+    the zone back when reading.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Integer primary keys that are SQLite rowids there and BIGINT identities on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("monthly_allotment", Integer, nullable=False),
+    Column("rollover_cap", Integer, nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("inmail", Boolean, nullable=False),
+    Column("packs", Boolean, nullable=False),
+    Column("overage", Boolean, nullable=False),
+    Column("inmail_cost", Integer, nullable=False),
+    Column("overage_pack", String(64), nullable=False),
+    Column("plan_credit_lifetime_days", Integer, nullable=True),
+    Column("pack_credit_lifetime_days", Integer, nullable=False),
+    Column("credit_back_days", Integer, nullable=False),
+    Column("followup_after_days", Integer, nullable=False),
+    Column("max_followups", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+packs = Table(
+    "packs",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("credits", Integer, nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    CheckConstraint("credits > 0", name="credits_positive"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("handle", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("headline", String(300), nullable=False, server_default=""),
+    Column("company", String(200), nullable=False, server_default=""),
+    Column("school", String(200), nullable=False, server_default=""),
+    Column("interests", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("subscription_id", String(40), nullable=False),
+    Column("plan_code", String(64), nullable=False),
+    Column("plan_version", Integer, nullable=False),
+    Column("pending_plan", String(64), nullable=True),
+    Column("anchor", UTCDateTime, nullable=False),
+    Column("renewed_cycle", Integer, nullable=False),
+    Column("balance", BigInteger, nullable=False),
+    Column("next_due_at", UTCDateTime, nullable=True),
+    Column("auto_overage", Boolean, nullable=False),
+    Column("overage_limit_minor", BigInteger, nullable=True),
+    ForeignKeyConstraint(["plan_code", "plan_version"], ["plans.code", "plans.version"]),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+)
+Index("ix_accounts_next_due_at", accounts.c.next_due_at)
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("granted", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    CheckConstraint("remaining >= 0 AND remaining <= granted", name="remaining_in_range"),
+)
+Index("ix_lots_member_id", lots.c.member_id)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("lot_id", BigId, ForeignKey("lots.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("amount", Integer, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("reference", String(200), nullable=False),
+    CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+)
+Index("ix_ledger_entries_member_id_id", ledger_entries.c.member_id, ledger_entries.c.id)
+
+spends = Table(
+    "spends",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("reference", String(200), nullable=False, unique=True),
+    Column("cost", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("refunded_at", UTCDateTime, nullable=True),
+    CheckConstraint("cost >= 0", name="cost_not_negative"),
+)
+Index("ix_spends_member_id", spends.c.member_id)
+
+charges = Table(
+    "charges",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("credits", Integer, nullable=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("reference", String(200), nullable=False),
+)
+Index("ix_charges_member_id_at", charges.c.member_id, charges.c.at)
+
+renewals = Table(
+    "renewals",
+    metadata,
+    Column("subscription_id", String(40), primary_key=True),
+    Column("cycle", Integer, primary_key=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("plan_code", String(64), nullable=False),
+    Column("plan_version", Integer, nullable=False),
+    Column("granted", Integer, nullable=False),
+    Column("forfeited", Integer, nullable=False),
+)
+Index("ix_renewals_member_id", renewals.c.member_id)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(120), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+test_clock = Table(
+    "test_clock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("now", UTCDateTime, nullable=False),
+)
