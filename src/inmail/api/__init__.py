@@ -1,0 +1,1 @@
+"""The HTTP entry points: FastAPI app factory, problem+json errors, routers."""

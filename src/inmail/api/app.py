@@ -1,0 +1,39 @@
+"""The application factory: ``create_app(settings)`` wires everything once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from inmail import __version__
+from inmail.api import errors
+from inmail.bootstrap import Runtime, build
+from inmail.config import Settings
+from inmail.web import pages
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    rt = runtime or build(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        rt.close()
+
+    app = FastAPI(title="inmail", version=__version__, lifespan=lifespan)
+    app.state.runtime = rt
+    errors.install(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(pages.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``inmail serve`` (uvicorn imports it in every worker process)."""
+    return create_app(Settings())

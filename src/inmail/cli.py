@@ -1,0 +1,120 @@
+"""The `inmail` command: parse, call one service, print. Errors print their message and exit 1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from inmail.bootstrap import Runtime, build, migrate
+from inmail.config import Settings
+from inmail.domain.errors import DomainError
+from inmail.services.audit import run_audit
+from inmail.services.demo import load_demo_data
+from inmail.services.renewals import count_due, renew_all
+
+app = typer.Typer(help="inmail: credit-metered direct messaging.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    rt = build(Settings())
+    try:
+        yield rt
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        rt.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema and load the default catalog."""
+    with runtime() as rt:
+        migrate(rt)
+        out.print(f"database ready: {rt.settings.database_url}")
+
+
+@app.command("demo-data")
+def demo_data() -> None:
+    """Load demo members on every plan with a few months of credit history (once)."""
+    with runtime() as rt:
+        loaded = load_demo_data(rt.deps, now=rt.clock.now())
+        out.print("demo data loaded" if loaded else "demo data already present")
+
+
+@app.command()
+def renew() -> None:
+    """Apply every renewal and expiry that is due, with a progress bar."""
+    with runtime() as rt:
+        now = rt.clock.now()
+        with _progress() as (progress, task):
+            progress.update(task, total=count_due(rt.deps, now))
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            renewed = renew_all(rt.deps, now=now, progress=advance)
+        out.print(f"renewed {renewed} cycle(s)")
+
+
+@contextmanager
+def _progress() -> Iterator[tuple[Progress, TaskID]]:
+    columns = (TextColumn("renewing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        yield progress, progress.add_task("renew", total=None)
+
+
+@app.command()
+def audit() -> None:
+    """Check every ledger invariant; exits 1 and names each violation when one fails."""
+    with runtime() as rt:
+        problems = run_audit(rt.deps)
+    if problems:
+        for problem in problems:
+            err.print(f"[red]✗[/red] {problem}")
+        raise typer.Exit(1)
+    out.print("[green]✓[/green] audit clean: every balance, lot, spend and renewal adds up")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API and the web app."""
+    import uvicorn
+
+    uvicorn.run(
+        "inmail.api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def main() -> None:  # pragma: no cover - the console script
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
