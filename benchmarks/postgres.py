@@ -1,0 +1,109 @@
+"""A PostgreSQL server for the benchmarks: reaching it, throwaway databases, and pgbench."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+ADMIN_URL = os.environ.get(
+    "INMAIL_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PGBENCH = "pgbench"
+# PostgreSQL 14+ prints "(without initial connection time)", older ones "(excluding ...)".
+TPS = re.compile(r"^tps = ([0-9.]+) \((?:without initial connection|excluding connections)", re.M)
+
+
+def unavailable() -> str | None:
+    """Why the PostgreSQL benchmark cannot run here, or None when it can."""
+    if shutil.which(PGBENCH) is None:
+        return "pgbench is not on PATH"
+    try:
+        engine = create_engine(ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"no PostgreSQL at {_safe(ADMIN_URL)}: {exc.__class__.__name__}"
+    return None
+
+
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[URL]:
+    """A new, empty database for the block; dropped afterwards, even on failure."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(ADMIN_URL).set(database=name)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Pgbench:
+    """pgbench pointed at one database of the server."""
+
+    url: URL
+
+    def initialise(self, scale: int) -> None:
+        self._run(["-i", "-q", "-s", str(scale)])
+
+    def tpcb_like(self, clients: int, threads: int, seconds: int) -> tuple[int, float]:
+        """Run the TPC-B-like script; return (transactions, seconds) at its reported tps."""
+        out = self._run(
+            ["-b", "tpcb-like", "-c", str(clients), "-j", str(threads), "-T", str(seconds)]
+        )
+        match = TPS.search(out)
+        if match is None:
+            raise RuntimeError(f"no tps line in pgbench output:\n{out}")
+        tps = float(match.group(1))
+        return round(tps * seconds), float(seconds)
+
+    def _run(self, args: list[str]) -> str:
+        done = subprocess.run(
+            [PGBENCH, *self._connection(), *args, self.url.database or ""],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pgbench {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def _connection(self) -> list[str]:
+        url = self.url
+        return [
+            "-h", url.host or "127.0.0.1",
+            "-p", str(url.port or 5432),
+            "-U", url.username or "postgres",
+        ]  # fmt: skip
+
+    def _env(self) -> dict[str, str]:
+        # Same durability as inmail's engine, whatever the server's default (SPEC §3).
+        env = {**os.environ, "PGOPTIONS": "-c synchronous_commit=on"}
+        if self.url.password:
+            env["PGPASSWORD"] = str(self.url.password)
+        return env
+
+
+def sqlalchemy_url(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

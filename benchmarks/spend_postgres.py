@@ -1,0 +1,105 @@
+"""spend_postgres: concurrent ``spend_credits`` on PostgreSQL against pgbench's TPC-B-like script.
+
+Ours: ``WORKERS`` processes (no shared GIL), each with its own engine and its
+own account, spend one credit per transaction until the deadline. Baseline:
+``pgbench -b tpcb-like`` with as many clients, on the same server. The sides
+run one after the other, alternating over the rounds, each in its own
+throwaway database.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from typing import Any
+
+from benchmarks import postgres
+from benchmarks.fixtures import NOW, open_deps, prepare
+from benchmarks.report import Comparison, log, skipped
+from benchmarks.timing import run_for
+from inmail.services.credits import spend_credits
+
+NAME = "spend_postgres"
+TARGET = 0.6
+ROUNDS = 2
+WORKERS = 8
+PGBENCH_THREADS = 2
+PGBENCH_SCALE = 8
+START_TIMEOUT_S = 120.0
+
+
+def run(seconds: float) -> dict[str, Any]:
+    problem = postgres.unavailable()
+    if problem is not None:
+        return skipped(NAME, problem)
+    per_round = max(1, math.ceil(seconds / ROUNDS))  # pgbench -T takes whole seconds
+    with (
+        postgres.throwaway_database("inmail_bench") as ours_url,
+        postgres.throwaway_database("pgbench") as bench_url,
+    ):
+        url = postgres.sqlalchemy_url(ours_url)
+        log(f"{NAME}: preparing {WORKERS} accounts in {ours_url.database}")
+        members = prepare(url, WORKERS)
+        log(f"{NAME}: pgbench -i -s {PGBENCH_SCALE} {bench_url.database}")
+        pgbench = postgres.Pgbench(bench_url)
+        pgbench.initialise(PGBENCH_SCALE)
+        result = Comparison(NAME, "postgresql", TARGET)
+        for number in range(ROUNDS):
+            ours = run_workers(url, members, per_round, f"r{number}")
+            base = pgbench.tpcb_like(WORKERS, PGBENCH_THREADS, per_round)
+            result.add_round(ours, base)
+    return result.line(
+        seconds=per_round * ROUNDS,
+        workers=WORKERS,
+        baseline="pgbench -b tpcb-like -c 8 -j 2",
+        pgbench_scale=PGBENCH_SCALE,
+    )
+
+
+def run_workers(url: str, members: list[str], seconds: float, tag: str) -> tuple[int, float]:
+    """Spend on every member at once, one process each; return (spends, seconds)."""
+    ctx = mp.get_context("spawn")
+    ready = ctx.Barrier(len(members) + 1)
+    results: Queue[tuple[int, float]] = ctx.Queue()
+    procs = [
+        ctx.Process(target=worker, args=(url, member, f"{tag}-w{i}", seconds, ready, results))
+        for i, member in enumerate(members)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        ready.wait(START_TIMEOUT_S)  # every worker is connected and warm: start the clock
+        counts = [results.get(timeout=seconds + START_TIMEOUT_S) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+    for proc in procs:
+        if proc.exitcode != 0:
+            raise RuntimeError(f"a spend worker exited with code {proc.exitcode}")
+    return sum(n for n, _ in counts), max(s for _, s in counts)
+
+
+def worker(
+    url: str,
+    member_id: str,
+    prefix: str,
+    seconds: float,
+    ready: Barrier,
+    results: Queue[tuple[int, float]],
+) -> None:
+    """One process: warm up, wait for the others, then spend on one account until the deadline."""
+    deps = open_deps(url, pool_size=1)
+    seq = iter(range(1 << 62))
+
+    def spend() -> object:
+        reference = f"{prefix}-{next(seq)}"
+        return spend_credits(deps, member_id=member_id, cost=1, reference=reference, now=NOW)
+
+    spend()
+    ready.wait(START_TIMEOUT_S)
+    results.put(run_for(seconds, spend))
+    deps.db.dispose()

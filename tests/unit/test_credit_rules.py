@@ -1,0 +1,185 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from inmail.domain.billing import (
+    ChangeKind,
+    OverageSettings,
+    Subscription,
+    catch_up,
+    check_overage,
+    classify_change,
+    forfeit_at_next_renewal,
+    overage_packs,
+    prorated_fee,
+    upgrade,
+)
+from inmail.domain.credits import (
+    Book,
+    EntryKind,
+    Lot,
+    LotSource,
+    draw,
+    expire_due,
+    forfeit_above_cap,
+    spending_order,
+)
+from inmail.domain.errors import InsufficientCredits, OverageLimitReached, ValidationError
+from inmail.domain.money import Money
+from inmail.domain.plans import Pack, default_catalog
+
+NOW = datetime(2026, 5, 10, 12, tzinfo=UTC)
+CATALOG = default_catalog()
+
+
+def lot(
+    lot_id: int,
+    source: LotSource,
+    remaining: int,
+    *,
+    age_days: int = 0,
+    expires_in_days: int | None = None,
+) -> Lot:
+    created = NOW - timedelta(days=age_days)
+    expires = None if expires_in_days is None else NOW + timedelta(days=expires_in_days)
+    return Lot(lot_id, source, remaining, remaining, created, expires)
+
+
+def book_of(*lots: Lot) -> Book:
+    return Book(sum(x.remaining for x in lots), list(lots))
+
+
+def test_spending_takes_plan_credits_first_oldest_first_then_soonest_expiry() -> None:
+    old_plan = lot(1, LotSource.ALLOTMENT, 2, age_days=40)
+    new_plan = lot(2, LotSource.ALLOTMENT, 2, age_days=5)
+    late_pack = lot(3, LotSource.PURCHASE, 2, age_days=50, expires_in_days=300)
+    soon_pack = lot(4, LotSource.OVERAGE, 2, age_days=1, expires_in_days=20)
+    never = lot(5, LotSource.ADJUSTMENT, 2, age_days=90)
+    order = spending_order([never, late_pack, new_plan, soon_pack, old_plan], NOW)
+    assert [x.id for x in order] == [1, 2, 4, 3, 5]
+
+
+def test_a_spend_across_lots_writes_one_entry_per_lot_with_running_balances() -> None:
+    book = book_of(lot(1, LotSource.ALLOTMENT, 1), lot(2, LotSource.PURCHASE, 5, expires_in_days=9))
+    draw(book, EntryKind.SPEND, 3, NOW, "inmail:x")
+    assert [(e.lot.id, e.amount, e.balance_after) for e in book.entries] == [(1, -1, 5), (2, -2, 3)]
+    assert book.balance == 3
+
+
+def test_a_spend_beyond_the_balance_is_refused_and_changes_nothing() -> None:
+    book = book_of(lot(1, LotSource.ALLOTMENT, 2))
+    with pytest.raises(InsufficientCredits, match="needs 3 credit"):
+        draw(book, EntryKind.SPEND, 3, NOW, "inmail:x")
+    assert book.balance == 2
+    assert book.entries == []
+
+
+def test_expired_lots_cannot_be_spent() -> None:
+    book = book_of(lot(1, LotSource.PURCHASE, 2, expires_in_days=-1))
+    with pytest.raises(InsufficientCredits):
+        draw(book, EntryKind.SPEND, 1, NOW, "inmail:x")
+
+
+def test_expiry_writes_an_entry_at_the_lots_own_expiry_time() -> None:
+    expiring = lot(1, LotSource.PURCHASE, 4, expires_in_days=-3)
+    book = book_of(expiring, lot(2, LotSource.ALLOTMENT, 1))
+    expire_due(book, NOW)
+    assert [(e.kind, e.amount, e.at) for e in book.entries] == [
+        (EntryKind.EXPIRE, -4, NOW - timedelta(days=3))
+    ]
+    assert book.balance == 1
+
+
+def test_the_cap_forfeits_the_oldest_plan_credits_and_never_purchased_ones() -> None:
+    book = book_of(
+        lot(1, LotSource.ALLOTMENT, 10, age_days=60),
+        lot(2, LotSource.ALLOTMENT, 10, age_days=30),
+        lot(3, LotSource.PURCHASE, 50, expires_in_days=100),
+    )
+    assert forfeit_above_cap(book, 12, NOW, "cycle:s:2") == 8
+    assert [(e.lot.id, e.amount) for e in book.entries] == [(1, -8)]
+    assert book.plan_credits == 12
+    assert book.purchased_credits == 50
+
+
+def _subscription(plan_code: str, anchor: datetime, renewed: int = 0) -> Subscription:
+    return Subscription("sub_1", CATALOG.plan(plan_code), anchor, renewed_cycle=renewed)
+
+
+def test_catch_up_applies_each_missed_cycle_in_order_with_its_own_time() -> None:
+    anchor = datetime(2026, 1, 31, 9, tzinfo=UTC)
+    sub = _subscription("premium_business", anchor)
+    book = book_of(lot(1, LotSource.ALLOTMENT, 25, age_days=100))
+    renewals = catch_up(book, sub, CATALOG.plan, datetime(2026, 5, 1, tzinfo=UTC))
+    assert [r.at.date().isoformat() for r in renewals] == ["2026-02-28", "2026-03-31", "2026-04-30"]
+    assert [r.forfeited for r in renewals] == [0, 0, 25]
+    assert book.balance == 75
+    assert [c.kind.value for c in book.charges] == ["subscription"] * 3
+
+
+def test_forfeit_preview_counts_what_the_next_renewal_will_take() -> None:
+    sub = _subscription("premium_business", datetime(2026, 4, 30, 9, tzinfo=UTC))
+    book = book_of(
+        lot(1, LotSource.ALLOTMENT, 70), lot(2, LotSource.PURCHASE, 9, expires_in_days=300)
+    )
+    assert forfeit_at_next_renewal(book, sub, CATALOG.plan) == 20
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "kind"),
+    [
+        ("basic", "recruiter", ChangeKind.SUBSCRIBE),
+        ("premium_business", "recruiter", ChangeKind.UPGRADE),
+        ("recruiter", "premium_business", ChangeKind.SCHEDULED),
+        ("premium_business", "recruiter_lite", ChangeKind.SCHEDULED),
+        ("recruiter", "basic", ChangeKind.SCHEDULED),
+        ("recruiter", "recruiter", ChangeKind.NONE),
+        ("basic", "basic", ChangeKind.NONE),
+    ],
+)
+def test_plan_changes_are_classified_as_the_spec_says(
+    current: str, target: str, kind: ChangeKind
+) -> None:
+    sub = _subscription(current, NOW)
+    assert classify_change(sub, CATALOG.plan(target)) is kind
+
+
+def test_asking_for_the_current_plan_withdraws_a_scheduled_change() -> None:
+    sub = _subscription("recruiter", NOW)
+    sub.pending_plan = "basic"
+    assert classify_change(sub, CATALOG.plan("recruiter")) is ChangeKind.UNSCHEDULED
+
+
+def test_an_upgrade_grants_the_prorated_difference_rounded_down() -> None:
+    anchor = datetime(2026, 4, 1, tzinfo=UTC)
+    sub = _subscription("premium_business", anchor)
+    book = book_of(lot(1, LotSource.ALLOTMENT, 3))
+    halfway = datetime(2026, 4, 16, tzinfo=UTC)
+    upgrade(book, sub, CATALOG.plan("recruiter"), halfway)
+    assert book.balance == 3 + 12  # floor((50 - 25) * 1/2)
+    assert sub.plan.code == "recruiter"
+    assert sub.anchor == anchor
+    (charge,) = book.charges
+    assert charge.kind.value == "proration"
+    assert charge.price == Money((83500 - 5999) // 2, "USD")
+
+
+def test_prorated_fee_is_never_negative() -> None:
+    assert prorated_fee(Money(900, "USD"), Money(100, "USD"), 1, 2) == Money(0, "USD")
+
+
+def test_overage_buys_enough_packs_for_the_shortfall() -> None:
+    assert overage_packs(1, Pack("pack_1", 1, Money(1000, "USD"))) == 1
+    assert overage_packs(7, Pack("pack_5", 5, Money(4500, "USD"))) == 2
+
+
+def test_overage_within_the_limit_is_allowed_and_beyond_it_refused() -> None:
+    settings = OverageSettings(auto_overage=True, limit_minor=2000)
+    check_overage(settings, Money(1000, "USD"), Money(1000, "USD"))
+    with pytest.raises(OverageLimitReached, match=r"limit of 20\.00 USD"):
+        check_overage(settings, Money(1500, "USD"), Money(1000, "USD"))
+
+
+def test_money_refuses_a_malformed_currency() -> None:
+    with pytest.raises(ValidationError, match="ISO 4217"):
+        Money(100, "usd")
