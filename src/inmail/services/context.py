@@ -108,6 +108,7 @@ def fingerprint(request: dict[str, Any]) -> str:
 def idempotent(
     deps: Deps,
     *,
+    member_id: str,
     scope: str,
     key: str | None,
     request: dict[str, Any],
@@ -119,9 +120,10 @@ def idempotent(
     """Run ``effect`` once per (scope, key): a replay returns the first result unchanged.
 
     The key is stored in the effect's own transaction, so either both exist or
-    neither. Two concurrent first requests both run the effect, but only one
-    can insert the key: the other's transaction (and its effect) rolls back
-    and it answers with the stored result.
+    neither. The member's account is locked before the key is looked up, so a
+    concurrent replay waits for the first request and then finds its key. The
+    unique key is the last line of defence: if two first requests still race,
+    only one can insert it, and the other's effect rolls back.
     """
     if key is None:
         with deps.db.write() as conn:
@@ -130,6 +132,7 @@ def idempotent(
     digest = fingerprint(request)
     try:
         with deps.db.write() as conn:
+            account_store.lock_account_row(conn, member_id)
             stored = key_store.find_key(conn, scope, key)
             if stored is not None:
                 return _replay(stored, digest, decode)

@@ -68,6 +68,7 @@ def spend_credits(
 
     return idempotent(
         deps,
+        member_id=member_id,
         scope=f"spend:{member_id}",
         key=idempotency_key,
         request={"cost": cost, "reference": reference},
@@ -202,6 +203,7 @@ def buy_pack(
 
     return idempotent(
         deps,
+        member_id=member_id,
         scope=f"purchase:{member_id}",
         key=idempotency_key,
         request={"pack": pack},

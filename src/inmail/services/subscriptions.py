@@ -66,6 +66,7 @@ def change_plan(
 
     return idempotent(
         deps,
+        member_id=member_id,
         scope=f"subscription:{member_id}",
         key=idempotency_key,
         request={"plan": plan},

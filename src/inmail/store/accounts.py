@@ -44,6 +44,13 @@ def lock_account(conn: Connection, member_id: str, plans: PlanVersions) -> Accou
     return None if row is None else _account(row, plans)
 
 
+def lock_account_row(conn: Connection, member_id: str) -> None:
+    """Take the account's row lock on PostgreSQL (SQLite's write lock covers it already)."""
+    conn.execute(
+        select(accounts.c.member_id).where(accounts.c.member_id == member_id).with_for_update()
+    )
+
+
 def read_account(conn: Connection, member_id: str, plans: PlanVersions) -> Account | None:
     row = conn.execute(select(accounts).where(accounts.c.member_id == member_id)).first()
     return None if row is None else _account(row, plans)

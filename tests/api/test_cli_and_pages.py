@@ -1,0 +1,60 @@
+"""The entry points a new operator meets first: the CLI and the served pages."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from inmail.api.app import create_app
+from inmail.cli import app
+from inmail.config import Settings
+from inmail.store.db import make_engine
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("INMAIL_DATABASE_URL", url)
+    monkeypatch.setenv("INMAIL_TEST_CLOCK", "2026-03-31T09:00:00Z")
+    return url
+
+
+def test_upgrade_demo_data_renew_and_audit_work_from_an_empty_directory(sqlite_env: str) -> None:
+    runner = CliRunner()
+    assert "database ready" in runner.invoke(app, ["db", "upgrade"]).output
+    assert "demo data loaded" in runner.invoke(app, ["demo-data"]).output
+    assert "already present" in runner.invoke(app, ["demo-data"]).output
+    renewed = runner.invoke(app, ["renew"])
+    assert renewed.exit_code == 0
+    assert "renewed" in renewed.output
+    audited = runner.invoke(app, ["audit"])
+    assert (audited.exit_code, "audit clean" in audited.output) == (0, True)
+
+
+def test_audit_exits_non_zero_and_names_the_violation(sqlite_env: str) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["demo-data"])
+    engine = make_engine(sqlite_env)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE accounts SET balance = balance + 1 WHERE plan_code = 'recruiter'")
+        )
+    engine.dispose()
+    audited = runner.invoke(app, ["audit"])
+    assert audited.exit_code == 1
+    assert "balance" in audited.output
+
+
+def test_the_home_page_lists_members_with_balances_and_healthz_answers(sqlite_env: str) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["demo-data"])
+    with TestClient(create_app(Settings())) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        page = client.get("/")
+    assert page.status_code == 200
+    assert "Ada Lovelace" in page.text
+    assert "@grace" in page.text
