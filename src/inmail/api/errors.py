@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inmail.domain.errors import DomainError, ValidationError
@@ -26,18 +30,26 @@ STATUS_BY_CODE: dict[str, int] = {
     "already-spent": 409,
 }
 PROBLEM = "application/problem+json"
+logger = logging.getLogger("inmail.api")
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: object) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> JSONResponse:
     body = {
         "type": f"https://inmail.dev/problems/{code}",
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
-        **extra,
+        **(extra or {}),
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def _title(code: str) -> str:
@@ -47,8 +59,10 @@ def _title(code: str) -> str:
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = STATUS_BY_CODE.get(exc.code, 422)
-    extra = {"field": exc.field} if isinstance(exc, ValidationError) and exc.field else {}
-    return problem(status, exc.code, _title(exc.code), exc.message, **extra)
+    extra: dict[str, object] = {}
+    if isinstance(exc, ValidationError) and exc.field:
+        extra["field"] = exc.field
+    return problem(status, exc.code, _title(exc.code), exc.message, extra=extra)
 
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -59,16 +73,44 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     ]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     detail = f"{first['field'] or 'request'}: {first['message']}"
-    return problem(422, "validation-error", "Validation error", detail, errors=errors)
+    return problem(422, "validation-error", "Validation error", detail, extra={"errors": errors})
+
+
+HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "request-too-large",
+}
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {401: "unauthorized", 403: "forbidden", 404: "not-found"}.get(exc.status_code, "error")
-    return problem(exc.status_code, code, _title(code), str(exc.detail))
+    if exc.status_code == 400:
+        # Starlette's "error parsing the body": malformed JSON or bytes that are not UTF-8.
+        return problem(
+            422, "validation-error", "Validation error", "the request body is not valid JSON"
+        )
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return problem(exc.status_code, code, _title(code), str(exc.detail), headers=exc.headers)
+
+
+async def _busy(_: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database busy: %s", exc)
+    return problem(
+        503, "busy", "Busy", "the database is busy; retry the request (with the same key)"
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unexpected error", exc_info=exc)
+    return problem(500, "internal-error", "Internal error", "something went wrong on our side")
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(Exception, _unexpected)

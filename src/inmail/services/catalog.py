@@ -32,6 +32,25 @@ EDITABLE_TERMS = frozenset(
 )
 
 
+NEW_PLAN_NEEDS = (
+    "name",
+    "monthly_allotment",
+    "rollover_cap",
+    "price",
+    "inmail",
+    "packs",
+    "overage",
+)
+
+
+def _check_complete(code: str, changes: dict[str, Any]) -> None:
+    missing = [term for term in NEW_PLAN_NEEDS if term not in changes]
+    if missing:
+        raise ValidationError(
+            f"{code!r} is a new plan, so it needs {', '.join(missing)}", field=missing[0]
+        )
+
+
 def seed_catalog(deps: Deps, *, now: datetime) -> bool:
     """Load the default plans and packs into an empty catalog; False if it had some."""
     require_utc(now)
@@ -66,6 +85,7 @@ def update_plan(deps: Deps, *, code: str, changes: dict[str, Any], now: datetime
         try:
             current = catalog_store.current_plan(conn, code)
         except UnknownPlan:
+            _check_complete(code, changes)
             plan = Plan(code=code, version=1, **changes)
         else:
             plan = replace(current, version=current.version + 1, **changes)

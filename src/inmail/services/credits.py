@@ -24,6 +24,7 @@ from inmail.domain.errors import (
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
 from inmail.services.context import Deps, OpenAccount, idempotent, lock_and_catch_up
+from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store import spends as spend_store
@@ -302,14 +303,6 @@ def update_overage_settings(
     deps: Deps, *, member_id: str, auto_overage: bool, limit_minor: int | None, now: datetime
 ) -> OverageSettings:
     """Turn automatic overage on or off and set the per-cycle spending limit (None: no limit)."""
-    require_utc(now)
-    if limit_minor is not None and (isinstance(limit_minor, bool) or limit_minor < 0):
-        raise ValidationError(
-            "the overage limit is an amount in minor units >= 0, or none",
-            field="overage_limit_minor",
-        )
-    settings = OverageSettings(auto_overage, limit_minor)
-    with deps.db.write() as conn:
-        lock_and_catch_up(deps, conn, member_id, now).save()
-        account_store.update_overage_settings(conn, member_id, settings)
-    return settings
+    changes = {"auto_overage": auto_overage, "overage_limit_minor": limit_minor}
+    updated = update_settings(deps, member_id=member_id, changes=changes, now=now)
+    return OverageSettings(updated.auto_overage, updated.overage_limit_minor)

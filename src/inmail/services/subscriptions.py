@@ -12,7 +12,9 @@ from inmail.domain.billing import ChangeKind, Subscription, catch_up, classify_c
 from inmail.domain.billing import upgrade as upgrade_rule
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
-from inmail.services.context import Deps, idempotent, lock_and_catch_up
+from inmail.domain.errors import UnknownMember
+from inmail.services.context import Deps, idempotent, lock_and_catch_up, refresh
+from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 
 
@@ -102,3 +104,12 @@ def _decode(text: str) -> SubscriptionView:
     anchor_at = parse(anchor)
     assert anchor_at is not None
     return SubscriptionView(plan, pending, anchor_at, parse(start), parse(end), change)
+
+
+def get_subscription(deps: Deps, *, member_id: str, now: datetime) -> SubscriptionView:
+    refresh(deps, member_id, now)
+    with deps.db.read() as conn:
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+    if account is None:
+        raise UnknownMember(f"there is no member {member_id!r}")
+    return view_of(account.subscription, now)

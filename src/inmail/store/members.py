@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, select, update
 
 from inmail.store.tables import accounts, members
 
@@ -72,5 +72,33 @@ def insert_member(conn: Connection, record: MemberRecord) -> None:
             school=record.school,
             interests=list(record.interests),
             created_at=record.created_at,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MessagingSettings:
+    inmail_open: bool
+    open_profile: bool
+    group_messages_open: bool
+
+
+def get_messaging_settings(conn: Connection, member_id: str) -> MessagingSettings | None:
+    row = conn.execute(
+        select(members.c.inmail_open, members.c.open_profile, members.c.group_messages_open).where(
+            members.c.id == member_id
+        )
+    ).first()
+    return None if row is None else MessagingSettings(*row)
+
+
+def update_messaging_settings(conn: Connection, member_id: str, value: MessagingSettings) -> None:
+    conn.execute(
+        update(members)
+        .where(members.c.id == member_id)
+        .values(
+            inmail_open=value.inmail_open,
+            open_profile=value.open_profile,
+            group_messages_open=value.group_messages_open,
         )
     )

@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -106,7 +108,30 @@ members = Table(
     Column("school", String(200), nullable=False, server_default=""),
     Column("interests", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("inmail_open", Boolean, nullable=False, server_default=true()),
+    Column("open_profile", Boolean, nullable=False, server_default=false()),
+    Column("group_messages_open", Boolean, nullable=False, server_default=true()),
 )
+
+member_tokens = Table(
+    "member_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_member_tokens_member_id", member_tokens.c.member_id)
+
+connections = Table(
+    "connections",
+    metadata,
+    # Stored once per pair, with a < b; a lookup checks both directions through the index pair.
+    Column("a", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("b", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("a < b", name="ordered_pair"),
+)
+Index("ix_connections_b", connections.c.b)
 
 accounts = Table(
     "accounts",

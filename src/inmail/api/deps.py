@@ -1,0 +1,89 @@
+"""Request dependencies as ``Annotated`` aliases: who is calling, what time it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inmail.bootstrap import Runtime
+from inmail.services.auth import is_operator_token, member_for_token
+from inmail.services.context import Deps
+
+bearer = HTTPBearer(auto_error=False, description="A member token, or the operator token")
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def services(rt: RuntimeDep) -> Deps:
+    return rt.deps
+
+
+def now(rt: RuntimeDep) -> datetime:
+    return rt.clock.now()
+
+
+ServicesDep = Annotated[Deps, Depends(services)]
+Now = Annotated[datetime, Depends(now)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    member_id: str | None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.member_id is None
+
+
+def caller(
+    rt: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """Anyone with a valid token: 401 without one, or with a wrong one."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "send Authorization: Bearer <token>")
+    token = credentials.credentials
+    if is_operator_token(token, rt.settings.admin_token):
+        return Caller(None)
+    member_id = member_for_token(rt.deps, token)
+    if member_id is None:
+        raise HTTPException(401, "that token is not valid")
+    return Caller(member_id)
+
+
+AnyCaller = Annotated[Caller, Depends(caller)]
+
+
+def current_member(who: AnyCaller) -> str:
+    """The calling member's id; the operator token is not a member (403)."""
+    if who.member_id is None:
+        raise HTTPException(403, "this endpoint acts as a member: use a member token")
+    return who.member_id
+
+
+def operator(who: AnyCaller) -> None:
+    if not who.is_operator:
+        raise HTTPException(403, "this endpoint needs the operator token")
+
+
+CurrentMember = Annotated[str, Depends(current_member)]
+Operator = Depends(operator)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a write safely: the same key and body return the first answer.",
+    ),
+]

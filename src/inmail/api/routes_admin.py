@@ -1,0 +1,119 @@
+"""The operator's endpoints (API.md "Operator"): all need the operator token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, Response
+
+from inmail.api import render
+from inmail.api.deps import IdempotencyKey, Now, Operator, RuntimeDep, ServicesDep
+from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
+from inmail.api.schemas import (
+    AuditOut,
+    ChargeOut,
+    ClockIn,
+    ClockOut,
+    ConnectionIn,
+    ConnectionOut,
+    MemberIn,
+    MemberOut,
+    Page,
+    PlanChangeIn,
+    PlanIn,
+    PlanOut,
+    RenewedOut,
+    SubscriptionOut,
+    TokenOut,
+)
+from inmail.bootstrap import Runtime
+from inmail.clock import TestClock
+from inmail.domain.money import Money
+from inmail.services import catalog, members, network, renewals, statements, subscriptions
+from inmail.services.audit import run_audit
+from inmail.services.auth import issue_token
+
+router = APIRouter(prefix="/v1/admin", tags=["operator"], dependencies=[Operator])
+
+
+@router.post("/members", status_code=201)
+def create_member(body: MemberIn, deps: ServicesDep, now: Now) -> MemberOut:
+    record = members.create_member(deps, now=now, **body.model_dump())
+    return render.member(record)
+
+
+@router.post("/members/{member_id}/tokens", status_code=201)
+def create_token(member_id: str, deps: ServicesDep, now: Now) -> TokenOut:
+    return TokenOut(token=issue_token(deps, member_id=member_id, now=now))
+
+
+@router.post("/connections", status_code=201)
+def connect(body: ConnectionIn, deps: ServicesDep, now: Now, response: Response) -> ConnectionOut:
+    created = network.connect(deps, a=body.a, b=body.b, now=now)
+    if not created:
+        response.status_code = 200
+    return ConnectionOut(a=body.a, b=body.b, created=created)
+
+
+@router.put("/members/{member_id}/subscription")
+def change_subscription(
+    member_id: str, body: PlanChangeIn, deps: ServicesDep, now: Now, key: IdempotencyKey = None
+) -> SubscriptionOut:
+    view = subscriptions.change_plan(
+        deps, member_id=member_id, plan=body.plan, now=now, idempotency_key=key
+    )
+    return render.subscription(view)
+
+
+@router.get("/plans")
+def list_plans(deps: ServicesDep) -> list[PlanOut]:
+    return [render.plan(p) for p in catalog.list_plans(deps)]
+
+
+@router.put("/plans/{code}")
+def update_plan(code: str, body: PlanIn, deps: ServicesDep, now: Now) -> PlanOut:
+    changes = body.model_dump(exclude_unset=True)
+    if body.price is not None:
+        changes["price"] = Money(body.price.amount_minor, body.price.currency)
+    return render.plan(catalog.update_plan(deps, code=code, changes=changes, now=now))
+
+
+@router.post("/renewals/run")
+def run_renewals(deps: ServicesDep, now: Now) -> RenewedOut:
+    return RenewedOut(renewed=renewals.renew_all(deps, now=now))
+
+
+@router.get("/audit")
+def audit(deps: ServicesDep) -> AuditOut:
+    problems = run_audit(deps)
+    return AuditOut(ok=not problems, problems=problems)
+
+
+@router.get("/charges")
+def export_charges(
+    deps: ServicesDep, now: Now, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[ChargeOut]:
+    lines = statements.list_charges(
+        deps, member_id=None, now=now, after=decode_cursor(cursor), limit=limit
+    )
+    return render.charges(lines, limit)
+
+
+@router.get("/clock")
+def read_clock(rt: RuntimeDep) -> ClockOut:
+    return ClockOut(now=_test_clock(rt).now())
+
+
+@router.post("/clock")
+def move_clock(body: ClockIn, rt: RuntimeDep) -> ClockOut:
+    clock = _test_clock(rt)
+    if body.now is not None:
+        return ClockOut(now=clock.set(body.now))
+    step = timedelta(days=body.advance_days or 0, seconds=body.advance_seconds or 0)
+    return ClockOut(now=clock.advance(step))
+
+
+def _test_clock(rt: Runtime) -> TestClock:
+    if rt.test_clock is None:
+        raise HTTPException(404, "the test clock is off (set INMAIL_TEST_CLOCK to use it)")
+    return rt.test_clock

@@ -1,0 +1,114 @@
+"""The member's own endpoints (API.md "Member"): credits, billing and settings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from inmail.api import render
+from inmail.api.deps import AnyCaller, CurrentMember, IdempotencyKey, Now, ServicesDep
+from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
+from inmail.api.schemas import (
+    ChargeOut,
+    CreditsOut,
+    LedgerEntryOut,
+    MemberOut,
+    PackOut,
+    Page,
+    PlanChangeIn,
+    PurchaseIn,
+    PurchaseOut,
+    SettingsIn,
+    SettingsOut,
+    SubscriptionOut,
+)
+from inmail.services import catalog, credits, members, settings, statements, subscriptions
+
+router = APIRouter(prefix="/v1", tags=["member"])
+
+
+@router.get("/me")
+def me(member_id: CurrentMember, deps: ServicesDep) -> MemberOut:
+    return render.member(members.get_member(deps, member_id))
+
+
+@router.get("/me/settings")
+def read_settings(member_id: CurrentMember, deps: ServicesDep) -> SettingsOut:
+    return render.settings(settings.get_settings(deps, member_id=member_id))
+
+
+@router.put("/me/settings")
+def change_settings(
+    body: SettingsIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+) -> SettingsOut:
+    changes = body.model_dump(exclude_unset=True)
+    updated = settings.update_settings(deps, member_id=member_id, changes=changes, now=now)
+    return render.settings(updated)
+
+
+@router.get("/me/subscription")
+def read_subscription(member_id: CurrentMember, deps: ServicesDep, now: Now) -> SubscriptionOut:
+    return render.subscription(subscriptions.get_subscription(deps, member_id=member_id, now=now))
+
+
+@router.put("/me/subscription")
+def change_subscription(
+    body: PlanChangeIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
+) -> SubscriptionOut:
+    view = subscriptions.change_plan(
+        deps, member_id=member_id, plan=body.plan, now=now, idempotency_key=key
+    )
+    return render.subscription(view)
+
+
+@router.get("/me/credits")
+def read_credits(member_id: CurrentMember, deps: ServicesDep, now: Now) -> CreditsOut:
+    return render.credits(statements.get_credits(deps, member_id=member_id, now=now))
+
+
+@router.get("/me/credits/ledger")
+def read_ledger(
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[LedgerEntryOut]:
+    after = decode_cursor(cursor)
+    lines = statements.list_ledger(deps, member_id=member_id, now=now, after=after, limit=limit)
+    return render.ledger(lines, limit)
+
+
+@router.get("/packs")
+def list_packs(_: AnyCaller, deps: ServicesDep) -> list[PackOut]:
+    return [render.pack(p) for p in catalog.list_packs(deps)]
+
+
+@router.post("/me/purchases", status_code=201)
+def buy(
+    body: PurchaseIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
+) -> PurchaseOut:
+    bought = credits.buy_pack(
+        deps, member_id=member_id, pack=body.pack, now=now, idempotency_key=key
+    )
+    return render.purchase(bought)
+
+
+@router.get("/me/charges")
+def read_charges(
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ChargeOut]:
+    after = decode_cursor(cursor)
+    lines = statements.list_charges(deps, member_id=member_id, now=now, after=after, limit=limit)
+    return render.charges(lines, limit)

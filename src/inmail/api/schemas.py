@@ -1,0 +1,217 @@
+"""The JSON shapes of API.md, as pydantic models: validation at the edge, nowhere else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from inmail.domain.money import Money
+
+T = TypeVar("T")
+Text = Annotated[str, StringConstraints(max_length=300)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MemberId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class In(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Price(BaseModel):
+    amount_minor: int
+    currency: str
+
+    @classmethod
+    def of(cls, money: Money) -> Price:
+        return cls(amount_minor=money.amount_minor, currency=money.currency)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class MemberIn(In):
+    handle: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    headline: Text = ""
+    company: Annotated[str, StringConstraints(max_length=200)] = ""
+    school: Annotated[str, StringConstraints(max_length=200)] = ""
+    interests: Annotated[
+        list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=50)
+    ] = []
+    plan: Code = "basic"
+
+
+class MemberOut(BaseModel):
+    id: str
+    handle: str
+    name: str
+    headline: str
+    company: str
+    school: str
+    interests: list[str]
+    plan: str
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+class ConnectionIn(In):
+    a: MemberId
+    b: MemberId
+
+
+class ConnectionOut(BaseModel):
+    a: str
+    b: str
+    created: bool
+
+
+class PlanChangeIn(In):
+    plan: Code
+
+
+class SubscriptionOut(BaseModel):
+    plan: str
+    pending_plan: str | None
+    anchor: datetime
+    cycle_start: datetime | None
+    cycle_end: datetime | None
+
+
+class PlanOut(BaseModel):
+    code: str
+    name: str
+    version: int
+    monthly_allotment: int
+    rollover_cap: int
+    price: Price
+    inmail: bool
+    packs: bool
+    overage: bool
+    overage_pack: str
+    credit_back_days: int
+    inmail_cost: int
+    plan_credit_lifetime_days: int | None
+    pack_credit_lifetime_days: int
+    followup_after_days: int
+    max_followups: int
+
+
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Days = Annotated[int, Field(ge=1, le=36_500)]
+
+
+class PlanIn(In):
+    """New terms for a plan: given fields change, the others keep their current value."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    monthly_allotment: Count | None = None
+    rollover_cap: Count | None = None
+    price: Price | None = None
+    inmail: bool | None = None
+    packs: bool | None = None
+    overage: bool | None = None
+    overage_pack: Code | None = None
+    credit_back_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
+    inmail_cost: Annotated[int, Field(ge=0, le=1000)] | None = None
+    plan_credit_lifetime_days: Days | None = None
+    pack_credit_lifetime_days: Days | None = None
+    followup_after_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    max_followups: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class RenewedOut(BaseModel):
+    renewed: int
+
+
+class AuditOut(BaseModel):
+    ok: bool
+    problems: list[str]
+
+
+class ClockOut(BaseModel):
+    now: datetime
+
+
+class ClockIn(In):
+    advance_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
+    advance_seconds: Annotated[int, Field(ge=0, le=3_153_600_000)] | None = None
+    now: datetime | None = None
+
+
+class SettingsIn(In):
+    inmail_open: bool | None = None
+    open_profile: bool | None = None
+    group_messages_open: bool | None = None
+    auto_overage: bool | None = None
+    overage_limit_minor: Annotated[int, Field(ge=0, le=10**12)] | None = None
+
+
+class SettingsOut(BaseModel):
+    inmail_open: bool
+    open_profile: bool
+    group_messages_open: bool
+    auto_overage: bool
+    overage_limit_minor: int | None
+
+
+class LotOut(BaseModel):
+    id: str
+    source: str
+    remaining: int
+    expires_at: datetime | None
+
+
+class CreditsOut(BaseModel):
+    balance: int
+    plan_credits: int
+    purchased_credits: int
+    monthly_allotment: int
+    rollover_cap: int
+    cycle_start: datetime | None
+    cycle_end: datetime | None
+    next_renewal_at: datetime | None
+    forfeit_at_next_renewal: int
+    lots: list[LotOut]
+
+
+class LedgerEntryOut(BaseModel):
+    id: str
+    at: datetime
+    kind: str
+    amount: int
+    balance_after: int
+    lot_id: str
+    source: str
+    reference: str
+
+
+class PackOut(BaseModel):
+    code: str
+    credits: int
+    price: Price
+
+
+class PurchaseIn(In):
+    pack: Code
+
+
+class PurchaseOut(BaseModel):
+    credits: int
+    price: Price
+    lot_id: str
+
+
+class ChargeOut(BaseModel):
+    id: str
+    at: datetime
+    kind: Literal["subscription", "pack", "overage", "proration"]
+    credits: int | None
+    price: Price
