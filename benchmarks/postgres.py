@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import secrets
 import shutil
 import subprocess
@@ -14,18 +15,20 @@ from dataclasses import dataclass
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from benchmarks.timing import Sample
+
 ADMIN_URL = os.environ.get(
     "INMAIL_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PGBENCH = "pgbench"
+PGBENCH = shutil.which("pgbench") or "/usr/bin/pgbench"
 # PostgreSQL 14+ prints "(without initial connection time)", older ones "(excluding ...)".
 TPS = re.compile(r"^tps = ([0-9.]+) \((?:without initial connection|excluding connections)", re.M)
 
 
 def unavailable() -> str | None:
     """Why the PostgreSQL benchmark cannot run here, or None when it can."""
-    if shutil.which(PGBENCH) is None:
-        return "pgbench is not on PATH"
+    if not os.access(PGBENCH, os.X_OK):
+        return "pgbench is not installed (not on PATH, nor /usr/bin/pgbench)"
     try:
         engine = create_engine(ADMIN_URL, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
@@ -62,16 +65,16 @@ class Pgbench:
     def initialise(self, scale: int) -> None:
         self._run(["-i", "-q", "-s", str(scale)])
 
-    def tpcb_like(self, clients: int, threads: int, seconds: int) -> tuple[int, float]:
-        """Run the TPC-B-like script; return (transactions, seconds) at its reported tps."""
-        out = self._run(
-            ["-b", "tpcb-like", "-c", str(clients), "-j", str(threads), "-T", str(seconds)]
-        )
-        match = TPS.search(out)
-        if match is None:
-            raise RuntimeError(f"no tps line in pgbench output:\n{out}")
-        tps = float(match.group(1))
-        return round(tps * seconds), float(seconds)
+    def tpcb_like(self, clients: int, threads: int, seconds: int) -> Sample:
+        """Run the TPC-B-like script for ``seconds``; its rate is the reported tps.
+
+        The CPU is pgbench's own (the client's), like the CPU reported for our workers.
+        """
+        args = ["-b", "tpcb-like", "-c", str(clients), "-j", str(threads), "-T", str(seconds)]
+        cpu = _children_cpu()
+        out = self._run(args)
+        cpu = _children_cpu() - cpu
+        return Sample(round(parse_tps(out) * seconds), float(seconds), cpu)
 
     def _run(self, args: list[str]) -> str:
         done = subprocess.run(
@@ -101,8 +104,21 @@ class Pgbench:
         return env
 
 
+def parse_tps(output: str) -> float:
+    """The "tps = ..." figure that leaves out the time spent connecting."""
+    match = TPS.search(output)
+    if match is None:
+        raise RuntimeError(f"no tps line in pgbench output:\n{output}")
+    return float(match.group(1))
+
+
 def sqlalchemy_url(url: URL) -> str:
     return url.render_as_string(hide_password=False)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _safe(url: str) -> str:

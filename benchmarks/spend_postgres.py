@@ -9,8 +9,11 @@ throwaway database.
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing as mp
+import threading
+from collections.abc import Callable
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
@@ -18,7 +21,8 @@ from typing import Any
 from benchmarks import postgres
 from benchmarks.fixtures import NOW, open_deps, prepare
 from benchmarks.report import Comparison, log, skipped
-from benchmarks.timing import run_for
+from benchmarks.timing import Sample, combine, run_for
+from inmail.services.context import Deps
 from inmail.services.credits import spend_credits
 
 NAME = "spend_postgres"
@@ -58,11 +62,11 @@ def run(seconds: float) -> dict[str, Any]:
     )
 
 
-def run_workers(url: str, members: list[str], seconds: float, tag: str) -> tuple[int, float]:
-    """Spend on every member at once, one process each; return (spends, seconds)."""
+def run_workers(url: str, members: list[str], seconds: float, tag: str) -> Sample:
+    """Spend on every member at once, one process each, for ``seconds`` after all are ready."""
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(len(members) + 1)
-    results: Queue[tuple[int, float]] = ctx.Queue()
+    results: Queue[Sample | str] = ctx.Queue()
     procs = [
         ctx.Process(target=worker, args=(url, member, f"{tag}-w{i}", seconds, ready, results))
         for i, member in enumerate(members)
@@ -70,17 +74,25 @@ def run_workers(url: str, members: list[str], seconds: float, tag: str) -> tuple
     for proc in procs:
         proc.start()
     try:
-        ready.wait(START_TIMEOUT_S)  # every worker is connected and warm: start the clock
-        counts = [results.get(timeout=seconds + START_TIMEOUT_S) for _ in procs]
+        _start(ready)
+        outcomes = [results.get(timeout=seconds + START_TIMEOUT_S) for _ in procs]
     finally:
         for proc in procs:
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.terminate()
-    for proc in procs:
-        if proc.exitcode != 0:
-            raise RuntimeError(f"a spend worker exited with code {proc.exitcode}")
-    return sum(n for n, _ in counts), max(s for _, s in counts)
+    failures = [o for o in outcomes if isinstance(o, str)]
+    if failures:
+        raise RuntimeError(f"{len(failures)} spend worker(s) failed, first: {failures[0]}")
+    return combine([o for o in outcomes if isinstance(o, Sample)])
+
+
+def _start(ready: Barrier) -> None:
+    """Wait until every worker is connected and warm: that is when their clocks start."""
+    try:
+        ready.wait(START_TIMEOUT_S)
+    except threading.BrokenBarrierError:
+        raise RuntimeError("a spend worker failed while starting (traceback above)") from None
 
 
 def worker(
@@ -89,17 +101,34 @@ def worker(
     prefix: str,
     seconds: float,
     ready: Barrier,
-    results: Queue[tuple[int, float]],
+    results: Queue[Sample | str],
 ) -> None:
-    """One process: warm up, wait for the others, then spend on one account until the deadline."""
-    deps = open_deps(url, pool_size=1)
-    seq = iter(range(1 << 62))
+    """One process: warm up, wait for the others, then spend on one account until the deadline.
+
+    Puts one Sample, or the error that stopped it, on ``results``.
+    """
+    try:
+        deps = open_deps(url, pool_size=1)
+        spend = _spender(deps, member_id, prefix)
+        spend()
+    except BaseException:
+        ready.abort()  # the parent stops waiting for a start that will not come
+        raise
+    ready.wait(START_TIMEOUT_S)
+    try:
+        results.put(run_for(seconds, spend))
+    except Exception as exc:
+        results.put(f"{exc.__class__.__name__}: {exc}")
+        raise
+    finally:
+        deps.db.dispose()
+
+
+def _spender(deps: Deps, member_id: str, prefix: str) -> Callable[[], object]:
+    seq = itertools.count()
 
     def spend() -> object:
         reference = f"{prefix}-{next(seq)}"
         return spend_credits(deps, member_id=member_id, cost=1, reference=reference, now=NOW)
 
-    spend()
-    ready.wait(START_TIMEOUT_S)
-    results.put(run_for(seconds, spend))
-    deps.db.dispose()
+    return spend
