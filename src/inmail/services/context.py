@@ -33,6 +33,9 @@ class PlanVersionCache:
     def __init__(self) -> None:
         self._versions: dict[tuple[str, int], Plan] = {}
 
+    def cached(self, code: str, number: int) -> Plan | None:
+        return self._versions.get((code, number))
+
     def lookup(self, conn: Connection) -> Callable[[str, int], Plan]:
         def version(code: str, number: int) -> Plan:
             key = (code, number)
@@ -128,14 +131,14 @@ def idempotent(
     if key is None:
         with deps.db.write() as conn:
             return effect(conn)
-    _check_key(key)
+    check_key(key)
     digest = fingerprint(request)
     try:
         with deps.db.write() as conn:
             account_store.lock_account_row(conn, member_id)
             stored = key_store.find_key(conn, scope, key)
             if stored is not None:
-                return _replay(stored, digest, decode)
+                return replay(stored, digest, decode)
             result = effect(conn)
             key_store.insert_key(conn, scope, key, digest, encode(result), now)
             return result
@@ -144,16 +147,17 @@ def idempotent(
             stored = key_store.find_key(conn, scope, key)
         if stored is None:
             raise
-        return _replay(stored, digest, decode)
+        return replay(stored, digest, decode)
 
 
-def _replay(stored: key_store.StoredResponse, digest: str, decode: Callable[[str], T]) -> T:
+def replay(stored: key_store.StoredResponse, digest: str, decode: Callable[[str], T]) -> T:
+    """The first answer for this key, if the request is the same one."""
     if stored.fingerprint != digest:
         raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
     return decode(stored.response)
 
 
-def _check_key(key: str) -> None:
+def check_key(key: str) -> None:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ValidationError(
             f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters",

@@ -23,11 +23,21 @@ from inmail.domain.errors import (
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
-from inmail.services.context import Deps, OpenAccount, idempotent, lock_and_catch_up
+from inmail.services.context import (
+    Deps,
+    OpenAccount,
+    check_key,
+    fingerprint,
+    idempotent,
+    lock_and_catch_up,
+    replay,
+)
 from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store import spends as spend_store
+from inmail.store.fast_spend import FastSpendRequest, Replay
+from inmail.store.idempotency import StoredResponse
 from inmail.store.spends import SpendRecord
 
 MAX_REFERENCE_LENGTH = 200
@@ -60,6 +70,13 @@ def spend_credits(
     require_utc(now)
     _check_cost(cost)
     _check_reference(reference)
+    request = {"cost": cost, "reference": reference}
+    scope = f"spend:{member_id}"
+    if idempotency_key is not None:
+        check_key(idempotency_key)
+    fast = _fast_spend(deps, member_id, cost, reference, now, scope, idempotency_key, request)
+    if fast is not None:
+        return fast
 
     def effect(conn: Connection) -> SpendResult:
         opened = lock_and_catch_up(deps, conn, member_id, now)
@@ -70,14 +87,43 @@ def spend_credits(
     return idempotent(
         deps,
         member_id=member_id,
-        scope=f"spend:{member_id}",
+        scope=scope,
         key=idempotency_key,
-        request={"cost": cost, "reference": reference},
+        request=request,
         now=now,
         effect=effect,
         encode=_encode_spend,
         decode=_decode_spend,
     )
+
+
+def _fast_spend(
+    deps: Deps,
+    member_id: str,
+    cost: int,
+    reference: str,
+    now: datetime,
+    scope: str,
+    key: str | None,
+    request: dict[str, object],
+) -> SpendResult | None:
+    """The common case on the hot path (see store.fast_spend); None means: take the general path."""
+    spend_id = new_id("sp")
+    digest = "" if key is None else fingerprint(request)
+    attempt = FastSpendRequest(
+        member_id, cost, reference, spend_id, now, None if key is None else (scope, key, digest)
+    )
+
+    def encode(balance_after: int) -> str:
+        return _encode_spend(SpendResult(spend_id, reference, cost, balance_after, None))
+
+    outcome = deps.db.fast_spend.spend(attempt, deps.plans.cached, encode)
+    if isinstance(outcome, Replay):
+        stored = StoredResponse(outcome.fingerprint, outcome.response)
+        return replay(stored, digest, _decode_spend)
+    if outcome is None:
+        return None
+    return SpendResult(spend_id, reference, cost, outcome, None)
 
 
 def _spend(opened: OpenAccount, cost: int, reference: str, now: datetime) -> SpendResult:

@@ -192,7 +192,6 @@ spends = Table(
     Column("refunded_at", UTCDateTime, nullable=True),
     CheckConstraint("cost >= 0", name="cost_not_negative"),
 )
-Index("ix_spends_member_id", spends.c.member_id)
 
 charges = Table(
     "charges",
