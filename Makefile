@@ -14,10 +14,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The demo's operator token; set INMAIL_ADMIN_TOKEN to use your own.
+export INMAIL_ADMIN_TOKEN ?= demo-operator-token
+
 demo: install
 	$(BIN)/inmail db upgrade
 	$(BIN)/inmail demo-data
-	@echo "inmail is starting on http://127.0.0.1:8000 (Ctrl-C stops it)"
+	@echo "inmail is starting on http://127.0.0.1:8000 (operator token: $$INMAIL_ADMIN_TOKEN; Ctrl-C stops it)"
 	$(BIN)/inmail serve --host 127.0.0.1 --port 8000
 
 lint: install

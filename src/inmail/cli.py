@@ -16,6 +16,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from inmail.bootstrap import Runtime, build, migrate
 from inmail.config import Settings
@@ -55,8 +56,14 @@ def db_upgrade() -> None:
 def demo_data() -> None:
     """Load demo members on every plan with a few months of credit history (once)."""
     with runtime() as rt:
-        loaded = load_demo_data(rt.deps, now=rt.clock.now())
-        out.print("demo data loaded" if loaded else "demo data already present")
+        logins = load_demo_data(rt.deps, now=rt.clock.now())
+    if logins is None:
+        out.print("demo data already present (tokens are shown only when it is created)")
+        return
+    table = Table("member", "plan", "bearer token", title="demo data loaded: member tokens")
+    for login in logins:
+        table.add_row(f"@{login.handle}", login.plan, login.token)
+    out.print(table)
 
 
 @app.command()

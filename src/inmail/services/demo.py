@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inmail.services.auth import issue_token
 from inmail.services.context import Deps
 from inmail.services.credits import buy_pack, spend_credits, update_overage_settings
 from inmail.services.members import create_member, list_members
@@ -20,10 +22,20 @@ DEMO_MEMBERS = (
 )
 
 
-def load_demo_data(deps: Deps, *, now: datetime) -> bool:
-    """Create the demo members (once) with about three months of credit history."""
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    handle: str
+    plan: str
+    token: str
+
+
+def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
+    """Create the demo members (once) with about three months of credit history.
+
+    Returns a token for each demo member (shown once), or None when demo data exists.
+    """
     if list_members(deps, limit=1):
-        return False
+        return None
     start = now - timedelta(days=95)
     ids = {}
     for handle, name, plan, company, headline in DEMO_MEMBERS:
@@ -32,7 +44,10 @@ def load_demo_data(deps: Deps, *, now: datetime) -> bool:
         )
         ids[handle] = member.id
     _history(deps, ids, start)
-    return True
+    return [
+        DemoLogin(handle, plan, issue_token(deps, member_id=ids[handle], now=now))
+        for handle, _, plan, _, _ in DEMO_MEMBERS
+    ]
 
 
 def _history(deps: Deps, ids: dict[str, str], start: datetime) -> None:
