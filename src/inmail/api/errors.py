@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from inmail.domain.errors import DomainError, ValidationError
+from inmail.domain.errors import DomainError, InmailNotOnPlanWithRoutes, ValidationError
 
 STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": 401,
@@ -28,6 +28,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "conflict": 409,
     "handle-taken": 409,
     "already-spent": 409,
+    "recipient-is-connection": 409,
+    "recipient-not-accepting-inmail": 403,
+    "cannot-cancel-sent-inmail": 409,
+    "follow-up-too-early": 409,
+    "follow-up-limit-reached": 409,
+    "not-a-connection": 403,
+    "thread-closed": 409,
 }
 PROBLEM = "application/problem+json"
 logger = logging.getLogger("inmail.api")
@@ -62,6 +69,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, object] = {}
     if isinstance(exc, ValidationError) and exc.field:
         extra["field"] = exc.field
+    if isinstance(exc, InmailNotOnPlanWithRoutes):
+        extra["free_routes"] = exc.free_routes
     return problem(status, exc.code, _title(exc.code), exc.message, extra=extra)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -37,3 +38,22 @@ def decode_cursor(cursor: str | None) -> int | None:
 def next_cursor(positions: list[int], limit: int) -> str | None:
     """A cursor after the last item, when the page was full (there may be more)."""
     return encode_cursor(positions[-1]) if len(positions) == limit and positions else None
+
+
+def encode_thread_cursor(at: datetime, thread_id: str) -> str:
+    return base64.urlsafe_b64encode(f"t1|{at.isoformat()}|{thread_id}".encode()).decode()
+
+
+def decode_thread_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """Threads page by (last activity, id), newest first."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, at, thread_id = text.split("|", 2)
+        moment = datetime.fromisoformat(at)
+        if version != "t1" or moment.tzinfo is None:
+            raise ValueError(version)
+        return moment, thread_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("cursor is not one this server handed out", field="cursor") from None

@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from inmail.api.pagination import next_cursor
 from inmail.api.schemas import (
+    AlternativeOut,
     ChargeOut,
     CreditsOut,
+    FollowUpOut,
+    InvitationOut,
     LedgerEntryOut,
     LotOut,
     MemberOut,
+    MessageOut,
+    NotificationOut,
     PackOut,
     Page,
     PlanOut,
+    PostedOut,
     Price,
     PurchaseOut,
+    QuoteOut,
+    SentOut,
     SettingsOut,
     SubscriptionOut,
+    ThreadOut,
 )
 from inmail.domain.plans import Pack, Plan
 from inmail.services.credits import Purchase
+from inmail.services.inbox import FollowUpDue, Notice
+from inmail.services.inmail import Sent
+from inmail.services.quote import Quote
 from inmail.services.settings import MemberSettings
 from inmail.services.statements import ChargeLine, CreditsView, LedgerLine
 from inmail.services.subscriptions import SubscriptionView
 from inmail.store.members import MemberRecord
+from inmail.store.messaging import MessageRecord, ThreadRecord
+from inmail.store.network import Invitation
 
 
 def member(record: MemberRecord) -> MemberOut:
@@ -139,3 +155,88 @@ def charges(lines: list[ChargeLine], limit: int) -> Page[ChargeOut]:
 
 def purchase(p: Purchase) -> PurchaseOut:
     return PurchaseOut(credits=p.credits, price=Price.of(p.price), lot_id=str(p.lot_id))
+
+
+def sent(s: Sent) -> SentOut:
+    return SentOut(
+        id=s.id,
+        thread_id=s.thread_id,
+        cost_credits=s.cost_credits,
+        overage_charge=None if s.overage_charge is None else Price.of(s.overage_charge),
+        balance_after=s.balance_after,
+    )
+
+
+def posted(s: Sent) -> PostedOut:
+    return PostedOut(
+        id=s.id,
+        thread_id=s.thread_id,
+        kind=s.kind,  # type: ignore[arg-type]
+        cost_credits=s.cost_credits,
+        overage_charge=None if s.overage_charge is None else Price.of(s.overage_charge),
+        balance_after=s.balance_after,
+    )
+
+
+def thread(t: ThreadRecord, messages: Sequence[MessageRecord]) -> ThreadOut:
+    return ThreadOut(
+        id=t.id,
+        kind=t.kind,  # type: ignore[arg-type]
+        participants=[t.initiator_id, t.recipient_id],
+        initiator=t.initiator_id,
+        status=t.status,  # type: ignore[arg-type]
+        created_at=t.created_at,
+        last_message_at=t.last_message_at,
+        opened_at=t.opened_at,
+        responded_at=t.responded_at,
+        followups_sent=t.followups_sent,
+        messages=[
+            MessageOut(
+                id=m.id,
+                sender=m.sender_id,
+                kind=m.kind,
+                subject=m.subject,
+                body=m.body,
+                cost_credits=m.cost_credits,
+                at=m.created_at,
+            )
+            for m in messages
+        ],
+    )
+
+
+def follow_up(d: FollowUpDue) -> FollowUpOut:
+    assert d.thread.last_inmail_at is not None
+    return FollowUpOut(
+        thread_id=d.thread.id,
+        recipient=d.thread.recipient_id,
+        last_inmail_at=d.thread.last_inmail_at,
+        due_at=d.due_at,
+        followups_sent=d.thread.followups_sent,
+    )
+
+
+def notice(n: Notice) -> NotificationOut:
+    return NotificationOut(id=str(n.id), at=n.at, kind=n.kind, text=n.text, reference=n.reference)
+
+
+def quote(q: Quote) -> QuoteOut:
+    return QuoteOut(
+        channel=q.channel.value,
+        cost_credits=q.cost_credits,
+        allowed=q.allowed,
+        reason=q.reason,
+        overage_charge=None if q.overage_charge is None else Price.of(q.overage_charge),
+        alternatives=[AlternativeOut(channel=c.value, detail=d) for c, d in q.alternatives],
+    )
+
+
+def invitation(i: Invitation) -> InvitationOut:
+    return InvitationOut(
+        id=i.id,
+        from_member=i.from_id,
+        to_member=i.to_id,
+        status=i.status,  # type: ignore[arg-type]
+        note=i.note,
+        created_at=i.created_at,
+    )

@@ -215,3 +215,133 @@ class ChargeOut(BaseModel):
     kind: Literal["subscription", "pack", "overage", "proration"]
     credits: int | None
     price: Price
+
+
+Body = Annotated[str, StringConstraints(max_length=5000)]
+
+
+class InmailIn(In):
+    to: MemberId
+    subject: Annotated[str, StringConstraints(max_length=1000)]
+    body: Body
+
+
+class SentOut(BaseModel):
+    id: str
+    thread_id: str
+    cost_credits: int
+    overage_charge: Price | None
+    balance_after: int | None
+
+
+class MessageIn(In):
+    to: MemberId
+    body: Body
+
+
+class ThreadMessageIn(In):
+    body: Body
+
+
+class PostedOut(BaseModel):
+    id: str
+    thread_id: str
+    kind: Literal["reply", "message", "followup"]
+    cost_credits: int
+    overage_charge: Price | None
+    balance_after: int | None
+
+
+class MessageOut(BaseModel):
+    id: str
+    sender: str
+    kind: str
+    subject: str | None
+    body: str
+    cost_credits: int
+    at: datetime
+
+
+class ThreadOut(BaseModel):
+    id: str
+    kind: Literal["inmail", "message"]
+    participants: list[str]
+    initiator: str
+    status: Literal["awaiting_response", "answered", "declined", "open"]
+    created_at: datetime
+    last_message_at: datetime
+    opened_at: datetime | None
+    responded_at: datetime | None
+    followups_sent: int
+    messages: list[MessageOut]
+
+
+class ReadOut(BaseModel):
+    thread_id: str
+    opened_at: datetime
+
+
+class DeclinedOut(BaseModel):
+    status: Literal["declined"]
+
+
+class FollowUpOut(BaseModel):
+    thread_id: str
+    recipient: str
+    last_inmail_at: datetime
+    due_at: datetime
+    followups_sent: int
+
+
+class NotificationOut(BaseModel):
+    id: str
+    at: datetime
+    kind: str
+    text: str
+    reference: str
+
+
+class StatsOut(BaseModel):
+    inmails_sent: int
+    responses: int
+    counted: int
+    response_rate: float | None
+
+
+class AlternativeOut(BaseModel):
+    channel: str
+    detail: str
+
+
+class QuoteOut(BaseModel):
+    channel: Literal[
+        "message", "inmail", "open_profile", "group_message", "conversation", "introduction"
+    ]
+    cost_credits: int
+    allowed: bool
+    reason: str
+    overage_charge: Price | None
+    alternatives: list[AlternativeOut]
+
+
+class MemberViewOut(MemberOut):
+    degree: int
+
+
+class InvitationIn(In):
+    to: MemberId
+    note: Annotated[str, StringConstraints(max_length=300)] = ""
+
+
+class InvitationOut(BaseModel):
+    id: str
+    from_member: str
+    to_member: str
+    status: Literal["pending", "accepted", "declined"]
+    note: str
+    created_at: datetime
+
+
+class BlockOut(BaseModel):
+    member: str
+    blocked: bool

@@ -20,7 +20,15 @@ anything transport-specific.
     ├── InmailNotOnPlan              inmail-not-on-plan
     ├── PacksNotOnPlan               packs-not-on-plan
     ├── InsufficientCredits          insufficient-credits
-    └── OverageLimitReached          overage-limit-reached
+    ├── OverageLimitReached          overage-limit-reached
+    ├── RecipientIsConnection        recipient-is-connection
+    ├── RecipientNotAcceptingInmail  recipient-not-accepting-inmail
+    ├── CannotCancelSentInmail       cannot-cancel-sent-inmail
+    ├── FollowUpTooEarly             follow-up-too-early
+    ├── FollowUpLimitReached         follow-up-limit-reached
+    ├── NotAConnection               not-a-connection
+    ├── ThreadClosed                 thread-closed
+    └── Forbidden                    forbidden
 """
 
 from __future__ import annotations
@@ -118,3 +126,59 @@ class OverageLimitReached(DomainError):
     """Buying the overage pack would pass the member's per-cycle overage limit."""
 
     code = "overage-limit-reached"
+
+
+class InmailNotOnPlanWithRoutes(InmailNotOnPlan):
+    """No InMail on the plan; ``free_routes`` names the free ways to reach the recipient."""
+
+    def __init__(self, message: str, free_routes: list[str]) -> None:
+        super().__init__(message)
+        self.free_routes = free_routes
+
+
+class RecipientIsConnection(DomainError):
+    """The recipient is a 1st-degree connection: a free message reaches them."""
+
+    code = "recipient-is-connection"
+
+
+class RecipientNotAcceptingInmail(DomainError):
+    """The recipient turned InMail off, or does not accept InMail from the sender."""
+
+    code = "recipient-not-accepting-inmail"
+
+
+class CannotCancelSentInmail(DomainError):
+    """A sent InMail cannot be cancelled, edited or deleted."""
+
+    code = "cannot-cancel-sent-inmail"
+
+
+class FollowUpTooEarly(DomainError):
+    """A follow-up comes only after the thread has waited long enough for a response."""
+
+    code = "follow-up-too-early"
+
+
+class FollowUpLimitReached(DomainError):
+    """The thread has had all the follow-ups the plan allows."""
+
+    code = "follow-up-limit-reached"
+
+
+class NotAConnection(DomainError):
+    """Free messages go only to 1st-degree connections."""
+
+    code = "not-a-connection"
+
+
+class ThreadClosed(DomainError):
+    """The thread was declined (or is otherwise closed) and takes no more messages."""
+
+    code = "thread-closed"
+
+
+class Forbidden(DomainError):
+    """The caller may not do this to that (e.g. decline an InMail they sent)."""
+
+    code = "forbidden"

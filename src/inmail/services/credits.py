@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Executable, Table
 
 from inmail.domain.billing import OverageSettings, check_overage, overage_packs
 from inmail.domain.billing import buy_pack as buy_pack_rule
@@ -38,6 +39,7 @@ from inmail.store import catalog as catalog_store
 from inmail.store import spends as spend_store
 from inmail.store.fast_spend import FastSpendRequest, Replay
 from inmail.store.idempotency import StoredResponse
+from inmail.store.messaging import notify
 from inmail.store.spends import SpendRecord
 
 MAX_REFERENCE_LENGTH = 200
@@ -60,21 +62,35 @@ def spend_credits(
     reference: str,
     now: datetime,
     idempotency_key: str | None = None,
+    also_insert: tuple[tuple[Table, dict[str, Any]], ...] = (),
+    also_execute: tuple[Executable, ...] = (),
+    request: dict[str, object] | None = None,
+    scope: str | None = None,
 ) -> SpendResult:
     """Spend ``cost`` credits for ``reference`` (one InMail): atomic, never below zero.
 
     Plan credits go first, oldest first, then purchased ones by expiry. With
     too few credits the plan's overage pack is bought in the same transaction
     when the plan and the member allow it; otherwise nothing is written.
+
+    ``also_insert`` rows (the message a spend pays for) are written in the
+    same transaction: both exist or neither. So are the ``also_execute``
+    statements, each of which must change exactly one row (a conditional
+    UPDATE that guards a rule), or the whole spend is refused with Conflict.
+    ``request`` and ``scope`` name what an idempotency key guards (by
+    default, this spend itself).
     """
     require_utc(now)
     _check_cost(cost)
     _check_reference(reference)
-    request = {"cost": cost, "reference": reference}
-    scope = f"spend:{member_id}"
+    request = request if request is not None else {"cost": cost, "reference": reference}
+    scope = scope or f"spend:{member_id}"
     if idempotency_key is not None:
         check_key(idempotency_key)
-    fast = _fast_spend(deps, member_id, cost, reference, now, scope, idempotency_key, request)
+    order = FastSpendRequest(
+        member_id, cost, reference, new_id("sp"), now, None, tuple(also_insert)
+    )
+    fast = None if also_execute else _fast_spend(deps, order, scope, idempotency_key, request)
     if fast is not None:
         return fast
 
@@ -82,6 +98,20 @@ def spend_credits(
         opened = lock_and_catch_up(deps, conn, member_id, now)
         result = _spend(opened, cost, reference, now)
         opened.save()
+        for table, values in also_insert:
+            conn.execute(table.insert().values(**values))
+        for statement in also_execute:
+            if conn.execute(statement).rowcount != 1:
+                raise Conflict("this changed while you were sending; nothing was charged")
+        if result.overage_charge is not None:
+            notify(
+                conn,
+                member_id=member_id,
+                at=now,
+                kind="overage_purchase",
+                text=f"Out of credits: {result.overage_charge} of overage credits were billed",
+                reference=reference,
+            )
         return result
 
     return idempotent(
@@ -99,23 +129,17 @@ def spend_credits(
 
 def _fast_spend(
     deps: Deps,
-    member_id: str,
-    cost: int,
-    reference: str,
-    now: datetime,
+    order: FastSpendRequest,
     scope: str,
     key: str | None,
     request: dict[str, object],
 ) -> SpendResult | None:
     """The common case on the hot path (see store.fast_spend); None means: take the general path."""
-    spend_id = new_id("sp")
     digest = "" if key is None else fingerprint(request)
-    attempt = FastSpendRequest(
-        member_id, cost, reference, spend_id, now, None if key is None else (scope, key, digest)
-    )
+    attempt = replace(order, key=None if key is None else (scope, key, digest))
 
     def encode(balance_after: int) -> str:
-        return _encode_spend(SpendResult(spend_id, reference, cost, balance_after, None))
+        return _encode_spend(_result(order, balance_after))
 
     outcome = deps.db.fast_spend.spend(attempt, deps.plans.cached, encode)
     if isinstance(outcome, Replay):
@@ -123,7 +147,11 @@ def _fast_spend(
         return replay(stored, digest, _decode_spend)
     if outcome is None:
         return None
-    return SpendResult(spend_id, reference, cost, outcome, None)
+    return _result(order, outcome)
+
+
+def _result(order: FastSpendRequest, balance_after: int) -> SpendResult:
+    return SpendResult(order.spend_id, order.reference, order.cost, balance_after, None)
 
 
 def _spend(opened: OpenAccount, cost: int, reference: str, now: datetime) -> SpendResult:
@@ -289,15 +317,22 @@ def refund_spend(deps: Deps, *, member_id: str, reference: str, now: datetime) -
     """
     require_utc(now)
     with deps.db.write() as conn:
-        opened = lock_and_catch_up(deps, conn, member_id, now)
-        spend = spend_store.find_spend(conn, reference)
-        if spend is None or spend.member_id != member_id:
-            raise NotFound(f"member {member_id!r} has no spend {reference!r}")
-        if not spend_store.mark_refunded(conn, spend.id, now):
-            raise Conflict(f"{reference!r} was refunded already")
-        _give_back(opened, spend_store.spend_draws(conn, member_id, reference), reference, now)
-        opened.save()
-        return opened.book.balance
+        return credit_back(deps, conn, member_id=member_id, reference=reference, now=now)
+
+
+def credit_back(
+    deps: Deps, conn: Connection, *, member_id: str, reference: str, now: datetime
+) -> int:
+    """:func:`refund_spend` inside the caller's write transaction."""
+    opened = lock_and_catch_up(deps, conn, member_id, now)
+    spend = spend_store.find_spend(conn, reference)
+    if spend is None or spend.member_id != member_id:
+        raise NotFound(f"member {member_id!r} has no spend {reference!r}")
+    if not spend_store.mark_refunded(conn, spend.id, now):
+        raise Conflict(f"{reference!r} was refunded already")
+    _give_back(opened, spend_store.spend_draws(conn, member_id, reference), reference, now)
+    opened.save()
+    return opened.book.balance
 
 
 def _give_back(opened: OpenAccount, draws: list[tuple[int, int]], ref: str, now: datetime) -> None:

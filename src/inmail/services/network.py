@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
+from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import UnknownMember, ValidationError
+from inmail.domain.errors import Conflict, Forbidden, NotFound, UnknownMember, ValidationError
 from inmail.services.context import Deps
 from inmail.store import members as member_store
 from inmail.store import network as network_store
+from inmail.store.messaging import notify
+from inmail.store.network import Invitation
 
 
 def connect(deps: Deps, *, a: str, b: str, now: datetime) -> bool:
@@ -24,3 +28,69 @@ def connect(deps: Deps, *, a: str, b: str, now: datetime) -> bool:
             return False
         network_store.insert_connection(conn, a, b, now)
         return True
+
+
+def degree_between(deps: Deps, *, viewer: str, other: str) -> int:
+    with deps.db.read() as conn:
+        return network_store.degree(conn, viewer, other)
+
+
+def invite(deps: Deps, *, from_id: str, to: str, note: str, now: datetime) -> Invitation:
+    """Ask another member to connect; they accept or decline."""
+    require_utc(now)
+    if from_id == to:
+        raise ValidationError("you cannot invite yourself", field="to")
+    if len(note) > 300:
+        raise ValidationError("a note is at most 300 characters", field="note")
+    with deps.db.write() as conn:
+        if member_store.get_member(conn, to) is None:
+            raise UnknownMember(f"there is no member {to!r}")
+        if network_store.are_connected(conn, from_id, to):
+            raise Conflict("you are already connected")
+        if network_store.is_blocked_either_way(conn, from_id, to):
+            raise Forbidden("you cannot invite this member")
+        pending = network_store.pending_invitation(conn, from_id, to)
+        if pending is not None:
+            return pending
+        invitation = Invitation(new_id("inv"), from_id, to, "pending", note, now, None)
+        network_store.insert_invitation(conn, invitation)
+        notify(
+            conn,
+            member_id=to,
+            at=now,
+            kind="invitation",
+            text="New invitation to connect",
+            reference=f"invitation:{invitation.id}",
+        )
+    return invitation
+
+
+def answer_invitation(
+    deps: Deps, *, member_id: str, invitation_id: str, accept: bool, now: datetime
+) -> Invitation:
+    require_utc(now)
+    with deps.db.write() as conn:
+        invitation = network_store.get_invitation(conn, invitation_id)
+        if invitation is None or member_id not in (invitation.to_id, invitation.from_id):
+            raise NotFound(f"there is no invitation {invitation_id!r}")
+        if member_id != invitation.to_id:
+            raise Forbidden("only the invited member can answer an invitation")
+        status = "accepted" if accept else "declined"
+        if not network_store.answer_invitation(conn, invitation_id, status, now):
+            raise Conflict(f"this invitation was {invitation.status} already")
+        if accept and not network_store.are_connected(conn, invitation.from_id, member_id):
+            network_store.insert_connection(conn, invitation.from_id, member_id, now)
+            notify(
+                conn,
+                member_id=invitation.from_id,
+                at=now,
+                kind="invitation_accepted",
+                text="Your invitation was accepted",
+                reference=f"member:{member_id}",
+            )
+    return replace(invitation, status=status, answered_at=now)
+
+
+def pending_invitations(deps: Deps, *, member_id: str) -> list[Invitation]:
+    with deps.db.read() as conn:
+        return network_store.invitations_for(conn, member_id)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
 
 from inmail.domain.credits import Book, EntryKind, Lot, LotSource, draw
 from inmail.domain.plans import Plan
@@ -86,6 +86,8 @@ class FastSpendRequest:
     spend_id: str
     now: datetime
     key: tuple[str, str, str] | None  # (scope, key, fingerprint)
+    also_insert: tuple[tuple[Table, dict[str, Any]], ...] = ()
+    """Rows written in the same transaction as the spend (the InMail it pays for)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class FastSpend:
         dbapi = engine.dialect.dbapi
         assert dbapi is not None
         self._driver_error: type[Exception] = dbapi.Error
+        self._inserts: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -170,12 +173,36 @@ class FastSpend:
             self._write(cur, req, book, now)
         else:
             self._write_one_lot(cur, req, book, now)
+        for table, values in req.also_insert:
+            self._insert(cur, table, values)
         if req.key is not None:
             scope, key, fingerprint = req.key
             cur.execute(
                 self._sql["insert_key"], (scope, key, fingerprint, encode(balance_after), now)
             )
         return balance_after
+
+    def _insert(self, cur: Any, table: Table, values: dict[str, Any]) -> None:
+        sql, order = self._insert_sql(table, tuple(sorted(values)))
+        if self._sqlite:
+            cur.execute(
+                sql,
+                tuple(
+                    self._time(v) if isinstance(v, datetime) else v
+                    for v in (values[k] for k in order)
+                ),
+            )
+        else:
+            cur.execute(sql, values)
+
+    def _insert_sql(self, table: Table, keys: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+        cache_key = (table.name, keys)
+        found = self._inserts.get(cache_key)
+        if found is None:
+            compiled = table.insert().compile(dialect=self._engine.dialect, column_keys=list(keys))
+            order = tuple(compiled.positiontup or ()) if self._sqlite else keys
+            found = self._inserts[cache_key] = (str(compiled), order)
+        return found
 
     def _lock_and_read_lots(
         self, cur: Any, req: FastSpendRequest, now: Any

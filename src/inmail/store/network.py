@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, delete, or_, select, union_all, update
 
-from inmail.store.tables import connections
+from inmail.store.tables import blocks, connections, invitations
 
 
 def _pair(x: str, y: str) -> tuple[str, str]:
@@ -22,3 +24,102 @@ def are_connected(conn: Connection, x: str, y: str) -> bool:
 def insert_connection(conn: Connection, x: str, y: str, at: datetime) -> None:
     a, b = _pair(x, y)
     conn.execute(connections.insert().values(a=a, b=b, created_at=at))
+
+
+def neighbours(member_id: str) -> Any:
+    """A subquery of the member's 1st-degree connections (column ``id``)."""
+    return union_all(
+        select(connections.c.b.label("id")).where(connections.c.a == member_id),
+        select(connections.c.a.label("id")).where(connections.c.b == member_id),
+    ).subquery()
+
+
+def share_a_connection(conn: Connection, x: str, y: str) -> bool:
+    """2nd degree: one indexed join of two neighbour lists, never a graph walk."""
+    mine, theirs = neighbours(x), neighbours(y)
+    query = select(mine.c.id).join(theirs, theirs.c.id == mine.c.id).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def degree(conn: Connection, viewer: str, other: str) -> int:
+    """1, 2, or 3 for "3rd or further"."""
+    if are_connected(conn, viewer, other):
+        return 1
+    return 2 if share_a_connection(conn, viewer, other) else 3
+
+
+def is_blocked_either_way(conn: Connection, x: str, y: str) -> bool:
+    query = select(blocks.c.blocker_id).where(
+        or_(
+            and_(blocks.c.blocker_id == x, blocks.c.blocked_id == y),
+            and_(blocks.c.blocker_id == y, blocks.c.blocked_id == x),
+        )
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def block(conn: Connection, blocker: str, blocked: str, at: datetime) -> None:
+    exists = select(blocks.c.blocker_id).where(
+        blocks.c.blocker_id == blocker, blocks.c.blocked_id == blocked
+    )
+    if conn.execute(exists).first() is None:
+        conn.execute(blocks.insert().values(blocker_id=blocker, blocked_id=blocked, created_at=at))
+
+
+def unblock(conn: Connection, blocker: str, blocked: str) -> None:
+    conn.execute(
+        delete(blocks).where(blocks.c.blocker_id == blocker, blocks.c.blocked_id == blocked)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    id: str
+    from_id: str
+    to_id: str
+    status: str
+    note: str
+    created_at: datetime
+    answered_at: datetime | None
+
+
+def insert_invitation(conn: Connection, invitation: Invitation) -> None:
+    conn.execute(invitations.insert().values(**asdict(invitation)))
+
+
+def get_invitation(conn: Connection, invitation_id: str) -> Invitation | None:
+    row = conn.execute(select(invitations).where(invitations.c.id == invitation_id)).first()
+    return None if row is None else Invitation(**row._mapping)
+
+
+def pending_invitation(conn: Connection, x: str, y: str) -> Invitation | None:
+    query = select(invitations).where(
+        invitations.c.status == "pending",
+        or_(
+            and_(invitations.c.from_id == x, invitations.c.to_id == y),
+            and_(invitations.c.from_id == y, invitations.c.to_id == x),
+        ),
+    )
+    row = conn.execute(query.limit(1)).first()
+    return None if row is None else Invitation(**row._mapping)
+
+
+def answer_invitation(conn: Connection, invitation_id: str, status: str, at: datetime) -> bool:
+    result = conn.execute(
+        update(invitations)
+        .where(invitations.c.id == invitation_id, invitations.c.status == "pending")
+        .values(status=status, answered_at=at)
+    )
+    return result.rowcount == 1
+
+
+def invitations_for(conn: Connection, member_id: str) -> list[Invitation]:
+    query = (
+        select(invitations)
+        .where(
+            or_(invitations.c.to_id == member_id, invitations.c.from_id == member_id),
+            invitations.c.status == "pending",
+        )
+        .order_by(invitations.c.created_at.desc())
+    )
+    return [Invitation(**r._mapping) for r in conn.execute(query)]

@@ -238,3 +238,74 @@ test_clock = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("now", UTCDateTime, nullable=False),
 )
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),  # inmail | message
+    Column("initiator_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("recipient_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_message_at", UTCDateTime, nullable=False),
+    Column("last_inmail_at", UTCDateTime, nullable=True),
+    Column("followups_sent", Integer, nullable=False, server_default="0"),
+    Column("opened_at", UTCDateTime, nullable=True),
+    Column("responded_at", UTCDateTime, nullable=True),
+)
+Index("ix_threads_initiator", threads.c.initiator_id, threads.c.last_message_at)
+Index("ix_threads_recipient", threads.c.recipient_id, threads.c.last_message_at)
+
+messages = Table(
+    "messages",
+    metadata,
+    # seq orders a thread's messages even when the (test) clock shows one moment for all.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("thread_id", String(40), ForeignKey("threads.id"), nullable=False),
+    Column("sender_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # inmail | followup | reply | message
+    Column("subject", String(200), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("cost_credits", Integer, nullable=False),
+    Column("spend_reference", String(200), nullable=True),
+    Column("credit_back_days", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_messages_thread", messages.c.thread_id, messages.c.created_at)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("text", String(500), nullable=False),
+    Column("reference", String(200), nullable=False),
+    # Set for notifications computed on read (follow-up due), so each is written once.
+    Column("once_key", String(200), nullable=True, unique=True),
+)
+Index("ix_notifications_member", notifications.c.member_id, notifications.c.id)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("blocker_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("blocked_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("from_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("to_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("status", String(20), nullable=False),  # pending | accepted | declined
+    Column("note", String(300), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+)
+Index("ix_invitations_to", invitations.c.to_id, invitations.c.status)

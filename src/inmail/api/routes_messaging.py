@@ -1,0 +1,155 @@
+"""InMail, messages, threads, follow-ups, notifications, stats and the cost preview."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from inmail.api import render
+from inmail.api.deps import CurrentMember, IdempotencyKey, Now, ServicesDep
+from inmail.api.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    decode_cursor,
+    decode_thread_cursor,
+    encode_thread_cursor,
+    next_cursor,
+)
+from inmail.api.schemas import (
+    DeclinedOut,
+    FollowUpOut,
+    InmailIn,
+    MessageIn,
+    NotificationOut,
+    Page,
+    PostedOut,
+    QuoteOut,
+    ReadOut,
+    SentOut,
+    StatsOut,
+    ThreadMessageIn,
+    ThreadOut,
+)
+from inmail.services import inbox, inmail, quote
+
+router = APIRouter(prefix="/v1", tags=["messaging"])
+
+
+@router.post("/inmails", status_code=201)
+def send_inmail(
+    body: InmailIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
+) -> SentOut:
+    sent = inmail.send_inmail(
+        deps,
+        sender_id=member_id,
+        to=body.to,
+        subject=body.subject,
+        body=body.body,
+        now=now,
+        idempotency_key=key,
+    )
+    return render.sent(sent)
+
+
+@router.delete("/inmails/{inmail_id}", status_code=409)
+@router.patch("/inmails/{inmail_id}", status_code=409)
+def cancel_inmail(inmail_id: str, member_id: CurrentMember, deps: ServicesDep) -> None:
+    """Always refused: a sent InMail cannot be cancelled, edited or deleted."""
+    inmail.refuse_cancel(deps, member_id=member_id, message_id=inmail_id)
+
+
+@router.post("/messages", status_code=201)
+def send_message(body: MessageIn, member_id: CurrentMember, deps: ServicesDep, now: Now) -> SentOut:
+    sent = inmail.send_message(deps, sender_id=member_id, to=body.to, body=body.body, now=now)
+    return render.sent(sent)
+
+
+@router.get("/threads")
+def list_threads(
+    member_id: CurrentMember, deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[ThreadOut]:
+    before = decode_thread_cursor(cursor)
+    found = inbox.list_threads(deps, member_id=member_id, before=before, limit=limit)
+    items = [render.thread(t, ()) for t in found]
+    more = len(found) == limit
+    after = encode_thread_cursor(found[-1].last_message_at, found[-1].id) if more else None
+    return Page(items=items, next_cursor=after)
+
+
+@router.get("/threads/{thread_id}")
+def read_thread(thread_id: str, member_id: CurrentMember, deps: ServicesDep) -> ThreadOut:
+    view = inbox.get_thread(deps, member_id=member_id, thread_id=thread_id)
+    return render.thread(view.thread, view.messages)
+
+
+@router.post("/threads/{thread_id}/messages", status_code=201)
+def post_in_thread(
+    thread_id: str,
+    body: ThreadMessageIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
+) -> PostedOut:
+    sent = inmail.post_in_thread(
+        deps, member_id=member_id, thread_id=thread_id, body=body.body, now=now, idempotency_key=key
+    )
+    return render.posted(sent)
+
+
+@router.post("/threads/{thread_id}/read")
+def mark_read(thread_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now) -> ReadOut:
+    opened = inmail.mark_read(deps, member_id=member_id, thread_id=thread_id, now=now)
+    return ReadOut(thread_id=thread_id, opened_at=opened)
+
+
+@router.post("/threads/{thread_id}/decline")
+def decline(thread_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now) -> DeclinedOut:
+    inmail.decline(deps, member_id=member_id, thread_id=thread_id, now=now)
+    return DeclinedOut(status="declined")
+
+
+@router.get("/me/follow-ups")
+def follow_ups(member_id: CurrentMember, deps: ServicesDep, now: Now) -> list[FollowUpOut]:
+    return [render.follow_up(d) for d in inbox.follow_ups(deps, member_id=member_id, now=now)]
+
+
+@router.get("/me/notifications")
+def notifications(
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[NotificationOut]:
+    before = decode_cursor(cursor)
+    found = inbox.list_notifications(deps, member_id=member_id, now=now, before=before, limit=limit)
+    items = [render.notice(n) for n in found]
+    return Page(items=items, next_cursor=next_cursor([n.id for n in found], limit))
+
+
+@router.get("/me/stats")
+def stats(member_id: CurrentMember, deps: ServicesDep, now: Now) -> StatsOut:
+    figures = inbox.stats(deps, member_id=member_id, now=now)
+    return StatsOut(
+        inmails_sent=figures.inmails_sent,
+        responses=figures.responses,
+        counted=figures.counted,
+        response_rate=figures.response_rate,
+    )
+
+
+@router.get("/me/quote")
+def cost_preview(
+    to: Annotated[str, Query(min_length=1, max_length=40, description="The member to reach")],
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+) -> QuoteOut:
+    return render.quote(quote.quote(deps, member_id=member_id, to=to, now=now))

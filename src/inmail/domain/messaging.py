@@ -1,0 +1,162 @@
+"""Reaching someone: which channel, what it costs, and the rules after an InMail (SPEC §4, §5).
+
+Everything here is decided from a :class:`Reach` (what is true between a
+sender and a recipient right now) or a :class:`ThreadState`; the services
+gather those facts and persist the outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from inmail.domain.errors import (
+    FollowUpLimitReached,
+    FollowUpTooEarly,
+    InmailNotOnPlanWithRoutes,
+    RecipientIsConnection,
+    RecipientNotAcceptingInmail,
+    ValidationError,
+)
+from inmail.domain.plans import Plan
+
+MAX_SUBJECT = 200
+MAX_BODY = 2000
+RESPONSE_WINDOW = timedelta(days=30)
+
+
+class Channel(StrEnum):
+    MESSAGE = "message"
+    INMAIL = "inmail"
+    OPEN_PROFILE = "open_profile"
+    GROUP_MESSAGE = "group_message"
+    CONVERSATION = "conversation"
+    INTRODUCTION = "introduction"
+
+
+class ThreadStatus(StrEnum):
+    AWAITING_RESPONSE = "awaiting_response"
+    ANSWERED = "answered"
+    DECLINED = "declined"
+    OPEN = "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What is true between a sender and a recipient when the sender wants to reach them."""
+
+    sender_plan: Plan
+    connected: bool
+    blocked: bool  # either one blocked the other
+    recipient_accepts_inmail: bool
+    recipient_open_profile: bool  # opened, and on a paid plan (the only ones who may open it)
+    open_conversation: bool  # an answered InMail thread between them exists
+    free_routes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    channel: Channel
+    cost: int
+    reason: str
+
+
+def check_text(subject: str | None, body: str) -> None:
+    """Subject (for InMail) 1-200 characters, body 1-2000, neither blank."""
+    if subject is not None:
+        if not subject.strip():
+            raise ValidationError("subject cannot be empty", field="subject")
+        if len(subject) > MAX_SUBJECT:
+            raise ValidationError(f"subject is at most {MAX_SUBJECT} characters", field="subject")
+    if not body.strip():
+        raise ValidationError("body cannot be empty", field="body")
+    if len(body) > MAX_BODY:
+        raise ValidationError(f"body is at most {MAX_BODY} characters", field="body")
+
+
+def inmail_route(reach: Reach) -> Route:
+    """How an InMail to this recipient goes and costs, or the refusal (SPEC §4).
+
+    The order of the checks is the order a member would want to hear them:
+    free ways first, then whether the recipient takes InMail, then the plan.
+    """
+    if reach.connected:
+        raise RecipientIsConnection(
+            "you are connected: send a free message (POST /v1/messages) instead"
+        )
+    if reach.blocked or not reach.recipient_accepts_inmail:
+        raise RecipientNotAcceptingInmail("this member does not accept InMail from you")
+    if reach.recipient_open_profile:
+        return Route(Channel.OPEN_PROFILE, 0, "their profile is open: InMail to them is free")
+    plan = reach.sender_plan
+    if not plan.inmail:
+        routes = list(reach.free_routes)
+        listed = "; ".join(routes) if routes else "none found yet"
+        raise InmailNotOnPlanWithRoutes(
+            f"the {plan.name} plan does not include InMail. Free routes: {listed}", routes
+        )
+    return Route(Channel.INMAIL, plan.inmail_cost, f"InMail costs {plan.inmail_cost} credit(s)")
+
+
+def cheapest_route(reach: Reach) -> Route:
+    """The cheapest way to reach the recipient, for the cost preview (never raises for rules)."""
+    if reach.connected:
+        return Route(Channel.MESSAGE, 0, "free: 1st-degree connection")
+    if reach.open_conversation:
+        return Route(Channel.CONVERSATION, 0, "free: they answered your InMail")
+    return inmail_route(reach)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadState:
+    status: ThreadStatus
+    last_inmail_at: datetime
+    followups_sent: int
+
+
+def check_followup(thread: ThreadState, plan: Plan, now: datetime) -> None:
+    """A follow-up InMail: only in an unanswered thread, after the wait, within the limit."""
+    if thread.followups_sent >= plan.max_followups:
+        raise FollowUpLimitReached(
+            f"this thread has had its {plan.max_followups} follow-up(s); wait for a response"
+        )
+    due = thread.last_inmail_at + timedelta(days=plan.followup_after_days)
+    if now < due:
+        raise FollowUpTooEarly(
+            f"a follow-up is possible from {due.isoformat()} "
+            f"({plan.followup_after_days} days without a response)"
+        )
+
+
+def followup_due_at(last_inmail_at: datetime, plan: Plan) -> datetime:
+    return last_inmail_at + timedelta(days=plan.followup_after_days)
+
+
+def credit_back_applies(credit_back_days: int, sent_at: datetime, responded_at: datetime) -> bool:
+    """SPEC §5: with credit_back_days = N > 0, a response within N days returns the credit."""
+    return credit_back_days > 0 and responded_at - sent_at <= timedelta(days=credit_back_days)
+
+
+@dataclass(frozen=True, slots=True)
+class SentInmail:
+    sent_at: datetime
+    responded_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseStats:
+    inmails_sent: int
+    responses: int
+    counted: int
+    response_rate: float | None
+
+
+def response_stats(inmails: list[SentInmail], now: datetime) -> ResponseStats:
+    """SPEC §5: responses within 30 days / InMails that are older than 30 days or answered."""
+    responded = [
+        m for m in inmails if m.responded_at and m.responded_at - m.sent_at <= RESPONSE_WINDOW
+    ]
+    counted = [m for m in inmails if m.responded_at or now - m.sent_at > RESPONSE_WINDOW]
+    rate = len(responded) / len(counted) if counted else None
+    return ResponseStats(len(inmails), len(responded), len(counted), rate)

@@ -1,0 +1,369 @@
+"""Sending InMail and what follows it: replies, declines, follow-ups, credit-backs (SPEC §4, §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, update
+
+from inmail.domain.credits import new_id
+from inmail.domain.cycles import require_utc
+from inmail.domain.errors import (
+    CannotCancelSentInmail,
+    Forbidden,
+    NotAConnection,
+    NotFound,
+    ThreadClosed,
+)
+from inmail.domain.messaging import (
+    Route,
+    ThreadState,
+    ThreadStatus,
+    check_followup,
+    check_text,
+    credit_back_applies,
+    inmail_route,
+)
+from inmail.domain.money import Money
+from inmail.services.context import Deps
+from inmail.services.credits import credit_back, spend_credits
+from inmail.services.reach import gather_reach
+from inmail.store import accounts as account_store
+from inmail.store import messaging as message_store
+from inmail.store import network as network_store
+from inmail.store import spends as spend_store
+from inmail.store.messaging import MessageRecord, ThreadRecord, message_row, notification_row
+from inmail.store.tables import messages, notifications, threads
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message as its sender sees it right after sending."""
+
+    id: str
+    thread_id: str
+    kind: str
+    cost_credits: int
+    overage_charge: Money | None
+    balance_after: int | None
+
+
+def send_inmail(
+    deps: Deps,
+    *,
+    sender_id: str,
+    to: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> Sent:
+    """A new InMail thread; the credit is spent in the same transaction as the message."""
+    require_utc(now)
+    check_text(subject, body)
+    with deps.db.read() as conn:
+        route = inmail_route(gather_reach(deps, conn, sender_id, to))
+    thread = ThreadRecord(
+        new_id("th"),
+        "inmail",
+        sender_id,
+        to,
+        ThreadStatus.AWAITING_RESPONSE.value,
+        now,
+        now,
+        now,
+        0,
+        None,
+        None,
+    )
+    message = _inmail_message(thread.id, sender_id, "inmail", subject, body, route, deps, now)
+    rows = (
+        (threads, message_store.thread_row(thread)),
+        (messages, message_row(message)),
+        (notifications, _new_inmail_notice(to, sender_id, subject, thread.id, now)),
+    )
+    request: dict[str, object] = {"to": to, "subject": subject, "body": body}
+    return _charge(deps, sender_id, message, route, now, idempotency_key, request, rows, ())
+
+
+def _inmail_message(
+    thread_id: str,
+    sender_id: str,
+    kind: str,
+    subject: str | None,
+    body: str,
+    route: Route,
+    deps: Deps,
+    now: datetime,
+) -> MessageRecord:
+    with deps.db.read() as conn:
+        account = account_store.read_account(conn, sender_id, deps.plans.lookup(conn))
+    assert account is not None
+    message_id = new_id("msg")
+    return MessageRecord(
+        id=message_id,
+        thread_id=thread_id,
+        sender_id=sender_id,
+        kind=kind,
+        subject=subject,
+        body=body,
+        cost_credits=route.cost,
+        spend_reference=f"inmail:{message_id}",
+        credit_back_days=account.subscription.plan.credit_back_days,
+        created_at=now,
+    )
+
+
+def _charge(
+    deps: Deps,
+    sender_id: str,
+    message: MessageRecord,
+    route: Route,
+    now: datetime,
+    key: str | None,
+    request: dict[str, object],
+    rows: tuple[Any, ...],
+    guards: tuple[Any, ...],
+) -> Sent:
+    assert message.spend_reference is not None
+    spent = spend_credits(
+        deps,
+        member_id=sender_id,
+        cost=route.cost,
+        reference=message.spend_reference,
+        now=now,
+        idempotency_key=key,
+        also_insert=rows,
+        also_execute=guards,
+        request=request,
+        scope=f"send:{sender_id}",
+    )
+    if spent.reference != message.spend_reference:  # a replay: answer with the first message
+        message = _first(deps, spent.reference.removeprefix("inmail:"))
+    return Sent(
+        message.id,
+        message.thread_id,
+        message.kind,
+        spent.cost,
+        spent.overage_charge,
+        spent.balance_after,
+    )
+
+
+def _first(deps: Deps, message_id: str) -> MessageRecord:
+    with deps.db.read() as conn:
+        found = message_store.get_message(conn, message_id)
+    assert found is not None
+    return found
+
+
+def _new_inmail_notice(
+    to: str, sender_id: str, subject: str, thread_id: str, now: datetime
+) -> dict[str, Any]:
+    return notification_row(to, now, "new_inmail", f"New InMail: {subject}", f"thread:{thread_id}")
+
+
+def post_in_thread(
+    deps: Deps,
+    *,
+    member_id: str,
+    thread_id: str,
+    body: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> Sent:
+    """A message in a thread: a reply, a free message, or a charged follow-up InMail."""
+    require_utc(now)
+    check_text(None, body)
+    thread = _visible_thread(deps, member_id, thread_id)
+    if thread.status == ThreadStatus.DECLINED:
+        raise ThreadClosed("this InMail was declined: the thread is closed")
+    if thread.status == ThreadStatus.AWAITING_RESPONSE:
+        if member_id == thread.recipient_id:
+            return _respond(deps, thread, now, reply_body=body)
+        return _follow_up(deps, thread, body, now, idempotency_key)
+    return _free_message(deps, thread, member_id, body, "message", now)
+
+
+def _visible_thread(deps: Deps, member_id: str, thread_id: str) -> ThreadRecord:
+    with deps.db.read() as conn:
+        thread = message_store.get_thread(conn, thread_id)
+    if thread is None or not thread.involves(member_id):
+        raise NotFound(f"there is no thread {thread_id!r}")  # 404: do not reveal others' threads
+    return thread
+
+
+def _follow_up(deps: Deps, thread: ThreadRecord, body: str, now: datetime, key: str | None) -> Sent:
+    sender = thread.initiator_id
+    with deps.db.read() as conn:
+        reach = gather_reach(deps, conn, sender, thread.recipient_id)
+    assert thread.last_inmail_at is not None
+    state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)
+    check_followup(state, reach.sender_plan, now)
+    route = inmail_route(reach)
+    message = _inmail_message(thread.id, sender, "followup", None, body, route, deps, now)
+    # The guard makes two concurrent follow-ups (or a reply racing one) charge at most once.
+    guard = (
+        update(threads)
+        .where(
+            threads.c.id == thread.id,
+            threads.c.status == ThreadStatus.AWAITING_RESPONSE.value,
+            threads.c.followups_sent == thread.followups_sent,
+        )
+        .values(followups_sent=thread.followups_sent + 1, last_inmail_at=now, last_message_at=now)
+    )
+    notice = _new_inmail_notice(thread.recipient_id, sender, "follow-up", thread.id, now)
+    rows = ((messages, message_row(message)), (notifications, notice))
+    request: dict[str, object] = {"thread": thread.id, "body": body}
+    return _charge(deps, sender, message, route, now, key, request, rows, (guard,))
+
+
+def _free_message(
+    deps: Deps, thread: ThreadRecord, sender: str, body: str, kind: str, now: datetime
+) -> Sent:
+    message = MessageRecord(new_id("msg"), thread.id, sender, kind, None, body, 0, None, 0, now)
+    other = thread.recipient_id if sender == thread.initiator_id else thread.initiator_id
+    with deps.db.write() as conn:
+        message_store.insert_message(conn, message)
+        message_store.update_thread(conn, thread.id, last_message_at=now)
+        message_store.notify(
+            conn,
+            member_id=other,
+            at=now,
+            kind="new_message",
+            text=body[:120],
+            reference=f"thread:{thread.id}",
+        )
+    return Sent(message.id, thread.id, kind, 0, None, None)
+
+
+def _respond(deps: Deps, thread: ThreadRecord, now: datetime, *, reply_body: str | None) -> Sent:
+    """A reply (with a body) or a decline (without): closes the wait, maybe credits back."""
+    status = ThreadStatus.ANSWERED if reply_body is not None else ThreadStatus.DECLINED
+    with deps.db.write() as conn:
+        # Lock order account -> thread, the same as a follow-up's, so the two never deadlock.
+        account_store.lock_account_row(conn, thread.initiator_id)
+        moved = conn.execute(
+            update(threads)
+            .where(threads.c.id == thread.id, threads.c.status == thread.status)
+            .values(status=status.value, responded_at=now, last_message_at=now)
+        )
+        if moved.rowcount != 1:
+            raise ThreadClosed("this thread was answered or declined a moment ago")
+        sent = _record_response(conn, thread, reply_body, now)
+        _credit_back_inmails(deps, conn, thread, now)
+    return sent
+
+
+def _record_response(
+    conn: Connection, thread: ThreadRecord, reply_body: str | None, now: datetime
+) -> Sent:
+    if reply_body is None:
+        message_store.notify(
+            conn,
+            member_id=thread.initiator_id,
+            at=now,
+            kind="decline",
+            text="Your InMail was declined",
+            reference=f"thread:{thread.id}",
+        )
+        return Sent("", thread.id, "decline", 0, None, None)
+    message = MessageRecord(
+        new_id("msg"), thread.id, thread.recipient_id, "reply", None, reply_body, 0, None, 0, now
+    )
+    message_store.insert_message(conn, message)
+    message_store.notify(
+        conn,
+        member_id=thread.initiator_id,
+        at=now,
+        kind="reply",
+        text=f"New reply: {reply_body[:100]}",
+        reference=f"thread:{thread.id}",
+    )
+    return Sent(message.id, thread.id, "reply", 0, None, None)
+
+
+def _credit_back_inmails(deps: Deps, conn: Connection, thread: ThreadRecord, now: datetime) -> None:
+    """Plans that opt in return each InMail's credit once when the answer came in time."""
+    for message in message_store.thread_messages(conn, thread.id):
+        reference = message.spend_reference
+        if reference is None or message.cost_credits == 0:
+            continue
+        if not credit_back_applies(message.credit_back_days, message.created_at, now):
+            continue
+        spend = spend_store.find_spend(conn, reference)
+        if spend is not None and spend.refunded_at is None:
+            credit_back(deps, conn, member_id=thread.initiator_id, reference=reference, now=now)
+
+
+def decline(deps: Deps, *, member_id: str, thread_id: str, now: datetime) -> ThreadStatus:
+    require_utc(now)
+    thread = _visible_thread(deps, member_id, thread_id)
+    if member_id != thread.recipient_id or thread.kind != "inmail":
+        raise Forbidden("only the recipient of an InMail can decline it")
+    if thread.status != ThreadStatus.AWAITING_RESPONSE:
+        raise ThreadClosed(f"this InMail is already {thread.status.replace('_', ' ')}")
+    _respond(deps, thread, now, reply_body=None)
+    return ThreadStatus.DECLINED
+
+
+def mark_read(deps: Deps, *, member_id: str, thread_id: str, now: datetime) -> datetime:
+    """The recipient opened the thread (the read receipt); the first open counts."""
+    require_utc(now)
+    thread = _visible_thread(deps, member_id, thread_id)
+    if member_id != thread.recipient_id:
+        raise Forbidden("only the recipient records that a thread was read")
+    if thread.opened_at is not None:
+        return thread.opened_at
+    with deps.db.write() as conn:
+        message_store.update_thread(conn, thread.id, opened_at=now)
+    return now
+
+
+def send_message(deps: Deps, *, sender_id: str, to: str, body: str, now: datetime) -> Sent:
+    """A free message to a 1st-degree connection, in the pair's message thread."""
+    require_utc(now)
+    check_text(None, body)
+    with deps.db.read() as conn:
+        reach = gather_reach(deps, conn, sender_id, to)
+        existing = message_store.thread_between(conn, "message", sender_id, to)
+    if not reach.connected:
+        raise NotAConnection("free messages go to 1st-degree connections; try InMail")
+    if reach.blocked:
+        raise Forbidden("you cannot message this member")
+    thread = existing or _open_message_thread(deps, sender_id, to, now)
+    return _free_message(deps, thread, sender_id, body, "message", now)
+
+
+def _open_message_thread(deps: Deps, a: str, b: str, now: datetime) -> ThreadRecord:
+    thread = ThreadRecord(
+        new_id("th"), "message", a, b, ThreadStatus.OPEN.value, now, now, None, 0, None, None
+    )
+    with deps.db.write() as conn:
+        message_store.insert_thread(conn, thread)
+    return thread
+
+
+def refuse_cancel(deps: Deps, *, member_id: str, message_id: str) -> None:
+    """SPEC §4: a sent InMail cannot be cancelled, edited or deleted — say so clearly."""
+    with deps.db.read() as conn:
+        message = message_store.get_message(conn, message_id)
+        thread = None if message is None else message_store.get_thread(conn, message.thread_id)
+    if message is None or thread is None or not thread.involves(member_id):
+        raise NotFound(f"there is no InMail {message_id!r}")
+    raise CannotCancelSentInmail(
+        "a sent InMail cannot be cancelled, edited or deleted: its credit was spent on sending"
+    )
+
+
+def block_member(deps: Deps, *, member_id: str, other: str, now: datetime, on: bool) -> bool:
+    require_utc(now)
+    with deps.db.write() as conn:
+        gather_reach(deps, conn, member_id, other)  # validates both members
+        if on:
+            network_store.block(conn, member_id, other, now)
+        else:
+            network_store.unblock(conn, member_id, other)
+    return on

@@ -1,0 +1,65 @@
+"""The cost preview: what reaching someone costs, why, and the free routes (SPEC §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from inmail.domain.billing import check_overage, overage_packs
+from inmail.domain.credits import spending_order
+from inmail.domain.errors import DomainError
+from inmail.domain.messaging import Channel, cheapest_route
+from inmail.domain.money import Money
+from inmail.services.context import Deps, refresh
+from inmail.services.reach import gather_reach
+from inmail.store import accounts as account_store
+from inmail.store import catalog as catalog_store
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    channel: Channel
+    cost_credits: int
+    allowed: bool
+    reason: str
+    overage_charge: Money | None
+    alternatives: tuple[tuple[Channel, str], ...]
+
+
+def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
+    refresh(deps, member_id, now)
+    with deps.db.read() as conn:
+        reach = gather_reach(deps, conn, member_id, to)
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        assert account is not None
+        book = account_store.load_book(conn, account)
+        alternatives = tuple((Channel.INTRODUCTION, r) for r in reach.free_routes)
+        try:
+            route = cheapest_route(reach)
+        except DomainError as refusal:
+            return Quote(
+                Channel.INMAIL,
+                reach.sender_plan.inmail_cost,
+                False,
+                refusal.message,
+                None,
+                alternatives,
+            )
+        available = sum(lot.remaining for lot in spending_order(book.lots, now))
+        if route.cost <= available:
+            return Quote(route.channel, route.cost, True, route.reason, None, alternatives)
+        plan = account.subscription.plan
+        if not (plan.overage and account.overage.auto_overage):
+            why = f"not enough credits ({available}) and automatic overage is off"
+            return Quote(route.channel, route.cost, False, why, None, alternatives)
+        pack = next(p for p in catalog_store.all_packs(conn) if p.code == plan.overage_pack)
+        price = pack.price.times(overage_packs(route.cost - available, pack))
+        cycle = account.subscription.current_cycle(now)
+        since = cycle.start if cycle else now
+        spent = account_store.overage_spent_since(conn, member_id, since, price.currency)
+    try:
+        check_overage(account.overage, spent, price)
+    except DomainError as refusal:
+        return Quote(route.channel, route.cost, False, refusal.message, None, alternatives)
+    why = f"{route.reason}; you have {available}, so overage will bill {price}"
+    return Quote(route.channel, route.cost, True, why, price, alternatives)

@@ -1,0 +1,207 @@
+"""Threads, messages and notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from inmail.store.tables import messages, notifications, threads
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRecord:
+    id: str
+    kind: str
+    initiator_id: str
+    recipient_id: str
+    status: str
+    created_at: datetime
+    last_message_at: datetime
+    last_inmail_at: datetime | None
+    followups_sent: int
+    opened_at: datetime | None
+    responded_at: datetime | None
+
+    def involves(self, member_id: str) -> bool:
+        return member_id in (self.initiator_id, self.recipient_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: str
+    thread_id: str
+    sender_id: str
+    kind: str
+    subject: str | None
+    body: str
+    cost_credits: int
+    spend_reference: str | None
+    credit_back_days: int
+    created_at: datetime
+
+
+def _thread(row: Row[Any]) -> ThreadRecord:
+    return ThreadRecord(**row._mapping)
+
+
+def _message(row: Row[Any]) -> MessageRecord:
+    values = dict(row._mapping)
+    values.pop("seq", None)
+    return MessageRecord(**values)
+
+
+def thread_row(record: ThreadRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in ThreadRecord.__slots__}
+
+
+def message_row(record: MessageRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in MessageRecord.__slots__}
+
+
+def get_thread(conn: Connection, thread_id: str, *, lock: bool = False) -> ThreadRecord | None:
+    query = select(threads).where(threads.c.id == thread_id)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return None if row is None else _thread(row)
+
+
+def thread_between(conn: Connection, kind: str, a: str, b: str) -> ThreadRecord | None:
+    """The most recent thread of ``kind`` between two members, either way round."""
+    query = (
+        select(threads)
+        .where(
+            threads.c.kind == kind,
+            or_(
+                and_(threads.c.initiator_id == a, threads.c.recipient_id == b),
+                and_(threads.c.initiator_id == b, threads.c.recipient_id == a),
+            ),
+        )
+        .order_by(threads.c.last_message_at.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _thread(row)
+
+
+def has_open_conversation(conn: Connection, a: str, b: str) -> bool:
+    query = select(threads.c.id).where(
+        threads.c.status.in_(("answered", "open")),
+        or_(
+            and_(threads.c.initiator_id == a, threads.c.recipient_id == b),
+            and_(threads.c.initiator_id == b, threads.c.recipient_id == a),
+        ),
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def list_threads(
+    conn: Connection, member_id: str, *, before: tuple[datetime, str] | None, limit: int
+) -> list[ThreadRecord]:
+    """Inbox and sent together, most recent activity first."""
+    query = (
+        select(threads)
+        .where(or_(threads.c.initiator_id == member_id, threads.c.recipient_id == member_id))
+        .order_by(threads.c.last_message_at.desc(), threads.c.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        at, thread_id = before
+        query = query.where(
+            or_(
+                threads.c.last_message_at < at,
+                and_(threads.c.last_message_at == at, threads.c.id < thread_id),
+            )
+        )
+    return [_thread(r) for r in conn.execute(query)]
+
+
+def thread_messages(conn: Connection, thread_id: str) -> list[MessageRecord]:
+    query = select(messages).where(messages.c.thread_id == thread_id).order_by(messages.c.seq)
+    return [_message(r) for r in conn.execute(query)]
+
+
+def get_message(conn: Connection, message_id: str) -> MessageRecord | None:
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
+    return None if row is None else _message(row)
+
+
+def insert_message(conn: Connection, record: MessageRecord) -> None:
+    conn.execute(insert(messages).values(**message_row(record)))
+
+
+def insert_thread(conn: Connection, record: ThreadRecord) -> None:
+    conn.execute(insert(threads).values(**thread_row(record)))
+
+
+def update_thread(conn: Connection, thread_id: str, **values: Any) -> None:
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(**values))
+
+
+def awaiting_threads(conn: Connection, initiator_id: str) -> list[ThreadRecord]:
+    query = select(threads).where(
+        threads.c.initiator_id == initiator_id, threads.c.status == "awaiting_response"
+    )
+    return [_thread(r) for r in conn.execute(query.order_by(threads.c.last_inmail_at))]
+
+
+def inmails_sent_by(conn: Connection, member_id: str) -> list[tuple[datetime, datetime | None]]:
+    """(sent at, responded at) of every InMail the member sent, follow-ups included."""
+    query = (
+        select(messages.c.created_at, threads.c.responded_at)
+        .join(threads, threads.c.id == messages.c.thread_id)
+        .where(messages.c.sender_id == member_id, messages.c.kind.in_(("inmail", "followup")))
+    )
+    return [(r[0], r[1]) for r in conn.execute(query)]
+
+
+def notification_row(
+    member_id: str, at: datetime, kind: str, text: str, reference: str, once_key: str | None = None
+) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "at": at,
+        "kind": kind,
+        "text": text[:500],
+        "reference": reference,
+        "once_key": once_key,
+    }
+
+
+def notify(conn: Connection, **row: Any) -> None:
+    conn.execute(insert(notifications).values(**notification_row(**row)))
+
+
+def notify_once(conn: Connection, **row: Any) -> None:
+    """Write a notification keyed by ``once_key`` unless it exists (computed-on-read ones)."""
+    exists = select(notifications.c.id).where(notifications.c.once_key == row["once_key"])
+    if conn.execute(exists).first() is not None:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(notifications).values(**notification_row(**row)))
+    except IntegrityError:
+        pass  # a concurrent reader wrote it first
+
+
+def list_notifications(
+    conn: Connection, member_id: str, *, before: int | None, limit: int
+) -> list[Row[Any]]:
+    query = (
+        select(notifications)
+        .where(notifications.c.member_id == member_id)
+        .order_by(notifications.c.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(notifications.c.id < before)
+    return list(conn.execute(query))
+
+
+def count_messages(conn: Connection, thread_id: str) -> int:
+    query = select(func.count()).select_from(messages).where(messages.c.thread_id == thread_id)
+    return int(conn.execute(query).scalar_one())
