@@ -336,3 +336,33 @@ def test_someone_elses_or_unknown_threads_are_not_found(api: Api, path: str) -> 
     member = api.member()
     method = "GET" if path.endswith("nobody") else "POST"
     _problem(api.client.request(method, path, headers=member.auth), 404, "not-found")
+
+
+def test_notifications_warn_about_renewals_forfeits_expiry_and_low_balance(api: Api) -> None:
+    member = api.member("sales_navigator_professional")  # 15 a month, cap 45
+    api.client.post("/v1/me/purchases", json={"pack": "pack_1"}, headers=member.auth)
+    api.advance(days=28 + 31 + 27)  # three days before the fourth cycle starts
+    kinds = [
+        n["kind"]
+        for n in api.client.get("/v1/me/notifications", headers=member.auth).json()["items"]
+    ]
+    assert kinds.count("credits_renewed") == 2
+    assert "forfeit_soon" in kinds
+    api.advance(days=365 - 86 - 2)  # two days before the pack expires
+    notes = api.client.get("/v1/me/notifications", headers=member.auth).json()["items"]
+    assert [n["text"] for n in notes if n["kind"] == "expiring_soon"] == [
+        "1 credits expire on 2027-01-31"
+    ]
+    again = api.client.get("/v1/me/notifications", headers=member.auth).json()["items"]
+    assert len(again) == len(notes)  # each warning is written once
+
+
+def test_a_low_balance_is_notified_once_per_cycle(api: Api) -> None:
+    sender, recipient = api.member("sales_navigator_professional"), api.member()
+    for _ in range(13):
+        _send(api, sender, recipient)
+    for _ in range(2):
+        notes = api.client.get("/v1/me/notifications", headers=sender.auth).json()["items"]
+        assert [n["text"] for n in notes if n["kind"] == "low_balance"] == [
+            "Low balance: 2 credits left"
+        ]

@@ -4,6 +4,7 @@
 - no lot and no balance is negative, and no lot holds more than it was granted;
 - the last ledger line of an account shows its balance;
 - each spend is paid by ledger lines summing to its cost, and refunded at most once;
+- each InMail has its spend (so exactly one: spend references are unique);
 - each (subscription, cycle) is renewed exactly once, with no cycle skipped.
 
 Each check is one aggregate query over the whole database, so the audit costs
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import ColumnElement, Connection, Subquery, Table, and_, func, select
 
 from inmail.services.context import Deps
-from inmail.store.tables import accounts, ledger_entries, lots, renewals, spends
+from inmail.store.tables import accounts, ledger_entries, lots, messages, renewals, spends
 
 Check = Callable[[Connection], Iterator[str]]
 
@@ -127,10 +128,22 @@ def _cycles_renewed_once(conn: Connection) -> Iterator[str]:
             )
 
 
+def _each_inmail_paid_once(conn: Connection) -> Iterator[str]:
+    """Every InMail (and follow-up) has its spend: the message and the credit go together."""
+    query = (
+        select(messages.c.id, messages.c.spend_reference)
+        .outerjoin(spends, spends.c.reference == messages.c.spend_reference)
+        .where(messages.c.spend_reference.is_not(None), spends.c.reference.is_(None))
+    )
+    for message_id, reference in conn.execute(query):
+        yield f"InMail {message_id}: no spend recorded for {reference}"
+
+
 CHECKS: tuple[Check, ...] = (
     _balances_match,
     _nothing_negative,
     _last_entry_shows_balance,
     _spends_paid_once,
     _cycles_renewed_once,
+    _each_inmail_paid_once,
 )

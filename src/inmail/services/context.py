@@ -22,6 +22,7 @@ from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store import idempotency as key_store
 from inmail.store.db import Database
+from inmail.store.messaging import notify
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 200
@@ -64,7 +65,27 @@ class OpenAccount:
 
     def save(self) -> None:
         account_store.save(self.conn, self.account, self.book, self.renewals)
+        for renewal in self.renewals:
+            notify(
+                self.conn,
+                member_id=self.account.member_id,
+                at=renewal.at,
+                kind="credits_renewed",
+                text=_renewal_text(renewal),
+                reference=f"cycle:{self.account.subscription.id}:{renewal.cycle}",
+            )
         self.renewals = []
+
+
+def _renewal_text(renewal: Renewal) -> str:
+    if not renewal.plan.is_paid:
+        return (
+            f"You are on {renewal.plan.name} now; {renewal.forfeited} plan credits were forfeited"
+        )
+    text = f"{renewal.plan.name}: {renewal.granted} credits granted for the new cycle"
+    if renewal.forfeited:
+        text += f"; {renewal.forfeited} unused credits above the cap were forfeited"
+    return text
 
 
 def lock_and_catch_up(deps: Deps, conn: Connection, member_id: str, now: datetime) -> OpenAccount:

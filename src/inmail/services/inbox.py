@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound, UnknownMember
 from inmail.domain.messaging import ResponseStats, SentInmail, followup_due_at, response_stats
 from inmail.services.context import Deps
+from inmail.services.statements import get_credits
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store.messaging import MessageRecord, ThreadRecord
@@ -89,14 +90,65 @@ class Notice:
     reference: str
 
 
+WARN_BEFORE = timedelta(days=3)
+LOW_BALANCE = 2
+
+
 def list_notifications(
     deps: Deps, *, member_id: str, now: datetime, before: int | None = None, limit: int = 50
 ) -> list[Notice]:
-    """Newest first. Follow-ups that fell due since the last look are added first."""
+    """Newest first. What fell due since the last look is added first, once each.
+
+    Follow-ups due, credits the next renewal will forfeit, lots about to
+    expire and a low balance are computed from the account at read time, so
+    no job has to have run for a member to be warned.
+    """
     follow_ups(deps, member_id=member_id, now=now)
+    _credit_warnings(deps, member_id, now)
     with deps.db.read() as conn:
         rows = message_store.list_notifications(conn, member_id, before=before, limit=limit)
     return [Notice(r.id, r.at, r.kind, r.text, r.reference) for r in rows]
+
+
+def _credit_warnings(deps: Deps, member_id: str, now: datetime) -> None:
+    credits = get_credits(deps, member_id=member_id, now=now)
+    renewal = credits.next_renewal_at
+    notices = []
+    if renewal and credits.forfeit_at_next_renewal and renewal - now <= WARN_BEFORE:
+        notices.append(
+            (
+                "forfeit_soon",
+                f"Use them or lose them: {credits.forfeit_at_next_renewal} credits will be "
+                f"forfeited at the renewal on {renewal.date().isoformat()}",
+                f"renewal:{renewal.isoformat()}",
+            )
+        )
+    for lot in credits.lots:
+        if lot.expires_at and lot.expires_at - now <= WARN_BEFORE:
+            notices.append(
+                (
+                    "expiring_soon",
+                    f"{lot.remaining} credits expire on {lot.expires_at.date().isoformat()}",
+                    f"lot:{lot.id}",
+                )
+            )
+    if credits.monthly_allotment and credits.balance <= LOW_BALANCE:
+        cycle = credits.cycle_start.isoformat() if credits.cycle_start else "none"
+        notices.append(
+            ("low_balance", f"Low balance: {credits.balance} credits left", f"cycle:{cycle}")
+        )
+    if notices:
+        with deps.db.write() as conn:
+            for kind, text, reference in notices:
+                message_store.notify_once(
+                    conn,
+                    member_id=member_id,
+                    at=now,
+                    kind=kind,
+                    text=text,
+                    reference=reference,
+                    once_key=f"{kind}:{member_id}:{reference}",
+                )
 
 
 def stats(deps: Deps, *, member_id: str, now: datetime) -> ResponseStats:
