@@ -8,13 +8,14 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from benchmarks import spend_postgres, spend_sqlite
+from benchmarks import http_credits, spend_postgres, spend_sqlite
 from benchmarks.report import emit, log
 
 Benchmark = Callable[[float], dict[str, Any]]
 BENCHMARKS: dict[str, Benchmark] = {
     spend_sqlite.NAME: spend_sqlite.run,
     spend_postgres.NAME: spend_postgres.run,
+    http_credits.NAME: http_credits.run,
 }
 
 

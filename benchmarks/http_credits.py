@@ -1,0 +1,157 @@
+"""http_credits_read: GET /v1/me/credits against GET /healthz on one running ``inmail serve``.
+
+One ``inmail serve`` (one worker, SQLite file, test clock) and one member with
+a token and some history: purchases, a renewal, more purchases. Ours is the
+member's credits read; the baseline is ``/healthz`` on the same server, which
+pays for the same HTTP parsing, routing, thread pool and access log but reads
+no database. The ratio is therefore what a credits read costs on top of a
+trivial request.
+
+The load comes from another process (``benchmarks.loadgen``): ``CONNECTIONS``
+keep-alive connections, each with one request in flight. The rounds alternate
+the two paths so that noise on a shared machine falls on both.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Comparison, log
+from benchmarks.served import Server, serving
+from benchmarks.timing import Sample
+
+NAME = "http_credits_read"
+TARGET = 0.5
+CONNECTIONS = 8
+MIN_ROUNDS = 3
+ROUND_SECONDS = 1.0
+WARMUP_SECONDS = 0.5
+ADMIN_TOKEN = "bench-operator"
+TEST_CLOCK = "2026-01-31T09:00:00Z"
+OURS_PATH = "/v1/me/credits"
+BASELINE_PATH = "/healthz"
+ROOT = Path(__file__).resolve().parent.parent
+# The loadgen stops itself; this only bounds a hung process (startup and connecting included).
+LOADGEN_GRACE_S = 60.0
+
+
+@dataclass(slots=True)
+class ServerCpu:
+    """Server CPU seconds spent while one side's load ran, summed over the rounds."""
+
+    seconds: float = 0.0
+    ops: int = 0
+    known: bool = True
+
+    def add(self, cpu: float | None, ops: int) -> None:
+        if cpu is None:
+            self.known = False
+        else:
+            self.seconds += cpu
+            self.ops += ops
+
+    @property
+    def ms_per_op(self) -> float | None:
+        return round(1000 * self.seconds / self.ops, 3) if self.known and self.ops else None
+
+
+@dataclass(slots=True)
+class Sides:
+    ours: ServerCpu = field(default_factory=ServerCpu)
+    baseline: ServerCpu = field(default_factory=ServerCpu)
+
+
+def run(seconds: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="inmail-bench-http-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'served.db'}"
+        log(f"{NAME}: starting inmail serve on {url}")
+        with serving(url, Path(tmp), ADMIN_TOKEN, TEST_CLOCK) as server:
+            token, lots = member_with_history(server)
+            log(f"{NAME}: member ready with {lots} lots; {CONNECTIONS} connections")
+            return _compare(server, token, seconds) | {"member_lots": lots}
+
+
+def member_with_history(server: Server) -> tuple[str, int]:
+    """A member on a paid plan with purchases before and after a renewal; (token, lot count)."""
+    member = server.ok(
+        "POST",
+        "/v1/admin/members",
+        ADMIN_TOKEN,
+        {"handle": "bench", "name": "Bench", "plan": "premium_business"},
+    )
+    token: str = server.ok("POST", f"/v1/admin/members/{member['id']}/tokens", ADMIN_TOKEN)["token"]
+    for pack in ("pack_5", "pack_10", "pack_25"):
+        server.ok("POST", "/v1/me/purchases", token, {"pack": pack})
+    server.ok("POST", "/v1/admin/clock", ADMIN_TOKEN, {"advance_days": 40})
+    server.ok("GET", OURS_PATH, token)  # applies the renewal that fell due
+    server.ok("POST", "/v1/me/purchases", token, {"pack": "pack_1"})
+    credits = server.ok("GET", OURS_PATH, token)
+    return token, len(credits["lots"])
+
+
+def load(server: Server, path: str, token: str, seconds: float) -> tuple[Sample, float | None]:
+    """Run the load generator on ``path``; its Sample and the server CPU seconds meanwhile."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.loadgen",
+        "--port",
+        str(server.port),
+        "--path",
+        path,
+        # The same header on both sides, so both requests are the same size.
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--connections",
+        str(CONNECTIONS),
+        "--seconds",
+        f"{seconds:.3f}",
+    ]
+    before = server.cpu_seconds()
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=seconds + LOADGEN_GRACE_S,
+        check=False,
+    )
+    after = server.cpu_seconds()
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"loadgen on {path} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
+    result = json.loads(done.stdout)
+    cpu = None if before is None or after is None else after - before
+    return Sample(result["ops"], result["seconds"], result["cpu_seconds"]), cpu
+
+
+def _compare(server: Server, token: str, seconds: float) -> dict[str, Any]:
+    # Warm up: the server's plan cache, statement caches and thread pool; the SQLite page cache.
+    load(server, OURS_PATH, token, WARMUP_SECONDS)
+    load(server, BASELINE_PATH, token, WARMUP_SECONDS)
+    rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
+    result = Comparison(NAME, "sqlite", TARGET)
+    cpu = Sides()
+    for _ in range(rounds):
+        ours, ours_cpu = load(server, OURS_PATH, token, seconds / rounds)
+        base, base_cpu = load(server, BASELINE_PATH, token, seconds / rounds)
+        cpu.ours.add(ours_cpu, ours.ops)
+        cpu.baseline.add(base_cpu, base.ops)
+        result.add_round(ours, base)
+    return result.line(
+        seconds=seconds,
+        ours_path=OURS_PATH,
+        baseline_path=BASELINE_PATH,
+        connections=CONNECTIONS,
+        server="inmail serve --workers 1",
+        load_generator="python -m benchmarks.loadgen (asyncio, one process)",
+        ours_server_cpu_ms_per_op=cpu.ours.ms_per_op,
+        baseline_server_cpu_ms_per_op=cpu.baseline.ms_per_op,
+    )

@@ -1,0 +1,205 @@
+"""A small HTTP/1.1 load generator: ``python -m benchmarks.loadgen --port P --path /x``.
+
+It runs in its own process so that it does not share a GIL with the server or
+the benchmark runner. ``--connections`` keep-alive connections to 127.0.0.1
+(only) each send one GET, read the whole answer, and send the next, until the
+deadline. Raw asyncio streams keep the client's cost per request small (tens
+of microseconds), far below the server's, so the server is what is measured.
+
+Every connection is opened and makes one request before the clock starts. It
+prints one JSON line: ``{"ops", "seconds", "cpu_seconds", "errors", "first_error"}``
+where ``ops`` counts the 200 answers completed before the deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+HOST = "127.0.0.1"  # never anything else: this is a load generator
+# A hard stop even if the server stops answering: the deadline plus this.
+GRACE_S = 30.0
+MAX_CONNECTIONS = 256
+# What a broken connection or a malformed answer raises in ``exchange``.
+BAD_ANSWER = (
+    OSError,
+    asyncio.IncompleteReadError,
+    asyncio.LimitOverrunError,
+    ValueError,
+    RuntimeError,
+)
+
+
+@dataclass(slots=True)
+class Counts:
+    ops: int = 0
+    errors: int = 0
+    first_error: str | None = None
+
+    def error(self, message: str) -> None:
+        self.errors += 1
+        if self.first_error is None:
+            self.first_error = message
+
+
+@dataclass(slots=True)
+class Result:
+    ops: int
+    seconds: float
+    cpu_seconds: float
+    errors: int
+    first_error: str | None = None
+    connections: int = 0
+
+
+def build_request(port: int, path: str, headers: Sequence[tuple[str, str]]) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    """Send ``request`` and read one whole answer (it must carry a Content-Length)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, _, header_block = head.partition(b"\r\n")
+    status = int(status_line.split(b" ", 2)[1])
+    length = None
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length is None:
+        raise RuntimeError(f"no Content-Length in the answer: {head!r}")
+    body = await reader.readexactly(length)
+    return status, body
+
+
+async def connection(
+    port: int,
+    request: bytes,
+    ready: asyncio.Barrier,
+    go: asyncio.Event,
+    start: list[float],
+    counts: Counts,
+) -> None:
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+    except OSError as exc:
+        counts.error(f"cannot connect to {HOST}:{port}: {exc}")
+        await ready.abort()  # nobody waits for a start that will not come
+        return
+    try:
+        try:
+            status, body = await exchange(reader, writer, request)  # warm, before the clock
+        except BAD_ANSWER as exc:
+            counts.error(f"warm-up failed: {exc.__class__.__name__}: {exc}")
+            await ready.abort()
+            return
+        if status != 200:
+            counts.error(f"warm-up answered {status}: {body[:200]!r}")
+            await ready.abort()
+            return
+        await ready.wait()
+        await go.wait()
+        deadline = start[1]
+        while time.perf_counter() < deadline:
+            status, body = await exchange(reader, writer, request)
+            if time.perf_counter() > deadline:
+                break  # finished after the bell: not counted
+            if status == 200:
+                counts.ops += 1
+            else:
+                counts.error(f"answered {status}: {body[:200]!r}")
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def load(port: int, request: bytes, connections: int, seconds: float) -> Result:
+    counts = Counts()
+    start = [0.0, 0.0]  # started at, deadline: set once every connection is ready
+    ready = asyncio.Barrier(connections + 1)
+    go = asyncio.Event()
+    tasks = [
+        asyncio.create_task(connection(port, request, ready, go, start, counts))
+        for _ in range(connections)
+    ]
+    cpu = 0.0
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=GRACE_S)
+        cpu = time.process_time()
+        start[0] = time.perf_counter()
+        start[1] = start[0] + seconds
+        go.set()
+    except (asyncio.BrokenBarrierError, TimeoutError) as exc:
+        counts.error(f"not every connection got ready: {exc.__class__.__name__}")
+        for task in tasks:
+            task.cancel()
+    done = await asyncio.wait_for(
+        asyncio.gather(*tasks, return_exceptions=True), timeout=seconds + GRACE_S
+    )
+    ended = time.perf_counter()
+    for outcome in done:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            counts.error(f"{outcome.__class__.__name__}: {outcome}")
+    measured = min(ended, start[1]) - start[0] if start[0] else 0.0
+    return Result(
+        ops=counts.ops,
+        seconds=measured,
+        cpu_seconds=time.process_time() - cpu if start[0] else 0.0,
+        errors=counts.errors,
+        first_error=counts.first_error,
+        connections=connections,
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.loadgen", description=__doc__)
+    parser.add_argument("--port", type=int, required=True, help=f"port on {HOST}")
+    parser.add_argument("--path", required=True, help="e.g. /healthz")
+    parser.add_argument(
+        "--header", action="append", default=[], metavar="NAME:VALUE", help="repeatable"
+    )
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    if not 1 <= args.connections <= MAX_CONNECTIONS:
+        parser.error(f"--connections must be 1 to {MAX_CONNECTIONS}")
+    if not 0 < args.seconds <= 600:
+        parser.error("--seconds must be in (0, 600]")
+    if not args.path.startswith("/"):
+        parser.error("--path must start with /")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    headers = [tuple(h.split(":", 1)) for h in args.header]
+    request = build_request(args.port, args.path, [(n.strip(), v.strip()) for n, v in headers])
+    result = asyncio.run(load(args.port, request, args.connections, args.seconds))
+    print(
+        json.dumps(
+            {
+                "ops": result.ops,
+                "seconds": result.seconds,
+                "cpu_seconds": result.cpu_seconds,
+                "errors": result.errors,
+                "first_error": result.first_error,
+                "connections": result.connections,
+            }
+        ),
+        flush=True,
+    )
+    return 0 if result.errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""``inmail serve`` in a subprocess for the HTTP benchmarks: start, call, measure, stop.
+
+The server listens on a free port of 127.0.0.1 only. Its output goes to a log
+file next to its database (printed if it fails to start). It is always
+stopped when the block ends, even on failure.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def inmail_script() -> str:
+    """The ``inmail`` console script of this interpreter's environment (the project venv)."""
+    script = Path(sys.executable).with_name("inmail")
+    if not script.exists():
+        raise RuntimeError(f"no inmail console script next to {sys.executable}")
+    return str(script)
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    port: int
+    pid: int
+    admin_token: str
+
+    def call(
+        self, method: str, path: str, token: str | None = None, body: object = None
+    ) -> tuple[int, Any]:
+        """One request on a fresh connection; the status and the decoded JSON answer."""
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        try:
+            payload = None if body is None else json.dumps(body)
+            conn.request(method, path, body=payload, headers=headers)
+            answer = conn.getresponse()
+            return answer.status, json.loads(answer.read() or b"null")
+        finally:
+            conn.close()
+
+    def ok(self, method: str, path: str, token: str | None = None, body: object = None) -> Any:
+        """``call`` that must succeed (2xx)."""
+        status, answer = self.call(method, path, token, body)
+        if not 200 <= status < 300:
+            raise RuntimeError(f"{method} {path} answered {status}: {answer}")
+        return answer
+
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (Linux /proc), or None where unavailable."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(
+    database_url: str, workdir: Path, admin_token: str, test_clock: str
+) -> Iterator[Server]:
+    """Migrate with ``inmail db upgrade``, then ``inmail serve`` until the block ends."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INMAIL_")}
+    env |= {
+        "INMAIL_DATABASE_URL": database_url,
+        "INMAIL_ADMIN_TOKEN": admin_token,
+        "INMAIL_TEST_CLOCK": test_clock,
+    }
+    migrated = subprocess.run(
+        [inmail_script(), "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+    )
+    if migrated.returncode != 0:
+        raise RuntimeError(f"inmail db upgrade failed:\n{migrated.stdout}{migrated.stderr}")
+    port = free_port()
+    log = workdir / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [inmail_script(), "serve", "--host", HOST, "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
+        )
+    try:
+        server = Server(port, proc.pid, admin_token)
+        _wait_healthy(proc, server, log)
+        yield server
+    finally:
+        _stop(proc)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], server: Server, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"inmail serve exited with {proc.returncode}:\n{log.read_text()}")
+        with suppress(OSError, http.client.HTTPException):
+            if server.call("GET", "/healthz")[0] == 200:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"inmail serve not healthy after {START_TIMEOUT_S:g} s:\n{log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the server's own process group (new session)
+        proc.wait(timeout=STOP_TIMEOUT_S)
