@@ -82,15 +82,13 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    database_url: str, workdir: Path, admin_token: str, test_clock: str
+    database_url: str, workdir: Path, admin_token: str, test_clock: str | None
 ) -> Iterator[Server]:
     """Migrate with ``inmail db upgrade``, then ``inmail serve`` until the block ends."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INMAIL_")}
-    env |= {
-        "INMAIL_DATABASE_URL": database_url,
-        "INMAIL_ADMIN_TOKEN": admin_token,
-        "INMAIL_TEST_CLOCK": test_clock,
-    }
+    env |= {"INMAIL_DATABASE_URL": database_url, "INMAIL_ADMIN_TOKEN": admin_token}
+    if test_clock is not None:
+        env["INMAIL_TEST_CLOCK"] = test_clock
     migrated = subprocess.run(
         [inmail_script(), "db", "upgrade"], env=env, capture_output=True, text=True, check=False
     )

@@ -16,7 +16,9 @@ from inmail.services.context import Deps
 bearer = HTTPBearer(auto_error=False, description="A member token, or the operator token")
 
 
-def runtime(request: Request) -> Runtime:
+# Dependencies that do no I/O are ``async def`` so FastAPI runs them on the event loop
+# instead of a thread-pool hop each.
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -24,7 +26,7 @@ def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def services(rt: RuntimeDep) -> Deps:
+async def services(rt: RuntimeDep) -> Deps:
     return rt.deps
 
 
@@ -64,14 +66,14 @@ def caller(
 AnyCaller = Annotated[Caller, Depends(caller)]
 
 
-def current_member(who: AnyCaller) -> str:
+async def current_member(who: AnyCaller) -> str:
     """The calling member's id; the operator token is not a member (403)."""
     if who.member_id is None:
         raise HTTPException(403, "this endpoint acts as a member: use a member token")
     return who.member_id
 
 
-def operator(who: AnyCaller) -> None:
+async def operator(who: AnyCaller) -> None:
     if not who.is_operator:
         raise HTTPException(403, "this endpoint needs the operator token")
 

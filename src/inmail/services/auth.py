@@ -32,12 +32,28 @@ def issue_token(deps: Deps, *, member_id: str, now: datetime) -> str:
     return token
 
 
+_KNOWN_TOKENS: dict[str, str] = {}
+_KNOWN_TOKENS_MAX = 50_000
+
+
 def member_for_token(deps: Deps, token: str) -> str | None:
-    """The member a token belongs to, or None for an unknown token."""
+    """The member a token belongs to, or None for an unknown token.
+
+    Tokens are never reassigned or revoked in this version, so a token seen
+    once is remembered by this process (bounded); unknown tokens always ask
+    the database, so a token issued by another process works at once.
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
+    digest = _hash(token)
+    known = _KNOWN_TOKENS.get(digest)
+    if known is not None:
+        return known
     with deps.db.read() as conn:
-        return auth_store.member_for_token(conn, _hash(token))
+        member_id = auth_store.member_for_token(conn, digest)
+    if member_id is not None and len(_KNOWN_TOKENS) < _KNOWN_TOKENS_MAX:
+        _KNOWN_TOKENS[digest] = member_id
+    return member_id
 
 
 def is_operator_token(token: str, admin_token: str | None) -> bool:

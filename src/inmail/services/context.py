@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,10 +30,30 @@ MAX_KEY_LENGTH = 200
 
 
 class PlanVersionCache:
-    """Plan versions never change once written, so each process may keep them forever."""
+    """Plan versions never change once written, so each process may keep them forever.
+
+    Which version is a plan's newest can change (an operator edits the plan),
+    so :meth:`current` remembers that for a few seconds only: long enough to
+    spare the hot reads a query, short enough that an edit shows up at once
+    for every purpose that matters (renewals always ask the database).
+    """
+
+    CURRENT_TTL_S = 5.0
 
     def __init__(self) -> None:
         self._versions: dict[tuple[str, int], Plan] = {}
+        self._current: dict[str, tuple[float, Plan]] = {}
+
+    def current(self, conn: Connection) -> Callable[[str], Plan]:
+        def newest(code: str) -> Plan:
+            seen = self._current.get(code)
+            if seen is not None and time.monotonic() - seen[0] < self.CURRENT_TTL_S:
+                return seen[1]
+            plan = catalog_store.current_plan(conn, code)
+            self._current[code] = (time.monotonic(), plan)
+            return plan
+
+        return newest
 
     def cached(self, code: str, number: int) -> Plan | None:
         return self._versions.get((code, number))

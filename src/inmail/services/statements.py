@@ -11,13 +11,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from inmail.domain.billing import OverageSettings, forfeit_at_next_renewal
-from inmail.domain.credits import Lot, LotSource
+from inmail.domain.billing import OverageSettings, PlanLookup, forfeit_at_next_renewal
+from inmail.domain.credits import Book, Lot, LotSource
+from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
-from inmail.services.context import Deps, refresh
+from inmail.services.context import Deps, lock_and_catch_up, refresh
 from inmail.store import accounts as account_store
-from inmail.store import catalog as catalog_store
 from inmail.store.tables import charges, ledger_entries, lots
 
 
@@ -46,18 +46,30 @@ class CreditsView:
 
 
 def get_credits(deps: Deps, *, member_id: str, now: datetime) -> CreditsView:
-    refresh(deps, member_id, now)
+    """Balance, lots and cycle, after applying whatever is due (one read when nothing is)."""
+    require_utc(now)
     with deps.db.read() as conn:
         account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
         if account is None:
             raise UnknownMember(f"there is no member {member_id!r}")
-        book = account_store.load_book(conn, account)
-        sub = account.subscription
-        forfeit = forfeit_at_next_renewal(
-            book, sub, lambda code: catalog_store.current_plan(conn, code)
-        )
+        if not _due(account, now):
+            book = account_store.load_book(conn, account)
+            return _credits_view(account, book, deps.plans.current(conn), now)
+    with deps.db.write() as conn:
+        opened = lock_and_catch_up(deps, conn, member_id, now)
+        opened.save()  # gives the lots granted by the catch-up their ids
+        return _credits_view(opened.account, opened.book, deps.plans.current(conn), now)
+
+
+def _due(account: account_store.Account, now: datetime) -> bool:
+    return account.next_due_at is not None and account.next_due_at <= now
+
+
+def _credits_view(
+    account: account_store.Account, book: Book, current: PlanLookup, now: datetime
+) -> CreditsView:
+    sub = account.subscription
     cycle = sub.current_cycle(now)
-    ordered = sorted(book.lots, key=lambda lot: lot.id or 0)
     return CreditsView(
         balance=book.balance,
         plan_credits=book.plan_credits,
@@ -68,10 +80,8 @@ def get_credits(deps: Deps, *, member_id: str, now: datetime) -> CreditsView:
         cycle_start=None if cycle is None else cycle.start,
         cycle_end=None if cycle is None else cycle.end,
         next_renewal_at=sub.next_renewal_at(),
-        forfeit_at_next_renewal=forfeit,
-        lots=tuple(
-            LotView(lot.id or 0, lot.source, lot.remaining, lot.expires_at) for lot in ordered
-        ),
+        forfeit_at_next_renewal=forfeit_at_next_renewal(book, sub, current),
+        lots=tuple(_lot_view(lot) for lot in sorted(book.lots, key=lambda lot: lot.id or 0)),
         overage=account.overage,
     )
 
