@@ -35,7 +35,8 @@ def build(settings: Settings) -> Runtime:
     clock: Clock = SystemClock()
     if settings.test_clock is not None:
         clock = TestClock(db, settings.test_clock)
-    return Runtime(settings, Deps(db, PlanVersionCache()), clock)
+    deps = Deps(db, PlanVersionCache(), settings.group_message_monthly_limit)
+    return Runtime(settings, deps, clock)
 
 
 def migrate(runtime: Runtime) -> None:

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     pool_size: int = 10
     """Connections per process on PostgreSQL."""
 
+    group_message_monthly_limit: int = 15
+    """New group-message conversations a member may start per calendar month (UTC)."""
+
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:

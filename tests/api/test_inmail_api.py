@@ -107,7 +107,12 @@ def test_a_basic_member_is_told_the_free_routes(api: Api) -> None:
     _connect(api, basic, mutual)
     _connect(api, mutual, target)
     refused = _problem(_send(api, basic, target), 403, "inmail-not-on-plan")
-    assert refused["free_routes"] == ["ask a mutual connection for an introduction"]
+    handle = api.client.get(f"/v1/members/{target.id}", headers=basic.auth).json()["handle"]
+    via = api.client.get(f"/v1/members/{mutual.id}", headers=basic.auth).json()["handle"]
+    assert refused["free_routes"] == [
+        f"ask Member (@{via}) to introduce you",
+        f"mention @{handle} in a post",
+    ]
 
 
 def test_running_out_with_overage_off_is_refused_and_with_overage_on_is_billed(api: Api) -> None:

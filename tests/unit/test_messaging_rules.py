@@ -67,14 +67,16 @@ def test_each_refusal_of_an_inmail(changes: dict[str, object], error: type[Excep
 
 
 def test_the_basic_refusal_lists_the_free_routes() -> None:
-    routes = ("ask a mutual connection for an introduction",)
-    with pytest.raises(InmailNotOnPlan, match="Free routes: ask a mutual connection"):
+    routes = (("introduction", "ask Ada (@ada) to introduce you"),)
+    with pytest.raises(InmailNotOnPlan, match=r"Free routes: ask Ada \(@ada\) to introduce you"):
         inmail_route(reach(sender_plan=PLANS.plan("basic"), free_routes=routes))
 
 
 def test_the_cheapest_route_prefers_free_channels() -> None:
     assert cheapest_route(reach(connected=True)).channel is Channel.MESSAGE
     assert cheapest_route(reach(open_conversation=True)).channel is Channel.CONVERSATION
+    assert cheapest_route(reach(group_peer=True)).channel is Channel.GROUP_MESSAGE
+    assert cheapest_route(reach(group_peer=True)).cost == 0
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from inmail import __version__
-from inmail.api import errors, routes_admin, routes_me, routes_messaging, routes_network
+from inmail.api import (
+    errors,
+    routes_admin,
+    routes_me,
+    routes_messaging,
+    routes_network,
+    routes_social,
+)
 from inmail.bootstrap import Runtime, build
 from inmail.config import Settings
 from inmail.web import pages
@@ -34,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_me.router)
     app.include_router(routes_messaging.router)
     app.include_router(routes_network.router)
+    app.include_router(routes_social.router)
     app.include_router(pages.router)
     return app
 

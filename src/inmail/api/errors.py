@@ -35,6 +35,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "follow-up-limit-reached": 409,
     "not-a-connection": 403,
     "thread-closed": 409,
+    "not-group-peers": 403,
+    "group-messages-closed": 403,
+    "group-message-limit-reached": 429,
+    "not-a-mutual-connection": 403,
 }
 PROBLEM = "application/problem+json"
 logger = logging.getLogger("inmail.api")

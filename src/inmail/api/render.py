@@ -8,18 +8,23 @@ from inmail.api.pagination import next_cursor
 from inmail.api.schemas import (
     AlternativeOut,
     ChargeOut,
+    ContactFieldOut,
     CreditsOut,
     FollowUpOut,
+    GroupOut,
+    IntroductionOut,
     InvitationOut,
     LedgerEntryOut,
     LotOut,
     MemberOut,
     MessageOut,
     NotificationOut,
+    OwnContactInfoOut,
     PackOut,
     Page,
     PlanOut,
     PostedOut,
+    PostOut,
     Price,
     PurchaseOut,
     QuoteOut,
@@ -28,6 +33,7 @@ from inmail.api.schemas import (
     SubscriptionOut,
     ThreadOut,
 )
+from inmail.domain.network import Visibility
 from inmail.domain.plans import Pack, Plan
 from inmail.services.credits import Purchase
 from inmail.services.inbox import FollowUpDue, Notice
@@ -39,6 +45,7 @@ from inmail.services.subscriptions import SubscriptionView
 from inmail.store.members import MemberRecord
 from inmail.store.messaging import MessageRecord, ThreadRecord
 from inmail.store.network import Invitation
+from inmail.store.social import Group, Introduction, Post
 
 
 def member(record: MemberRecord) -> MemberOut:
@@ -227,7 +234,7 @@ def quote(q: Quote) -> QuoteOut:
         allowed=q.allowed,
         reason=q.reason,
         overage_charge=None if q.overage_charge is None else Price.of(q.overage_charge),
-        alternatives=[AlternativeOut(channel=c.value, detail=d) for c, d in q.alternatives],
+        alternatives=[AlternativeOut(channel=c, detail=d) for c, d in q.alternatives],
     )
 
 
@@ -239,4 +246,54 @@ def invitation(i: Invitation) -> InvitationOut:
         status=i.status,  # type: ignore[arg-type]
         note=i.note,
         created_at=i.created_at,
+    )
+
+
+def group(g: Group) -> GroupOut:
+    return GroupOut(
+        id=g.id,
+        name=g.name,
+        description=g.description,
+        closed=g.closed,
+        owner=g.owner_id,
+        created_at=g.created_at,
+    )
+
+
+def post(p: Post) -> PostOut:
+    return PostOut(
+        id=p.id,
+        author=p.author_id,
+        parent_id=p.parent_id,
+        body=p.body,
+        mentions=list(p.mentions),
+        created_at=p.created_at,
+    )
+
+
+def posts(found: list[tuple[int, Post]], limit: int) -> Page[PostOut]:
+    items = [post(p) for _, p in found]
+    positions = [seq for seq, _ in found]
+    # Newest first: the cursor is the oldest position shown, and the next page goes below it.
+    return Page(items=items, next_cursor=next_cursor(positions, limit))
+
+
+def own_contact(fields: dict[str, tuple[str, Visibility]]) -> OwnContactInfoOut:
+    return OwnContactInfoOut(
+        **{
+            name: ContactFieldOut(value=value, visibility=visibility.value)
+            for name, (value, visibility) in fields.items()
+        }
+    )
+
+
+def introduction(i: Introduction) -> IntroductionOut:
+    return IntroductionOut(
+        id=i.id,
+        status=i.status,  # type: ignore[arg-type]
+        requester=i.requester_id,
+        via=i.via_id,
+        target=i.target_id,
+        note=i.note,
+        thread_id=i.thread_id,
     )

@@ -264,7 +264,7 @@ class MessageOut(BaseModel):
 
 class ThreadOut(BaseModel):
     id: str
-    kind: Literal["inmail", "message"]
+    kind: Literal["inmail", "message", "group", "introduction"]
     participants: list[str]
     initiator: str
     status: Literal["awaiting_response", "answered", "declined", "open"]
@@ -345,3 +345,93 @@ class InvitationOut(BaseModel):
 class BlockOut(BaseModel):
     member: str
     blocked: bool
+
+
+class GroupIn(In):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    closed: bool = False
+
+
+class GroupOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    closed: bool
+    owner: str
+    created_at: datetime
+
+
+class MembershipOut(BaseModel):
+    group_id: str
+    member: str
+    status: Literal["member", "pending"]
+
+
+class GroupMessageIn(In):
+    to: MemberId
+    body: Body
+
+
+class PostIn(In):
+    body: Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class PostOut(BaseModel):
+    id: str
+    author: str
+    parent_id: str | None
+    body: str
+    mentions: list[str]
+    created_at: datetime
+
+
+Visibility = Literal["only_me", "connections", "network", "everyone"]
+
+
+class ContactFieldIn(In):
+    value: Annotated[str, StringConstraints(max_length=1000)]
+    visibility: Visibility | None = None
+
+
+class ContactInfoIn(In):
+    email: ContactFieldIn | None = None
+    phone: ContactFieldIn | None = None
+    website: ContactFieldIn | None = None
+
+
+class ContactFieldOut(BaseModel):
+    value: str
+    visibility: Visibility
+
+
+class OwnContactInfoOut(BaseModel):
+    email: ContactFieldOut | None = None
+    phone: ContactFieldOut | None = None
+    website: ContactFieldOut | None = None
+
+
+class ContactInfoOut(BaseModel):
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+
+
+class IntroductionIn(In):
+    target: MemberId
+    via: MemberId
+    note: Annotated[str, StringConstraints(max_length=5000)]
+
+
+class ForwardIn(In):
+    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+
+class IntroductionOut(BaseModel):
+    id: str
+    status: Literal["pending", "forwarded", "declined"]
+    requester: str
+    via: str
+    target: str
+    note: str
+    thread_id: str | None

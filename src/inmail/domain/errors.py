@@ -28,7 +28,11 @@ anything transport-specific.
     ├── FollowUpLimitReached         follow-up-limit-reached
     ├── NotAConnection               not-a-connection
     ├── ThreadClosed                 thread-closed
-    └── Forbidden                    forbidden
+    ├── Forbidden                    forbidden
+    ├── NotGroupPeers                not-group-peers
+    ├── GroupMessagesClosed          group-messages-closed
+    ├── GroupMessageLimitReached     group-message-limit-reached
+    └── NotAMutualConnection         not-a-mutual-connection
 """
 
 from __future__ import annotations
@@ -182,3 +186,27 @@ class Forbidden(DomainError):
     """The caller may not do this to that (e.g. decline an InMail they sent)."""
 
     code = "forbidden"
+
+
+class NotGroupPeers(DomainError):
+    """Group messages go between members of the same group."""
+
+    code = "not-group-peers"
+
+
+class GroupMessagesClosed(DomainError):
+    """The recipient does not accept group messages."""
+
+    code = "group-messages-closed"
+
+
+class GroupMessageLimitReached(DomainError):
+    """The member started as many group conversations this month as allowed."""
+
+    code = "group-message-limit-reached"
+
+
+class NotAMutualConnection(DomainError):
+    """Introductions go through someone connected to both members."""
+
+    code = "not-a-mutual-connection"

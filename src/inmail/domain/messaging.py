@@ -52,7 +52,8 @@ class Reach:
     recipient_accepts_inmail: bool
     recipient_open_profile: bool  # opened, and on a paid plan (the only ones who may open it)
     open_conversation: bool  # an answered InMail thread between them exists
-    free_routes: tuple[str, ...] = ()
+    group_peer: bool = False  # a shared group, and the recipient takes group messages
+    free_routes: tuple[tuple[str, str], ...] = ()  # (channel, detail) of each free route
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ def inmail_route(reach: Reach) -> Route:
         return Route(Channel.OPEN_PROFILE, 0, "their profile is open: InMail to them is free")
     plan = reach.sender_plan
     if not plan.inmail:
-        routes = list(reach.free_routes)
+        routes = [detail for _, detail in reach.free_routes]
         listed = "; ".join(routes) if routes else "none found yet"
         raise InmailNotOnPlanWithRoutes(
             f"the {plan.name} plan does not include InMail. Free routes: {listed}", routes
@@ -104,7 +105,9 @@ def cheapest_route(reach: Reach) -> Route:
     if reach.connected:
         return Route(Channel.MESSAGE, 0, "free: 1st-degree connection")
     if reach.open_conversation:
-        return Route(Channel.CONVERSATION, 0, "free: they answered your InMail")
+        return Route(Channel.CONVERSATION, 0, "free: you have an open conversation")
+    if reach.group_peer:
+        return Route(Channel.GROUP_MESSAGE, 0, "free: you share a group")
     return inmail_route(reach)
 
 

@@ -75,6 +75,7 @@ class Deps:
 
     db: Database
     plans: PlanVersionCache
+    group_message_monthly_limit: int = 15
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ class Quote:
     allowed: bool
     reason: str
     overage_charge: Money | None
-    alternatives: tuple[tuple[Channel, str], ...]
+    alternatives: tuple[tuple[str, str], ...]
 
 
 def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
@@ -33,7 +33,7 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
         account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
         assert account is not None
         book = account_store.load_book(conn, account)
-        alternatives = tuple((Channel.INTRODUCTION, r) for r in reach.free_routes)
+        alternatives = reach.free_routes
         try:
             route = cheapest_route(reach)
         except DomainError as refusal:

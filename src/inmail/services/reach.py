@@ -6,11 +6,14 @@ from sqlalchemy import Connection
 
 from inmail.domain.errors import UnknownMember, ValidationError
 from inmail.domain.messaging import Reach
+from inmail.domain.network import Visibility, visible_to
 from inmail.services.context import Deps
 from inmail.store import accounts as account_store
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
+from inmail.store import social
+from inmail.store.social import Group
 
 
 def gather_reach(deps: Deps, conn: Connection, sender_id: str, recipient_id: str) -> Reach:
@@ -25,20 +28,59 @@ def gather_reach(deps: Deps, conn: Connection, sender_id: str, recipient_id: str
         raise UnknownMember(f"there is no member {sender_id!r}")
     if recipient is None or settings is None:
         raise UnknownMember(f"there is no member {recipient_id!r}")
+    groups = social.shared_groups(conn, sender_id, recipient_id)
+    blocked = network_store.is_blocked_either_way(conn, sender_id, recipient_id)
+    connected = network_store.are_connected(conn, sender_id, recipient_id)
+    open_to_groups = settings.group_messages_open
+    routes = (
+        []
+        if blocked
+        else free_routes(
+            conn,
+            sender_id,
+            recipient_id,
+            connected=connected,
+            groups=groups,
+            group_open=open_to_groups,
+        )
+    )
     return Reach(
         sender_plan=sender.subscription.plan,
-        connected=network_store.are_connected(conn, sender_id, recipient_id),
-        blocked=network_store.is_blocked_either_way(conn, sender_id, recipient_id),
+        connected=connected,
+        blocked=blocked,
         recipient_accepts_inmail=settings.inmail_open,
         recipient_open_profile=settings.open_profile and recipient.subscription.plan.is_paid,
         open_conversation=message_store.has_open_conversation(conn, sender_id, recipient_id),
-        free_routes=tuple(free_routes(conn, sender_id, recipient_id)),
+        group_peer=bool(groups) and open_to_groups and not blocked,
+        free_routes=tuple(routes),
     )
 
 
-def free_routes(conn: Connection, sender_id: str, recipient_id: str) -> list[str]:
-    """The free ways that exist to reach the recipient (more arrive with groups and posts)."""
-    routes = []
-    if network_store.share_a_connection(conn, sender_id, recipient_id):
-        routes.append("ask a mutual connection for an introduction")
+def free_routes(
+    conn: Connection,
+    sender_id: str,
+    recipient_id: str,
+    *,
+    connected: bool,
+    groups: list[Group],
+    group_open: bool,
+) -> list[tuple[str, str]]:
+    """Every free way to reach the recipient besides a direct message, as (channel, detail)."""
+    routes: list[tuple[str, str]] = []
+    if group_open:
+        routes += [("group_message", f"message them in the group {g.name}") for g in groups]
+    mutuals = network_store.mutual_connections(conn, sender_id, recipient_id, limit=3)
+    for mutual in mutuals:
+        member = member_store.get_member(conn, mutual)
+        if member is not None:
+            routes.append(
+                ("introduction", f"ask {member.name} (@{member.handle}) to introduce you")
+            )
+    degree = 1 if connected else (2 if mutuals else 3)
+    for field, (value, visibility) in social.contact_fields(conn, recipient_id).items():
+        if visible_to(Visibility(visibility), is_self=False, degree=degree):
+            routes.append(("contact_info", f"{field}: {value}"))
+    recipient = member_store.get_member(conn, recipient_id)
+    if recipient is not None:
+        routes.append(("mention", f"mention @{recipient.handle} in a post"))
     return routes

@@ -25,6 +25,7 @@ class ThreadRecord:
     followups_sent: int
     opened_at: datetime | None
     responded_at: datetime | None
+    group_id: str | None = None
 
     def involves(self, member_id: str) -> bool:
         return member_id in (self.initiator_id, self.recipient_id)
@@ -200,6 +201,20 @@ def list_notifications(
     if before is not None:
         query = query.where(notifications.c.id < before)
     return list(conn.execute(query))
+
+
+def group_conversations_started(conn: Connection, member_id: str, since: datetime) -> int:
+    """New group-message conversations the member started since ``since`` (replies never count)."""
+    query = (
+        select(func.count())
+        .select_from(threads)
+        .where(
+            threads.c.kind == "group",
+            threads.c.initiator_id == member_id,
+            threads.c.created_at >= since,
+        )
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def count_messages(conn: Connection, thread_id: str) -> int:

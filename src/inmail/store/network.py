@@ -123,3 +123,12 @@ def invitations_for(conn: Connection, member_id: str) -> list[Invitation]:
         .order_by(invitations.c.created_at.desc())
     )
     return [Invitation(**r._mapping) for r in conn.execute(query)]
+
+
+def mutual_connections(conn: Connection, x: str, y: str, limit: int = 200) -> list[str]:
+    """Members connected to both, by id: one join of two indexed neighbour lists."""
+    mine, theirs = neighbours(x), neighbours(y)
+    query = (
+        select(mine.c.id).join(theirs, theirs.c.id == mine.c.id).order_by(mine.c.id).limit(limit)
+    )
+    return list(conn.execute(query).scalars())

@@ -253,6 +253,7 @@ threads = Table(
     Column("followups_sent", Integer, nullable=False, server_default="0"),
     Column("opened_at", UTCDateTime, nullable=True),
     Column("responded_at", UTCDateTime, nullable=True),
+    Column("group_id", String(40), nullable=True),  # the group a group-message thread is in
 )
 Index("ix_threads_initiator", threads.c.initiator_id, threads.c.last_message_at)
 Index("ix_threads_recipient", threads.c.recipient_id, threads.c.last_message_at)
@@ -309,3 +310,71 @@ invitations = Table(
     Column("answered_at", UTCDateTime, nullable=True),
 )
 Index("ix_invitations_to", invitations.c.to_id, invitations.c.status)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", String(2000), nullable=False, server_default=""),
+    Column("closed", Boolean, nullable=False),
+    Column("owner_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", String(40), ForeignKey("groups.id"), primary_key=True),
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("status", String(20), nullable=False),  # member | pending
+    Column("since", UTCDateTime, nullable=False),
+)
+Index("ix_group_members_member", group_members.c.member_id, group_members.c.status)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("author_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("parent_id", String(40), nullable=True),  # set for comments
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_posts_author", posts.c.author_id, posts.c.seq)
+Index("ix_posts_parent", posts.c.parent_id, posts.c.seq)
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("post_id", String(40), ForeignKey("posts.id"), primary_key=True),
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_mentions_member", mentions.c.member_id, mentions.c.created_at)
+
+contact_info = Table(
+    "contact_info",
+    metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("field", String(20), primary_key=True),  # email | phone | website
+    Column("value", String(300), nullable=False),
+    Column("visibility", String(20), nullable=False),
+)
+
+introductions = Table(
+    "introductions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("requester_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("via_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("target_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("note", String(1000), nullable=False),
+    Column("status", String(20), nullable=False),  # pending | forwarded | declined
+    Column("forward_note", String(1000), nullable=True),
+    Column("thread_id", String(40), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+)
+Index("ix_introductions_via", introductions.c.via_id, introductions.c.status)

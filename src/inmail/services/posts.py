@@ -1,0 +1,66 @@
+"""Posts and comments with @mentions, the feed and a member's mentions (SPEC §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from inmail.domain.credits import new_id
+from inmail.domain.cycles import require_utc
+from inmail.domain.errors import NotFound, ValidationError
+from inmail.domain.network import mentioned_handles
+from inmail.services.context import Deps
+from inmail.store import messaging as message_store
+from inmail.store import social
+from inmail.store.social import Post
+from inmail.store.tables import members
+
+MAX_POST = 3000
+
+
+def create_post(
+    deps: Deps, *, author_id: str, body: str, now: datetime, parent_id: str | None = None
+) -> Post:
+    """A post (or a comment on one); each member it @mentions is notified once."""
+    require_utc(now)
+    if not body.strip() or len(body) > MAX_POST:
+        raise ValidationError(f"a post is 1 to {MAX_POST} characters", field="body")
+    with deps.db.write() as conn:
+        if parent_id is not None:
+            parent = social.get_post(conn, parent_id)
+            if parent is None or parent.parent_id is not None:
+                raise NotFound(f"there is no post {parent_id!r}")
+        handles = mentioned_handles(body)
+        found = conn.execute(
+            select(members.c.handle, members.c.id).where(members.c.handle.in_(handles))
+        ).all()
+        by_handle = dict(found)
+        mentioned = tuple(by_handle[h] for h in handles if h in by_handle)
+        post = Post(new_id("p"), author_id, parent_id, body, now, mentioned)
+        social.insert_post(conn, post)
+        for member_id in mentioned:
+            if member_id != author_id:
+                message_store.notify(
+                    conn,
+                    member_id=member_id,
+                    at=now,
+                    kind="mention",
+                    text=f"You were mentioned: {body[:100]}",
+                    reference=f"post:{post.id}",
+                )
+    return Post(post.id, author_id, parent_id, body, now, tuple(sorted(mentioned)))
+
+
+def feed(
+    deps: Deps, *, member_id: str, before: int | None = None, limit: int = 50
+) -> list[tuple[int, Post]]:
+    with deps.db.read() as conn:
+        return social.feed(conn, member_id, before=before, limit=limit)
+
+
+def mentions(
+    deps: Deps, *, member_id: str, before: int | None = None, limit: int = 50
+) -> list[tuple[int, Post]]:
+    with deps.db.read() as conn:
+        return social.mentions_of(conn, member_id, before=before, limit=limit)
