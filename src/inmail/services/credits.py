@@ -102,7 +102,10 @@ def spend_credits(
             conn.execute(table.insert().values(**values))
         for statement in also_execute:
             if conn.execute(statement).rowcount != 1:
-                raise Conflict("this changed while you were sending; nothing was charged")
+                raise Conflict(
+                    "this changed while you were sending (an answer or another follow-up "
+                    "arrived); nothing was charged: reload and try again"
+                )
         if result.overage_charge is not None:
             notify(
                 conn,

@@ -27,7 +27,7 @@ from inmail.domain.messaging import (
     inmail_route,
 )
 from inmail.domain.money import Money
-from inmail.services.context import Deps
+from inmail.services.context import Deps, refresh
 from inmail.services.credits import credit_back, spend_credits
 from inmail.services.reach import gather_reach
 from inmail.store import accounts as account_store
@@ -63,6 +63,8 @@ def send_inmail(
     """A new InMail thread; the credit is spent in the same transaction as the message."""
     require_utc(now)
     check_text(subject, body)
+    # A renewal due now may change the plan's terms: the send must use the new cycle's.
+    refresh(deps, sender_id, now)
     with deps.db.read() as conn:
         route = inmail_route(gather_reach(deps, conn, sender_id, to))
     thread = ThreadRecord(
@@ -197,6 +199,7 @@ def _visible_thread(deps: Deps, member_id: str, thread_id: str) -> ThreadRecord:
 
 def _follow_up(deps: Deps, thread: ThreadRecord, body: str, now: datetime, key: str | None) -> Sent:
     sender = thread.initiator_id
+    refresh(deps, sender, now)  # the follow-up uses the terms of the cycle it is sent in
     with deps.db.read() as conn:
         reach = gather_reach(deps, conn, sender, thread.recipient_id)
     assert thread.last_inmail_at is not None
