@@ -60,9 +60,10 @@ def demo_data() -> None:
     if logins is None:
         out.print("demo data already present (tokens are shown only when it is created)")
         return
-    table = Table("member", "plan", "bearer token", title="demo data loaded: member tokens")
+    title = "demo data loaded: sign in at /login, or call the API with a token"
+    table = Table("handle", "password", "plan", "API bearer token", title=title)
     for login in logins:
-        table.add_row(f"@{login.handle}", login.plan, login.token)
+        table.add_row(login.handle, login.password, login.plan, login.token)
     out.print(table)
 
 

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     pool_size: int = 10
     """Connections per process on PostgreSQL."""
 
+    session_secret: str | None = None
+    """Signs the web app's session cookies; by default a random one kept in the database."""
+
+    secure_cookies: bool = False
+    """Send the session cookie over HTTPS only (turn on behind TLS)."""
+
     group_message_monthly_limit: int = 15
     """New group-message conversations a member may start per calendar month (UTC)."""
 

@@ -1,5 +1,6 @@
 """The entry points a new operator meets first: the CLI and the served pages."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,13 +49,23 @@ def test_audit_exits_non_zero_and_names_the_violation(sqlite_env: str) -> None:
     assert "balance" in audited.output
 
 
-def test_the_home_page_lists_members_with_balances_and_healthz_answers(sqlite_env: str) -> None:
+def test_demo_members_sign_in_with_the_printed_password_and_see_their_credits(
+    sqlite_env: str,
+) -> None:
     runner = CliRunner()
     runner.invoke(app, ["db", "upgrade"])
-    runner.invoke(app, ["demo-data"])
+    printed = runner.invoke(app, ["demo-data"], env={"COLUMNS": "200"}).output
+    assert "inmail-demo" in printed
     with TestClient(create_app(Settings())) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
-        page = client.get("/")
+        landing = client.get("/")
+        assert landing.url.path == "/login"
+        csrf = re.search(r'name="csrf" value="([^"]+)"', landing.text)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "handle": "grace", "password": "inmail-demo", "next": "/"}
+        credits = client.post("/login", data=form)
+        assert credits.url.path == "/inbox"
+        page = client.get("/credits")
     assert page.status_code == 200
-    assert "Ada Lovelace" in page.text
-    assert "@grace" in page.text
+    assert "Sign out @grace" in page.text
+    assert 'id="balance"' in page.text

@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_messaging.router)
     app.include_router(routes_network.router)
     app.include_router(routes_social.router)
-    app.include_router(pages.router)
+    pages.install(app, rt)
     return app
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -98,8 +98,19 @@ HTTP_CODES = {
 }
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _wants_page(request: Request) -> bool:
+    """Browsers on the web app's pages get an HTML page; API clients get problem+json."""
+    path = request.url.path
+    api = path.startswith(("/v1/", "/healthz", "/openapi", "/docs"))
+    return not api and "text/html" in request.headers.get("accept", "text/html")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if _wants_page(request):
+        from inmail.web.common import page  # the web app renders its own error page
+
+        return page(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
     if exc.status_code == 400:
         # Starlette's "error parsing the body": malformed JSON or bytes that are not UTF-8.
         return problem(

@@ -9,6 +9,7 @@ from inmail.services.auth import issue_token
 from inmail.services.context import Deps
 from inmail.services.credits import buy_pack, spend_credits, update_overage_settings
 from inmail.services.members import create_member, list_members
+from inmail.services.passwords import set_password
 from inmail.services.subscriptions import change_plan
 
 DEMO_MEMBERS = (
@@ -22,11 +23,15 @@ DEMO_MEMBERS = (
 )
 
 
+DEMO_PASSWORD = "inmail-demo"
+
+
 @dataclass(frozen=True, slots=True)
 class DemoLogin:
     handle: str
     plan: str
     token: str
+    password: str = DEMO_PASSWORD
 
 
 def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
@@ -43,6 +48,7 @@ def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
             deps, handle=handle, name=name, plan=plan, company=company, headline=headline, now=start
         )
         ids[handle] = member.id
+        set_password(deps, member_id=member.id, password=DEMO_PASSWORD, now=start)
     _history(deps, ids, start)
     return [
         DemoLogin(handle, plan, issue_token(deps, member_id=ids[handle], now=now))

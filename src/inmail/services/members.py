@@ -93,3 +93,11 @@ def get_member(deps: Deps, member_id: str) -> MemberRecord:
 def list_members(deps: Deps, *, after: str | None = None, limit: int = 50) -> list[MemberRecord]:
     with deps.db.read() as conn:
         return member_store.list_members(conn, after=after, limit=limit)
+
+
+def search_members(deps: Deps, *, text: str, limit: int = 20) -> list[MemberRecord]:
+    text = text.strip()
+    if not text:
+        return []
+    with deps.db.read() as conn:
+        return member_store.search_members(conn, text[:100], limit=limit)

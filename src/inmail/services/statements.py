@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from inmail.domain.billing import OverageSettings, PlanLookup, forfeit_at_next_renewal
 from inmail.domain.credits import Book, Lot, LotSource
-from inmail.domain.cycles import require_utc
+from inmail.domain.cycles import add_months, cycle_index_at, cycle_start, require_utc
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
 from inmail.services.context import Deps, lock_and_catch_up, refresh
+from inmail.services.subscriptions import get_subscription
 from inmail.store import accounts as account_store
 from inmail.store.tables import charges, ledger_entries, lots
 
@@ -160,3 +161,41 @@ def list_charges(
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSummary:
+    label: str
+    granted: int
+    spent: int
+    lost: int  # forfeited above the cap or expired
+
+
+def cycle_summaries(
+    deps: Deps, *, member_id: str, now: datetime, cycles: int = 6
+) -> list[CycleSummary]:
+    """Credits granted, spent and lost in each of the last ``cycles`` billing cycles (or months)."""
+    lines = list_ledger(deps, member_id=member_id, now=now, limit=100_000)
+    sub = get_subscription(deps, member_id=member_id, now=now)
+    if sub.cycle_start is not None:
+        current = cycle_index_at(sub.anchor, now)
+        first = max(0, current - cycles + 1)
+        starts = [cycle_start(sub.anchor, k) for k in range(first, current + 1)]
+    else:  # Basic has no cycles: calendar months
+        starts = [add_months(month_floor(now), -k) for k in range(cycles)][::-1]
+    totals = {start: [0, 0, 0] for start in starts}
+    for line in lines:
+        bucket = max((s for s in starts if s <= line.at), default=None)
+        if bucket is None:
+            continue
+        if line.kind == "spend":
+            totals[bucket][1] -= line.amount
+        elif line.kind in ("forfeit", "expire"):
+            totals[bucket][2] -= line.amount
+        elif line.amount > 0:
+            totals[bucket][0] += line.amount
+    return [CycleSummary(s.strftime("%b %d"), *totals[s]) for s in starts]
+
+
+def month_floor(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from inmail.store.tables import accounts, members
 
@@ -102,3 +102,18 @@ def update_messaging_settings(conn: Connection, member_id: str, value: Messaging
             group_messages_open=value.group_messages_open,
         )
     )
+
+
+def search_members(conn: Connection, text: str, *, limit: int = 20) -> list[MemberRecord]:
+    """Members whose handle or name contains ``text`` (case-insensitive)."""
+    pattern = "%" + text.lower().replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+    query = (
+        _with_plan()
+        .where(
+            func.lower(members.c.handle).like(pattern, escape="\\")
+            | func.lower(members.c.name).like(pattern, escape="\\")
+        )
+        .order_by(members.c.handle)
+        .limit(limit)
+    )
+    return [_member(r) for r in conn.execute(query)]

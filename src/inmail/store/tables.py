@@ -378,3 +378,19 @@ introductions = Table(
     Column("answered_at", UTCDateTime, nullable=True),
 )
 Index("ix_introductions_via", introductions.c.via_id, introductions.c.status)
+
+member_passwords = Table(
+    "member_passwords",
+    metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("hash", String(200), nullable=False),  # argon2id, with its own salt and parameters
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+app_secrets = Table(
+    "app_secrets",
+    metadata,
+    # Secrets every process of a deployment must share (the session-signing key).
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)

@@ -1,0 +1,53 @@
+"""What every page shares: templates, the signed-in member, and the render helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from inmail.bootstrap import Runtime
+from inmail.domain.errors import DomainError
+from inmail.services.members import get_member
+from inmail.web.session import csrf_token, flash, take_flashes
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def runtime_of(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    rt = runtime_of(request)
+    member_id = request.session.get("member_id")
+    me = None
+    if isinstance(member_id, str):
+        try:
+            me = get_member(rt.deps, member_id)
+        except DomainError:
+            request.session.clear()
+    base = {
+        "me": me,
+        "operator": request.session.get("operator") is True,
+        "csrf": csrf_token(request),
+        "flashes": take_flashes(request),
+    }
+    return templates.TemplateResponse(request, template, base | context, status_code=status_code)
+
+
+def back(
+    request: Request, path: str, text: str | None = None, kind: str = "ok"
+) -> RedirectResponse:
+    """Post/redirect/get: the message shows on the page redirected to."""
+    if text:
+        flash(request, text, kind)
+    return RedirectResponse(path, status_code=303)
+
+
+def refused(request: Request, path: str, error: DomainError) -> RedirectResponse:
+    return back(request, path, error.message, "error")

@@ -1,0 +1,75 @@
+"""Signed-cookie sessions, CSRF tokens and flash messages for the pages."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, HTTPException, Request
+
+from inmail.bootstrap import Runtime
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in member (or the operator); the handler redirects to sign-in."""
+
+    def __init__(self, next_path: str, operator: bool = False) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+        self.operator = operator
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
+    """Every form posts the session's CSRF token; a missing or wrong one is refused."""
+    expected = request.session.get("csrf")
+    if not isinstance(expected, str) or not hmac.compare_digest(csrf, expected):
+        raise HTTPException(403, "this form has expired: reload the page and try again")
+
+
+CsrfChecked = Depends(check_csrf)
+
+
+def signed_in_member(request: Request) -> str:
+    member_id = request.session.get("member_id")
+    if not isinstance(member_id, str):
+        raise LoginRequired(request.url.path)
+    return member_id
+
+
+def signed_in_operator(request: Request) -> None:
+    if request.session.get("operator") is not True:
+        raise LoginRequired(request.url.path, operator=True)
+
+
+WebMember = Annotated[str, Depends(signed_in_member)]
+WebOperator = Depends(signed_in_operator)
+
+
+def flash(request: Request, text: str, kind: str = "ok") -> None:
+    """A message shown once, on the next page (after a redirect)."""
+    request.session.setdefault("flash", []).append({"text": text, "kind": kind})
+
+
+def take_flashes(request: Request) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = request.session.pop("flash", [])
+    return found
+
+
+@dataclass(frozen=True)
+class PageContext:
+    request: Request
+    runtime: Runtime
+
+    @property
+    def member_id(self) -> str | None:
+        value = self.request.session.get("member_id")
+        return value if isinstance(value, str) else None
