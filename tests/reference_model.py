@@ -123,6 +123,8 @@ class Account:
     lots: list[Lot] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
+    spends: int = 0  # spends recorded, one per charged action
+    renewals: int = 0  # renewals of every subscription this member has had
     _numbers: itertools.count[int] = field(default_factory=itertools.count)
 
     # ---- what a member reads
@@ -184,6 +186,7 @@ class Account:
         if self.pending is not None:
             self.plan, self.pending = self.pending, None
         self.renewed += 1
+        self.renewals += 1
         if self.plan.allotment:
             self._grant("allotment", self.plan.allotment, at, expires_at=None)
         excess = self.plan_credits - self.plan.cap
@@ -222,6 +225,7 @@ class Account:
             amount = min(left, lot.remaining)
             self._take("spend", lot, amount, now)
             left -= amount
+        self.spends += 1
         return self.balance, overage
 
     def _buy_overage(self, shortfall: int, now: datetime) -> int:
@@ -317,6 +321,17 @@ class Ledger:
         """Renew and expire everything due by ``now``; returns how many cycles renewed."""
         return sum(account.catch_up(now) for account in self.accounts.values())
 
+    def row_counts(self) -> list[int]:
+        """How many lots, ledger entries, charges, spends and renewals are stored in all."""
+        accounts = self.accounts.values()
+        return [
+            sum(len(a.lots) for a in accounts),
+            sum(len(a.entries) for a in accounts),
+            sum(len(a.charges) for a in accounts),
+            sum(a.spends for a in accounts),
+            sum(a.renewals for a in accounts),
+        ]
+
     def next_due_at(self) -> datetime | None:
         """The earliest renewal or expiry that is still to come."""
         moments = [
@@ -325,7 +340,5 @@ class Ledger:
             for lot in account.lots
             if lot.remaining and lot.expires_at is not None
         ]
-        moments += [
-            at for account in self.accounts.values() if (at := account.next_renewal_at())
-        ]
+        moments += [at for account in self.accounts.values() if (at := account.next_renewal_at())]
         return min(moments, default=None)
