@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench lock clean
+.PHONY: install browser demo test lint typecheck pytest bench lock clean
 
 install: $(STAMP)
 
@@ -30,7 +30,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy --strict src
 
-pytest: install
+# Debian's Chromium for the browser tests (tests/web), installed only when it is missing.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@test -x $(CHROMIUM) || { echo "installing chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+pytest: install browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -185,3 +186,36 @@ def _start_conversation(
     )
     message_store.insert_thread(conn, thread)
     return thread
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """A group as one member sees it."""
+
+    group: Group
+    status: str | None
+    """The viewer's membership: 'member', 'pending' or None."""
+    members: tuple[str, ...] | None
+    """Member ids; None when the group is closed and the viewer is not a member."""
+    pending: tuple[str, ...]
+    """Requests to join, shown to the owner only (empty for everyone else)."""
+
+
+def view_group(deps: Deps, *, viewer: str, group_id: str) -> GroupView:
+    with deps.db.read() as conn:
+        group = _group(conn, group_id)
+        status = social.membership(conn, group_id, viewer)
+        visible = not group.closed or status == "member"
+        members = tuple(social.group_member_ids(conn, group_id)) if visible else None
+        pending = (
+            tuple(social.group_member_ids(conn, group_id, status="pending"))
+            if group.owner_id == viewer
+            else ()
+        )
+    return GroupView(group, status, members, pending)
+
+
+def my_groups(deps: Deps, *, member_id: str) -> list[tuple[Group, str]]:
+    """The member's groups and requests to join, with the status of each."""
+    with deps.db.read() as conn:
+        return social.groups_of(conn, member_id)

@@ -159,3 +159,15 @@ def decline(deps: Deps, *, member_id: str, intro_id: str, now: datetime) -> Intr
             reference=f"introduction:{intro_id}",
         )
     return replace(intro, status="declined", answered_at=now)
+
+
+def introductions_to_answer(deps: Deps, *, member_id: str) -> list[Introduction]:
+    """Pending requests where the member is the connector, newest first."""
+    with deps.db.read() as conn:
+        return social.introductions_via(conn, member_id, status="pending")
+
+
+def connections(deps: Deps, *, member_id: str) -> list[str]:
+    """The member's 1st-degree connections: the people they can introduce others to."""
+    with deps.db.read() as conn:
+        return social.connection_ids(conn, member_id)

@@ -6,20 +6,22 @@ sees a balance that the next write would change by itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from inmail.domain.billing import OverageSettings, PlanLookup, forfeit_at_next_renewal
 from inmail.domain.credits import Book, Lot, LotSource
 from inmail.domain.cycles import add_months, cycle_index_at, cycle_start, require_utc
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
+from inmail.domain.plans import BASIC
 from inmail.services.context import Deps, lock_and_catch_up, refresh
 from inmail.services.subscriptions import get_subscription
 from inmail.store import accounts as account_store
-from inmail.store.tables import charges, ledger_entries, lots
+from inmail.store.tables import accounts, charges, ledger_entries, lots
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +201,118 @@ def cycle_summaries(
 
 def month_floor(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeExportRow:
+    """One charge with its member, for the operator's payment processor."""
+
+    seq: int
+    id: str
+    member_id: str
+    at: datetime
+    kind: str
+    credits: int | None
+    amount_minor: int
+    currency: str
+
+
+def export_charges(
+    deps: Deps, *, after: int | None = None, limit: int = 1000
+) -> list[ChargeExportRow]:
+    """Every member's charges, oldest first, ``limit`` rows after charge ``seq`` ``after``."""
+    query = select(charges).order_by(charges.c.seq).limit(limit)
+    if after is not None:
+        query = query.where(charges.c.seq > after)
+    with deps.db.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        ChargeExportRow(
+            r.seq, r.id, r.member_id, r.at, r.kind, r.credits, r.amount_minor, r.currency
+        )
+        for r in rows
+    ]
+
+
+def recent_ledger(
+    deps: Deps, *, member_id: str, now: datetime, limit: int = 100
+) -> list[LedgerLine]:
+    """The member's latest ``limit`` ledger lines, newest first."""
+    refresh(deps, member_id, now)
+    query = (
+        select(ledger_entries, lots.c.source)
+        .join(lots, lots.c.id == ledger_entries.c.lot_id)
+        .where(ledger_entries.c.member_id == member_id)
+        .order_by(ledger_entries.c.id.desc())
+        .limit(limit)
+    )
+    with deps.db.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        LedgerLine(r.id, r.at, r.kind, r.amount, r.balance_after, r.lot_id, r.source, r.reference)
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    """An account as stored: its balance and whether a renewal or expiry is due."""
+
+    member_id: str
+    plan: str
+    plan_version: int
+    balance: int
+    due: bool
+
+
+def account_summaries(
+    deps: Deps, *, member_ids: Sequence[str], now: datetime
+) -> dict[str, AccountSummary]:
+    """The stored accounts of ``member_ids`` in one read (nothing is applied: a list view)."""
+    require_utc(now)
+    if not member_ids:
+        return {}
+    query = select(
+        accounts.c.member_id,
+        accounts.c.plan_code,
+        accounts.c.plan_version,
+        accounts.c.balance,
+        accounts.c.next_due_at,
+    ).where(accounts.c.member_id.in_(list(member_ids)))
+    with deps.db.read() as conn:
+        rows = conn.execute(query).all()
+    return {
+        r.member_id: AccountSummary(
+            r.member_id,
+            r.plan_code,
+            r.plan_version,
+            r.balance,
+            r.next_due_at is not None and r.next_due_at <= now,
+        )
+        for r in rows
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorTotals:
+    members: int
+    paid_members: int
+    renewals_due: int
+    charges: int
+
+
+def operator_totals(deps: Deps, *, now: datetime) -> OperatorTotals:
+    """Counts for the operator's overview, in one read transaction."""
+    require_utc(now)
+    every_account = select(func.count()).select_from(accounts)
+    with deps.db.read() as conn:
+
+        def count(query: Select[int]) -> int:
+            return int(conn.execute(query).scalar_one())
+
+        return OperatorTotals(
+            members=count(every_account),
+            paid_members=count(every_account.where(accounts.c.plan_code != BASIC)),
+            renewals_due=count(every_account.where(accounts.c.next_due_at <= now)),
+            charges=count(select(func.count()).select_from(charges)),
+        )

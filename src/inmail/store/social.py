@@ -237,3 +237,37 @@ def answer_introduction(conn: Connection, intro_id: str, **values: Any) -> bool:
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def introductions_via(
+    conn: Connection, member_id: str, *, status: str = "pending", limit: int = 100
+) -> list[Introduction]:
+    """Introductions the member was asked to make, newest first."""
+    query = (
+        select(introductions)
+        .where(introductions.c.via_id == member_id, introductions.c.status == status)
+        .order_by(introductions.c.created_at.desc(), introductions.c.id)
+        .limit(limit)
+    )
+    return [Introduction(**r._mapping) for r in conn.execute(query)]
+
+
+def groups_of(conn: Connection, member_id: str, limit: int = 200) -> list[tuple[Group, str]]:
+    """The member's groups with their status in each ('member' or 'pending'), by name."""
+    query = (
+        select(groups, group_members.c.status)
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(group_members.c.member_id == member_id)
+        .order_by(groups.c.name, groups.c.id)
+        .limit(limit)
+    )
+    return [
+        (Group(r.id, r.name, r.description, r.closed, r.owner_id, r.created_at), r.status)
+        for r in conn.execute(query)
+    ]
+
+
+def connection_ids(conn: Connection, member_id: str, limit: int = 500) -> list[str]:
+    """The member's 1st-degree connections, by id."""
+    theirs = neighbours(member_id)
+    return list(conn.execute(select(theirs.c.id).order_by(theirs.c.id).limit(limit)).scalars())

@@ -1,7 +1,315 @@
-"""Operator pages: plans, members, charges, audit (to come)."""
+"""Operator pages: the overview with the audit, plans (edited as new versions), members, charges."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from inmail.domain.errors import DomainError, ValidationError
+from inmail.domain.money import Money
+from inmail.domain.plans import Plan
+from inmail.services import catalog, members, renewals, statements, subscriptions
+from inmail.services.audit import run_audit
+from inmail.services.context import Deps
+from inmail.web.common import back, page, refused, runtime_of
+from inmail.web.session import CsrfChecked, WebOperator
+
+router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[WebOperator])
+
+MEMBERS_PER_PAGE = 50
+LEDGER_LINES = 100
+CHARGES_PER_PAGE = 100
+EXPORT_BATCH = 1000
+CSV_HEADER = ("id", "member_id", "at", "kind", "credits", "amount_minor", "currency")
+Number = Annotated[str, Form(max_length=30)]
+Checkbox = Annotated[str, Form(max_length=10)]
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request) -> HTMLResponse:
+    rt = runtime_of(request)
+    now = rt.clock.now()
+    return page(
+        request,
+        "admin_overview.html",
+        problems=[_linked(problem) for problem in run_audit(rt.deps)],
+        totals=statements.operator_totals(rt.deps, now=now),
+        now=now,
+        test_clock=rt.test_clock is not None,
+    )
+
+
+@router.post("/renewals", dependencies=[CsrfChecked])
+def run_renewals(request: Request) -> Response:
+    rt = runtime_of(request)
+    try:
+        renewed = renewals.renew_all(rt.deps, now=rt.clock.now())
+    except DomainError as error:
+        return refused(request, "/admin", error)
+    text = "No renewals were due." if not renewed else f"Renewed {renewed} cycle(s)."
+    return back(request, "/admin", text)
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans_page(request: Request) -> HTMLResponse:
+    return _plans(request)
+
+
+@router.post("/plans/{code}", dependencies=[CsrfChecked])
+def save_plan(
+    request: Request,
+    code: str,
+    monthly_allotment: Number = "",
+    rollover_cap: Number = "",
+    price: Number = "",
+    inmail_cost: Number = "",
+    credit_back_days: Number = "",
+    inmail: Checkbox = "",
+    packs: Checkbox = "",
+    overage: Checkbox = "",
+) -> Response:
+    rt = runtime_of(request)
+    submitted = PlanForm(
+        monthly_allotment=monthly_allotment,
+        rollover_cap=rollover_cap,
+        price=price,
+        inmail_cost=inmail_cost,
+        credit_back_days=credit_back_days,
+        inmail=inmail == "on",
+        packs=packs == "on",
+        overage=overage == "on",
+    )
+    try:
+        current = next((p for p in catalog.list_plans(rt.deps) if p.code == code), None)
+        if current is None:
+            return page(
+                request, "error.html", status_code=404, message=f"There is no plan {code!r}."
+            )
+        changes = submitted.changes_to(current)
+        if not changes:
+            return back(request, "/admin/plans", f"Nothing changed: {current.name} stays as it is.")
+        saved = catalog.update_plan(rt.deps, code=code, changes=changes, now=rt.clock.now())
+    except DomainError as error:
+        return _plans(request, failed=code, submitted=submitted, error=error.message)
+    return back(request, "/admin/plans", f"Saved {saved.name} as version {saved.version}.")
+
+
+@router.get("/members", response_class=HTMLResponse)
+def members_page(
+    request: Request,
+    after: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    if q.strip():
+        found = members.search_members(rt.deps, text=q, limit=MEMBERS_PER_PAGE)
+        next_after = None
+    else:
+        found = members.list_members(rt.deps, after=after, limit=MEMBERS_PER_PAGE + 1)
+        next_after = found[MEMBERS_PER_PAGE - 1].id if len(found) > MEMBERS_PER_PAGE else None
+        found = found[:MEMBERS_PER_PAGE]
+    accounts = statements.account_summaries(
+        rt.deps, member_ids=[m.id for m in found], now=rt.clock.now()
+    )
+    return page(
+        request,
+        "admin_members.html",
+        found=found,
+        accounts=accounts,
+        q=q,
+        after=after,
+        next_after=next_after,
+    )
+
+
+@router.get("/members/{member_id}", response_class=HTMLResponse)
+def member_page(
+    request: Request,
+    member_id: str,
+    charges_after: Annotated[int | None, Query(ge=0)] = None,
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    now = rt.clock.now()
+    try:
+        member = members.get_member(rt.deps, member_id)
+        credits = statements.get_credits(rt.deps, member_id=member_id, now=now)
+    except DomainError as error:
+        return page(request, "error.html", status_code=404, message=error.message)
+    charges = statements.list_charges(
+        rt.deps, member_id=member_id, now=now, after=charges_after, limit=CHARGES_PER_PAGE
+    )
+    return page(
+        request,
+        "admin_member.html",
+        member=member,
+        credits=credits,
+        subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
+        lines=statements.recent_ledger(rt.deps, member_id=member_id, now=now, limit=LEDGER_LINES),
+        ledger_limit=LEDGER_LINES,
+        charges=charges,
+        charges_after=charges_after,
+        next_charges=charges[-1].seq if len(charges) == CHARGES_PER_PAGE else None,
+        plans=catalog.list_plans(rt.deps),
+    )
+
+
+@router.post("/members/{member_id}/plan", dependencies=[CsrfChecked])
+def change_member_plan(
+    request: Request, member_id: str, plan: Annotated[str, Form(max_length=64)]
+) -> Response:
+    rt = runtime_of(request)
+    path = f"/admin/members/{member_id}"
+    try:
+        view = subscriptions.change_plan(
+            rt.deps, member_id=member_id, plan=plan, now=rt.clock.now()
+        )
+    except DomainError as error:
+        return refused(request, path, error)
+    return back(request, path, PLAN_CHANGES.get(view.change, "No change.").format(view=view))
+
+
+PLAN_CHANGES = {
+    "subscribe": "Subscribed to {view.plan}.",
+    "upgrade": "Upgraded to {view.plan}: prorated credits granted.",
+    "scheduled": "{view.pending_plan} starts at the next renewal.",
+    "unscheduled": "The scheduled change was withdrawn.",
+}
+
+
+@router.get("/charges.csv")
+def charges_csv(request: Request) -> StreamingResponse:
+    headers = {"Content-Disposition": 'attachment; filename="inmail-charges.csv"'}
+    rows = _charges_csv(runtime_of(request).deps)
+    return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _charges_csv(deps: Deps) -> Iterator[str]:
+    """The header, then every charge, read in batches so memory stays flat."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    after: int | None = None
+    while True:
+        batch = statements.export_charges(deps, after=after, limit=EXPORT_BATCH)
+        writer.writerows(_csv_row(c) for c in batch)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        if len(batch) < EXPORT_BATCH:
+            return
+        after = batch[-1].seq
+
+
+def _csv_row(c: statements.ChargeExportRow) -> tuple[object, ...]:
+    credits = "" if c.credits is None else c.credits
+    return (c.id, c.member_id, c.at.isoformat(), c.kind, credits, c.amount_minor, c.currency)
+
+
+# --- plans: the edit form -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanForm:
+    """The edit form's fields as typed; ``changes_to`` turns them into validated plan terms."""
+
+    monthly_allotment: str
+    rollover_cap: str
+    price: str
+    inmail_cost: str
+    credit_back_days: str
+    inmail: bool
+    packs: bool
+    overage: bool
+
+    @classmethod
+    def of(cls, plan: Plan) -> PlanForm:
+        return cls(
+            str(plan.monthly_allotment),
+            str(plan.rollover_cap),
+            _decimal(plan.price.amount_minor),
+            str(plan.inmail_cost),
+            str(plan.credit_back_days),
+            plan.inmail,
+            plan.packs,
+            plan.overage,
+        )
+
+    def changes_to(self, plan: Plan) -> dict[str, Any]:
+        """Only the terms that differ from ``plan``; words for anything that is not a number."""
+        terms: dict[str, Any] = {
+            "monthly_allotment": _whole(self.monthly_allotment, "Monthly credits"),
+            "rollover_cap": _whole(self.rollover_cap, "Rollover cap"),
+            "price": Money(_minor(self.price), plan.price.currency),
+            "inmail_cost": _whole(self.inmail_cost, "Credits per InMail"),
+            "credit_back_days": _whole(self.credit_back_days, "Credit-back days"),
+            "inmail": self.inmail,
+            "packs": self.packs,
+            "overage": self.overage,
+        }
+        return {name: value for name, value in terms.items() if getattr(plan, name) != value}
+
+
+def _plans(
+    request: Request,
+    *,
+    failed: str | None = None,
+    submitted: PlanForm | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    plans = catalog.list_plans(runtime_of(request).deps)
+    forms = {p.code: PlanForm.of(p) for p in plans}
+    if failed is not None and submitted is not None:
+        forms[failed] = submitted
+    return page(
+        request,
+        "admin_plans.html",
+        status_code=200 if error is None else 400,
+        plans=plans,
+        forms=forms,
+        failed=failed,
+        error=error,
+    )
+
+
+def _whole(text: str, label: str) -> int:
+    text = text.strip()
+    if not text.isdigit() or len(text) > 9:
+        raise ValidationError(f"{label} must be a whole number of 0 or more, like 25.")
+    return int(text)
+
+
+def _minor(text: str) -> int:
+    """A fee like ``59.99`` in minor units (cents); refused in words unless it is one."""
+    problem = ValidationError("The monthly fee must be an amount of 0 or more, like 59.99.")
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation:
+        raise problem from None
+    if not amount.is_finite() or amount < 0 or amount > 10**9:
+        raise problem
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise ValidationError("The monthly fee has at most two decimals, like 59.99.")
+    return int(cents)
+
+
+def _decimal(amount_minor: int) -> str:
+    whole, cents = divmod(amount_minor, 100)
+    return f"{whole}.{cents:02d}"
+
+
+_MEMBER_IN_PROBLEM = re.compile(r"^member (\S+):")
+
+
+def _linked(problem: str) -> tuple[str, str | None]:
+    """An audit problem and the member it is about, if it names one (for a link)."""
+    found = _MEMBER_IN_PROBLEM.match(problem)
+    return problem, None if found is None else found.group(1)
