@@ -5,17 +5,29 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from benchmarks import http_credits, spend_postgres, spend_sqlite
+from benchmarks import (
+    http_credits,
+    http_send_inmail,
+    mutuals_100k,
+    send_inmail_sqlite,
+    spend_postgres,
+    spend_sqlite,
+)
 from benchmarks.report import emit, log
 
-Benchmark = Callable[[float], dict[str, Any]]
+Line = dict[str, Any]
+# One line, or several (one per engine, say) printed as each is ready.
+Benchmark = Callable[[float], Line | Iterable[Line]]
 BENCHMARKS: dict[str, Benchmark] = {
     spend_sqlite.NAME: spend_sqlite.run,
     spend_postgres.NAME: spend_postgres.run,
     http_credits.NAME: http_credits.run,
+    send_inmail_sqlite.NAME: send_inmail_sqlite.run,
+    http_send_inmail.NAME: http_send_inmail.run,
+    mutuals_100k.NAME: mutuals_100k.run,
 }
 
 
@@ -34,16 +46,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run_one(name: str, bench: Benchmark, seconds: float) -> bool:
-    """Run and report one benchmark; False when it failed (the run goes on)."""
+    """Run and report one benchmark; False when it (or one of its lines) failed.
+
+    The run goes on either way.
+    """
     log(f"{name}: starting ({seconds:g} s per side)")
+    ok = True
     try:
-        line = bench(seconds)
+        result = bench(seconds)
+        for line in [result] if isinstance(result, dict) else result:
+            emit(line)
+            ok = ok and "error" not in line
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         emit({"name": name, "error": f"{exc.__class__.__name__}: {exc}"})
         return False
-    emit(line)
-    return True
+    return ok
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,18 +21,30 @@ def open_deps(url: str, *, pool_size: int = 10) -> Deps:
     return Deps(Database(make_engine(url, pool_size=pool_size)), PlanVersionCache())
 
 
-def prepare(url: str, members: int) -> list[str]:
+def prepare(url: str, members: int, *, now: datetime = NOW) -> list[str]:
     """Migrate and seed the database at ``url``; return the ids of ``members`` funded members."""
     deps = open_deps(url)
     try:
         schema.upgrade(deps.db.engine)
-        seed_catalog(deps, now=NOW)
-        return [_funded_member(deps, f"bench{i}") for i in range(members)]
+        seed_catalog(deps, now=now)
+        return [_funded_member(deps, f"bench{i}", now) for i in range(members)]
     finally:
         deps.db.dispose()
 
 
-def _funded_member(deps: Deps, handle: str) -> str:
-    member = create_member(deps, handle=handle, name=f"Bench {handle}", plan=PLAN, now=NOW)
-    adjust_credits(deps, member_id=member.id, amount=CREDITS, reason="bench", now=NOW)
+def plain_members(url: str, members: int, *, prefix: str, now: datetime = NOW) -> list[str]:
+    """``members`` more members on the free plan with no credits (someone to write to)."""
+    deps = open_deps(url)
+    try:
+        return [
+            create_member(deps, handle=f"{prefix}{i}", name=f"Plain {prefix}{i}", now=now).id
+            for i in range(members)
+        ]
+    finally:
+        deps.db.dispose()
+
+
+def _funded_member(deps: Deps, handle: str, now: datetime) -> str:
+    member = create_member(deps, handle=handle, name=f"Bench {handle}", plan=PLAN, now=now)
+    adjust_credits(deps, member_id=member.id, amount=CREDITS, reason="bench", now=now)
     return member.id

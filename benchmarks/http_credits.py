@@ -14,17 +14,12 @@ the two paths so that noise on a shared machine falls on both.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmarks.report import Comparison, log
-from benchmarks.served import Server, serving
-from benchmarks.timing import Sample
+from benchmarks.served import Request, Server, Sides, load, serving
 
 NAME = "http_credits_read"
 TARGET = 0.5
@@ -36,35 +31,6 @@ ADMIN_TOKEN = "bench-operator"
 TEST_CLOCK = "2026-01-31T09:00:00Z"
 OURS_PATH = "/v1/me/credits"
 BASELINE_PATH = "/healthz"
-ROOT = Path(__file__).resolve().parent.parent
-# The loadgen stops itself; this only bounds a hung process (startup and connecting included).
-LOADGEN_GRACE_S = 60.0
-
-
-@dataclass(slots=True)
-class ServerCpu:
-    """Server CPU seconds spent while one side's load ran, summed over the rounds."""
-
-    seconds: float = 0.0
-    ops: int = 0
-    known: bool = True
-
-    def add(self, cpu: float | None, ops: int) -> None:
-        if cpu is None:
-            self.known = False
-        else:
-            self.seconds += cpu
-            self.ops += ops
-
-    @property
-    def ms_per_op(self) -> float | None:
-        return round(1000 * self.seconds / self.ops, 3) if self.known and self.ops else None
-
-
-@dataclass(slots=True)
-class Sides:
-    ours: ServerCpu = field(default_factory=ServerCpu)
-    baseline: ServerCpu = field(default_factory=ServerCpu)
 
 
 def run(seconds: float) -> dict[str, Any]:
@@ -98,53 +64,18 @@ def member_with_history(server: Server) -> tuple[str, int]:
     return token, len(credits["lots"])
 
 
-def load(server: Server, path: str, token: str, seconds: float) -> tuple[Sample, float | None]:
-    """Run the load generator on ``path``; its Sample and the server CPU seconds meanwhile."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.loadgen",
-        "--port",
-        str(server.port),
-        "--path",
-        path,
-        # The same header on both sides, so both requests are the same size.
-        "--header",
-        f"Authorization: Bearer {token}",
-        "--connections",
-        str(CONNECTIONS),
-        "--seconds",
-        f"{seconds:.3f}",
-    ]
-    before = server.cpu_seconds()
-    done = subprocess.run(
-        command,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=seconds + LOADGEN_GRACE_S,
-        check=False,
-    )
-    after = server.cpu_seconds()
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"loadgen on {path} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-        )
-    result = json.loads(done.stdout)
-    cpu = None if before is None or after is None else after - before
-    return Sample(result["ops"], result["seconds"], result["cpu_seconds"]), cpu
-
-
 def _compare(server: Server, token: str, seconds: float) -> dict[str, Any]:
+    # The same Authorization header on both sides, so both requests are the same size.
+    mine, healthz = Request(OURS_PATH, token), Request(BASELINE_PATH, token)
     # Warm up: the server's plan cache, statement caches and thread pool; the SQLite page cache.
-    load(server, OURS_PATH, token, WARMUP_SECONDS)
-    load(server, BASELINE_PATH, token, WARMUP_SECONDS)
+    load(server, mine, CONNECTIONS, WARMUP_SECONDS)
+    load(server, healthz, CONNECTIONS, WARMUP_SECONDS)
     rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
     result = Comparison(NAME, "sqlite", TARGET)
     cpu = Sides()
     for _ in range(rounds):
-        ours, ours_cpu = load(server, OURS_PATH, token, seconds / rounds)
-        base, base_cpu = load(server, BASELINE_PATH, token, seconds / rounds)
+        ours, ours_cpu = load(server, mine, CONNECTIONS, seconds / rounds)
+        base, base_cpu = load(server, healthz, CONNECTIONS, seconds / rounds)
         cpu.ours.add(ours_cpu, ours.ops)
         cpu.baseline.add(base_cpu, base.ops)
         result.add_round(ours, base)

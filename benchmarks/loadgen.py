@@ -2,13 +2,15 @@
 
 It runs in its own process so that it does not share a GIL with the server or
 the benchmark runner. ``--connections`` keep-alive connections to 127.0.0.1
-(only) each send one GET, read the whole answer, and send the next, until the
-deadline. Raw asyncio streams keep the client's cost per request small (tens
+(only) each send one request (a GET, or a POST with ``--body``), read the
+whole answer, and send the next, until the deadline. Every request is the same
+bytes. Raw asyncio streams keep the client's cost per request small (tens
 of microseconds), far below the server's, so the server is what is measured.
 
 Every connection is opened and makes one request before the clock starts. It
 prints one JSON line: ``{"ops", "seconds", "cpu_seconds", "errors", "first_error"}``
-where ``ops`` counts the 200 answers completed before the deadline.
+where ``ops`` counts the answers with the expected status (``--expect``, 200 by
+default) completed before the deadline; any other status is an error.
 """
 
 from __future__ import annotations
@@ -57,10 +59,18 @@ class Result:
     connections: int = 0
 
 
-def build_request(port: int, path: str, headers: Sequence[tuple[str, str]]) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}"]
+def build_request(
+    port: int,
+    path: str,
+    headers: Sequence[tuple[str, str]],
+    method: str = "GET",
+    body: bytes | None = None,
+) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}"]
     lines += [f"{name}: {value}" for name, value in headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
 
 async def exchange(
@@ -85,6 +95,7 @@ async def exchange(
 async def connection(
     port: int,
     request: bytes,
+    expect: int,
     ready: asyncio.Barrier,
     go: asyncio.Event,
     start: list[float],
@@ -103,7 +114,7 @@ async def connection(
             counts.error(f"warm-up failed: {exc.__class__.__name__}: {exc}")
             await ready.abort()
             return
-        if status != 200:
+        if status != expect:
             counts.error(f"warm-up answered {status}: {body[:200]!r}")
             await ready.abort()
             return
@@ -114,7 +125,7 @@ async def connection(
             status, body = await exchange(reader, writer, request)
             if time.perf_counter() > deadline:
                 break  # finished after the bell: not counted
-            if status == 200:
+            if status == expect:
                 counts.ops += 1
             else:
                 counts.error(f"answered {status}: {body[:200]!r}")
@@ -123,13 +134,15 @@ async def connection(
         await writer.wait_closed()
 
 
-async def load(port: int, request: bytes, connections: int, seconds: float) -> Result:
+async def load(
+    port: int, request: bytes, connections: int, seconds: float, expect: int = 200
+) -> Result:
     counts = Counts()
     start = [0.0, 0.0]  # started at, deadline: set once every connection is ready
     ready = asyncio.Barrier(connections + 1)
     go = asyncio.Event()
     tasks = [
-        asyncio.create_task(connection(port, request, ready, go, start, counts))
+        asyncio.create_task(connection(port, request, expect, ready, go, start, counts))
         for _ in range(connections)
     ]
     cpu = 0.0
@@ -168,6 +181,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--header", action="append", default=[], metavar="NAME:VALUE", help="repeatable"
     )
+    parser.add_argument("--method", choices=("GET", "POST"), default="GET")
+    parser.add_argument("--body", help="a JSON body to send (with --method POST)")
+    parser.add_argument(
+        "--expect", type=int, default=200, help="the status that counts as done (default 200)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=1.0)
     args = parser.parse_args(argv)
@@ -177,14 +195,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--seconds must be in (0, 600]")
     if not args.path.startswith("/"):
         parser.error("--path must start with /")
+    if (args.body is not None) != (args.method == "POST"):
+        parser.error("--body goes with --method POST, and only with it")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     headers = [tuple(h.split(":", 1)) for h in args.header]
-    request = build_request(args.port, args.path, [(n.strip(), v.strip()) for n, v in headers])
-    result = asyncio.run(load(args.port, request, args.connections, args.seconds))
+    body = None if args.body is None else args.body.encode()
+    pairs = [(n.strip(), v.strip()) for n, v in headers]
+    request = build_request(args.port, args.path, pairs, args.method, body)
+    result = asyncio.run(load(args.port, request, args.connections, args.seconds, args.expect))
     print(
         json.dumps(
             {

@@ -26,9 +26,14 @@ TPS = re.compile(r"^tps = ([0-9.]+) \((?:without initial connection|excluding co
 
 
 def unavailable() -> str | None:
-    """Why the PostgreSQL benchmark cannot run here, or None when it can."""
+    """Why the pgbench comparison cannot run here, or None when it can."""
     if not os.access(PGBENCH, os.X_OK):
         return "pgbench is not installed (not on PATH, nor /usr/bin/pgbench)"
+    return server_unavailable()
+
+
+def server_unavailable() -> str | None:
+    """Why no PostgreSQL server can be used here, or None when one can."""
     try:
         engine = create_engine(ADMIN_URL, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:

@@ -1,8 +1,9 @@
-"""``inmail serve`` in a subprocess for the HTTP benchmarks: start, call, measure, stop.
+"""``inmail serve`` in a subprocess for the HTTP benchmarks: start, call, load, measure, stop.
 
 The server listens on a free port of 127.0.0.1 only. Its output goes to a log
 file next to its database (printed if it fails to start). It is always
-stopped when the block ends, even on failure.
+stopped when the block ends, even on failure. :func:`load` runs the load
+generator (``benchmarks.loadgen``, its own process) against it.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchmarks.timing import Sample
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+ROOT = Path(__file__).resolve().parent.parent
+# The loadgen stops itself; this only bounds a hung process (startup and connecting included).
+LOADGEN_GRACE_S = 60.0
 
 
 def inmail_script() -> str:
@@ -134,3 +140,86 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # the server's own process group (new session)
         proc.wait(timeout=STOP_TIMEOUT_S)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What every load-generator connection sends over and over, and the status it expects."""
+
+    path: str
+    token: str
+    method: str = "GET"
+    body: object = None  # sent as JSON (with method POST)
+    expect: int = 200
+
+
+@dataclass(slots=True)
+class ServerCpu:
+    """Server CPU seconds spent while one side's load ran, summed over the rounds."""
+
+    seconds: float = 0.0
+    ops: int = 0
+    known: bool = True
+
+    def add(self, cpu: float | None, ops: int) -> None:
+        if cpu is None:
+            self.known = False
+        else:
+            self.seconds += cpu
+            self.ops += ops
+
+    @property
+    def ms_per_op(self) -> float | None:
+        return round(1000 * self.seconds / self.ops, 3) if self.known and self.ops else None
+
+
+@dataclass(slots=True)
+class Sides:
+    ours: ServerCpu = field(default_factory=ServerCpu)
+    baseline: ServerCpu = field(default_factory=ServerCpu)
+
+
+def load(
+    server: Server, request: Request, connections: int, seconds: float
+) -> tuple[Sample, float | None]:
+    """Run the load generator with ``request``; its Sample and the server CPU seconds meanwhile."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.loadgen",
+        "--port",
+        str(server.port),
+        "--path",
+        request.path,
+        "--method",
+        request.method,
+        "--expect",
+        str(request.expect),
+        # The same header on both sides of a comparison, so both requests are alike.
+        "--header",
+        f"Authorization: Bearer {request.token}",
+        "--connections",
+        str(connections),
+        "--seconds",
+        f"{seconds:.3f}",
+    ]
+    if request.body is not None:
+        command += ["--body", json.dumps(request.body)]
+    before = server.cpu_seconds()
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=seconds + LOADGEN_GRACE_S,
+        check=False,
+    )
+    after = server.cpu_seconds()
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"loadgen on {request.method} {request.path} failed ({done.returncode}):\n"
+            f"{done.stdout}\n{done.stderr}"
+        )
+    result = json.loads(done.stdout)
+    cpu = None if before is None or after is None else after - before
+    return Sample(result["ops"], result["seconds"], result["cpu_seconds"]), cpu

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -39,3 +39,25 @@ def combine(samples: list[Sample]) -> Sample:
         max((s.seconds for s in samples), default=0.0),
         sum(s.cpu_seconds for s in samples),
     )
+
+
+def alternate(
+    ours: Callable[[], object],
+    base: Callable[[], object],
+    seconds: float,
+    *,
+    round_seconds: float,
+    min_rounds: int,
+    warmup_seconds: float,
+) -> Iterator[tuple[Sample, Sample]]:
+    """Warm both sides up, then run them in turns: ``seconds`` per side over short rounds.
+
+    fsync latency on a shared disk swings by 10x within seconds; short rounds that
+    alternate the sides spread that noise evenly over both.
+    """
+    run_for(warmup_seconds, ours)
+    run_for(warmup_seconds, base)
+    rounds = max(min_rounds, round(seconds / round_seconds))
+    for _ in range(rounds):
+        mine = run_for(seconds / rounds, ours)
+        yield mine, run_for(seconds / rounds, base)

@@ -268,7 +268,7 @@ def test_a_mention_in_a_post_reaches_the_members_notifications(
     sign_in(reader, mentioned)
     reader.goto("/notifications")
     notice = reader.get_by_role(
-        "link", name=f"You were mentioned: Great talk today, @{mentioned.handle}!"
+        "link", name=f"@{author.handle} mentioned you: Great talk today, @{mentioned.handle}!"
     )
     expect(notice).to_be_visible()
     screenshot(reader, "notifications")

@@ -332,7 +332,7 @@ def test_a_mention_reaches_the_members_mentions_and_notifications(site: Site) ->
     assert "Notes on the engine" in _text(bob.get("/feed"))  # mentioning posts are in the feed
 
     notices = bob.get("/notifications")
-    assert "You were mentioned: Notes on the engine" in _text(notices)
+    assert "@ada mentioned you: Notes on the engine" in _text(notices)
     assert re.search(r'href="/mentions#post-[^"]+"', notices.text)
 
     post_id = re.search(r'action="/posts/([^"]+)/comments"', bob.get("/feed").text)

@@ -32,6 +32,13 @@ def put_contact_info(
     return {f: (v, Visibility(vis)) for f, (v, vis) in stored.items()}
 
 
+def own_contact_info(deps: Deps, *, member_id: str) -> dict[str, tuple[str, Visibility]]:
+    """The member's own fields with their visibility (a read: nothing is written)."""
+    with deps.db.read() as conn:
+        stored = social.contact_fields(conn, member_id)
+    return {f: (v, Visibility(vis)) for f, (v, vis) in stored.items()}
+
+
 def _check(field: str, change: tuple[str, str | None] | None) -> None:
     if field not in CONTACT_FIELDS:
         raise ValidationError(f"contact info has {', '.join(CONTACT_FIELDS)}", field=field)

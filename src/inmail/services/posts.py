@@ -31,6 +31,10 @@ def create_post(
             parent = social.get_post(conn, parent_id)
             if parent is None or parent.parent_id is not None:
                 raise NotFound(f"there is no post {parent_id!r}")
+        author = conn.execute(select(members.c.handle).where(members.c.id == author_id)).first()
+        if author is None:
+            raise NotFound(f"there is no member {author_id!r}")
+        author_handle = author[0]
         handles = mentioned_handles(body)
         found = conn.execute(
             select(members.c.handle, members.c.id).where(members.c.handle.in_(handles))
@@ -46,7 +50,7 @@ def create_post(
                     member_id=member_id,
                     at=now,
                     kind="mention",
-                    text=f"You were mentioned: {body[:100]}",
+                    text=f"@{author_handle} mentioned you: {body[:100]}",
                     reference=f"post:{post.id}",
                 )
     return Post(post.id, author_id, parent_id, body, now, tuple(sorted(mentioned)))

@@ -177,15 +177,17 @@ def credits_page(
     lines = statements.list_ledger(
         rt.deps, member_id=member_id, now=now, after=page_after, limit=25
     )
+    plans = catalog.list_plans(rt.deps)
     return page(
         request,
         "credits.html",
+        plan_names={p.code: p.name for p in plans},
         credits=view,
         summary=statements.cycle_summaries(rt.deps, member_id=member_id, now=now),
         lines=lines,
         next_after=lines[-1].id if len(lines) == 25 else None,
         packs=catalog.list_packs(rt.deps),
-        plans=catalog.list_plans(rt.deps),
+        plans=plans,
         charges=statements.list_charges(rt.deps, member_id=member_id, now=now, limit=200),
         subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
         settings=settings.get_settings(rt.deps, member_id=member_id),

@@ -95,7 +95,7 @@ def network_page(
 def _my_contact_info(deps: Deps, member_id: str) -> dict[str, tuple[str, str]]:
     """Each field's (value, visibility), with the default visibility for unset fields."""
     # An empty change set stores nothing and returns every field with its visibility.
-    stored = contact.put_contact_info(deps, member_id=member_id, changes={})
+    stored = contact.own_contact_info(deps, member_id=member_id)
     return {
         field: (stored[field][0], stored[field][1].value)
         if field in stored
