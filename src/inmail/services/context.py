@@ -134,16 +134,22 @@ def open_account(deps: Deps, member_id: str, now: datetime) -> Iterator[OpenAcco
         opened.save()
 
 
-def refresh(deps: Deps, member_id: str, now: datetime) -> None:
-    """Apply due renewals before a read (SPEC §2); a cheap read when nothing is due."""
+def current_account(deps: Deps, member_id: str, now: datetime) -> account_store.Account:
+    """The account with every renewal due by ``now`` applied (SPEC §2); one read if none is."""
     require_utc(now)
     with deps.db.read() as conn:
         account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
     if account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
     if account.next_due_at is not None and account.next_due_at <= now:
-        with open_account(deps, member_id, now):
-            pass
+        with open_account(deps, member_id, now) as opened:
+            account = opened.account
+    return account
+
+
+def refresh(deps: Deps, member_id: str, now: datetime) -> None:
+    """Apply due renewals before a read."""
+    current_account(deps, member_id, now)
 
 
 def fingerprint(request: dict[str, Any]) -> str:

@@ -27,7 +27,8 @@ from inmail.domain.messaging import (
     inmail_route,
 )
 from inmail.domain.money import Money
-from inmail.services.context import Deps, refresh
+from inmail.domain.plans import Plan
+from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, spend_credits
 from inmail.services.reach import gather_reach
 from inmail.store import accounts as account_store
@@ -64,9 +65,10 @@ def send_inmail(
     require_utc(now)
     check_text(subject, body)
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
-    refresh(deps, sender_id, now)
+    sender = current_account(deps, sender_id, now)
+    plan = sender.subscription.plan
     with deps.db.read() as conn:
-        route = inmail_route(gather_reach(deps, conn, sender_id, to))
+        route = inmail_route(gather_reach(deps, conn, sender, to, with_routes=not plan.inmail))
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -80,7 +82,7 @@ def send_inmail(
         None,
         None,
     )
-    message = _inmail_message(thread.id, sender_id, "inmail", subject, body, route, deps, now)
+    message = _inmail_message(thread.id, sender_id, "inmail", subject, body, route, plan, now)
     rows = (
         (threads, message_store.thread_row(thread)),
         (messages, message_row(message)),
@@ -97,12 +99,9 @@ def _inmail_message(
     subject: str | None,
     body: str,
     route: Route,
-    deps: Deps,
+    plan: Plan,
     now: datetime,
 ) -> MessageRecord:
-    with deps.db.read() as conn:
-        account = account_store.read_account(conn, sender_id, deps.plans.lookup(conn))
-    assert account is not None
     message_id = new_id("msg")
     return MessageRecord(
         id=message_id,
@@ -113,7 +112,7 @@ def _inmail_message(
         body=body,
         cost_credits=route.cost,
         spend_reference=f"inmail:{message_id}",
-        credit_back_days=account.subscription.plan.credit_back_days,
+        credit_back_days=plan.credit_back_days,  # the terms of the cycle it is sent in
         created_at=now,
     )
 
@@ -199,14 +198,15 @@ def _visible_thread(deps: Deps, member_id: str, thread_id: str) -> ThreadRecord:
 
 def _follow_up(deps: Deps, thread: ThreadRecord, body: str, now: datetime, key: str | None) -> Sent:
     sender = thread.initiator_id
-    refresh(deps, sender, now)  # the follow-up uses the terms of the cycle it is sent in
+    account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, sender, thread.recipient_id)
+        reach = gather_reach(deps, conn, account, thread.recipient_id, with_routes=False)
     assert thread.last_inmail_at is not None
     state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)
     check_followup(state, reach.sender_plan, now)
     route = inmail_route(reach)
-    message = _inmail_message(thread.id, sender, "followup", None, body, route, deps, now)
+    plan = account.subscription.plan
+    message = _inmail_message(thread.id, sender, "followup", None, body, route, plan, now)
     # The guard makes two concurrent follow-ups (or a reply racing one) charge at most once.
     guard = (
         update(threads)
@@ -329,8 +329,9 @@ def send_message(deps: Deps, *, sender_id: str, to: str, body: str, now: datetim
     """A free message to a 1st-degree connection, in the pair's message thread."""
     require_utc(now)
     check_text(None, body)
+    sender = current_account(deps, sender_id, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, sender_id, to)
+        reach = gather_reach(deps, conn, sender, to, with_routes=False)
         existing = message_store.thread_between(conn, "message", sender_id, to)
     if not reach.connected:
         raise NotAConnection("free messages go to 1st-degree connections; try InMail")
@@ -363,8 +364,9 @@ def refuse_cancel(deps: Deps, *, member_id: str, message_id: str) -> None:
 
 def block_member(deps: Deps, *, member_id: str, other: str, now: datetime, on: bool) -> bool:
     require_utc(now)
+    account = current_account(deps, member_id, now)
     with deps.db.write() as conn:
-        gather_reach(deps, conn, member_id, other)  # validates both members
+        gather_reach(deps, conn, account, other, with_routes=False)  # validates both members
         if on:
             network_store.block(conn, member_id, other, now)
         else:

@@ -10,7 +10,7 @@ from inmail.domain.credits import spending_order
 from inmail.domain.errors import DomainError
 from inmail.domain.messaging import Channel, cheapest_route
 from inmail.domain.money import Money
-from inmail.services.context import Deps, refresh
+from inmail.services.context import Deps, current_account
 from inmail.services.reach import gather_reach
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
@@ -27,11 +27,9 @@ class Quote:
 
 
 def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
-    refresh(deps, member_id, now)
+    account = current_account(deps, member_id, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, member_id, to)
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
-        assert account is not None
+        reach = gather_reach(deps, conn, account, to)
         book = account_store.load_book(conn, account)
         alternatives = reach.free_routes
         try:

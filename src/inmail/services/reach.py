@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import Connection
 
 from inmail.domain.errors import UnknownMember, ValidationError
@@ -13,45 +15,48 @@ from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
 from inmail.store import social
+from inmail.store.accounts import Account
 from inmail.store.social import Group
 
 
-def gather_reach(deps: Deps, conn: Connection, sender_id: str, recipient_id: str) -> Reach:
-    """Everything the rules need to decide how ``sender`` may reach ``recipient``."""
+def gather_reach(
+    deps: Deps, conn: Connection, sender: Account, recipient_id: str, *, with_routes: bool = True
+) -> Reach:
+    """Everything the rules need to decide how ``sender`` may reach ``recipient``.
+
+    ``sender`` is the caller's account with its due renewals applied. The free
+    routes (shared groups, open conversations, introductions, contact info)
+    take several queries; a send asks for them only when it needs them: to
+    list them when the sender's plan has no InMail.
+    """
+    sender_id = sender.member_id
     if sender_id == recipient_id:
         raise ValidationError("that is you: pick another member", field="to")
-    plans = deps.plans.lookup(conn)
-    sender = account_store.read_account(conn, sender_id, plans)
-    recipient = account_store.read_account(conn, recipient_id, plans)
+    recipient = account_store.read_account(conn, recipient_id, deps.plans.lookup(conn))
     settings = member_store.get_messaging_settings(conn, recipient_id)
-    if sender is None:
-        raise UnknownMember(f"there is no member {sender_id!r}")
     if recipient is None or settings is None:
         raise UnknownMember(f"there is no member {recipient_id!r}")
-    groups = social.shared_groups(conn, sender_id, recipient_id)
     blocked = network_store.is_blocked_either_way(conn, sender_id, recipient_id)
     connected = network_store.are_connected(conn, sender_id, recipient_id)
-    open_to_groups = settings.group_messages_open
-    routes = (
-        []
-        if blocked
-        else free_routes(
-            conn,
-            sender_id,
-            recipient_id,
-            connected=connected,
-            groups=groups,
-            group_open=open_to_groups,
-        )
-    )
-    return Reach(
+    reach = Reach(
         sender_plan=sender.subscription.plan,
         connected=connected,
         blocked=blocked,
         recipient_accepts_inmail=settings.inmail_open,
         recipient_open_profile=settings.open_profile and recipient.subscription.plan.is_paid,
+        open_conversation=False,
+    )
+    if not with_routes or blocked:
+        return reach
+    groups = social.shared_groups(conn, sender_id, recipient_id)
+    open_to_groups = settings.group_messages_open
+    routes = free_routes(
+        conn, sender_id, recipient_id, connected=connected, groups=groups, group_open=open_to_groups
+    )
+    return replace(
+        reach,
         open_conversation=message_store.has_open_conversation(conn, sender_id, recipient_id),
-        group_peer=bool(groups) and open_to_groups and not blocked,
+        group_peer=bool(groups) and open_to_groups,
         free_routes=tuple(routes),
     )
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, union_all, update
 
 from inmail.store.tables import blocks, connections, invitations
 
@@ -34,11 +34,27 @@ def neighbours(member_id: str) -> Any:
     ).subquery()
 
 
+def _neighbours_of(param: str) -> Any:
+    return union_all(
+        select(connections.c.b.label("id")).where(connections.c.a == bindparam(param)),
+        select(connections.c.a.label("id")).where(connections.c.b == bindparam(param)),
+    ).subquery()
+
+
+# Built once: the mutual-connections join is on every quote and profile view, and building
+# the statement costs more than running it.
+_MINE, _THEIRS = _neighbours_of("x"), _neighbours_of("y")
+_MUTUALS = (
+    select(_MINE.c.id)
+    .join(_THEIRS, _THEIRS.c.id == _MINE.c.id)
+    .order_by(_MINE.c.id)
+    .limit(bindparam("limit"))
+)
+
+
 def share_a_connection(conn: Connection, x: str, y: str) -> bool:
     """2nd degree: one indexed join of two neighbour lists, never a graph walk."""
-    mine, theirs = neighbours(x), neighbours(y)
-    query = select(mine.c.id).join(theirs, theirs.c.id == mine.c.id).limit(1)
-    return conn.execute(query).first() is not None
+    return conn.execute(_MUTUALS, {"x": x, "y": y, "limit": 1}).first() is not None
 
 
 def degree(conn: Connection, viewer: str, other: str) -> int:
@@ -127,8 +143,4 @@ def invitations_for(conn: Connection, member_id: str) -> list[Invitation]:
 
 def mutual_connections(conn: Connection, x: str, y: str, limit: int = 200) -> list[str]:
     """Members connected to both, by id: one join of two indexed neighbour lists."""
-    mine, theirs = neighbours(x), neighbours(y)
-    query = (
-        select(mine.c.id).join(theirs, theirs.c.id == mine.c.id).order_by(mine.c.id).limit(limit)
-    )
-    return list(conn.execute(query).scalars())
+    return list(conn.execute(_MUTUALS, {"x": x, "y": y, "limit": limit}).scalars())
