@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 
@@ -111,15 +112,21 @@ def list_ledger(
 ) -> list[LedgerLine]:
     """The member's ledger, oldest first, ``limit`` lines after line ``after``."""
     refresh(deps, member_id, now)
-    query = (
+    query = _ledger_of(member_id).order_by(ledger_entries.c.id).limit(limit)
+    if after is not None:
+        query = query.where(ledger_entries.c.id > after)
+    return _ledger_lines(deps, query)
+
+
+def _ledger_of(member_id: str) -> Select[Any]:
+    return (
         select(ledger_entries, lots.c.source)
         .join(lots, lots.c.id == ledger_entries.c.lot_id)
         .where(ledger_entries.c.member_id == member_id)
-        .order_by(ledger_entries.c.id)
-        .limit(limit)
     )
-    if after is not None:
-        query = query.where(ledger_entries.c.id > after)
+
+
+def _ledger_lines(deps: Deps, query: Select[Any]) -> list[LedgerLine]:
     with deps.db.read() as conn:
         rows = conn.execute(query).all()
     return [
@@ -239,19 +246,9 @@ def recent_ledger(
 ) -> list[LedgerLine]:
     """The member's latest ``limit`` ledger lines, newest first."""
     refresh(deps, member_id, now)
-    query = (
-        select(ledger_entries, lots.c.source)
-        .join(lots, lots.c.id == ledger_entries.c.lot_id)
-        .where(ledger_entries.c.member_id == member_id)
-        .order_by(ledger_entries.c.id.desc())
-        .limit(limit)
+    return _ledger_lines(
+        deps, _ledger_of(member_id).order_by(ledger_entries.c.id.desc()).limit(limit)
     )
-    with deps.db.read() as conn:
-        rows = conn.execute(query).all()
-    return [
-        LedgerLine(r.id, r.at, r.kind, r.amount, r.balance_after, r.lot_id, r.source, r.reference)
-        for r in rows
-    ]
 
 
 @dataclass(frozen=True, slots=True)
