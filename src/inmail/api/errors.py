@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inmail.domain.errors import DomainError, InmailNotOnPlanWithRoutes, ValidationError
@@ -41,6 +44,30 @@ STATUS_BY_CODE: dict[str, int] = {
     "not-a-mutual-connection": 403,
 }
 PROBLEM = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """What every error answers (RFC 9457 problem details plus the stable ``code``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+    errors: list[dict[str, str]] | None = None
+    free_routes: list[str] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries declaring that these statuses answer application/problem+json."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM: {"schema": schema}}}
+        for status in statuses
+    }
+
+
 logger = logging.getLogger("inmail.api")
 
 
@@ -120,6 +147,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem(exc.status_code, code, _title(code), str(exc.detail), headers=exc.headers)
 
 
+async def _unstorable(_: Request, exc: Exception) -> JSONResponse:
+    # e.g. a NUL character, which PostgreSQL text cannot hold
+    return problem(
+        422, "validation-error", "Validation error", "a value in the request cannot be stored"
+    )
+
+
 async def _busy(_: Request, exc: Exception) -> JSONResponse:
     logger.warning("database busy: %s", exc)
     return problem(
@@ -136,5 +170,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)

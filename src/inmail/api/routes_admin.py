@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response
 
 from inmail.api import render
 from inmail.api.deps import IdempotencyKey, Now, Operator, RuntimeDep, ServicesDep
+from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
 from inmail.api.schemas import (
     AuditOut,
@@ -28,26 +29,39 @@ from inmail.api.schemas import (
 )
 from inmail.bootstrap import Runtime
 from inmail.clock import TestClock
+from inmail.domain.errors import ValidationError
 from inmail.domain.money import Money
 from inmail.services import catalog, members, network, renewals, statements, subscriptions
 from inmail.services.audit import run_audit
 from inmail.services.auth import issue_token
 
-router = APIRouter(prefix="/v1/admin", tags=["operator"], dependencies=[Operator])
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["operator"],
+    dependencies=[Operator],
+    responses=problem_responses(401, 403, 422),
+)
 
 
-@router.post("/members", status_code=201)
+@router.post("/members", status_code=201, responses=problem_responses(409))
 def create_member(body: MemberIn, deps: ServicesDep, now: Now) -> MemberOut:
     record = members.create_member(deps, now=now, **body.model_dump())
     return render.member(record)
 
 
-@router.post("/members/{member_id}/tokens", status_code=201)
+@router.post("/members/{member_id}/tokens", status_code=201, responses=problem_responses(404))
 def create_token(member_id: str, deps: ServicesDep, now: Now) -> TokenOut:
     return TokenOut(token=issue_token(deps, member_id=member_id, now=now))
 
 
-@router.post("/connections", status_code=201)
+@router.post(
+    "/connections",
+    status_code=201,
+    responses={
+        200: {"model": ConnectionOut, "description": "Already connected: nothing changed"},
+        **problem_responses(404),
+    },
+)
 def connect(body: ConnectionIn, deps: ServicesDep, now: Now, response: Response) -> ConnectionOut:
     created = network.connect(deps, a=body.a, b=body.b, now=now)
     if not created:
@@ -55,7 +69,7 @@ def connect(body: ConnectionIn, deps: ServicesDep, now: Now, response: Response)
     return ConnectionOut(a=body.a, b=body.b, created=created)
 
 
-@router.put("/members/{member_id}/subscription")
+@router.put("/members/{member_id}/subscription", responses=problem_responses(404))
 def change_subscription(
     member_id: str, body: PlanChangeIn, deps: ServicesDep, now: Now, key: IdempotencyKey = None
 ) -> SubscriptionOut:
@@ -99,18 +113,23 @@ def export_charges(
     return render.charges(lines, limit)
 
 
-@router.get("/clock")
+@router.get("/clock", responses=problem_responses(404))
 def read_clock(rt: RuntimeDep) -> ClockOut:
     return ClockOut(now=_test_clock(rt).now())
 
 
-@router.post("/clock")
+@router.post("/clock", responses=problem_responses(404))
 def move_clock(body: ClockIn, rt: RuntimeDep) -> ClockOut:
     clock = _test_clock(rt)
     if body.now is not None:
         return ClockOut(now=clock.set(body.now))
     step = timedelta(days=body.advance_days or 0, seconds=body.advance_seconds or 0)
-    return ClockOut(now=clock.advance(step))
+    try:
+        return ClockOut(now=clock.advance(step))
+    except OverflowError:
+        raise ValidationError(
+            "the test clock cannot pass 9999-12-31", field="advance_days"
+        ) from None
 
 
 def _test_clock(rt: Runtime) -> TestClock:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from inmail.api import render
 from inmail.api.deps import AnyCaller, CurrentMember, IdempotencyKey, Now, ServicesDep
+from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
 from inmail.api.schemas import (
     ChargeOut,
@@ -23,7 +24,7 @@ from inmail.api.schemas import (
 )
 from inmail.services import catalog, credits, members, settings, statements, subscriptions
 
-router = APIRouter(prefix="/v1", tags=["member"])
+router = APIRouter(prefix="/v1", tags=["member"], responses=problem_responses(401, 403, 422))
 
 
 @router.get("/me")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from inmail.api import render
 from inmail.api.deps import CurrentMember, IdempotencyKey, Now, ServicesDep
+from inmail.api.errors import problem_responses
 from inmail.api.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -34,10 +35,12 @@ from inmail.api.schemas import (
 )
 from inmail.services import inbox, inmail, quote
 
-router = APIRouter(prefix="/v1", tags=["messaging"])
+router = APIRouter(
+    prefix="/v1", tags=["messaging"], responses=problem_responses(401, 403, 404, 409, 422)
+)
 
 
-@router.post("/inmails", status_code=201)
+@router.post("/inmails", status_code=201, responses=problem_responses(402))
 def send_inmail(
     body: InmailIn,
     member_id: CurrentMember,
@@ -88,7 +91,7 @@ def read_thread(thread_id: str, member_id: CurrentMember, deps: ServicesDep) -> 
     return render.thread(view.thread, view.messages)
 
 
-@router.post("/threads/{thread_id}/messages", status_code=201)
+@router.post("/threads/{thread_id}/messages", status_code=201, responses=problem_responses(402))
 def post_in_thread(
     thread_id: str,
     body: ThreadMessageIn,

@@ -6,10 +6,13 @@ from fastapi import APIRouter
 
 from inmail.api import render
 from inmail.api.deps import CurrentMember, Now, ServicesDep
+from inmail.api.errors import problem_responses
 from inmail.api.schemas import BlockOut, InvitationIn, InvitationOut, MemberViewOut
 from inmail.services import inmail, members, network
 
-router = APIRouter(prefix="/v1", tags=["network"])
+router = APIRouter(
+    prefix="/v1", tags=["network"], responses=problem_responses(401, 403, 404, 409, 422)
+)
 
 
 @router.get("/members/{other_id}")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from inmail.api import render
 from inmail.api.deps import CurrentMember, Now, ServicesDep
+from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
 from inmail.api.schemas import (
     ContactInfoIn,
@@ -26,7 +27,9 @@ from inmail.api.schemas import (
 )
 from inmail.services import contact, groups, introductions, members, posts
 
-router = APIRouter(prefix="/v1", tags=["free routes"])
+router = APIRouter(
+    prefix="/v1", tags=["free routes"], responses=problem_responses(401, 403, 404, 409, 422)
+)
 
 
 @router.post("/groups", status_code=201)
@@ -72,7 +75,7 @@ def group_members(group_id: str, member_id: CurrentMember, deps: ServicesDep) ->
     return [render.member(members.get_member(deps, m)) for m in ids]
 
 
-@router.post("/groups/{group_id}/messages", status_code=201)
+@router.post("/groups/{group_id}/messages", status_code=201, responses=problem_responses(429))
 def group_message(
     group_id: str, body: GroupMessageIn, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> SentOut:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from inmail.domain.money import Money
 
@@ -108,13 +108,18 @@ Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Days = Annotated[int, Field(ge=1, le=36_500)]
 
 
+class PriceIn(In):
+    amount_minor: Annotated[int, Field(ge=0, le=10**12)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
 class PlanIn(In):
     """New terms for a plan: given fields change, the others keep their current value."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     monthly_allotment: Count | None = None
     rollover_cap: Count | None = None
-    price: Price | None = None
+    price: PriceIn | None = None
     inmail: bool | None = None
     packs: bool | None = None
     overage: bool | None = None
@@ -125,6 +130,14 @@ class PlanIn(In):
     pack_credit_lifetime_days: Days | None = None
     followup_after_days: Annotated[int, Field(ge=0, le=365)] | None = None
     max_followups: Annotated[int, Field(ge=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _null_only_where_meaningful(self) -> Self:
+        """Leaving a term out keeps it; only ``plan_credit_lifetime_days`` can be null."""
+        for name in sorted(self.model_fields_set - {"plan_credit_lifetime_days"}):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null (leave it out to keep it)")
+        return self
 
 
 class RenewedOut(BaseModel):
