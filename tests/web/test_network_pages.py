@@ -19,6 +19,7 @@ from inmail.api.app import create_app
 from inmail.bootstrap import Runtime, build
 from inmail.config import Settings
 from inmail.services import passwords
+from inmail.services.inmail import post_in_thread, send_inmail
 from inmail.services.members import create_member
 from inmail.services.network import connect
 from inmail.services.passwords import set_password
@@ -381,3 +382,44 @@ def test_notifications_link_to_where_they_are_about() -> None:
     assert notification_link("thread:a/b?c") == "/threads/a%2Fb%3Fc"
     assert notification_link("demo:x") is None
     assert notification_link("thread:") is None
+
+
+def test_comments_are_listed_under_their_post(site: Site) -> None:
+    ada = site.visitor("ada")
+    posted = ada.post("/posts", body="A question for everyone")
+    assert "Posted" in _text(posted)
+    feed = ada.get("/feed")
+    post_id = re.search(r'id="post-(p_[0-9a-f]+)"', feed.text)
+    assert post_id is not None
+    ada.post(f"/posts/{post_id.group(1)}/comments", body="My own first answer")
+    feed = _text(ada.get("/feed"))
+    assert feed.index("A question for everyone") < feed.index("My own first answer")
+
+
+def test_the_inbox_lists_my_inmails_awaiting_a_response_until_answered(
+    make_site: Callable[..., Site],
+) -> None:
+    built = make_site()
+    built.member("sam", "Sam Sender", plan="premium_business")
+    built.member("rae", "Rae Recipient")
+    sam = built.visitor("sam")
+    assert "No InMail of yours is waiting for an answer." in _text(sam.get("/inbox"))
+    sent = send_inmail(
+        built.runtime.deps,
+        sender_id=built.ids["sam"],
+        to=built.ids["rae"],
+        subject="Hello",
+        body="Open to a chat?",
+        now=built.runtime.clock.now(),
+    )
+    inbox = _text(sam.get("/inbox"))
+    assert "Awaiting response To Rae Recipient" in inbox
+    assert "not read yet" in inbox
+    post_in_thread(
+        built.runtime.deps,
+        member_id=built.ids["rae"],
+        thread_id=sent.thread_id,
+        body="Sure",
+        now=built.runtime.clock.now(),
+    )
+    assert "No InMail of yours is waiting for an answer." in _text(sam.get("/inbox"))

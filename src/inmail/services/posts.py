@@ -68,3 +68,8 @@ def mentions(
 ) -> list[tuple[int, Post]]:
     with deps.db.read() as conn:
         return social.mentions_of(conn, member_id, before=before, limit=limit)
+
+
+def comments_on(deps: Deps, *, post_ids: list[str]) -> dict[str, list[Post]]:
+    with deps.db.read() as conn:
+        return social.comments_on(conn, post_ids)

@@ -271,3 +271,15 @@ def connection_ids(conn: Connection, member_id: str, limit: int = 500) -> list[s
     """The member's 1st-degree connections, by id."""
     theirs = neighbours(member_id)
     return list(conn.execute(select(theirs.c.id).order_by(theirs.c.id).limit(limit)).scalars())
+
+
+def comments_on(conn: Connection, post_ids: list[str]) -> dict[str, list[Post]]:
+    """The comments on each of these posts, oldest first."""
+    if not post_ids:
+        return {}
+    query = select(posts).where(posts.c.parent_id.in_(post_ids)).order_by(posts.c.seq)
+    found: dict[str, list[Post]] = {post_id: [] for post_id in post_ids}
+    for comment in _posts(conn, list(conn.execute(query))):
+        assert comment.parent_id is not None
+        found[comment.parent_id].append(comment)
+    return found

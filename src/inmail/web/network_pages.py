@@ -402,9 +402,16 @@ def message_group_member(
 def feed_page(request: Request, member_id: WebMember) -> HTMLResponse:
     rt = runtime_of(request)
     found = [p for _, p in posts.feed(rt.deps, member_id=member_id, limit=50)]
-    ids = [p.author_id for p in found] + [m for p in found for m in p.mentions]
+    comments = posts.comments_on(rt.deps, post_ids=[p.id for p in found])
+    shown = found + [c for replies in comments.values() for c in replies]
+    ids = [p.author_id for p in shown] + [m for p in shown for m in p.mentions]
     return page(
-        request, "feed.html", posts=found, people=_people(rt.deps, ids), member_id=member_id
+        request,
+        "feed.html",
+        posts=found,
+        comments=comments,
+        people=_people(rt.deps, ids),
+        member_id=member_id,
     )
 
 
