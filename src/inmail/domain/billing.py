@@ -58,6 +58,7 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class Renewal:
+    subscription_id: str  # a later subscribe in the same step starts a new subscription
     cycle: int
     at: datetime
     plan: Plan
@@ -104,7 +105,7 @@ def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Ren
     forfeited = forfeit_above_cap(book, plan.rollover_cap, at, reference)
     if plan.price.amount_minor:
         book.charge(Charge(ChargeKind.SUBSCRIPTION, plan.price, at, reference))
-    return Renewal(cycle, at, plan, plan.monthly_allotment, forfeited)
+    return Renewal(sub.id, cycle, at, plan, plan.monthly_allotment, forfeited)
 
 
 def forfeit_at_next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> int:

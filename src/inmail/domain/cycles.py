@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from inmail.domain.errors import ValidationError
 
@@ -57,9 +57,14 @@ class Cycle:
 
     def remaining_fraction(self, now: datetime) -> tuple[int, int]:
         """How much of the cycle is left at ``now``, as an exact (numerator, denominator)."""
-        total = int((self.end - self.start).total_seconds() * 1_000_000)
-        left = int((self.end - max(now, self.start)).total_seconds() * 1_000_000)
+        total = _microseconds(self.end - self.start)
+        left = _microseconds(self.end - max(now, self.start))
         return max(0, min(left, total)), total
+
+
+def _microseconds(span: timedelta) -> int:
+    # Integer arithmetic: total_seconds() is a float and can lose the last microsecond.
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
 
 
 def cycle_at(anchor: datetime, now: datetime) -> Cycle:

@@ -94,7 +94,7 @@ class OpenAccount:
                 at=renewal.at,
                 kind="credits_renewed",
                 text=_renewal_text(renewal),
-                reference=f"cycle:{self.account.subscription.id}:{renewal.cycle}",
+                reference=f"cycle:{renewal.subscription_id}:{renewal.cycle}",
             )
         self.renewals = []
 

@@ -74,6 +74,7 @@ def _credits_view(
 ) -> CreditsView:
     sub = account.subscription
     cycle = sub.current_cycle(now)
+    live = [lot for lot in book.lots if lot.remaining > 0]  # a catch-up may have emptied some
     return CreditsView(
         balance=book.balance,
         plan_credits=book.plan_credits,
@@ -85,7 +86,7 @@ def _credits_view(
         cycle_end=None if cycle is None else cycle.end,
         next_renewal_at=sub.next_renewal_at(),
         forfeit_at_next_renewal=forfeit_at_next_renewal(book, sub, current),
-        lots=tuple(_lot_view(lot) for lot in sorted(book.lots, key=lambda lot: lot.id or 0)),
+        lots=tuple(_lot_view(lot) for lot in sorted(live, key=lambda lot: lot.id or 0)),
         overage=account.overage,
     )
 

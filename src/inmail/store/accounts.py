@@ -134,7 +134,7 @@ def save(conn: Connection, account: Account, book: Book, done: list[Renewal]) ->
         conn.execute(update(lots).where(lots.c.id == lot.id).values(remaining=lot.remaining))
     _insert_entries(conn, member, book)
     _insert_charges(conn, member, book)
-    _insert_renewals(conn, member, account.subscription, done)
+    _insert_renewals(conn, member, done)
     _update_account(conn, account, book)
     book.new_lots.clear()
     book.touched.clear()
@@ -183,14 +183,14 @@ def _insert_charges(conn: Connection, member: str, book: Book) -> None:
     )
 
 
-def _insert_renewals(conn: Connection, member: str, sub: Subscription, done: list[Renewal]) -> None:
+def _insert_renewals(conn: Connection, member: str, done: list[Renewal]) -> None:
     if not done:
         return
     conn.execute(
         renewals.insert(),
         [
             {
-                "subscription_id": sub.id,
+                "subscription_id": r.subscription_id,
                 "cycle": r.cycle,
                 "member_id": member,
                 "at": r.at,
