@@ -23,7 +23,7 @@ from inmail.services.inmail import post_in_thread, send_inmail
 from inmail.services.members import create_member
 from inmail.services.network import connect
 from inmail.services.passwords import set_password
-from inmail.web.network_pages import notification_link
+from inmail.web.community_pages import notification_link
 from tests.conftest import T0
 
 PASSWORD = "network pages password"

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from inmail.bootstrap import Runtime
 from inmail.domain.errors import DomainError
+from inmail.services.context import Deps
 from inmail.services.members import get_member
+from inmail.store.members import MemberRecord
 from inmail.web.session import csrf_token, flash, take_flashes
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+# Form text defaults to "" so that the services, not the form parser, say what is wrong.
+Text = Annotated[str, Form(max_length=10_000)]
+Short = Annotated[str, Form(max_length=400)]
+Id = Annotated[str, Form(max_length=40)]
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -51,3 +59,18 @@ def back(
 
 def refused(request: Request, path: str, error: DomainError) -> RedirectResponse:
     return back(request, path, error.message, "error")
+
+
+def people_by_id(deps: Deps, ids: Iterable[str]) -> dict[str, MemberRecord]:
+    """Members by id, for showing names; ids that no longer exist are left out."""
+    found: dict[str, MemberRecord] = {}
+    for member_id in set(ids):
+        try:
+            found[member_id] = get_member(deps, member_id)
+        except DomainError:
+            continue
+    return found
+
+
+def not_found(request: Request, error: DomainError) -> HTMLResponse:
+    return page(request, "error.html", status_code=404, message=error.message)

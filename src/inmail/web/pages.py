@@ -16,7 +16,7 @@ from inmail.domain.errors import DomainError
 from inmail.services.auth import is_operator_token
 from inmail.services.passwords import check_login
 from inmail.store.web import shared_secret
-from inmail.web import admin_pages, member_pages, network_pages
+from inmail.web import admin_pages, community_pages, member_pages, network_pages
 from inmail.web.common import back, page, runtime_of
 from inmail.web.session import CsrfChecked, LoginRequired
 
@@ -93,7 +93,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
-    for pages in (router, member_pages.router, network_pages.router, admin_pages.router):
+    routers = (member_pages, network_pages, community_pages, admin_pages)
+    for pages in (router, *(module.router for module in routers)):
         app.include_router(pages)
 
 

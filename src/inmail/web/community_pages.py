@@ -1,0 +1,238 @@
+"""Community pages: groups and group messages, posts with comments and mentions, notifications.
+
+Like the network pages, every form posts to one service and redirects (303) back with a
+flash message; a refusal shows the service's own words.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from inmail.domain.errors import DomainError
+from inmail.services import (
+    groups,
+    inbox,
+    posts,
+)
+from inmail.web.common import (
+    Id,
+    Short,
+    Text,
+    back,
+    not_found,
+    page,
+    people_by_id,
+    refused,
+    runtime_of,
+)
+from inmail.web.session import CsrfChecked, WebMember
+
+router = APIRouter(include_in_schema=False)
+
+
+# --- Groups ----------------------------------------------------------------------------
+
+
+@router.get("/groups", response_class=HTMLResponse)
+def groups_page(request: Request, member_id: WebMember) -> HTMLResponse:
+    rt = runtime_of(request)
+    return page(request, "groups.html", mine=groups.my_groups(rt.deps, member_id=member_id))
+
+
+@router.get("/groups/open")
+def open_group(
+    request: Request, member_id: WebMember, group: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    if not group.strip():
+        return back(request, "/groups", "Enter a group id to open it.", "error")
+    return back(request, f"/groups/{quote(group.strip(), safe='')}")
+
+
+@router.post("/groups", dependencies=[CsrfChecked])
+def create_group(
+    request: Request,
+    member_id: WebMember,
+    name: Short = "",
+    description: Text = "",
+    closed: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    rt = runtime_of(request)
+    try:
+        group = groups.create_group(
+            rt.deps,
+            owner_id=member_id,
+            name=name,
+            description=description,
+            closed=closed == "on",
+            now=rt.clock.now(),
+        )
+    except DomainError as error:
+        return refused(request, "/groups", error)
+    return back(request, f"/groups/{group.id}", f"Group “{group.name}” created.")
+
+
+@router.get("/groups/{group_id}", response_class=HTMLResponse)
+def group_page(request: Request, group_id: str, member_id: WebMember) -> HTMLResponse:
+    rt = runtime_of(request)
+    try:
+        view = groups.view_group(rt.deps, viewer=member_id, group_id=group_id)
+    except DomainError as error:
+        return not_found(request, error)
+    ids = [view.group.owner_id, *(view.members or ()), *view.pending]
+    return page(
+        request,
+        "group.html",
+        view=view,
+        member_id=member_id,
+        people=people_by_id(rt.deps, ids),
+        monthly_limit=rt.deps.group_message_monthly_limit,
+    )
+
+
+@router.post("/groups/{group_id}/join", dependencies=[CsrfChecked])
+def join_group(request: Request, group_id: str, member_id: WebMember) -> Response:
+    rt = runtime_of(request)
+    try:
+        status = groups.join_group(
+            rt.deps, member_id=member_id, group_id=group_id, now=rt.clock.now()
+        )
+    except DomainError as error:
+        return refused(request, f"/groups/{group_id}", error)
+    text = (
+        "Request sent: the owner approves new members of this group."
+        if status == "pending"
+        else "You joined the group."
+    )
+    return back(request, f"/groups/{group_id}", text)
+
+
+@router.post("/groups/{group_id}/leave", dependencies=[CsrfChecked])
+def leave_group(request: Request, group_id: str, member_id: WebMember) -> Response:
+    rt = runtime_of(request)
+    try:
+        groups.leave_group(rt.deps, member_id=member_id, group_id=group_id)
+    except DomainError as error:
+        return refused(request, f"/groups/{group_id}", error)
+    return back(request, "/groups", "You left the group.")
+
+
+@router.post("/groups/{group_id}/approve", dependencies=[CsrfChecked])
+def approve_request(
+    request: Request, group_id: str, member_id: WebMember, member: Id = ""
+) -> Response:
+    rt = runtime_of(request)
+    try:
+        groups.approve_request(
+            rt.deps, owner_id=member_id, group_id=group_id, member_id=member, now=rt.clock.now()
+        )
+    except DomainError as error:
+        return refused(request, f"/groups/{group_id}", error)
+    return back(request, f"/groups/{group_id}", "Request approved: they are a member now.")
+
+
+@router.post("/groups/{group_id}/messages", dependencies=[CsrfChecked])
+def message_group_member(
+    request: Request, group_id: str, member_id: WebMember, to: Id = "", body: Text = ""
+) -> Response:
+    rt = runtime_of(request)
+    try:
+        sent = groups.send_group_message(
+            rt.deps, sender_id=member_id, group_id=group_id, to=to, body=body, now=rt.clock.now()
+        )
+    except DomainError as error:
+        return refused(request, f"/groups/{group_id}#message", error)
+    return back(request, f"/threads/{sent.thread_id}", "Group message sent for free.")
+
+
+# --- Posts, comments and mentions ------------------------------------------------------
+
+
+@router.get("/feed", response_class=HTMLResponse)
+def feed_page(request: Request, member_id: WebMember) -> HTMLResponse:
+    rt = runtime_of(request)
+    found = [p for _, p in posts.feed(rt.deps, member_id=member_id, limit=50)]
+    comments = posts.comments_on(rt.deps, post_ids=[p.id for p in found])
+    shown = found + [c for replies in comments.values() for c in replies]
+    ids = [p.author_id for p in shown] + [m for p in shown for m in p.mentions]
+    return page(
+        request,
+        "feed.html",
+        posts=found,
+        comments=comments,
+        people=people_by_id(rt.deps, ids),
+        member_id=member_id,
+    )
+
+
+@router.get("/mentions", response_class=HTMLResponse)
+def mentions_page(request: Request, member_id: WebMember) -> HTMLResponse:
+    rt = runtime_of(request)
+    found = [p for _, p in posts.mentions(rt.deps, member_id=member_id, limit=50)]
+    ids = [p.author_id for p in found] + [m for p in found for m in p.mentions]
+    return page(request, "network_mentions.html", posts=found, people=people_by_id(rt.deps, ids))
+
+
+@router.post("/posts", dependencies=[CsrfChecked])
+def write_post(request: Request, member_id: WebMember, body: Text = "") -> Response:
+    rt = runtime_of(request)
+    try:
+        post = posts.create_post(rt.deps, author_id=member_id, body=body, now=rt.clock.now())
+    except DomainError as error:
+        return refused(request, "/feed", error)
+    return back(request, f"/feed#post-{post.id}", _posted("Posted", len(post.mentions)))
+
+
+@router.post("/posts/{post_id}/comments", dependencies=[CsrfChecked])
+def write_comment(
+    request: Request, post_id: str, member_id: WebMember, body: Text = ""
+) -> Response:
+    rt = runtime_of(request)
+    try:
+        comment = posts.create_post(
+            rt.deps, author_id=member_id, body=body, now=rt.clock.now(), parent_id=post_id
+        )
+    except DomainError as error:
+        return refused(request, f"/feed#post-{post_id}", error)
+    return back(request, f"/feed#post-{post_id}", _posted("Comment posted", len(comment.mentions)))
+
+
+def _posted(what: str, mentioned: int) -> str:
+    if not mentioned:
+        return f"{what}."
+    return f"{what}; {mentioned} mentioned member{'' if mentioned == 1 else 's'} notified."
+
+
+# --- Notifications ---------------------------------------------------------------------
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, member_id: WebMember) -> HTMLResponse:
+    rt = runtime_of(request)
+    notices = inbox.list_notifications(rt.deps, member_id=member_id, now=rt.clock.now(), limit=100)
+    links = {n.id: notification_link(n.reference) for n in notices}
+    return page(request, "notifications.html", notices=notices, links=links)
+
+
+_LINKS = {
+    "thread": "/threads/{}",
+    "post": "/mentions#post-{}",
+    "group": "/groups/{}",
+    "member": "/members/{}",
+    "invitation": "/network#invitations",
+    "introduction": "/network#introductions",
+    "cycle": "/credits",
+    "lot": "/credits",
+    "renewal": "/credits",
+    "charge": "/credits",
+}
+
+
+def notification_link(reference: str) -> str | None:
+    """Where a notification's reference (``kind:id``) is seen, if anywhere."""
+    kind, _, ref_id = reference.partition(":")
+    pattern = _LINKS.get(kind)
+    return None if pattern is None or not ref_id else pattern.format(quote(ref_id, safe=""))
