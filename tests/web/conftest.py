@@ -39,6 +39,7 @@ from argon2 import PasswordHasher
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    Dialog,
     Page,
     Playwright,
     Request,
@@ -270,6 +271,7 @@ class Watch:
 
     server_errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
 
 _FAILED = pytest.StashKey[bool]()
@@ -308,8 +310,13 @@ def new_page(
             if not sent.url.startswith((server.base_url, "data:", "about:")):
                 watch.outside.append(sent.url)
 
+        def on_dialog(dialog: Dialog) -> None:
+            watch.dialogs.append(dialog.message)
+            dialog.accept()  # the member confirms (e.g. "Send this InMail for 1 credit?")
+
         page.on("response", on_response)
         page.on("request", on_request)
+        page.on("dialog", on_dialog)
         return page
 
     try:

@@ -32,8 +32,11 @@ def _send_inmail(page: Page, recipient: Member, subject: str, body: str) -> None
     expect(page.locator("#cost-preview")).to_contain_text("1 credit")
     page.get_by_label("Subject").fill(subject)
     page.get_by_label("Message").fill(body)
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: asked.append(dialog.message))  # conftest accepts it
     page.get_by_role("button", name="Send InMail (1 credit)").click()
     expect(page).to_have_url(re.compile(r"/threads/[^/]+$"))
+    assert asked == ["Send this InMail for 1 credit? A sent InMail cannot be cancelled."]
     expect(page.get_by_role("status")).to_contain_text("InMail sent: 1 credit spent")
 
 
