@@ -36,6 +36,13 @@ _KNOWN_TOKENS: dict[str, str] = {}
 _KNOWN_TOKENS_MAX = 50_000
 
 
+def known_member(token: str) -> str | None:
+    """The member of a token this process has already seen (no I/O), else None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return _KNOWN_TOKENS.get(_hash(token))
+
+
 def member_for_token(deps: Deps, token: str) -> str | None:
     """The member a token belongs to, or None for an unknown token.
 
