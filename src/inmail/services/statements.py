@@ -185,8 +185,7 @@ def cycle_summaries(
     deps: Deps, *, member_id: str, now: datetime, cycles: int = 6
 ) -> list[CycleSummary]:
     """Credits granted, spent and lost in each of the last ``cycles`` billing cycles (or months)."""
-    lines = list_ledger(deps, member_id=member_id, now=now, limit=100_000)
-    sub = get_subscription(deps, member_id=member_id, now=now)
+    sub = get_subscription(deps, member_id=member_id, now=now)  # applies what is due
     if sub.cycle_start is not None:
         current = cycle_index_at(sub.anchor, now)
         first = max(0, current - cycles + 1)
@@ -194,7 +193,9 @@ def cycle_summaries(
     else:  # Basic has no cycles: calendar months
         starts = [add_months(month_floor(now), -k) for k in range(cycles)][::-1]
     totals = {start: [0, 0, 0] for start in starts}
-    for line in lines:
+    # Only the lines of the cycles shown: an old account's whole ledger is never loaded.
+    recent = _ledger_of(member_id).where(ledger_entries.c.at >= starts[0])
+    for line in _ledger_lines(deps, recent.order_by(ledger_entries.c.id)):
         bucket = max((s for s in starts if s <= line.at), default=None)
         if bucket is None:
             continue
