@@ -16,6 +16,11 @@ from enum import StrEnum
 
 from inmail.domain.errors import InsufficientCredits, ValidationError
 from inmail.domain.money import Money
+from inmail.domain.text import TextRule
+
+# An operator adjustment's reason: it becomes the ledger lines' reference ("adjustment:...").
+ADJUSTMENT_REASON_MAX = 180
+ADJUSTMENT_REASON = TextRule(ADJUSTMENT_REASON_MAX)
 
 
 class LotSource(StrEnum):

@@ -17,12 +17,14 @@ from inmail.domain.errors import (
     InmailNotOnPlanWithRoutes,
     RecipientIsConnection,
     RecipientNotAcceptingInmail,
-    ValidationError,
 )
 from inmail.domain.plans import Plan
+from inmail.domain.text import TextRule
 
-MAX_SUBJECT = 200
-MAX_BODY = 2000
+SUBJECT_MAX = 200
+BODY_MAX = 2000
+SUBJECT = TextRule(SUBJECT_MAX)  # an InMail's subject: one line
+BODY = TextRule(BODY_MAX, multiline=True)  # any message's body
 RESPONSE_WINDOW = timedelta(days=30)
 
 
@@ -64,16 +66,10 @@ class Route:
 
 
 def check_text(subject: str | None, body: str) -> None:
-    """Subject (for InMail) 1-200 characters, body 1-2000, neither blank."""
+    """Subject (for InMail) and body by the text rules :data:`SUBJECT` and :data:`BODY`."""
     if subject is not None:
-        if not subject.strip():
-            raise ValidationError("subject cannot be empty", field="subject")
-        if len(subject) > MAX_SUBJECT:
-            raise ValidationError(f"subject is at most {MAX_SUBJECT} characters", field="subject")
-    if not body.strip():
-        raise ValidationError("body cannot be empty", field="body")
-    if len(body) > MAX_BODY:
-        raise ValidationError(f"body is at most {MAX_BODY} characters", field="body")
+        SUBJECT.check(subject, field="subject")
+    BODY.check(body, field="body")
 
 
 def inmail_route(reach: Reach) -> Route:

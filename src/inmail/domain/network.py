@@ -6,7 +6,24 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-# A handle as members choose them (see services.members.HANDLE), after an "@" that does not
+from inmail.domain.text import TextRule
+
+POST_MAX = 3000  # a post or a comment
+INVITATION_NOTE_MAX = 300
+INTRODUCTION_NOTE_MAX = 1000  # the request's note, and the connector's when forwarding
+CONTACT_VALUE_MAX = 300  # an e-mail address, phone number or website
+GROUP_NAME_MAX = 200
+GROUP_DESCRIPTION_MAX = 2000
+
+POST = TextRule(POST_MAX, multiline=True)
+INVITATION_NOTE = TextRule(INVITATION_NOTE_MAX, multiline=True, required=False)
+INTRODUCTION_NOTE = TextRule(INTRODUCTION_NOTE_MAX, multiline=True)
+FORWARD_NOTE = TextRule(INTRODUCTION_NOTE_MAX, multiline=True, required=False)
+CONTACT_VALUE = TextRule(CONTACT_VALUE_MAX)
+GROUP_NAME = TextRule(GROUP_NAME_MAX)
+GROUP_DESCRIPTION = TextRule(GROUP_DESCRIPTION_MAX, multiline=True, required=False)
+
+# A handle as members choose them (see domain.profile.HANDLE_PATTERN), after an "@" that does not
 # follow a letter, digit or one of ._%+- (which would make it part of an e-mail address).
 _MENTION = re.compile(r"(?<![\w.%+-])@([a-z0-9][a-z0-9_-]{1,29})(?![a-z0-9_-])", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)

@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 
 from inmail.domain.errors import UnknownPack, UnknownPlan, ValidationError
 from inmail.domain.money import Money
+from inmail.domain.text import TextRule
 
 BASIC = "basic"
 STANDARD_PACK = "pack_1"
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+CODE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"  # plan and pack codes
+CODE_MAX = 64
+PLAN_NAME_MAX = 200
+PLAN_NAME = TextRule(PLAN_NAME_MAX)
+_CODE = re.compile(CODE_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +69,7 @@ class Plan:
             followup_after_days=self.followup_after_days,
             max_followups=self.max_followups,
         )
-        if not self.name.strip():
-            raise ValidationError("a plan needs a name", field="name")
+        PLAN_NAME.check(self.name, field="name")
         if self.version < 1:
             raise ValidationError("plan versions start at 1", field="version")
         if self.plan_credit_lifetime_days is not None and self.plan_credit_lifetime_days < 1:
@@ -84,8 +88,13 @@ class Plan:
         return self.code != BASIC
 
 
+def is_code(code: str) -> bool:
+    """Whether ``code`` has the shape of a plan or pack code (it may still be unknown)."""
+    return _CODE.fullmatch(code) is not None
+
+
 def _check_code(code: str) -> None:
-    if not _CODE.match(code):
+    if not is_code(code):
         raise ValidationError(
             f"codes are lower-case letters, digits and underscores, not {code!r}", field="code"
         )

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from inmail.domain.errors import UnknownMember, ValidationError
-from inmail.domain.network import CONTACT_FIELDS, DEFAULT_VISIBILITY, Visibility, visible_to
+from inmail.domain.network import (
+    CONTACT_FIELDS,
+    CONTACT_VALUE,
+    DEFAULT_VISIBILITY,
+    Visibility,
+    visible_to,
+)
 from inmail.services.context import Deps
 from inmail.store import members as member_store
 from inmail.store import network as network_store
 from inmail.store import social
-
-MAX_VALUE = 300
 
 
 def put_contact_info(
@@ -45,8 +49,7 @@ def _check(field: str, change: tuple[str, str | None] | None) -> None:
     if change is None:
         return
     value, visibility = change
-    if not value.strip() or len(value) > MAX_VALUE:
-        raise ValidationError(f"{field} is 1 to {MAX_VALUE} characters", field=field)
+    CONTACT_VALUE.check(value, field=field)
     if visibility is not None and visibility not in {v.value for v in Visibility}:
         raise ValidationError(
             f"visibility is one of {', '.join(v.value for v in Visibility)}", field=field

@@ -11,7 +11,14 @@ from sqlalchemy import Connection, Executable, Table
 
 from inmail.domain.billing import OverageSettings, check_overage, overage_packs
 from inmail.domain.billing import buy_pack as buy_pack_rule
-from inmail.domain.credits import EntryKind, LotSource, draw, new_id, spending_order
+from inmail.domain.credits import (
+    ADJUSTMENT_REASON,
+    EntryKind,
+    LotSource,
+    draw,
+    new_id,
+    spending_order,
+)
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import (
     AlreadySpent,
@@ -363,9 +370,8 @@ def adjust_credits(deps: Deps, *, member_id: str, amount: int, reason: str, now:
         raise ValidationError(
             "an adjustment is a whole, non-zero number of credits", field="amount"
         )
-    if not reason.strip():
-        raise ValidationError("an adjustment needs a reason", field="reason")
-    reference = f"adjustment:{reason.strip()[:180]}"
+    ADJUSTMENT_REASON.check(reason, field="reason")
+    reference = f"adjustment:{reason.strip()}"
     with deps.db.write() as conn:
         opened = lock_and_catch_up(deps, conn, member_id, now)
         if amount > 0:

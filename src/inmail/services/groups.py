@@ -20,7 +20,7 @@ from inmail.domain.errors import (
     ValidationError,
 )
 from inmail.domain.messaging import ThreadStatus, check_text
-from inmail.domain.network import month_start
+from inmail.domain.network import GROUP_DESCRIPTION, GROUP_NAME, month_start
 from inmail.services.context import Deps
 from inmail.services.inmail import Sent
 from inmail.store import accounts as account_store
@@ -37,10 +37,8 @@ def create_group(
 ) -> Group:
     """A new group; its creator is its owner and first member."""
     require_utc(now)
-    if not name.strip() or len(name) > 200:
-        raise ValidationError("a group name is 1 to 200 characters", field="name")
-    if len(description) > 2000:
-        raise ValidationError("a description is at most 2000 characters", field="description")
+    GROUP_NAME.check(name, field="name")
+    GROUP_DESCRIPTION.check(description, field="description")
     group = Group(new_id("g"), name.strip(), description, closed, owner_id, now)
     with deps.db.write() as conn:
         social.insert_group(conn, group)

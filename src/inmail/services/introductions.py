@@ -16,6 +16,7 @@ from inmail.domain.errors import (
     ValidationError,
 )
 from inmail.domain.messaging import ThreadStatus
+from inmail.domain.network import FORWARD_NOTE, INTRODUCTION_NOTE
 from inmail.services.context import Deps
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
@@ -23,8 +24,6 @@ from inmail.store import network as network_store
 from inmail.store import social
 from inmail.store.messaging import MessageRecord, ThreadRecord
 from inmail.store.social import Introduction
-
-MAX_NOTE = 1000
 
 
 def mutual_connections(deps: Deps, *, viewer: str, other: str) -> list[str]:
@@ -38,8 +37,7 @@ def request_introduction(
     deps: Deps, *, requester_id: str, target_id: str, via_id: str, note: str, now: datetime
 ) -> Introduction:
     require_utc(now)
-    if not note.strip() or len(note) > MAX_NOTE:
-        raise ValidationError(f"a note is 1 to {MAX_NOTE} characters", field="note")
+    INTRODUCTION_NOTE.check(note, field="note")
     if requester_id in (target_id, via_id) or target_id == via_id:
         raise ValidationError("requester, target and connector are three members", field="via")
     with deps.db.write() as conn:
@@ -81,8 +79,8 @@ def forward(
 ) -> Introduction:
     """The connector forwards: a free thread opens between requester and target."""
     require_utc(now)
-    if note is not None and len(note) > MAX_NOTE:
-        raise ValidationError(f"a note is at most {MAX_NOTE} characters", field="note")
+    if note is not None:
+        FORWARD_NOTE.check(note, field="note")
     with deps.db.write() as conn:
         intro = _as_connector(social.get_introduction(conn, intro_id), member_id, intro_id)
         thread = ThreadRecord(

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
 from inmail.domain.billing import Subscription, catch_up, subscribe
 from inmail.domain.credits import Book, new_id
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import HandleTaken, UnknownMember, ValidationError
+from inmail.domain.errors import HandleTaken, UnknownMember
 from inmail.domain.plans import BASIC
+from inmail.domain.profile import check_handle, check_profile
+from inmail.domain.text import is_clean
 from inmail.services.context import Deps
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store import members as member_store
 from inmail.store.members import MemberRecord
-
-HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,29}$")
-MAX_TEXT = {"name": 200, "headline": 300, "company": 200, "school": 200}
-MAX_INTERESTS = 50
 
 
 def create_member(
@@ -34,10 +31,14 @@ def create_member(
     interests: Sequence[str] = (),
     plan: str = BASIC,
 ) -> MemberRecord:
-    """A new member on ``plan``; a paid plan starts its first cycle (and fee) now."""
+    """A new member on ``plan``; a paid plan starts its first cycle (and fee) now.
+
+    The handle and texts follow :mod:`inmail.domain.profile` (ValidationError names the
+    field); a taken handle is HandleTaken, an unknown plan UnknownPlan.
+    """
     require_utc(now)
-    handle = handle.strip().lower()
-    _check_profile(handle, name, headline, company, school, interests)
+    check_handle(handle)
+    check_profile(name=name, headline=headline, company=company, school=school, interests=interests)
     record = MemberRecord(
         new_id("m"), handle, name.strip(), headline, company, school, tuple(interests), plan, now
     )
@@ -60,28 +61,6 @@ def create_member(
     return record
 
 
-def _check_profile(
-    handle: str, name: str, headline: str, company: str, school: str, interests: Sequence[str]
-) -> None:
-    if not HANDLE.match(handle):
-        raise ValidationError(
-            "a handle is 2 to 30 lower-case letters, digits, '_' or '-', starting with a "
-            "letter or digit",
-            field="handle",
-        )
-    if not name.strip():
-        raise ValidationError("a member needs a name", field="name")
-    texts = {"name": name, "headline": headline, "company": company, "school": school}
-    for field, value in texts.items():
-        if len(value) > MAX_TEXT[field]:
-            raise ValidationError(f"{field} is at most {MAX_TEXT[field]} characters", field=field)
-    if len(interests) > MAX_INTERESTS or any(not i.strip() or len(i) > 100 for i in interests):
-        raise ValidationError(
-            f"interests are at most {MAX_INTERESTS} non-empty texts of up to 100 characters",
-            field="interests",
-        )
-
-
 def get_member(deps: Deps, member_id: str) -> MemberRecord:
     with deps.db.read() as conn:
         record = member_store.get_member(conn, member_id)
@@ -97,7 +76,7 @@ def list_members(deps: Deps, *, after: str | None = None, limit: int = 50) -> li
 
 def search_members(deps: Deps, *, text: str, limit: int = 20) -> list[MemberRecord]:
     text = text.strip()
-    if not text:
+    if not text or not is_clean(text):  # no profile holds control characters: nothing matches
         return []
     with deps.db.read() as conn:
         return member_store.search_members(conn, text[:100], limit=limit)

@@ -8,6 +8,7 @@ from datetime import datetime
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import Conflict, Forbidden, NotFound, UnknownMember, ValidationError
+from inmail.domain.network import INVITATION_NOTE
 from inmail.services.context import Deps
 from inmail.store import members as member_store
 from inmail.store import network as network_store
@@ -40,8 +41,7 @@ def invite(deps: Deps, *, from_id: str, to: str, note: str, now: datetime) -> In
     require_utc(now)
     if from_id == to:
         raise ValidationError("you cannot invite yourself", field="to")
-    if len(note) > 300:
-        raise ValidationError("a note is at most 300 characters", field="note")
+    INVITATION_NOTE.check(note, field="note")
     with deps.db.write() as conn:
         if member_store.get_member(conn, to) is None:
             raise UnknownMember(f"there is no member {to!r}")

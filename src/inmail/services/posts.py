@@ -8,15 +8,13 @@ from sqlalchemy import select
 
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import NotFound, ValidationError
-from inmail.domain.network import mentioned_handles
+from inmail.domain.errors import NotFound
+from inmail.domain.network import POST, mentioned_handles
 from inmail.services.context import Deps
 from inmail.store import messaging as message_store
 from inmail.store import social
 from inmail.store.social import Post
 from inmail.store.tables import members
-
-MAX_POST = 3000
 
 
 def create_post(
@@ -24,8 +22,7 @@ def create_post(
 ) -> Post:
     """A post (or a comment on one); each member it @mentions is notified once."""
     require_utc(now)
-    if not body.strip() or len(body) > MAX_POST:
-        raise ValidationError(f"a post is 1 to {MAX_POST} characters", field="body")
+    POST.check(body, field="body")
     with deps.db.write() as conn:
         if parent_id is not None:
             parent = social.get_post(conn, parent_id)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from inmail.domain.errors import UnknownPlan
 from inmail.domain.money import Money
-from inmail.domain.plans import Pack, Plan
+from inmail.domain.plans import Pack, Plan, is_code
 from inmail.store.tables import packs, plans
 
 _TERMS = (
@@ -73,6 +73,8 @@ def _catalog_order(plan: Plan) -> tuple[int, int, str]:
 
 
 def current_plan(conn: Connection, code: str) -> Plan:
+    if not is_code(code):  # never a query: PostgreSQL would refuse a NUL where SQLite finds none
+        raise UnknownPlan(f"there is no plan {code!r}")
     row = conn.execute(
         select(plans).where(plans.c.code == code).order_by(plans.c.version.desc()).limit(1)
     ).first()
