@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     group_message_monthly_limit: int = 15
     """New group-message conversations a member may start per calendar month (UTC)."""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    """The largest request body accepted, in bytes; a larger one is refused with 413."""
 
     @field_validator("test_clock")
     @classmethod

@@ -142,7 +142,7 @@ def test_bad_list_parameters_are_validation_errors(api: Api, query: str, field: 
 
 def test_packs_are_listed_for_any_valid_token(api: Api) -> None:
     member = api.member("basic")
-    packs = api.client.get("/v1/packs", headers=member.auth).json()
+    packs = api.client.get("/v1/packs", headers=member.auth).json()["items"]
     assert packs[0] == {
         "code": "pack_1",
         "credits": 1,
@@ -281,7 +281,7 @@ def test_connections_are_made_once(api: Api) -> None:
 
 def test_plans_are_versioned_and_members_keep_their_cycles_terms(api: Api) -> None:
     member = api.member("premium_business")
-    plans = api.client.get("/v1/admin/plans", headers=api.admin).json()
+    plans = api.client.get("/v1/admin/plans", headers=api.admin).json()["items"]
     premium = next(p for p in plans if p["code"] == "premium_business")
     assert (premium["version"], premium["monthly_allotment"], premium["rollover_cap"]) == (
         1,

@@ -51,10 +51,12 @@ def test_open_groups_take_members_directly_and_closed_ones_by_approval(api: Api)
     approve = f"/v1/groups/{closed_group}/requests/{applicant.id}/approve"
     _problem(api.client.post(approve, headers=joiner.auth), 403, "forbidden")
     assert api.client.post(approve, headers=owner.auth).json()["status"] == "member"
-    listed = api.client.get(f"/v1/groups/{closed_group}/members", headers=applicant.auth).json()
+    listed = api.client.get(f"/v1/groups/{closed_group}/members", headers=applicant.auth).json()[
+        "items"
+    ]
     assert {m["id"] for m in listed} == {owner.id, applicant.id}
     assert api.client.post(f"/v1/groups/{open_group}/leave", headers=joiner.auth).status_code == 204
-    listed = api.client.get(f"/v1/groups/{open_group}/members", headers=owner.auth).json()
+    listed = api.client.get(f"/v1/groups/{open_group}/members", headers=owner.auth).json()["items"]
     assert [m["id"] for m in listed] == [owner.id]
     _problem(api.client.post("/v1/groups/g_nobody/join", headers=joiner.auth), 404, "not-found")
 
@@ -219,7 +221,8 @@ def test_introductions_through_a_mutual_connection_open_a_free_thread(api: Api) 
     me, via, target, stranger = (api.member("basic") for _ in range(4))
     _connect(api, me, via)
     _connect(api, via, target)
-    mutual = api.client.get(f"/v1/members/{target.id}/mutual-connections", headers=me.auth).json()
+    mutual = api.client.get(f"/v1/members/{target.id}/mutual-connections", headers=me.auth)
+    mutual = mutual.json()["items"]
     assert [m["id"] for m in mutual] == [via.id]
     asked = api.client.post(
         "/v1/introductions",

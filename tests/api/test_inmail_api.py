@@ -208,9 +208,9 @@ def test_follow_ups_wait_seven_days_cost_a_credit_and_are_limited(api: Api) -> N
     _problem(
         api.client.post(url, json={"body": "ping"}, headers=sender.auth), 409, "follow-up-too-early"
     )
-    assert api.client.get("/v1/me/follow-ups", headers=sender.auth).json() == []
+    assert api.client.get("/v1/me/follow-ups", headers=sender.auth).json()["items"] == []
     api.advance(days=7)
-    due = api.client.get("/v1/me/follow-ups", headers=sender.auth).json()
+    due = api.client.get("/v1/me/follow-ups", headers=sender.auth).json()["items"]
     assert [(d["thread_id"], d["due_at"]) for d in due] == [(thread_id, "2026-02-07T09:00:00Z")]
     notes = api.client.get("/v1/me/notifications", headers=sender.auth).json()["items"]
     assert [n["kind"] for n in notes].count("follow_up_due") == 1
@@ -227,7 +227,7 @@ def test_follow_ups_wait_seven_days_cost_a_credit_and_are_limited(api: Api) -> N
         409,
         "follow-up-limit-reached",
     )
-    assert api.client.get("/v1/me/follow-ups", headers=sender.auth).json() == []
+    assert api.client.get("/v1/me/follow-ups", headers=sender.auth).json()["items"] == []
 
 
 def test_a_plan_with_credit_back_refunds_once_to_the_original_lot(api: Api) -> None:
@@ -319,7 +319,7 @@ def test_degree_and_invitations(api: Api) -> None:
         403,
         "forbidden",
     )
-    pending = api.client.get("/v1/me/invitations", headers=b.auth).json()
+    pending = api.client.get("/v1/me/invitations", headers=b.auth).json()["items"]
     assert [i["id"] for i in pending] == [invited.json()["id"]]
     accepted = api.client.post(f"/v1/invitations/{invited.json()['id']}/accept", headers=b.auth)
     assert accepted.json()["status"] == "accepted"

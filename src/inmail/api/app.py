@@ -10,12 +10,15 @@ from fastapi import FastAPI
 from inmail import __version__
 from inmail.api import (
     errors,
+    openapi,
     routes_admin,
     routes_me,
     routes_messaging,
     routes_network,
     routes_social,
 )
+from inmail.api.body_limit import BodyLimit
+from inmail.api.methods import Methods
 from inmail.bootstrap import Runtime, build
 from inmail.config import Settings
 from inmail.web import pages
@@ -32,6 +35,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="inmail", version=__version__, lifespan=lifespan)
     app.state.runtime = rt
     errors.install(app)
+    openapi.install(app)
+    # Added last runs first: methods are answered, then bodies limited, before any route.
+    app.add_middleware(BodyLimit, limit=rt.settings.max_body_bytes)
+    app.add_middleware(Methods)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from inmail.api.schemas import ID_MAX, ID_PATTERN
 from inmail.bootstrap import Runtime
+from inmail.domain.plans import CODE_MAX, CODE_PATTERN
 from inmail.services.auth import is_operator_token, known_member, member_for_token
 from inmail.services.context import Deps
 
@@ -94,4 +96,19 @@ IdempotencyKey = Annotated[
         max_length=200,
         description="Repeat a write safely: the same key and body return the first answer.",
     ),
+]
+
+# Path and query parameters that name something: the shapes the API hands out, so a value
+# that cannot name anything (a NUL, a slash-free 10 kB string) is a 422 on every engine.
+IdPath = Annotated[
+    str,
+    Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN, description="An id from this API"),
+]
+CodePath = Annotated[
+    str,
+    Path(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN, description="A plan code"),
+]
+MemberQuery = Annotated[
+    str,
+    Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN, description="The member to reach"),
 ]

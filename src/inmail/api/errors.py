@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from inmail.api.methods import allowed_methods
 from inmail.domain.errors import DomainError, InmailNotOnPlanWithRoutes, ValidationError
 
 STATUS_BY_CODE: dict[str, int] = {
@@ -60,12 +61,9 @@ class Problem(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` entries declaring that these statuses answer application/problem+json."""
-    schema = Problem.model_json_schema()
-    return {
-        status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM: {"schema": schema}}}
-        for status in statuses
-    }
+    """``responses=`` entries declaring these error statuses; api/openapi.py gives each the
+    one ``Problem`` schema as application/problem+json."""
+    return {status: {"description": HTTPStatus(status).phrase} for status in statuses}
 
 
 logger = logging.getLogger("inmail.api")
@@ -121,7 +119,7 @@ HTTP_CODES = {
     403: "forbidden",
     404: "not-found",
     405: "method-not-allowed",
-    413: "request-too-large",
+    413: "payload-too-large",
 }
 
 
@@ -144,7 +142,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             422, "validation-error", "Validation error", "the request body is not valid JSON"
         )
     code = HTTP_CODES.get(exc.status_code, "error")
-    return problem(exc.status_code, code, _title(code), str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names only the first route's methods; the path may have more.
+        allowed = ", ".join(allowed_methods(request.scope))
+        headers = {**(headers or {}), "Allow": allowed}
+    return problem(exc.status_code, code, _title(code), str(exc.detail), headers=headers)
 
 
 async def _unstorable(_: Request, exc: Exception) -> JSONResponse:

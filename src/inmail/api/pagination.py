@@ -13,7 +13,13 @@ from inmail.domain.errors import ValidationError
 
 Limit = Annotated[int, Query(ge=1, le=200, description="How many items (1-200)")]
 Cursor = Annotated[
-    str | None, Query(max_length=100, description="next_cursor from the previous page")
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+={0,2}$",
+        description="next_cursor from the previous page",
+    ),
 ]
 DEFAULT_LIMIT = 50
 
@@ -38,6 +44,53 @@ def decode_cursor(cursor: str | None) -> int | None:
 def next_cursor(positions: list[int], limit: int) -> str | None:
     """A cursor after the last item, when the page was full (there may be more)."""
     return encode_cursor(positions[-1]) if len(positions) == limit and positions else None
+
+
+def encode_keys(*keys: str) -> str:
+    """A cursor after the item whose sort keys are ``keys`` (none of them holds ``|``)."""
+    return base64.urlsafe_b64encode("|".join(("k1", *keys)).encode()).decode().rstrip("=")
+
+
+def decode_keys(cursor: str | None, count: int) -> tuple[str, ...] | None:
+    """The ``count`` sort keys of an :func:`encode_keys` cursor (ValidationError if it is not)."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, *keys = text.split("|")
+        if version != "k1" or len(keys) != count or not all(keys):
+            raise ValueError(version)
+        return tuple(keys)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("cursor is not one this server handed out", field="cursor") from None
+
+
+def decode_time_key(cursor: str | None) -> tuple[datetime, str] | None:
+    """A (time, id) cursor of :func:`encode_keys`, for lists ordered by time then id."""
+    keys = decode_keys(cursor, 2)
+    if keys is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(keys[0])
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationError("cursor is not one this server handed out", field="cursor")
+    return moment, keys[1]
+
+
+def page_in_memory(keys: list[str], cursor: str | None, limit: int) -> tuple[slice, str | None]:
+    """The page after ``cursor`` of a short list held in memory in a stable order (the plan
+    catalog), each item named by its unique key: (the slice to show, the next cursor)."""
+    after = decode_keys(cursor, 1)
+    start = 0
+    if after is not None:
+        if after[0] not in keys:
+            raise ValidationError("cursor is not one this server handed out", field="cursor")
+        start = keys.index(after[0]) + 1
+    shown = keys[start : start + limit]
+    more = len(shown) == limit and start + limit < len(keys)
+    return slice(start, start + limit), encode_keys(shown[-1]) if more else None
 
 
 def encode_thread_cursor(at: datetime, thread_id: str) -> str:

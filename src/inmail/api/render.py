@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from inmail.api.pagination import next_cursor
+from inmail.api.pagination import encode_keys, next_cursor
 from inmail.api.schemas import (
     AlternativeOut,
     ChargeOut,
@@ -14,6 +15,7 @@ from inmail.api.schemas import (
     GroupOut,
     IntroductionOut,
     InvitationOut,
+    LastMessageOut,
     LedgerEntryOut,
     LotOut,
     MemberOut,
@@ -33,6 +35,7 @@ from inmail.api.schemas import (
     SubscriptionOut,
     ThreadOut,
 )
+from inmail.domain.messaging import snippet
 from inmail.domain.network import Visibility
 from inmail.domain.plans import Pack, Plan
 from inmail.services.credits import Purchase
@@ -197,6 +200,7 @@ def thread(t: ThreadRecord, messages: Sequence[MessageRecord]) -> ThreadOut:
         opened_at=t.opened_at,
         responded_at=t.responded_at,
         followups_sent=t.followups_sent,
+        last_message=None if not messages else last_message(messages[-1]),
         messages=[
             MessageOut(
                 id=m.id,
@@ -212,6 +216,12 @@ def thread(t: ThreadRecord, messages: Sequence[MessageRecord]) -> ThreadOut:
     )
 
 
+def last_message(m: MessageRecord) -> LastMessageOut:
+    return LastMessageOut(
+        id=m.id, sender=m.sender_id, kind=m.kind, snippet=snippet(m.body), at=m.created_at
+    )
+
+
 def follow_up(d: FollowUpDue) -> FollowUpOut:
     assert d.thread.last_inmail_at is not None
     return FollowUpOut(
@@ -221,6 +231,30 @@ def follow_up(d: FollowUpDue) -> FollowUpOut:
         due_at=d.due_at,
         followups_sent=d.thread.followups_sent,
     )
+
+
+def follow_ups(due: list[FollowUpDue], limit: int) -> Page[FollowUpOut]:
+    last = due[-1] if len(due) == limit else None
+    after = None if last is None else encode_keys(last.due_at.isoformat(), last.thread.id)
+    return Page(items=[follow_up(d) for d in due], next_cursor=after)
+
+
+def members(found: list[MemberRecord], limit: int) -> Page[MemberOut]:
+    """Members in id order (mutual connections)."""
+    after = encode_keys(found[-1].id) if len(found) == limit else None
+    return Page(items=[member(m) for m in found], next_cursor=after)
+
+
+def group_members(found: list[tuple[datetime, MemberRecord]], limit: int) -> Page[MemberOut]:
+    last = found[-1] if len(found) == limit else None
+    after = None if last is None else encode_keys(last[0].isoformat(), last[1].id)
+    return Page(items=[member(m) for _, m in found], next_cursor=after)
+
+
+def invitations(found: list[Invitation], limit: int) -> Page[InvitationOut]:
+    last = found[-1] if len(found) == limit else None
+    after = None if last is None else encode_keys(last.created_at.isoformat(), last.id)
+    return Page(items=[invitation(i) for i in found], next_cursor=after)
 
 
 def notice(n: Notice) -> NotificationOut:

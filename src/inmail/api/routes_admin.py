@@ -7,9 +7,9 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Response
 
 from inmail.api import render
-from inmail.api.deps import IdempotencyKey, Now, Operator, RuntimeDep, ServicesDep
+from inmail.api.deps import CodePath, IdempotencyKey, IdPath, Now, Operator, RuntimeDep, ServicesDep
 from inmail.api.errors import problem_responses
-from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
+from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_in_memory
 from inmail.api.schemas import (
     AuditOut,
     ChargeOut,
@@ -50,7 +50,7 @@ def create_member(body: MemberIn, deps: ServicesDep, now: Now) -> MemberOut:
 
 
 @router.post("/members/{member_id}/tokens", status_code=201, responses=problem_responses(404))
-def create_token(member_id: str, deps: ServicesDep, now: Now) -> TokenOut:
+def create_token(member_id: IdPath, deps: ServicesDep, now: Now) -> TokenOut:
     return TokenOut(token=issue_token(deps, member_id=member_id, now=now))
 
 
@@ -71,7 +71,7 @@ def connect(body: ConnectionIn, deps: ServicesDep, now: Now, response: Response)
 
 @router.put("/members/{member_id}/subscription", responses=problem_responses(404))
 def change_subscription(
-    member_id: str, body: PlanChangeIn, deps: ServicesDep, now: Now, key: IdempotencyKey = None
+    member_id: IdPath, body: PlanChangeIn, deps: ServicesDep, now: Now, key: IdempotencyKey = None
 ) -> SubscriptionOut:
     view = subscriptions.change_plan(
         deps, member_id=member_id, plan=body.plan, now=now, idempotency_key=key
@@ -80,12 +80,17 @@ def change_subscription(
 
 
 @router.get("/plans")
-def list_plans(deps: ServicesDep) -> list[PlanOut]:
-    return [render.plan(p) for p in catalog.list_plans(deps)]
+def list_plans(
+    deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[PlanOut]:
+    """The current version of every plan, cheapest first."""
+    found = catalog.list_plans(deps)
+    shown, after = page_in_memory([p.code for p in found], cursor, limit)
+    return Page(items=[render.plan(p) for p in found[shown]], next_cursor=after)
 
 
 @router.put("/plans/{code}")
-def update_plan(code: str, body: PlanIn, deps: ServicesDep, now: Now) -> PlanOut:
+def update_plan(code: CodePath, body: PlanIn, deps: ServicesDep, now: Now) -> PlanOut:
     changes = body.model_dump(exclude_unset=True)
     if body.price is not None:
         changes["price"] = Money(body.price.amount_minor, body.price.currency)

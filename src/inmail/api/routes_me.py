@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from inmail.api import render
 from inmail.api.deps import AnyCaller, CurrentMember, IdempotencyKey, Now, ServicesDep
 from inmail.api.errors import problem_responses
-from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
+from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_in_memory
 from inmail.api.schemas import (
     ChargeOut,
     CreditsOut,
@@ -84,8 +84,13 @@ def read_ledger(
 
 
 @router.get("/packs")
-def list_packs(_: AnyCaller, deps: ServicesDep) -> list[PackOut]:
-    return [render.pack(p) for p in catalog.list_packs(deps)]
+def list_packs(
+    _: AnyCaller, deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[PackOut]:
+    """The credit packs, smallest first."""
+    found = catalog.list_packs(deps)
+    shown, after = page_in_memory([p.code for p in found], cursor, limit)
+    return Page(items=[render.pack(p) for p in found[shown]], next_cursor=after)
 
 
 @router.post("/me/purchases", status_code=201)

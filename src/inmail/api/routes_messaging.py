@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from inmail.api import render
-from inmail.api.deps import CurrentMember, IdempotencyKey, Now, ServicesDep
+from inmail.api.deps import CurrentMember, IdempotencyKey, IdPath, MemberQuery, Now, ServicesDep
 from inmail.api.errors import problem_responses
 from inmail.api.pagination import (
     DEFAULT_LIMIT,
@@ -15,6 +13,7 @@ from inmail.api.pagination import (
     Limit,
     decode_cursor,
     decode_thread_cursor,
+    decode_time_key,
     encode_thread_cursor,
     next_cursor,
 )
@@ -62,7 +61,7 @@ def send_inmail(
 
 @router.delete("/inmails/{inmail_id}", status_code=409)
 @router.patch("/inmails/{inmail_id}", status_code=409)
-def cancel_inmail(inmail_id: str, member_id: CurrentMember, deps: ServicesDep) -> None:
+def cancel_inmail(inmail_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> None:
     """Always refused: a sent InMail cannot be cancelled, edited or deleted."""
     inmail.refuse_cancel(deps, member_id=member_id, message_id=inmail_id)
 
@@ -78,22 +77,22 @@ def list_threads(
     member_id: CurrentMember, deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[ThreadOut]:
     before = decode_thread_cursor(cursor)
-    found = inbox.list_threads(deps, member_id=member_id, before=before, limit=limit)
-    items = [render.thread(t, ()) for t in found]
-    more = len(found) == limit
-    after = encode_thread_cursor(found[-1].last_message_at, found[-1].id) if more else None
+    found = inbox.list_thread_views(deps, member_id=member_id, before=before, limit=limit)
+    items = [render.thread(view.thread, view.messages) for view in found]
+    last = found[-1].thread if len(found) == limit else None
+    after = None if last is None else encode_thread_cursor(last.last_message_at, last.id)
     return Page(items=items, next_cursor=after)
 
 
 @router.get("/threads/{thread_id}")
-def read_thread(thread_id: str, member_id: CurrentMember, deps: ServicesDep) -> ThreadOut:
+def read_thread(thread_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> ThreadOut:
     view = inbox.get_thread(deps, member_id=member_id, thread_id=thread_id)
     return render.thread(view.thread, view.messages)
 
 
 @router.post("/threads/{thread_id}/messages", status_code=201, responses=problem_responses(402))
 def post_in_thread(
-    thread_id: str,
+    thread_id: IdPath,
     body: ThreadMessageIn,
     member_id: CurrentMember,
     deps: ServicesDep,
@@ -107,20 +106,30 @@ def post_in_thread(
 
 
 @router.post("/threads/{thread_id}/read")
-def mark_read(thread_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now) -> ReadOut:
+def mark_read(thread_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now) -> ReadOut:
     opened = inmail.mark_read(deps, member_id=member_id, thread_id=thread_id, now=now)
     return ReadOut(thread_id=thread_id, opened_at=opened)
 
 
 @router.post("/threads/{thread_id}/decline")
-def decline(thread_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now) -> DeclinedOut:
+def decline(
+    thread_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now
+) -> DeclinedOut:
     inmail.decline(deps, member_id=member_id, thread_id=thread_id, now=now)
     return DeclinedOut(status="declined")
 
 
 @router.get("/me/follow-ups")
-def follow_ups(member_id: CurrentMember, deps: ServicesDep, now: Now) -> list[FollowUpOut]:
-    return [render.follow_up(d) for d in inbox.follow_ups(deps, member_id=member_id, now=now)]
+def follow_ups(
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[FollowUpOut]:
+    after = decode_time_key(cursor)
+    due = inbox.follow_ups(deps, member_id=member_id, now=now, after=after, limit=limit)
+    return render.follow_ups(due, limit)
 
 
 @router.get("/me/notifications")
@@ -150,7 +159,7 @@ def stats(member_id: CurrentMember, deps: ServicesDep, now: Now) -> StatsOut:
 
 @router.get("/me/quote")
 def cost_preview(
-    to: Annotated[str, Query(min_length=1, max_length=40, description="The member to reach")],
+    to: MemberQuery,
     member_id: CurrentMember,
     deps: ServicesDep,
     now: Now,

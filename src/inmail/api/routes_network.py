@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from inmail.api import render
-from inmail.api.deps import CurrentMember, Now, ServicesDep
+from inmail.api.deps import CurrentMember, IdPath, Now, ServicesDep
 from inmail.api.errors import problem_responses
-from inmail.api.schemas import BlockOut, InvitationIn, InvitationOut, MemberViewOut
+from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_time_key
+from inmail.api.schemas import BlockOut, InvitationIn, InvitationOut, MemberViewOut, Page
 from inmail.services import inmail, members, network
 
 router = APIRouter(
@@ -16,7 +17,7 @@ router = APIRouter(
 
 
 @router.get("/members/{other_id}")
-def read_member(other_id: str, member_id: CurrentMember, deps: ServicesDep) -> MemberViewOut:
+def read_member(other_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> MemberViewOut:
     record = members.get_member(deps, other_id)
     degree = network.degree_between(deps, viewer=member_id, other=other_id)
     return MemberViewOut(**render.member(record).model_dump(), degree=degree)
@@ -31,20 +32,28 @@ def invite(
 
 
 @router.get("/me/invitations")
-def my_invitations(member_id: CurrentMember, deps: ServicesDep) -> list[InvitationOut]:
-    return [render.invitation(i) for i in network.pending_invitations(deps, member_id=member_id)]
+def my_invitations(
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[InvitationOut]:
+    """Pending invitations to and from me, newest first."""
+    before = decode_time_key(cursor)
+    found = network.pending_invitations(deps, member_id=member_id, before=before, limit=limit)
+    return render.invitations(found, limit)
 
 
 @router.post("/invitations/{invitation_id}/accept")
 def accept(
-    invitation_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+    invitation_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> InvitationOut:
     return _answer(invitation_id, member_id, deps, now, accept=True)
 
 
 @router.post("/invitations/{invitation_id}/decline")
 def decline(
-    invitation_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+    invitation_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> InvitationOut:
     return _answer(invitation_id, member_id, deps, now, accept=False)
 
@@ -59,12 +68,12 @@ def _answer(
 
 
 @router.put("/members/{other_id}/block")
-def block(other_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now) -> BlockOut:
+def block(other_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now) -> BlockOut:
     inmail.block_member(deps, member_id=member_id, other=other_id, now=now, on=True)
     return BlockOut(member=other_id, blocked=True)
 
 
 @router.delete("/members/{other_id}/block")
-def unblock(other_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now) -> BlockOut:
+def unblock(other_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now) -> BlockOut:
     inmail.block_member(deps, member_id=member_id, other=other_id, now=now, on=False)
     return BlockOut(member=other_id, blocked=False)

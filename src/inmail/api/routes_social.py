@@ -5,9 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from inmail.api import render
-from inmail.api.deps import CurrentMember, Now, ServicesDep
+from inmail.api.deps import CurrentMember, IdPath, Now, ServicesDep
 from inmail.api.errors import problem_responses
-from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
+from inmail.api.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    decode_cursor,
+    decode_keys,
+    decode_time_key,
+)
 from inmail.api.schemas import (
     ContactInfoIn,
     ContactInfoOut,
@@ -25,7 +32,7 @@ from inmail.api.schemas import (
     PostOut,
     SentOut,
 )
-from inmail.services import contact, groups, introductions, members, posts
+from inmail.services import contact, groups, introductions, posts
 
 router = APIRouter(
     prefix="/v1", tags=["free routes"], responses=problem_responses(401, 403, 404, 409, 422)
@@ -47,7 +54,7 @@ def create_group(body: GroupIn, member_id: CurrentMember, deps: ServicesDep, now
 
 @router.post("/groups/{group_id}/join", responses={202: {"model": MembershipOut}})
 def join_group(
-    group_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now, response: Response
+    group_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now, response: Response
 ) -> MembershipOut:
     status = groups.join_group(deps, member_id=member_id, group_id=group_id, now=now)
     response.status_code = 202 if status == "pending" else 200
@@ -56,7 +63,7 @@ def join_group(
 
 @router.post("/groups/{group_id}/requests/{applicant_id}/approve")
 def approve(
-    group_id: str, applicant_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+    group_id: IdPath, applicant_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> MembershipOut:
     groups.approve_request(
         deps, owner_id=member_id, group_id=group_id, member_id=applicant_id, now=now
@@ -65,19 +72,28 @@ def approve(
 
 
 @router.post("/groups/{group_id}/leave", status_code=204)
-def leave(group_id: str, member_id: CurrentMember, deps: ServicesDep) -> None:
+def leave(group_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> None:
     groups.leave_group(deps, member_id=member_id, group_id=group_id)
 
 
 @router.get("/groups/{group_id}/members")
-def group_members(group_id: str, member_id: CurrentMember, deps: ServicesDep) -> list[MemberOut]:
-    ids = groups.group_members(deps, viewer=member_id, group_id=group_id)
-    return [render.member(members.get_member(deps, m)) for m in ids]
+def group_members(
+    group_id: IdPath,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[MemberOut]:
+    after = decode_time_key(cursor)
+    found = groups.group_members(
+        deps, viewer=member_id, group_id=group_id, after=after, limit=limit
+    )
+    return render.group_members(found, limit)
 
 
 @router.post("/groups/{group_id}/messages", status_code=201, responses=problem_responses(429))
 def group_message(
-    group_id: str, body: GroupMessageIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    group_id: IdPath, body: GroupMessageIn, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> SentOut:
     sent = groups.send_group_message(
         deps, sender_id=member_id, group_id=group_id, to=body.to, body=body.body, now=now
@@ -92,7 +108,7 @@ def create_post(body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: 
 
 @router.post("/posts/{post_id}/comments", status_code=201)
 def comment(
-    post_id: str, body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    post_id: IdPath, body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> PostOut:
     made = posts.create_post(deps, author_id=member_id, body=body.body, now=now, parent_id=post_id)
     return render.post(made)
@@ -126,17 +142,24 @@ def put_contact_info(
 
 
 @router.get("/members/{other_id}/contact-info")
-def contact_info(other_id: str, member_id: CurrentMember, deps: ServicesDep) -> ContactInfoOut:
+def contact_info(other_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> ContactInfoOut:
     visible = contact.visible_contact_info(deps, viewer=member_id, member_id=other_id)
     return ContactInfoOut(**visible)
 
 
 @router.get("/members/{other_id}/mutual-connections")
 def mutual_connections(
-    other_id: str, member_id: CurrentMember, deps: ServicesDep
-) -> list[MemberOut]:
-    ids = introductions.mutual_connections(deps, viewer=member_id, other=other_id)
-    return [render.member(members.get_member(deps, m)) for m in ids]
+    other_id: IdPath,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[MemberOut]:
+    after = decode_keys(cursor, 1)
+    found = introductions.mutual_connection_members(
+        deps, viewer=member_id, other=other_id, after=after[0] if after else None, limit=limit
+    )
+    return render.members(found, limit)
 
 
 @router.post("/introductions", status_code=201)
@@ -156,7 +179,7 @@ def request_introduction(
 
 @router.post("/introductions/{intro_id}/forward")
 def forward(
-    intro_id: str, body: ForwardIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    intro_id: IdPath, body: ForwardIn, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> IntroductionOut:
     made = introductions.forward(
         deps, member_id=member_id, intro_id=intro_id, note=body.note, now=now
@@ -166,7 +189,7 @@ def forward(
 
 @router.post("/introductions/{intro_id}/decline")
 def decline(
-    intro_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+    intro_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> IntroductionOut:
     return render.introduction(
         introductions.decline(deps, member_id=member_id, intro_id=intro_id, now=now)

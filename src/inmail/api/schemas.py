@@ -1,24 +1,50 @@
-"""The JSON shapes of API.md, as pydantic models: validation at the edge, nowhere else."""
+"""The JSON shapes of API.md, as pydantic models: validation at the edge, nowhere else.
+
+Request bodies are strict (JSON types as they are: ``"yes"`` is not a boolean, ``true`` is
+not a number; times are ISO 8601 strings with an offset) and refuse unknown fields. Every
+text field is checked by its domain rule (:mod:`inmail.domain.text`), whose length and
+pattern the OpenAPI document publishes, so the document states what the server enforces.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from inmail.api.fields import OMITTABLE, TextField, Time
+from inmail.domain import messaging, network, plans, profile
 from inmail.domain.money import Money
 
 T = TypeVar("T")
-Text = Annotated[str, StringConstraints(max_length=300)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-MemberId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+# Ids are opaque; the ones the API hands out are letters, digits, "_" and "-".
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+ID_MAX = 40
+MemberId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+Code = Annotated[
+    str, StringConstraints(min_length=1, max_length=plans.CODE_MAX, pattern=plans.CODE_PATTERN)
+]
+Handle = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=profile.HANDLE_MAX, pattern=profile.HANDLE_PATTERN),
+]
+Subject = Annotated[str, TextField(messaging.SUBJECT)]
+Body = Annotated[str, TextField(messaging.BODY)]
+
+
+def _no_default_null(schema: dict[str, Any]) -> None:
+    """A field that may be left out but not sent as null publishes no ``default: null``."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
+            del prop["default"]
 
 
 class In(BaseModel):
-    """Request bodies refuse unknown fields, so a typo is an error, not a silent no-op."""
+    """Request bodies: strict JSON types, and unknown fields refused (a typo is an error,
+    not a silent no-op)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_default_null)
 
 
 class Price(BaseModel):
@@ -36,13 +62,13 @@ class Page(BaseModel, Generic[T]):
 
 
 class MemberIn(In):
-    handle: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    headline: Text = ""
-    company: Annotated[str, StringConstraints(max_length=200)] = ""
-    school: Annotated[str, StringConstraints(max_length=200)] = ""
+    handle: Handle
+    name: Annotated[str, TextField(profile.NAME)]
+    headline: Annotated[str, TextField(profile.HEADLINE)] = ""
+    company: Annotated[str, TextField(profile.COMPANY)] = ""
+    school: Annotated[str, TextField(profile.SCHOOL)] = ""
     interests: Annotated[
-        list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=50)
+        list[Annotated[str, TextField(profile.INTEREST)]], Field(max_length=profile.INTERESTS_MAX)
     ] = []
     plan: Code = "basic"
 
@@ -114,30 +140,25 @@ class PriceIn(In):
 
 
 class PlanIn(In):
-    """New terms for a plan: given fields change, the others keep their current value."""
+    """New terms for a plan: given fields change, the others keep their current value.
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    monthly_allotment: Count | None = None
-    rollover_cap: Count | None = None
-    price: PriceIn | None = None
-    inmail: bool | None = None
-    packs: bool | None = None
-    overage: bool | None = None
-    overage_pack: Code | None = None
-    credit_back_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
-    inmail_cost: Annotated[int, Field(ge=0, le=1000)] | None = None
+    Only ``plan_credit_lifetime_days`` takes null (plan credits that never expire).
+    """
+
+    name: Annotated[str | None, TextField(plans.PLAN_NAME), OMITTABLE] = None
+    monthly_allotment: Annotated[Count | None, OMITTABLE] = None
+    rollover_cap: Annotated[Count | None, OMITTABLE] = None
+    price: Annotated[PriceIn | None, OMITTABLE] = None
+    inmail: Annotated[bool | None, OMITTABLE] = None
+    packs: Annotated[bool | None, OMITTABLE] = None
+    overage: Annotated[bool | None, OMITTABLE] = None
+    overage_pack: Annotated[Code | None, OMITTABLE] = None
+    credit_back_days: Annotated[int | None, Field(ge=0, le=36_500), OMITTABLE] = None
+    inmail_cost: Annotated[int | None, Field(ge=0, le=1000), OMITTABLE] = None
     plan_credit_lifetime_days: Days | None = None
-    pack_credit_lifetime_days: Days | None = None
-    followup_after_days: Annotated[int, Field(ge=0, le=365)] | None = None
-    max_followups: Annotated[int, Field(ge=0, le=100)] | None = None
-
-    @model_validator(mode="after")
-    def _null_only_where_meaningful(self) -> Self:
-        """Leaving a term out keeps it; only ``plan_credit_lifetime_days`` can be null."""
-        for name in sorted(self.model_fields_set - {"plan_credit_lifetime_days"}):
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null (leave it out to keep it)")
-        return self
+    pack_credit_lifetime_days: Annotated[Days | None, OMITTABLE] = None
+    followup_after_days: Annotated[int | None, Field(ge=0, le=365), OMITTABLE] = None
+    max_followups: Annotated[int | None, Field(ge=0, le=100), OMITTABLE] = None
 
 
 class RenewedOut(BaseModel):
@@ -156,14 +177,16 @@ class ClockOut(BaseModel):
 class ClockIn(In):
     advance_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
     advance_seconds: Annotated[int, Field(ge=0, le=3_153_600_000)] | None = None
-    now: datetime | None = None
+    now: Time | None = None
 
 
 class SettingsIn(In):
-    inmail_open: bool | None = None
-    open_profile: bool | None = None
-    group_messages_open: bool | None = None
-    auto_overage: bool | None = None
+    """Given settings change, the others stay; ``overage_limit_minor: null`` means no limit."""
+
+    inmail_open: Annotated[bool | None, OMITTABLE] = None
+    open_profile: Annotated[bool | None, OMITTABLE] = None
+    group_messages_open: Annotated[bool | None, OMITTABLE] = None
+    auto_overage: Annotated[bool | None, OMITTABLE] = None
     overage_limit_minor: Annotated[int, Field(ge=0, le=10**12)] | None = None
 
 
@@ -230,12 +253,9 @@ class ChargeOut(BaseModel):
     price: Price
 
 
-Body = Annotated[str, StringConstraints(max_length=5000)]
-
-
 class InmailIn(In):
     to: MemberId
-    subject: Annotated[str, StringConstraints(max_length=1000)]
+    subject: Subject
     body: Body
 
 
@@ -275,6 +295,16 @@ class MessageOut(BaseModel):
     at: datetime
 
 
+class LastMessageOut(BaseModel):
+    """A thread's newest message, in short: ``snippet`` is the first 140 characters."""
+
+    id: str
+    sender: str
+    kind: str
+    snippet: str
+    at: datetime
+
+
 class ThreadOut(BaseModel):
     id: str
     kind: Literal["inmail", "message", "group", "introduction"]
@@ -286,6 +316,8 @@ class ThreadOut(BaseModel):
     opened_at: datetime | None
     responded_at: datetime | None
     followups_sent: int
+    last_message: LastMessageOut | None
+    # Every message on GET /v1/threads/{id}; only the last one in GET /v1/threads.
     messages: list[MessageOut]
 
 
@@ -343,7 +375,7 @@ class MemberViewOut(MemberOut):
 
 class InvitationIn(In):
     to: MemberId
-    note: Annotated[str, StringConstraints(max_length=300)] = ""
+    note: Annotated[str, TextField(network.INVITATION_NOTE)] = ""
 
 
 class InvitationOut(BaseModel):
@@ -361,8 +393,8 @@ class BlockOut(BaseModel):
 
 
 class GroupIn(In):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    name: Annotated[str, TextField(network.GROUP_NAME)]
+    description: Annotated[str, TextField(network.GROUP_DESCRIPTION)] = ""
     closed: bool = False
 
 
@@ -387,7 +419,7 @@ class GroupMessageIn(In):
 
 
 class PostIn(In):
-    body: Annotated[str, StringConstraints(max_length=10_000)]
+    body: Annotated[str, TextField(network.POST)]
 
 
 class PostOut(BaseModel):
@@ -403,11 +435,14 @@ Visibility = Literal["only_me", "connections", "network", "everyone"]
 
 
 class ContactFieldIn(In):
-    value: Annotated[str, StringConstraints(max_length=1000)]
+    value: Annotated[str, TextField(network.CONTACT_VALUE)]
+    # null or left out: the field's default visibility
     visibility: Visibility | None = None
 
 
 class ContactInfoIn(In):
+    """Each field given is set; null removes it; a field left out stays as it is."""
+
     email: ContactFieldIn | None = None
     phone: ContactFieldIn | None = None
     website: ContactFieldIn | None = None
@@ -433,11 +468,12 @@ class ContactInfoOut(BaseModel):
 class IntroductionIn(In):
     target: MemberId
     via: MemberId
-    note: Annotated[str, StringConstraints(max_length=5000)]
+    note: Annotated[str, TextField(network.INTRODUCTION_NOTE)]
 
 
 class ForwardIn(In):
-    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    # null, empty or left out: no note of the connector's own
+    note: Annotated[str, TextField(network.FORWARD_NOTE)] | None = None
 
 
 class IntroductionOut(BaseModel):

@@ -25,6 +25,7 @@ SUBJECT_MAX = 200
 BODY_MAX = 2000
 SUBJECT = TextRule(SUBJECT_MAX)  # an InMail's subject: one line
 BODY = TextRule(BODY_MAX, multiline=True)  # any message's body
+SNIPPET_LENGTH = 140  # characters of a message shown in lists of threads
 RESPONSE_WINDOW = timedelta(days=30)
 
 
@@ -70,6 +71,11 @@ def check_text(subject: str | None, body: str) -> None:
     if subject is not None:
         SUBJECT.check(subject, field="subject")
     BODY.check(body, field="body")
+
+
+def snippet(body: str) -> str:
+    """The first :data:`SNIPPET_LENGTH` characters of a message body, for lists."""
+    return body[:SNIPPET_LENGTH]
 
 
 def inmail_route(reach: Reach) -> Route:

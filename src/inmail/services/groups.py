@@ -28,6 +28,7 @@ from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
 from inmail.store import social
+from inmail.store.members import MemberRecord
 from inmail.store.messaging import MessageRecord, ThreadRecord
 from inmail.store.social import Group
 
@@ -106,13 +107,26 @@ def leave_group(deps: Deps, *, member_id: str, group_id: str) -> None:
             raise NotFound("you are not in that group")
 
 
-def group_members(deps: Deps, *, viewer: str, group_id: str) -> list[str]:
-    """Member ids; a closed group shows its members to its members only."""
+def group_members(
+    deps: Deps,
+    *,
+    viewer: str,
+    group_id: str,
+    after: tuple[datetime, str] | None = None,
+    limit: int = 500,
+) -> list[tuple[datetime, MemberRecord]]:
+    """(member since, member), longest-standing first, after ``after`` (a (since, id) key).
+
+    A closed group shows its members to its members only (Forbidden); NotFound without
+    such a group.
+    """
     with deps.db.read() as conn:
         group = _group(conn, group_id)
         if group.closed and social.membership(conn, group_id, viewer) != "member":
             raise Forbidden("the members of a closed group are visible to its members")
-        return social.group_member_ids(conn, group_id)
+        page = social.group_member_page(conn, group_id, after=after, limit=limit)
+        found = {m.id: m for m in member_store.get_members(conn, [m for _, m in page])}
+    return [(since, found[member_id]) for since, member_id in page]
 
 
 def send_group_message(

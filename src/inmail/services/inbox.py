@@ -28,6 +28,16 @@ def list_threads(
         return message_store.list_threads(conn, member_id, before=before, limit=limit)
 
 
+def list_thread_views(
+    deps: Deps, *, member_id: str, before: tuple[datetime, str] | None = None, limit: int = 50
+) -> list[ThreadView]:
+    """Like :func:`list_threads`, each thread with its last message only (in ``messages``)."""
+    with deps.db.read() as conn:
+        found = message_store.list_threads(conn, member_id, before=before, limit=limit)
+        last = message_store.last_messages(conn, [t.id for t in found])
+    return [ThreadView(t, (last[t.id],) if t.id in last else ()) for t in found]
+
+
 def get_thread(deps: Deps, *, member_id: str, thread_id: str) -> ThreadView:
     with deps.db.read() as conn:
         thread = message_store.get_thread(conn, thread_id)
@@ -42,8 +52,16 @@ class FollowUpDue:
     due_at: datetime
 
 
-def follow_ups(deps: Deps, *, member_id: str, now: datetime) -> list[FollowUpDue]:
-    """Unanswered InMail threads whose wait is over and that may still get a follow-up.
+def follow_ups(
+    deps: Deps,
+    *,
+    member_id: str,
+    now: datetime,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[FollowUpDue]:
+    """Unanswered InMail threads whose wait is over and that may still get a follow-up,
+    longest-due first (then by thread id); those after ``after``, a (due at, thread id) key.
 
     Computed from the threads at read time, so it never waits for a job; the
     matching "follow-up due" notification is written once, the first time.
@@ -60,10 +78,12 @@ def follow_ups(deps: Deps, *, member_id: str, now: datetime) -> list[FollowUpDue
         for t in waiting
         if t.last_inmail_at is not None and t.followups_sent < plan.max_followups
     ]
-    due = [d for d in due if d.due_at <= now]
+    due = sorted((d for d in due if d.due_at <= now), key=lambda d: (d.due_at, d.thread.id))
     if due:
         _notify_due(deps, member_id, due)
-    return due
+    if after is not None:
+        due = [d for d in due if (d.due_at, d.thread.id) > after]
+    return due if limit is None else due[:limit]
 
 
 def _notify_due(deps: Deps, member_id: str, due: list[FollowUpDue]) -> None:

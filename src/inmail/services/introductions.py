@@ -22,15 +22,30 @@ from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
 from inmail.store import social
+from inmail.store.members import MemberRecord
 from inmail.store.messaging import MessageRecord, ThreadRecord
 from inmail.store.social import Introduction
 
 
-def mutual_connections(deps: Deps, *, viewer: str, other: str) -> list[str]:
+def mutual_connections(
+    deps: Deps, *, viewer: str, other: str, after: str | None = None, limit: int = 200
+) -> list[str]:
+    """Ids of the members connected to both, in id order, after ``after``."""
     with deps.db.read() as conn:
         if member_store.get_member(conn, other) is None:
             raise UnknownMember(f"there is no member {other!r}")
-        return network_store.mutual_connections(conn, viewer, other)
+        return network_store.mutual_connections(conn, viewer, other, limit=limit, after=after)
+
+
+def mutual_connection_members(
+    deps: Deps, *, viewer: str, other: str, after: str | None = None, limit: int = 200
+) -> list[MemberRecord]:
+    """The members connected to both, in id order, after the id ``after`` (one read)."""
+    with deps.db.read() as conn:
+        if member_store.get_member(conn, other) is None:
+            raise UnknownMember(f"there is no member {other!r}")
+        ids = network_store.mutual_connections(conn, viewer, other, limit=limit, after=after)
+        return member_store.get_members(conn, ids)
 
 
 def request_introduction(

@@ -69,6 +69,12 @@ def get_member(deps: Deps, member_id: str) -> MemberRecord:
     return record
 
 
+def get_members(deps: Deps, member_ids: list[str]) -> list[MemberRecord]:
+    """The members with these ids, in the order given, in one query (unknown ids left out)."""
+    with deps.db.read() as conn:
+        return member_store.get_members(conn, member_ids)
+
+
 def list_members(deps: Deps, *, after: str | None = None, limit: int = 50) -> list[MemberRecord]:
     with deps.db.read() as conn:
         return member_store.list_members(conn, after=after, limit=limit)

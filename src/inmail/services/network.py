@@ -91,6 +91,14 @@ def answer_invitation(
     return replace(invitation, status=status, answered_at=now)
 
 
-def pending_invitations(deps: Deps, *, member_id: str) -> list[Invitation]:
+def pending_invitations(
+    deps: Deps,
+    *,
+    member_id: str,
+    before: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[Invitation]:
+    """Pending invitations to or from the member, newest first, older than ``before``
+    (a (created at, id) key)."""
     with deps.db.read() as conn:
-        return network_store.invitations_for(conn, member_id)
+        return network_store.invitations_for(conn, member_id, before=before, limit=limit)

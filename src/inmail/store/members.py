@@ -49,6 +49,14 @@ def get_member(conn: Connection, member_id: str) -> MemberRecord | None:
     return None if row is None else _member(row)
 
 
+def get_members(conn: Connection, member_ids: list[str]) -> list[MemberRecord]:
+    """The members with these ids, in the order given (unknown ids are left out)."""
+    found = {
+        r.id: _member(r) for r in conn.execute(_with_plan().where(members.c.id.in_(member_ids)))
+    }
+    return [found[m] for m in member_ids if m in found]
+
+
 def handle_exists(conn: Connection, handle: str) -> bool:
     found = conn.execute(select(members.c.id).where(members.c.handle == handle)).first()
     return found is not None

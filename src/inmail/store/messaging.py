@@ -126,6 +126,18 @@ def thread_messages(conn: Connection, thread_id: str) -> list[MessageRecord]:
     return [_message(r) for r in conn.execute(query)]
 
 
+def last_messages(conn: Connection, thread_ids: list[str]) -> dict[str, MessageRecord]:
+    """The newest message of each of these threads (by insertion order), keyed by thread id."""
+    newest = (
+        select(func.max(messages.c.seq).label("seq"))
+        .where(messages.c.thread_id.in_(thread_ids))
+        .group_by(messages.c.thread_id)
+        .subquery()
+    )
+    query = select(messages).join(newest, newest.c.seq == messages.c.seq)
+    return {row.thread_id: _message(row) for row in conn.execute(query)}
+
+
 def get_message(conn: Connection, message_id: str) -> MessageRecord | None:
     row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
     return None if row is None else _message(row)

@@ -129,18 +129,43 @@ def answer_invitation(conn: Connection, invitation_id: str, status: str, at: dat
     return result.rowcount == 1
 
 
-def invitations_for(conn: Connection, member_id: str) -> list[Invitation]:
+def invitations_for(
+    conn: Connection,
+    member_id: str,
+    *,
+    before: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[Invitation]:
+    """Pending invitations to or from the member, newest first (then by id, descending)."""
     query = (
         select(invitations)
         .where(
             or_(invitations.c.to_id == member_id, invitations.c.from_id == member_id),
             invitations.c.status == "pending",
         )
-        .order_by(invitations.c.created_at.desc())
+        .order_by(invitations.c.created_at.desc(), invitations.c.id.desc())
+        .limit(limit)
     )
+    if before is not None:
+        at, invitation_id = before
+        query = query.where(
+            or_(
+                invitations.c.created_at < at,
+                and_(invitations.c.created_at == at, invitations.c.id < invitation_id),
+            )
+        )
     return [Invitation(**r._mapping) for r in conn.execute(query)]
 
 
-def mutual_connections(conn: Connection, x: str, y: str, limit: int = 200) -> list[str]:
-    """Members connected to both, by id: one join of two indexed neighbour lists."""
-    return list(conn.execute(_MUTUALS, {"x": x, "y": y, "limit": limit}).scalars())
+_MUTUALS_AFTER = _MUTUALS.where(_MINE.c.id > bindparam("after"))
+
+
+def mutual_connections(
+    conn: Connection, x: str, y: str, limit: int = 200, after: str | None = None
+) -> list[str]:
+    """Members connected to both, by id (those after ``after``): one join of two indexed
+    neighbour lists."""
+    if after is None:
+        return list(conn.execute(_MUTUALS, {"x": x, "y": y, "limit": limit}).scalars())
+    values = {"x": x, "y": y, "limit": limit, "after": after}
+    return list(conn.execute(_MUTUALS_AFTER, values).scalars())

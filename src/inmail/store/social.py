@@ -67,6 +67,27 @@ def remove_membership(conn: Connection, group_id: str, member_id: str) -> bool:
     return result.rowcount == 1
 
 
+def group_member_page(
+    conn: Connection, group_id: str, *, after: tuple[datetime, str] | None, limit: int
+) -> list[tuple[datetime, str]]:
+    """(since, member id) of the group's members, longest-standing first, after ``after``."""
+    query = (
+        select(group_members.c.since, group_members.c.member_id)
+        .where(group_members.c.group_id == group_id, group_members.c.status == "member")
+        .order_by(group_members.c.since, group_members.c.member_id)
+        .limit(limit)
+    )
+    if after is not None:
+        since, member_id = after
+        query = query.where(
+            or_(
+                group_members.c.since > since,
+                and_(group_members.c.since == since, group_members.c.member_id > member_id),
+            )
+        )
+    return [(row.since, row.member_id) for row in conn.execute(query)]
+
+
 def group_member_ids(
     conn: Connection, group_id: str, status: str = "member", limit: int = 500
 ) -> list[str]:
