@@ -3,6 +3,9 @@
 Bodies over the limit (setting ``INMAIL_MAX_BODY_BYTES``) are refused with 413
 ``payload-too-large`` before any route reads them: at once when ``Content-Length`` says
 so, and, for a chunked body (no length announced), as soon as the bytes received pass it.
+
+FastAPI's own ``max_body_size`` (Starlette's RequestBodyLimitMiddleware) answers a plain
+text 413 that bypasses the app's error handlers; the contract's errors are problem+json.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from inmail.api.schemas import ID_MAX, ID_PATTERN
 from inmail.bootstrap import Runtime
 from inmail.domain.plans import CODE_MAX, CODE_PATTERN
 from inmail.services.auth import is_operator_token, known_member, member_for_token
-from inmail.services.context import Deps
+from inmail.services.context import MAX_KEY_LENGTH, Deps
 
 bearer = HTTPBearer(auto_error=False, description="A member token, or the operator token")
 
@@ -93,7 +93,10 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        # Visible ASCII, inner spaces allowed: HTTP trims a header value's outer spaces.
+        pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
         description="Repeat a write safely: the same key and body return the first answer.",
     ),
 ]

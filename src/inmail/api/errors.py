@@ -105,13 +105,16 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    # loc starts with where the value was ("body", "query", "path", "header"), then the field.
     errors = [
-        {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
-        for e in exc.errors()
+        {"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]} for e in exc.errors()
     ]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     detail = f"{first['field'] or 'request'}: {first['message']}"
-    return problem(422, "validation-error", "Validation error", detail, extra={"errors": errors})
+    extra: dict[str, object] = {"errors": errors}
+    if first["field"]:
+        extra["field"] = first["field"]  # docs/rules.md: validation errors name the field
+    return problem(422, "validation-error", "Validation error", detail, extra=extra)
 
 
 HTTP_CODES = {

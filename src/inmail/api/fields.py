@@ -4,6 +4,8 @@
   OpenAPI document states its ``minLength``, ``maxLength`` and ``pattern``.
 - ``Annotated[X | None, OMITTABLE]``: a field that may be left out (its default, ``None``,
   means "keep what is there") but not sent as ``null``; the document does not say nullable.
+- ``INTEGRAL``: a JSON integer. Strict: ``true`` and ``"1"`` are not numbers; but ``1.0`` is
+  an integer in JSON Schema's sense (a number without a fractional part), so it is 1.
 - ``Time``: an ISO 8601 / RFC 3339 time with an offset. Strict validation reads no
   datetime from JSON (JSON has none), so times are parsed here, and only from strings.
 """
@@ -76,6 +78,17 @@ class _Omittable:
 
 
 OMITTABLE = _Omittable()
+
+
+def _integral_float(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# After an int's constraints: ``Annotated[int, Field(ge=0), INTEGRAL]`` (so the document
+# still shows ``minimum``).
+INTEGRAL = BeforeValidator(_integral_float)
 
 # RFC 3339 as JSON Schema's "date-time" reads it: a date, "T", a time and an offset.
 _DATE_TIME = re.compile(

@@ -9,19 +9,33 @@ is all Starlette's router knows when it refuses.
 
 from __future__ import annotations
 
-from starlette.routing import Match
+import re
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from fastapi.routing import iter_route_contexts
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_TABLES: WeakKeyDictionary[Any, list[tuple[re.Pattern[str], frozenset[str]]]] = WeakKeyDictionary()
+
+
+def _routes(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path regex, methods) of every route of the app, its included routers' too."""
+    if app not in _TABLES:
+        _TABLES[app] = [
+            (compile_path(route.path)[0], frozenset(route.methods))
+            for route in iter_route_contexts(app.routes)
+            if route.path and route.methods  # mounts (static files) answer for themselves
+        ]
+    return _TABLES[app]
 
 
 def allowed_methods(scope: Scope) -> list[str]:
     """Every method served at the request's path, sorted; empty when no route has the path."""
     methods: set[str] = set()
-    for route in scope["app"].router.routes:
-        served = getattr(route, "methods", None)
-        if not served:
-            continue  # mounts (static files) answer for themselves
-        match, _ = route.matches({**scope, "method": "GET"})  # any method: only the path counts
-        if match is not Match.NONE:
+    for regex, served in _routes(scope["app"]):
+        if regex.match(scope["path"]):
             methods |= served
     if methods:
         methods.add("OPTIONS")

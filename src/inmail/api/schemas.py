@@ -13,7 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from inmail.api.fields import OMITTABLE, TextField, Time
+from inmail.api.fields import INTEGRAL, OMITTABLE, TextField, Time
 from inmail.domain import messaging, network, plans, profile
 from inmail.domain.money import Money
 
@@ -130,12 +130,12 @@ class PlanOut(BaseModel):
     max_followups: int
 
 
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
-Days = Annotated[int, Field(ge=1, le=36_500)]
+Count = Annotated[int, Field(ge=0, le=1_000_000), INTEGRAL]
+Days = Annotated[int, Field(ge=1, le=36_500), INTEGRAL]
 
 
 class PriceIn(In):
-    amount_minor: Annotated[int, Field(ge=0, le=10**12)]
+    amount_minor: Annotated[int, Field(ge=0, le=10**12), INTEGRAL]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
@@ -153,12 +153,16 @@ class PlanIn(In):
     packs: Annotated[bool | None, OMITTABLE] = None
     overage: Annotated[bool | None, OMITTABLE] = None
     overage_pack: Annotated[Code | None, OMITTABLE] = None
-    credit_back_days: Annotated[int | None, Field(ge=0, le=36_500), OMITTABLE] = None
-    inmail_cost: Annotated[int | None, Field(ge=0, le=1000), OMITTABLE] = None
+    credit_back_days: Annotated[
+        Annotated[int, Field(ge=0, le=36_500), INTEGRAL] | None, OMITTABLE
+    ] = None
+    inmail_cost: Annotated[Annotated[int, Field(ge=0, le=1000), INTEGRAL] | None, OMITTABLE] = None
     plan_credit_lifetime_days: Days | None = None
     pack_credit_lifetime_days: Annotated[Days | None, OMITTABLE] = None
-    followup_after_days: Annotated[int | None, Field(ge=0, le=365), OMITTABLE] = None
-    max_followups: Annotated[int | None, Field(ge=0, le=100), OMITTABLE] = None
+    followup_after_days: Annotated[
+        Annotated[int, Field(ge=0, le=365), INTEGRAL] | None, OMITTABLE
+    ] = None
+    max_followups: Annotated[Annotated[int, Field(ge=0, le=100), INTEGRAL] | None, OMITTABLE] = None
 
 
 class RenewedOut(BaseModel):
@@ -175,8 +179,8 @@ class ClockOut(BaseModel):
 
 
 class ClockIn(In):
-    advance_days: Annotated[int, Field(ge=0, le=36_500)] | None = None
-    advance_seconds: Annotated[int, Field(ge=0, le=3_153_600_000)] | None = None
+    advance_days: Annotated[int, Field(ge=0, le=36_500), INTEGRAL] | None = None
+    advance_seconds: Annotated[int, Field(ge=0, le=3_153_600_000), INTEGRAL] | None = None
     now: Time | None = None
 
 
@@ -187,7 +191,7 @@ class SettingsIn(In):
     open_profile: Annotated[bool | None, OMITTABLE] = None
     group_messages_open: Annotated[bool | None, OMITTABLE] = None
     auto_overage: Annotated[bool | None, OMITTABLE] = None
-    overage_limit_minor: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    overage_limit_minor: Annotated[int, Field(ge=0, le=10**12), INTEGRAL] | None = None
 
 
 class SettingsOut(BaseModel):
