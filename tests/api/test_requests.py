@@ -171,6 +171,17 @@ def test_null_is_refused_where_leaving_the_field_out_is_meant(api: Api) -> None:
     _problem(answer, 422, "validation-error", field="auto_overage")
 
 
+def test_a_body_that_is_not_json_is_a_validation_error_without_a_field(api: Api) -> None:
+    member = api.member("basic")
+    headers = {**member.auth, "Content-Type": "application/json"}
+    answer = api.client.post("/v1/posts", content=b'{"body": "Hi"', headers=headers)
+    body = _problem(answer, 422, "validation-error")
+    assert (body["detail"], "field" in body) == (
+        "request: the request body is not valid JSON",
+        False,
+    )
+
+
 # --- 3. The body-size limit ----------------------------------------------------------------
 
 LIMIT = 4096

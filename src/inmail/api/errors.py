@@ -105,16 +105,20 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # loc starts with where the value was ("body", "query", "path", "header"), then the field.
-    errors = [
-        {"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]} for e in exc.errors()
-    ]
+    errors = [_validation_error(e) for e in exc.errors()]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     detail = f"{first['field'] or 'request'}: {first['message']}"
     extra: dict[str, object] = {"errors": errors}
     if first["field"]:
         extra["field"] = first["field"]  # docs/rules.md: validation errors name the field
     return problem(422, "validation-error", "Validation error", detail, extra=extra)
+
+
+def _validation_error(error: Mapping[str, Any]) -> dict[str, str]:
+    if error["type"] == "json_invalid":  # its loc holds a character position, not a field
+        return {"field": "", "message": "the request body is not valid JSON"}
+    # loc starts with where the value was ("body", "query", "path", "header"), then the field.
+    return {"field": ".".join(str(p) for p in error["loc"][1:]), "message": error["msg"]}
 
 
 HTTP_CODES = {
