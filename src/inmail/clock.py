@@ -68,7 +68,8 @@ class TestClock:
             if moment < current:
                 raise ClockMovedBackwards(
                     f"the test clock is at {current.isoformat()} and cannot move back to "
-                    f"{moment.isoformat()}"
+                    f"{moment.isoformat()}",
+                    field="now",
                 )
             write_test_clock(conn, moment)
         return moment
