@@ -21,7 +21,7 @@ from inmail.services import passwords
 from inmail.services.context import Deps, PlanVersionCache
 from inmail.store.clock import write_test_clock
 from inmail.store.db import Database, make_engine
-from tests.api.conftest import Api, Member
+from tests.api.conftest import ADMIN_TOKEN, Api, Member
 
 PROBLEM = "application/problem+json"
 
@@ -182,15 +182,23 @@ def test_the_web_pages_of_an_account_near_the_end_answer(api: Api, db: Database)
     deps = Deps(db, PlanVersionCache())
     now = datetime(9999, 12, 20, tzinfo=UTC)
     passwords.set_password(deps, member_id=member.id, password="a long password", now=now)
-    landing = api.client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', landing.text)
-    assert csrf is not None
-    form = {"csrf": csrf.group(1), "handle": "lastcycle", "password": "a long password"}
-    assert api.client.post("/login", data=form).status_code == 200
+    form = {"csrf": _csrf(api, "/login"), "handle": "lastcycle", "password": "a long password"}
+    assert api.client.post("/login", data=form).url.path == "/inbox"
     _put_clock(db, datetime.max.replace(tzinfo=UTC))
     for path in ("/credits", "/inbox", "/notifications", "/stats", "/credits/ledger.csv"):
         page = api.client.get(path)
         assert page.status_code == 200, f"{path}: {page.text[:500]}"
+    operator = {"csrf": _csrf(api, "/login"), "token": ADMIN_TOKEN}
+    assert api.client.post("/login/operator", data=operator).url.path == "/admin"
+    for path in ("/admin", "/admin/members", f"/admin/members/{member.id}", "/admin/plans"):
+        page = api.client.get(path)
+        assert page.status_code == 200, f"{path}: {page.text[:500]}"
+
+
+def _csrf(api: Api, path: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', api.client.get(path).text)
+    assert found is not None
+    return found.group(1)
 
 
 def test_a_plan_lifetime_past_100_years_is_refused(api: Api) -> None:
