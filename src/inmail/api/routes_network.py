@@ -16,8 +16,10 @@ router = APIRouter(
 
 
 @router.get("/members/{other_id}")
-def read_member(other_id: str, member_id: CurrentMember, deps: ServicesDep) -> MemberViewOut:
-    record = members.get_member(deps, other_id)
+def read_member(
+    other_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+) -> MemberViewOut:
+    record = members.get_member(deps, other_id, now=now)
     degree = network.degree_between(deps, viewer=member_id, other=other_id)
     return MemberViewOut(**render.member(record).model_dump(), degree=degree)
 

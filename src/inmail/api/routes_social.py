@@ -70,9 +70,12 @@ def leave(group_id: str, member_id: CurrentMember, deps: ServicesDep) -> None:
 
 
 @router.get("/groups/{group_id}/members")
-def group_members(group_id: str, member_id: CurrentMember, deps: ServicesDep) -> list[MemberOut]:
+def group_members(
+    group_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+) -> list[MemberOut]:
     ids = groups.group_members(deps, viewer=member_id, group_id=group_id)
-    return [render.member(members.get_member(deps, m)) for m in ids]
+    found = members.members_by_id(deps, ids, now=now)
+    return [render.member(found[m]) for m in ids if m in found]
 
 
 @router.post("/groups/{group_id}/messages", status_code=201, responses=problem_responses(429))
@@ -133,10 +136,11 @@ def contact_info(other_id: str, member_id: CurrentMember, deps: ServicesDep) -> 
 
 @router.get("/members/{other_id}/mutual-connections")
 def mutual_connections(
-    other_id: str, member_id: CurrentMember, deps: ServicesDep
+    other_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> list[MemberOut]:
     ids = introductions.mutual_connections(deps, viewer=member_id, other=other_id)
-    return [render.member(members.get_member(deps, m)) for m in ids]
+    found = members.members_by_id(deps, ids, now=now)
+    return [render.member(found[m]) for m in ids if m in found]
 
 
 @router.post("/introductions", status_code=201)

@@ -68,7 +68,9 @@ def send_inmail(
     sender = current_account(deps, sender_id, now)
     plan = sender.subscription.plan
     with deps.db.read() as conn:
-        route = inmail_route(gather_reach(deps, conn, sender, to, with_routes=not plan.inmail))
+        route = inmail_route(
+            gather_reach(deps, conn, sender, to, now=now, with_routes=not plan.inmail)
+        )
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -200,7 +202,7 @@ def _follow_up(deps: Deps, thread: ThreadRecord, body: str, now: datetime, key: 
     sender = thread.initiator_id
     account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, account, thread.recipient_id, with_routes=False)
+        reach = gather_reach(deps, conn, account, thread.recipient_id, now=now, with_routes=False)
     assert thread.last_inmail_at is not None
     state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)
     check_followup(state, reach.sender_plan, now)
@@ -331,7 +333,7 @@ def send_message(deps: Deps, *, sender_id: str, to: str, body: str, now: datetim
     check_text(None, body)
     sender = current_account(deps, sender_id, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, sender, to, with_routes=False)
+        reach = gather_reach(deps, conn, sender, to, now=now, with_routes=False)
         existing = message_store.thread_between(conn, "message", sender_id, to)
     if not reach.connected:
         raise NotAConnection("free messages go to 1st-degree connections; try InMail")
@@ -366,7 +368,9 @@ def block_member(deps: Deps, *, member_id: str, other: str, now: datetime, on: b
     require_utc(now)
     account = current_account(deps, member_id, now)
     with deps.db.write() as conn:
-        gather_reach(deps, conn, account, other, with_routes=False)  # validates both members
+        gather_reach(
+            deps, conn, account, other, now=now, with_routes=False
+        )  # validates both members
         if on:
             network_store.block(conn, member_id, other, now)
         else:
