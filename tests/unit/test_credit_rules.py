@@ -19,6 +19,7 @@ from inmail.domain.credits import (
     EntryKind,
     Lot,
     LotSource,
+    credit_back,
     draw,
     expire_due,
     forfeit_above_cap,
@@ -188,3 +189,24 @@ def test_overage_within_the_limit_is_allowed_and_beyond_it_refused() -> None:
 def test_money_refuses_a_malformed_currency() -> None:
     with pytest.raises(ValidationError, match="ISO 4217"):
         Money(100, "usd")
+
+
+def test_a_credit_back_stays_only_in_a_lot_nothing_has_taken_away_since() -> None:
+    kept = lot(1, LotSource.ALLOTMENT, 0)
+    forfeited = lot(2, LotSource.ALLOTMENT, 0)
+    expired = lot(3, LotSource.PURCHASE, 0, expires_in_days=-1)
+    for taken in (kept, forfeited, expired):
+        taken.granted = 1
+    book = book_of(kept, forfeited, expired)
+
+    stays = credit_back(book, [(kept, 1), (forfeited, 1), (expired, 1)], {2}, NOW, "inmail:1")
+
+    assert stays == 1
+    assert (book.balance, kept.remaining, forfeited.remaining, expired.remaining) == (1, 1, 0, 0)
+    assert [(e.kind, e.amount) for e in book.entries] == [
+        (EntryKind.REFUND, 1),
+        (EntryKind.REFUND, 1),
+        (EntryKind.FORFEIT, -1),
+        (EntryKind.REFUND, 1),
+        (EntryKind.EXPIRE, -1),
+    ]

@@ -1,32 +1,27 @@
-"""What every use case shares: the plan cache, opening an account under its lock, idempotency."""
+"""What every use case shares: the plan cache, opening an account under its lock, as of now."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from inmail.domain.billing import PlanLookup, Renewal, catch_up
 from inmail.domain.credits import Book
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import IdempotencyKeyReused, UnknownMember, ValidationError
+from inmail.domain.errors import UnknownMember
 from inmail.domain.plans import Plan
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
-from inmail.store import idempotency as key_store
 from inmail.store.db import Database
 from inmail.store.messaging import notify
 
 T = TypeVar("T")
-MAX_KEY_LENGTH = 200
 
 
 class PlanVersionCache:
@@ -185,65 +180,3 @@ def is_due(next_due_at: datetime | None, now: datetime) -> bool:
 def refresh(deps: Deps, member_id: str, now: datetime) -> None:
     """Apply due renewals before a read."""
     current_account(deps, member_id, now)
-
-
-def fingerprint(request: dict[str, Any]) -> str:
-    encoded = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
-
-
-def idempotent(
-    deps: Deps,
-    *,
-    member_id: str,
-    scope: str,
-    key: str | None,
-    request: dict[str, Any],
-    now: datetime,
-    effect: Callable[[Connection], T],
-    encode: Callable[[T], str],
-    decode: Callable[[str], T],
-) -> T:
-    """Run ``effect`` once per (scope, key): a replay returns the first result unchanged.
-
-    The key is stored in the effect's own transaction, so either both exist or
-    neither. The member's account is locked before the key is looked up, so a
-    concurrent replay waits for the first request and then finds its key. The
-    unique key is the last line of defence: if two first requests still race,
-    only one can insert it, and the other's effect rolls back.
-    """
-    if key is None:
-        with deps.db.write() as conn:
-            return effect(conn)
-    check_key(key)
-    digest = fingerprint(request)
-    try:
-        with deps.db.write() as conn:
-            account_store.lock_account_row(conn, member_id)
-            stored = key_store.find_key(conn, scope, key)
-            if stored is not None:
-                return replay(stored, digest, decode)
-            result = effect(conn)
-            key_store.insert_key(conn, scope, key, digest, encode(result), now)
-            return result
-    except IntegrityError:
-        with deps.db.read() as conn:
-            stored = key_store.find_key(conn, scope, key)
-        if stored is None:
-            raise
-        return replay(stored, digest, decode)
-
-
-def replay(stored: key_store.StoredResponse, digest: str, decode: Callable[[str], T]) -> T:
-    """The first answer for this key, if the request is the same one."""
-    if stored.fingerprint != digest:
-        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
-    return decode(stored.response)
-
-
-def check_key(key: str) -> None:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ValidationError(
-            f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters",
-            field="idempotency_key",
-        )

@@ -6,12 +6,15 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from inmail.domain.billing import Subscription, catch_up, subscribe
 from inmail.domain.credits import Book, new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import HandleTaken, UnknownMember, ValidationError
 from inmail.domain.plans import BASIC
 from inmail.services.context import Deps, current_account, is_due, plans_in_force
+from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import accounts as account_store
 from inmail.store import members as member_store
 from inmail.store.members import MemberRecord
@@ -32,31 +35,60 @@ def create_member(
     school: str = "",
     interests: Sequence[str] = (),
     plan: str = BASIC,
+    idempotency_key: str | None = None,
 ) -> MemberRecord:
-    """A new member on ``plan``; a paid plan starts its first cycle (and fee) now."""
+    """A new member on ``plan``; a paid plan starts its first cycle (and fee) now.
+
+    A retry with the same ``idempotency_key`` (the operator's) answers the first
+    creation instead of ``handle-taken``.
+    """
     require_utc(now)
-    handle = handle.strip().lower()
-    _check_profile(handle, name, headline, company, school, interests)
-    record = MemberRecord(
-        new_id("m"), handle, name.strip(), headline, company, school, tuple(interests), plan, now
-    )
-    with deps.db.write() as conn:
-        in_force = plans_in_force(conn)
-        target = in_force(plan, now)
-        if member_store.handle_exists(conn, handle):
-            raise HandleTaken(f"the handle {handle!r} is taken")
-        member_store.insert_member(conn, record)
-        basic = in_force(BASIC, now)
-        sub = Subscription(new_id("sub"), basic, now, renewed_cycle=-1)
-        account_store.insert_account(conn, record.id, sub)
-        if target.is_paid:
-            account = account_store.lock_account(conn, record.id, deps.plans.lookup(conn))
-            assert account is not None
-            book = Book(0, [])
-            subscribe(account.subscription, target, new_id("sub"), now)
-            done = catch_up(book, account.subscription, in_force, now)
-            account_store.save(conn, account, book, done)
-    return record
+    request = {
+        "handle": handle,
+        "name": name,
+        "headline": headline,
+        "company": company,
+        "school": school,
+        "interests": list(interests),
+        "plan": plan,
+    }
+
+    def effect(conn: Connection) -> MemberRecord:
+        member_handle = handle.strip().lower()
+        _check_profile(member_handle, name, headline, company, school, interests)
+        record = MemberRecord(
+            new_id("m"),
+            member_handle,
+            name.strip(),
+            headline,
+            company,
+            school,
+            tuple(interests),
+            plan,
+            now,
+        )
+        _insert_member(deps, conn, record, now)
+        return record
+
+    write = keyed(MemberRecord, "operator:members", idempotency_key, request)
+    return keyed_write(deps, write, now=now, effect=effect)
+
+
+def _insert_member(deps: Deps, conn: Connection, record: MemberRecord, now: datetime) -> None:
+    in_force = plans_in_force(conn)
+    target = in_force(record.plan, now)
+    if member_store.handle_exists(conn, record.handle):
+        raise HandleTaken(f"the handle {record.handle!r} is taken")
+    member_store.insert_member(conn, record)
+    sub = Subscription(new_id("sub"), in_force(BASIC, now), now, renewed_cycle=-1)
+    account_store.insert_account(conn, record.id, sub)
+    if target.is_paid:
+        account = account_store.lock_account(conn, record.id, deps.plans.lookup(conn))
+        assert account is not None
+        book = Book(0, [])
+        subscribe(account.subscription, target, new_id("sub"), now)
+        done = catch_up(book, account.subscription, in_force, now)
+        account_store.save(conn, account, book, done)
 
 
 def _check_profile(

@@ -15,10 +15,10 @@ from inmail.domain.cycles import require_utc
 from inmail.services.context import (
     Deps,
     current_account,
-    idempotent,
     lock_and_catch_up,
     plans_in_force,
 )
+from inmail.services.idempotency import idempotent
 
 
 @dataclass(frozen=True, slots=True)
