@@ -86,7 +86,7 @@ class Outcome:
     refused: list[tuple[Send, int, str]] = field(default_factory=list)  # any other status
 
     @property
-    def answered(self) -> int:
+    def finished(self) -> int:
         return len(self.acknowledged) + len(self.unanswered) + len(self.refused)
 
 
@@ -174,7 +174,7 @@ def _load_until_killed(server: ServeProcess, sends: list[Send], kill_after: int)
         threads = [pool.submit(sender_thread) for _ in range(THREADS)]
         with progress:
             reached = progress.wait_for(
-                lambda: len(outcome.acknowledged) >= kill_after or outcome.answered == len(sends),
+                lambda: len(outcome.acknowledged) >= kill_after or outcome.finished == len(sends),
                 timeout=LOAD_TIMEOUT_S,
             )
         killed.set()
