@@ -44,8 +44,10 @@ router = APIRouter(
 
 
 @router.post("/members", status_code=201, responses=problem_responses(409))
-def create_member(body: MemberIn, deps: ServicesDep, now: Now) -> MemberOut:
-    record = members.create_member(deps, now=now, **body.model_dump())
+def create_member(
+    body: MemberIn, deps: ServicesDep, now: Now, key: IdempotencyKey = None
+) -> MemberOut:
+    record = members.create_member(deps, now=now, idempotency_key=key, **body.model_dump())
     return render.member(record)
 
 
