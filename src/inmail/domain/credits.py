@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from inmail.domain.errors import InsufficientCredits, ValidationError
 from inmail.domain.money import Money
+from inmail.domain.timeline import later
 
 
 class LotSource(StrEnum):
@@ -240,7 +241,11 @@ def credit_back(
 
 
 def lifetime_end(start: datetime, days: int | None) -> datetime | None:
-    return None if days is None else start + timedelta(days=days)
+    """When a lot granted at ``start`` with a lifetime of ``days`` expires; None: never.
+
+    A lifetime that would end after 9999-12-31 never ends (domain/timeline.py).
+    """
+    return None if days is None else later(start, timedelta(days=days))
 
 
 def upcoming_forfeit(lots: Iterable[Lot], renewal_at: datetime, allotment: int, cap: int) -> int:

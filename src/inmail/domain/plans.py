@@ -13,6 +13,7 @@ from datetime import datetime
 
 from inmail.domain.errors import UnknownPack, UnknownPlan, ValidationError
 from inmail.domain.money import Money
+from inmail.domain.timeline import check_term_days
 
 BASIC = "basic"
 STANDARD_PACK = "pack_1"
@@ -78,6 +79,11 @@ class Plan:
             raise ValidationError(
                 "pack_credit_lifetime_days must be at least 1", field="pack_credit_lifetime_days"
             )
+        # Bounded so that adding one to a date is a date or "never", not an OverflowError.
+        check_term_days(self.plan_credit_lifetime_days, "plan_credit_lifetime_days")
+        check_term_days(self.pack_credit_lifetime_days, "pack_credit_lifetime_days")
+        check_term_days(self.credit_back_days, "credit_back_days")
+        check_term_days(self.followup_after_days, "followup_after_days")
 
     @property
     def is_paid(self) -> bool:

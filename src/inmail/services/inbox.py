@@ -55,11 +55,12 @@ def follow_ups(deps: Deps, *, member_id: str, now: datetime) -> list[FollowUpDue
         waiting = message_store.awaiting_threads(conn, member_id)
     plan = account.subscription.plan
     due = [
-        FollowUpDue(t, followup_due_at(t.last_inmail_at, plan))
+        FollowUpDue(t, due_at)
         for t in waiting
         if t.last_inmail_at is not None and t.followups_sent < plan.max_followups
+        # None: the wait would end after 9999-12-31, so it is never over
+        if (due_at := followup_due_at(t.last_inmail_at, plan)) is not None and due_at <= now
     ]
-    due = [d for d in due if d.due_at <= now]
     if due:
         _notify_due(deps, member_id, due)
     return due

@@ -192,9 +192,10 @@ def cycle_summaries(
     if sub.cycle_start is not None:
         current = cycle_index_at(sub.anchor, now)
         first = max(0, current - cycles + 1)
-        starts = [cycle_start(sub.anchor, k) for k in range(first, current + 1)]
-    else:  # Basic has no cycles: calendar months
-        starts = [add_months(month_floor(now), -k) for k in range(cycles)][::-1]
+        dated = [cycle_start(sub.anchor, k) for k in range(first, current + 1)]
+    else:  # Basic has no cycles: calendar months (none before year 1)
+        dated = [add_months(month_floor(now), -k) for k in range(cycles)][::-1]
+    starts = [start for start in dated if start is not None]
     totals = {start: [0, 0, 0] for start in starts}
     # Only the lines of the cycles shown: an old account's whole ledger is never loaded.
     recent = _ledger_of(member_id).where(ledger_entries.c.at >= starts[0])
