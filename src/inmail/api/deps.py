@@ -14,7 +14,8 @@ from inmail.api.schemas import ID_MAX, ID_PATTERN
 from inmail.bootstrap import Runtime
 from inmail.domain.plans import CODE_MAX, CODE_PATTERN
 from inmail.services.auth import is_operator_token, known_member, member_for_token
-from inmail.services.context import MAX_KEY_LENGTH, Deps
+from inmail.services.context import Deps
+from inmail.services.idempotency import MAX_KEY_LENGTH
 
 bearer = HTTPBearer(auto_error=False, description="A member token, or the operator token")
 

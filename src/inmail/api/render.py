@@ -239,16 +239,20 @@ def follow_ups(due: list[FollowUpDue], limit: int) -> Page[FollowUpOut]:
     return Page(items=[follow_up(d) for d in due], next_cursor=after)
 
 
-def members(found: list[MemberRecord], limit: int) -> Page[MemberOut]:
-    """Members in id order (mutual connections)."""
-    after = encode_keys(found[-1].id) if len(found) == limit else None
-    return Page(items=[member(m) for m in found], next_cursor=after)
+def members(ids: list[str], found: dict[str, MemberRecord], limit: int) -> Page[MemberOut]:
+    """The members of ``ids`` in that order (mutual connections, by id)."""
+    after = encode_keys(ids[-1]) if len(ids) == limit else None
+    return Page(items=[member(found[m]) for m in ids if m in found], next_cursor=after)
 
 
-def group_members(found: list[tuple[datetime, MemberRecord]], limit: int) -> Page[MemberOut]:
-    last = found[-1] if len(found) == limit else None
-    after = None if last is None else encode_keys(last[0].isoformat(), last[1].id)
-    return Page(items=[member(m) for _, m in found], next_cursor=after)
+def group_members(
+    page: list[tuple[datetime, str]], found: dict[str, MemberRecord], limit: int
+) -> Page[MemberOut]:
+    """A page of (member since, id), longest-standing first."""
+    last = page[-1] if len(page) == limit else None
+    after = None if last is None else encode_keys(last[0].isoformat(), last[1])
+    items = [member(found[m]) for _, m in page if m in found]
+    return Page(items=items, next_cursor=after)
 
 
 def invitations(found: list[Invitation], limit: int) -> Page[InvitationOut]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from inmail.api import render
-from inmail.api.deps import CurrentMember, IdPath, Now, ServicesDep
+from inmail.api.deps import CurrentMember, IdempotencyKey, IdPath, Now, ServicesDep
 from inmail.api.errors import problem_responses
 from inmail.api.pagination import (
     DEFAULT_LIMIT,
@@ -32,7 +32,7 @@ from inmail.api.schemas import (
     PostOut,
     SentOut,
 )
-from inmail.services import contact, groups, introductions, posts
+from inmail.services import contact, groups, introductions, members, posts
 
 router = APIRouter(
     prefix="/v1", tags=["free routes"], responses=problem_responses(401, 403, 404, 409, 422)
@@ -40,7 +40,13 @@ router = APIRouter(
 
 
 @router.post("/groups", status_code=201)
-def create_group(body: GroupIn, member_id: CurrentMember, deps: ServicesDep, now: Now) -> GroupOut:
+def create_group(
+    body: GroupIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
+) -> GroupOut:
     group = groups.create_group(
         deps,
         owner_id=member_id,
@@ -48,6 +54,7 @@ def create_group(body: GroupIn, member_id: CurrentMember, deps: ServicesDep, now
         description=body.description,
         closed=body.closed,
         now=now,
+        idempotency_key=key,
     )
     return render.group(group)
 
@@ -81,36 +88,59 @@ def group_members(
     group_id: IdPath,
     member_id: CurrentMember,
     deps: ServicesDep,
+    now: Now,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[MemberOut]:
     after = decode_time_key(cursor)
-    found = groups.group_members(
-        deps, viewer=member_id, group_id=group_id, after=after, limit=limit
-    )
-    return render.group_members(found, limit)
+    page = groups.group_members(deps, viewer=member_id, group_id=group_id, after=after, limit=limit)
+    found = members.members_by_id(deps, [m for _, m in page], now=now)
+    return render.group_members(page, found, limit)
 
 
 @router.post("/groups/{group_id}/messages", status_code=201, responses=problem_responses(429))
 def group_message(
-    group_id: IdPath, body: GroupMessageIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    group_id: IdPath,
+    body: GroupMessageIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> SentOut:
     sent = groups.send_group_message(
-        deps, sender_id=member_id, group_id=group_id, to=body.to, body=body.body, now=now
+        deps,
+        sender_id=member_id,
+        group_id=group_id,
+        to=body.to,
+        body=body.body,
+        now=now,
+        idempotency_key=key,
     )
     return render.sent(sent)
 
 
 @router.post("/posts", status_code=201)
-def create_post(body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now) -> PostOut:
-    return render.post(posts.create_post(deps, author_id=member_id, body=body.body, now=now))
+def create_post(
+    body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now, key: IdempotencyKey = None
+) -> PostOut:
+    made = posts.create_post(
+        deps, author_id=member_id, body=body.body, now=now, idempotency_key=key
+    )
+    return render.post(made)
 
 
 @router.post("/posts/{post_id}/comments", status_code=201)
 def comment(
-    post_id: IdPath, body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    post_id: IdPath,
+    body: PostIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> PostOut:
-    made = posts.create_post(deps, author_id=member_id, body=body.body, now=now, parent_id=post_id)
+    made = posts.create_post(
+        deps, author_id=member_id, body=body.body, now=now, parent_id=post_id, idempotency_key=key
+    )
     return render.post(made)
 
 
@@ -152,19 +182,24 @@ def mutual_connections(
     other_id: IdPath,
     member_id: CurrentMember,
     deps: ServicesDep,
+    now: Now,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[MemberOut]:
     after = decode_keys(cursor, 1)
-    found = introductions.mutual_connection_members(
+    ids = introductions.mutual_connections(
         deps, viewer=member_id, other=other_id, after=after[0] if after else None, limit=limit
     )
-    return render.members(found, limit)
+    return render.members(ids, members.members_by_id(deps, ids, now=now), limit)
 
 
 @router.post("/introductions", status_code=201)
 def request_introduction(
-    body: IntroductionIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    body: IntroductionIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> IntroductionOut:
     intro = introductions.request_introduction(
         deps,
@@ -173,16 +208,22 @@ def request_introduction(
         via_id=body.via,
         note=body.note,
         now=now,
+        idempotency_key=key,
     )
     return render.introduction(intro)
 
 
 @router.post("/introductions/{intro_id}/forward")
 def forward(
-    intro_id: IdPath, body: ForwardIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    intro_id: IdPath,
+    body: ForwardIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> IntroductionOut:
     made = introductions.forward(
-        deps, member_id=member_id, intro_id=intro_id, note=body.note, now=now
+        deps, member_id=member_id, intro_id=intro_id, note=body.note, now=now, idempotency_key=key
     )
     return render.introduction(made)
 

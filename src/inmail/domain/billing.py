@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from inmail.domain.credits import (
@@ -29,8 +29,9 @@ from inmail.domain.errors import OverageLimitReached, PacksNotOnPlan
 from inmail.domain.money import Money
 from inmail.domain.plans import BASIC, Pack, Plan
 
-PlanLookup = Callable[[str], Plan]
-"""Returns the current version of a plan by code (raises UnknownPlan)."""
+JUST_BEFORE = timedelta(microseconds=1)
+PlanLookup = Callable[[str, datetime], Plan]
+"""Returns the version of a plan (by code) in force at a moment (raises UnknownPlan)."""
 
 
 @dataclass(slots=True)
@@ -88,8 +89,8 @@ def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Ren
     cycle = sub.renewed_cycle + 1
     reference = cycle_reference(sub, cycle)
     expire_due(book, at)
-    # Members keep a plan version for the whole cycle; a new cycle takes the newest terms.
-    sub.plan = plans(sub.pending_plan or sub.plan.code)
+    if cycle > 0:  # cycle 0 starts with the plan just subscribed to
+        sub.plan = cycle_terms(plans, sub.pending_plan or sub.plan.code, at)
     sub.pending_plan = None
     sub.renewed_cycle = cycle
     plan = sub.plan
@@ -108,12 +109,23 @@ def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Ren
     return Renewal(sub.id, cycle, at, plan, plan.monthly_allotment, forfeited)
 
 
+def cycle_terms(plans: PlanLookup, code: str, start: datetime) -> Plan:
+    """The terms of a cycle that starts at ``start`` (SPEC §1: edits never rewrite history).
+
+    Members keep a plan version for the whole cycle; a new cycle takes the
+    version in force just before it starts, however late it is caught up. An
+    edit written at the very instant of a renewal applies from the next cycle:
+    a renewal that was on time happened at that instant, before the edit.
+    """
+    return plans(code, start - JUST_BEFORE)
+
+
 def forfeit_at_next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> int:
     """How many credits the next renewal forfeits if none are spent before it."""
     at = sub.next_renewal_at()
     if at is None:
         return 0
-    plan = plans(sub.pending_plan or sub.plan.code)
+    plan = cycle_terms(plans, sub.pending_plan or sub.plan.code, at)
     return upcoming_forfeit(book.lots, at, plan.monthly_allotment, plan.rollover_cap)
 
 

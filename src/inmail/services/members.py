@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+
+from sqlalchemy import Connection
 
 from inmail.domain.billing import Subscription, catch_up, subscribe
 from inmail.domain.credits import Book, new_id
@@ -12,9 +14,9 @@ from inmail.domain.errors import HandleTaken, UnknownMember
 from inmail.domain.plans import BASIC
 from inmail.domain.profile import check_handle, check_profile
 from inmail.domain.text import is_clean
-from inmail.services.context import Deps
+from inmail.services.context import Deps, current_account, is_due, plans_in_force
+from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import accounts as account_store
-from inmail.store import catalog as catalog_store
 from inmail.store import members as member_store
 from inmail.store.members import MemberRecord
 
@@ -30,59 +32,110 @@ def create_member(
     school: str = "",
     interests: Sequence[str] = (),
     plan: str = BASIC,
+    idempotency_key: str | None = None,
 ) -> MemberRecord:
     """A new member on ``plan``; a paid plan starts its first cycle (and fee) now.
 
     The handle and texts follow :mod:`inmail.domain.profile` (ValidationError names the
     field); a taken handle is HandleTaken, an unknown plan UnknownPlan.
+    A retry with the same ``idempotency_key`` (the operator's) answers the first
+    creation instead of ``handle-taken``.
     """
     require_utc(now)
-    check_handle(handle)
-    check_profile(name=name, headline=headline, company=company, school=school, interests=interests)
-    record = MemberRecord(
-        new_id("m"), handle, name.strip(), headline, company, school, tuple(interests), plan, now
-    )
-    with deps.db.write() as conn:
-        target = catalog_store.current_plan(conn, plan)
-        if member_store.handle_exists(conn, handle):
-            raise HandleTaken(f"the handle {handle!r} is taken")
-        member_store.insert_member(conn, record)
-        basic = catalog_store.current_plan(conn, BASIC)
-        sub = Subscription(new_id("sub"), basic, now, renewed_cycle=-1)
-        account_store.insert_account(conn, record.id, sub)
-        if target.is_paid:
-            account = account_store.lock_account(conn, record.id, deps.plans.lookup(conn))
-            assert account is not None
-            book = Book(0, [])
-            subscribe(account.subscription, target, new_id("sub"), now)
-            lookup = lambda code: catalog_store.current_plan(conn, code)  # noqa: E731
-            done = catch_up(book, account.subscription, lookup, now)
-            account_store.save(conn, account, book, done)
-    return record
+    request = {
+        "handle": handle,
+        "name": name,
+        "headline": headline,
+        "company": company,
+        "school": school,
+        "interests": list(interests),
+        "plan": plan,
+    }
+
+    def effect(conn: Connection) -> MemberRecord:
+        check_handle(handle)
+        check_profile(
+            name=name, headline=headline, company=company, school=school, interests=interests
+        )
+        record = MemberRecord(
+            new_id("m"),
+            handle,
+            name.strip(),
+            headline,
+            company,
+            school,
+            tuple(interests),
+            plan,
+            now,
+        )
+        _insert_member(deps, conn, record, now)
+        return record
+
+    write = keyed(MemberRecord, "operator:members", idempotency_key, request)
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
-def get_member(deps: Deps, member_id: str) -> MemberRecord:
+def _insert_member(deps: Deps, conn: Connection, record: MemberRecord, now: datetime) -> None:
+    in_force = plans_in_force(conn)
+    target = in_force(record.plan, now)
+    if member_store.handle_exists(conn, record.handle):
+        raise HandleTaken(f"the handle {record.handle!r} is taken")
+    member_store.insert_member(conn, record)
+    sub = Subscription(new_id("sub"), in_force(BASIC, now), now, renewed_cycle=-1)
+    account_store.insert_account(conn, record.id, sub)
+    if target.is_paid:
+        account = account_store.lock_account(conn, record.id, deps.plans.lookup(conn))
+        assert account is not None
+        book = Book(0, [])
+        subscribe(account.subscription, target, new_id("sub"), now)
+        done = catch_up(book, account.subscription, in_force, now)
+        account_store.save(conn, account, book, done)
+
+
+def get_member(deps: Deps, member_id: str, *, now: datetime) -> MemberRecord:
+    """A member's profile with the plan they are on at ``now``. Raises UnknownMember."""
     with deps.db.read() as conn:
         record = member_store.get_member(conn, member_id)
     if record is None:
         raise UnknownMember(f"there is no member {member_id!r}")
-    return record
+    return _as_of(deps, [record], now)[0]
 
 
-def get_members(deps: Deps, member_ids: list[str]) -> list[MemberRecord]:
-    """The members with these ids, in the order given, in one query (unknown ids left out)."""
+def members_by_id(deps: Deps, ids: Iterable[str], *, now: datetime) -> dict[str, MemberRecord]:
+    """Members by id, each with the plan they are on at ``now``; unknown ids are left out."""
     with deps.db.read() as conn:
-        return member_store.get_members(conn, member_ids)
+        found = member_store.members_by_id(conn, sorted(set(ids)))
+    return {r.id: r for r in _as_of(deps, found, now)}
 
 
-def list_members(deps: Deps, *, after: str | None = None, limit: int = 50) -> list[MemberRecord]:
+def list_members(
+    deps: Deps, *, now: datetime, after: str | None = None, limit: int = 50
+) -> list[MemberRecord]:
     with deps.db.read() as conn:
-        return member_store.list_members(conn, after=after, limit=limit)
+        found = member_store.list_members(conn, after=after, limit=limit)
+    return _as_of(deps, found, now)
 
 
-def search_members(deps: Deps, *, text: str, limit: int = 20) -> list[MemberRecord]:
+def search_members(deps: Deps, *, text: str, now: datetime, limit: int = 20) -> list[MemberRecord]:
     text = text.strip()
     if not text or not is_clean(text):  # no profile holds control characters: nothing matches
         return []
     with deps.db.read() as conn:
-        return member_store.search_members(conn, text[:100], limit=limit)
+        found = member_store.search_members(conn, text[:100], limit=limit)
+    return _as_of(deps, found, now)
+
+
+def _as_of(deps: Deps, records: list[MemberRecord], now: datetime) -> list[MemberRecord]:
+    """The records with the plan each member is on at ``now`` (SPEC §2: no stale plan shown).
+
+    Members whose renewal is due are caught up first (a write each, once);
+    the rest cost nothing more than the read that found them.
+    """
+    due = [r.id for r in records if is_due(r.plan_due_at, now)]
+    if not due:
+        return records
+    for member_id in due:
+        current_account(deps, member_id, now)
+    with deps.db.read() as conn:
+        fresh = {r.id: r for r in member_store.members_by_id(conn, due)}
+    return [fresh.get(r.id, r) for r in records]

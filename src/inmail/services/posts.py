@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound
 from inmail.domain.network import POST, mentioned_handles
 from inmail.services.context import Deps
+from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import messaging as message_store
 from inmail.store import social
 from inmail.store.social import Post
@@ -18,12 +19,24 @@ from inmail.store.tables import members
 
 
 def create_post(
-    deps: Deps, *, author_id: str, body: str, now: datetime, parent_id: str | None = None
+    deps: Deps,
+    *,
+    author_id: str,
+    body: str,
+    now: datetime,
+    parent_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Post:
-    """A post (or a comment on one); each member it @mentions is notified once."""
+    """A post (or a comment on one); each member it @mentions is notified once.
+
+    A retry with the same ``idempotency_key`` answers the first post.
+    """
     require_utc(now)
-    POST.check(body, field="body")
-    with deps.db.write() as conn:
+    request = {"body": body, "parent": parent_id}
+    write = keyed(Post, f"post:{author_id}", idempotency_key, request)
+
+    def effect(conn: Connection) -> Post:
+        POST.check(body, field="body")
         if parent_id is not None:
             parent = social.get_post(conn, parent_id)
             if parent is None or parent.parent_id is not None:
@@ -50,7 +63,9 @@ def create_post(
                     text=f"@{author_handle} mentioned you: {body[:100]}",
                     reference=f"post:{post.id}",
                 )
-    return Post(post.id, author_id, parent_id, body, now, tuple(sorted(mentioned)))
+        return Post(post.id, author_id, parent_id, body, now, tuple(sorted(mentioned)))
+
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def feed(

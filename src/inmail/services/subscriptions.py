@@ -12,10 +12,13 @@ from inmail.domain.billing import ChangeKind, Subscription, catch_up, classify_c
 from inmail.domain.billing import upgrade as upgrade_rule
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import UnknownMember
-from inmail.services.context import Deps, idempotent, lock_and_catch_up, refresh
-from inmail.store import accounts as account_store
-from inmail.store import catalog as catalog_store
+from inmail.services.context import (
+    Deps,
+    current_account,
+    lock_and_catch_up,
+    plans_in_force,
+)
+from inmail.services.idempotency import idempotent
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +52,14 @@ def change_plan(
     require_utc(now)
 
     def effect(conn: Connection) -> SubscriptionView:
-        target = catalog_store.current_plan(conn, plan)
+        in_force = plans_in_force(conn)
+        target = in_force(plan, now)
         opened = lock_and_catch_up(deps, conn, member_id, now)
         sub = opened.account.subscription
         change = classify_change(sub, target)
         if change is ChangeKind.SUBSCRIBE:
             subscribe(sub, target, new_id("sub"), now)
-            lookup = lambda code: catalog_store.current_plan(conn, code)  # noqa: E731
-            opened.renewals += catch_up(opened.book, sub, lookup, now)
+            opened.renewals += catch_up(opened.book, sub, in_force, now)
         elif change is ChangeKind.UPGRADE:
             upgrade_rule(opened.book, sub, target, now)
         elif change is ChangeKind.SCHEDULED:
@@ -107,9 +110,4 @@ def _decode(text: str) -> SubscriptionView:
 
 
 def get_subscription(deps: Deps, *, member_id: str, now: datetime) -> SubscriptionView:
-    refresh(deps, member_id, now)
-    with deps.db.read() as conn:
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
-    if account is None:
-        raise UnknownMember(f"there is no member {member_id!r}")
-    return view_of(account.subscription, now)
+    return view_of(current_account(deps, member_id, now).subscription, now)

@@ -88,7 +88,7 @@ def group_page(request: Request, group_id: str, member_id: WebMember) -> HTMLRes
         "group.html",
         view=view,
         member_id=member_id,
-        people=people_by_id(rt.deps, ids),
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
         monthly_limit=rt.deps.group_message_monthly_limit,
     )
 
@@ -163,7 +163,7 @@ def feed_page(request: Request, member_id: WebMember) -> HTMLResponse:
         "feed.html",
         posts=found,
         comments=comments,
-        people=people_by_id(rt.deps, ids),
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
         member_id=member_id,
     )
 
@@ -173,7 +173,12 @@ def mentions_page(request: Request, member_id: WebMember) -> HTMLResponse:
     rt = runtime_of(request)
     found = [p for _, p in posts.mentions(rt.deps, member_id=member_id, limit=50)]
     ids = [p.author_id for p in found] + [m for p in found for m in p.mentions]
-    return page(request, "network_mentions.html", posts=found, people=people_by_id(rt.deps, ids))
+    return page(
+        request,
+        "network_mentions.html",
+        posts=found,
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
+    )
 
 
 @router.post("/posts", dependencies=[CsrfChecked])

@@ -37,7 +37,7 @@ def inbox_page(request: Request, member_id: WebMember) -> HTMLResponse:
     others = {
         t.id: t.recipient_id if t.initiator_id == member_id else t.initiator_id for t in threads
     }
-    names = {m: members.get_member(rt.deps, m) for m in set(others.values())}
+    names = members.members_by_id(rt.deps, others.values(), now=now)
     due = inbox.follow_ups(rt.deps, member_id=member_id, now=now)
     return page(
         request,
@@ -60,10 +60,10 @@ def thread_page(request: Request, thread_id: str, member_id: WebMember) -> HTMLR
     thread = view.thread
     if member_id == thread.recipient_id and thread.opened_at is None:
         inmail.mark_read(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
-    people = {p: members.get_member(rt.deps, p) for p in {thread.initiator_id, thread.recipient_id}}
-    for message in view.messages:
-        if message.sender_id not in people:
-            people[message.sender_id] = members.get_member(rt.deps, message.sender_id)
+    senders = [m.sender_id for m in view.messages]
+    people = members.members_by_id(
+        rt.deps, [thread.initiator_id, thread.recipient_id, *senders], now=rt.clock.now()
+    )
     return page(
         request,
         "thread.html",
@@ -107,11 +107,19 @@ def compose(
     to: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
     rt = runtime_of(request)
-    found = [m for m in members.search_members(rt.deps, text=q) if m.id != member_id] if q else []
+    found = (
+        [
+            m
+            for m in members.search_members(rt.deps, text=q, now=rt.clock.now())
+            if m.id != member_id
+        ]
+        if q
+        else []
+    )
     recipient = preview = None
     if to:
         try:
-            recipient = members.get_member(rt.deps, to)
+            recipient = members.get_member(rt.deps, to, now=rt.clock.now())
             preview = quote.quote(rt.deps, member_id=member_id, to=to, now=rt.clock.now())
         except DomainError as error:
             return page(

@@ -58,7 +58,15 @@ def network_page(
     invitations = network.pending_invitations(rt.deps, member_id=member_id)
     to_answer = introductions.introductions_to_answer(rt.deps, member_id=member_id)
     connections = introductions.connections(rt.deps, member_id=member_id)
-    found = [m for m in members.search_members(rt.deps, text=q) if m.id != member_id] if q else []
+    found = (
+        [
+            m
+            for m in members.search_members(rt.deps, text=q, now=rt.clock.now())
+            if m.id != member_id
+        ]
+        if q
+        else []
+    )
     ids = [i.from_id for i in invitations] + [i.to_id for i in invitations] + connections
     ids += [x.requester_id for x in to_answer] + [x.target_id for x in to_answer]
     return page(
@@ -71,7 +79,7 @@ def network_page(
         invitations=invitations,
         to_answer=to_answer,
         connections=connections,
-        people=people_by_id(rt.deps, ids),
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
         q=q,
         found=found,
     )
@@ -203,7 +211,7 @@ def decline_introduction(request: Request, intro_id: str, member_id: WebMember) 
 def profile_page(request: Request, other_id: str, member_id: WebMember) -> HTMLResponse:
     rt = runtime_of(request)
     try:
-        member = members.get_member(rt.deps, other_id)
+        member = members.get_member(rt.deps, other_id, now=rt.clock.now())
     except DomainError as error:
         return not_found(request, error)
     is_self = other_id == member_id
@@ -219,7 +227,7 @@ def profile_page(request: Request, other_id: str, member_id: WebMember) -> HTMLR
         contact=contact.visible_contact_info(rt.deps, viewer=member_id, member_id=other_id),
         field_labels=FIELD_LABELS,
         mutual=mutual,
-        people=people_by_id(rt.deps, mutual),
+        people=people_by_id(rt.deps, mutual, rt.clock.now()),
     )
 
 
