@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from inmail.api import render
 from inmail.api.deps import AnyCaller, CurrentMember, IdempotencyKey, Now, ServicesDep
@@ -21,6 +23,7 @@ from inmail.api.schemas import (
     SettingsIn,
     SettingsOut,
     SubscriptionOut,
+    SubscriptionPreviewOut,
 )
 from inmail.services import catalog, credits, members, settings, statements, subscriptions
 
@@ -49,6 +52,18 @@ def change_settings(
 @router.get("/me/subscription")
 def read_subscription(member_id: CurrentMember, deps: ServicesDep, now: Now) -> SubscriptionOut:
     return render.subscription(subscriptions.get_subscription(deps, member_id=member_id, now=now))
+
+
+@router.get("/me/subscription/preview")
+def preview_subscription(
+    plan: Annotated[str, Query(min_length=1, max_length=64)],
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+) -> SubscriptionPreviewOut:
+    """What changing to ``plan`` would grant and charge now, and what the next renewal does."""
+    preview = subscriptions.preview_change(deps, member_id=member_id, plan=plan, now=now)
+    return render.subscription_preview(preview)
 
 
 @router.put("/me/subscription")
