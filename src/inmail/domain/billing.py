@@ -317,6 +317,26 @@ def buy_pack(
 
 
 @dataclass(frozen=True, slots=True)
+class PackPreview:
+    """What :func:`buy_pack` would charge and grant now, and the balance after it."""
+
+    pack: Pack
+    charge: Money
+    credits: int
+    expires_at: datetime | None
+    balance_after: int
+
+
+def preview_pack(book: Book, plan: Plan, pack: Pack, now: datetime) -> PackPreview:
+    """Run :func:`buy_pack` on a copy of the book: same rule, same refusal, nothing kept."""
+    scratch = copy.deepcopy(book)
+    bought = buy_pack(scratch, plan, pack, now)
+    return PackPreview(
+        pack, bought.charge.price, bought.lot.granted, bought.lot.expires_at, scratch.balance
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class OverageSettings:
     auto_overage: bool = True
     limit_minor: int | None = None
