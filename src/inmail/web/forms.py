@@ -136,7 +136,7 @@ def _on_page(api_handler: Handler, endpoints: set[Callable[..., Any]]) -> Handle
             shown = await run_in_threadpool(render, request, failed)
         except DomainError:  # the page itself is gone (e.g. an unknown thread): say why
             return _error_page(request, status, failed.message)
-        if f'action="{failed.action}"'.encode() not in bytes(shown.body):
+        if f'method="post" action="{failed.action}"'.encode() not in bytes(shown.body):
             orphan = dataclasses.replace(failed, orphan=True)
             shown = await run_in_threadpool(render, request, orphan)
         shown.status_code = status
