@@ -45,6 +45,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "csrf": csrf_token(request),
         "flashes": take_flashes(request),
         "failed": None,  # a refused form's FailedForm (see web.forms), shown next to it
+        "page_key": None,  # the one-time key a page carries in its URL (web.forms.keyed_page)
     }
     return templates.TemplateResponse(request, template, base | context, status_code=status_code)
 

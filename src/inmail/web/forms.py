@@ -23,9 +23,9 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from sqlalchemy.exc import DataError, OperationalError
@@ -59,6 +59,24 @@ _NO_FORM = frozenset({500, 501, 502, 504})  # 503 (busy) re-renders: sending aga
 def one_time_key() -> str:
     """A fresh key for one rendered form (128 random bits)."""
     return secrets.token_urlsafe(16)
+
+
+PageKey = Annotated[str, Query(max_length=200)]
+"""A page's one-time key, in its URL: see :func:`keyed_page`."""
+
+
+def keyed_page(request: Request, once: str) -> RedirectResponse | None:
+    """Give a page whose one form charges or creates its one-time key in its URL.
+
+    A page opened without ``once`` is redirected to itself with a fresh one. Its
+    form then carries that key, so the page fetched again by Back or a reload
+    (browsers may or may not keep it) renders the same key, and sending it again
+    still answers the first result. Opening the page anew from a link is a new key.
+    """
+    if once:
+        return None
+    url = request.url.include_query_params(once=one_time_key())
+    return RedirectResponse(f"{url.path}?{url.query}", status_code=303)
 
 
 @dataclasses.dataclass(frozen=True)

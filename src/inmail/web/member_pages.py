@@ -23,7 +23,7 @@ from inmail.services import (
     subscriptions,
 )
 from inmail.web.common import Id, back, not_found, page, runtime_of
-from inmail.web.forms import FailedForm, OnceKey, on_failure, refused_on
+from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
 from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
 router = APIRouter(include_in_schema=False)
@@ -121,16 +121,24 @@ def compose(
     member_id: WebMember,
     q: Annotated[str, Query(max_length=100)] = "",
     to: Annotated[str, Query(max_length=40)] = "",
-) -> HTMLResponse:
-    return _compose(request, member_id, q, to)
+    once: PageKey = "",
+) -> Response:
+    if to and (keyed := keyed_page(request, once)):
+        return keyed
+    return _compose(request, member_id, q, to, page_key=once or None)
 
 
 def _compose(
-    request: Request, member_id: str, q: str, to: str, failed: FailedForm | None = None
+    request: Request,
+    member_id: str,
+    q: str,
+    to: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
     found = [m for m in members.search_members(rt.deps, text=q) if m.id != member_id] if q else []
-    shown: dict[str, Any] = {"q": q, "found": found, "failed": failed}
+    shown: dict[str, Any] = {"q": q, "found": found, "failed": failed, "page_key": page_key}
     if not to:
         return page(request, "compose.html", recipient=None, preview=None, error=None, **shown)
     try:
@@ -258,14 +266,21 @@ def ledger_csv(request: Request, member_id: WebMember) -> Response:
 
 @router.get("/credits/packs/confirm", response_class=HTMLResponse)
 def confirm_pack(
-    request: Request, member_id: WebMember, pack: Annotated[str, Query(max_length=64)] = ""
-) -> HTMLResponse:
+    request: Request,
+    member_id: WebMember,
+    pack: Annotated[str, Query(max_length=64)] = "",
+    once: PageKey = "",
+) -> Response:
     """The purchase shown before it happens: price, credits, expiry; Confirm posts it."""
-    return _confirm_pack(request, member_id, pack)
+    return keyed_page(request, once) or _confirm_pack(request, member_id, pack, page_key=once)
 
 
 def _confirm_pack(
-    request: Request, member_id: str, pack: str, failed: FailedForm | None = None
+    request: Request,
+    member_id: str,
+    pack: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
@@ -276,7 +291,14 @@ def _confirm_pack(
             _credits(request, member_id, failed=FailedForm("/credits", error.message)), error
         )
     view = statements.get_credits(rt.deps, member_id=member_id, now=now)
-    return page(request, "confirm_pack.html", preview=preview, credits=view, failed=failed)
+    return page(
+        request,
+        "confirm_pack.html",
+        preview=preview,
+        credits=view,
+        failed=failed,
+        page_key=page_key,
+    )
 
 
 def _confirm_pack_again(request: Request, failed: FailedForm) -> HTMLResponse:
@@ -336,14 +358,21 @@ def _minor_units(text: str) -> int | None:
 
 @router.get("/credits/plan/confirm", response_class=HTMLResponse)
 def confirm_plan(
-    request: Request, member_id: WebMember, plan: Annotated[str, Query(max_length=64)] = ""
-) -> HTMLResponse:
+    request: Request,
+    member_id: WebMember,
+    plan: Annotated[str, Query(max_length=64)] = "",
+    once: PageKey = "",
+) -> Response:
     """A plan change shown before it happens: charge, credits, cap, when, what is forfeited."""
-    return _confirm_plan(request, member_id, plan)
+    return keyed_page(request, once) or _confirm_plan(request, member_id, plan, page_key=once)
 
 
 def _confirm_plan(
-    request: Request, member_id: str, plan: str, failed: FailedForm | None = None
+    request: Request,
+    member_id: str,
+    plan: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
@@ -360,6 +389,7 @@ def _confirm_plan(
         credits=statements.get_credits(rt.deps, member_id=member_id, now=now),
         plan_names={p.code: p.name for p in catalog.list_plans(rt.deps)},
         failed=failed,
+        page_key=page_key,
     )
 
 
