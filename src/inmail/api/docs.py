@@ -25,6 +25,7 @@ PAGE = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>{title} - API docs</title>
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
   <link rel="icon" href="/docs/assets/favicon.png">
