@@ -14,7 +14,8 @@ from __future__ import annotations
 import calendar
 import itertools
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 BASIC = "basic"
@@ -63,6 +64,10 @@ PACKS: dict[str, tuple[int, int]] = {
     "pack_10": (10, 8500),
     "pack_25": (25, 20000),
 }
+
+
+Terms = Callable[[str, datetime], PlanTerms]
+"""A plan's terms as they were at a moment."""
 
 
 class Refused(Exception):
@@ -114,10 +119,11 @@ class Charge:
 class Account:
     """One member: plan, billing anchor, lots, ledger and charges. Always caught up."""
 
+    terms: Terms  # SPEC §1: every cycle takes the terms in force at its start
     plan: PlanTerms = PLANS[BASIC]
     anchor: datetime | None = None
     renewed: int = 0  # cycles 0 .. renewed-1 of this subscription have been renewed
-    pending: PlanTerms | None = None
+    pending: str | None = None  # the plan code a downgrade or cancel moves to
     auto_overage: bool = True
     overage_limit_minor: int | None = None
     lots: list[Lot] = field(default_factory=list)
@@ -165,9 +171,10 @@ class Account:
 
     def forfeit_at_next_renewal(self) -> int:
         """Plan credits the next renewal forfeits if none are spent before it."""
-        if not self.plan.has_cycles:
+        at = self.next_renewal_at()
+        if at is None:
             return 0
-        terms = self.pending or self.plan
+        terms = self.terms(self.pending or self.plan.code, at)
         return max(0, self.plan_credits + terms.allotment - terms.cap)
 
     # ---- time passing (SPEC §2)
@@ -183,8 +190,7 @@ class Account:
 
     def _renew(self, at: datetime) -> None:
         self._expire(at)
-        if self.pending is not None:
-            self.plan, self.pending = self.pending, None
+        self.plan, self.pending = self.terms(self.pending or self.plan.code, at), None
         self.renewed += 1
         self.renewals += 1
         if self.plan.allotment:
@@ -255,8 +261,8 @@ class Account:
 
     def change_plan(self, code: str, now: datetime) -> str:
         """SPEC §6; returns what happened: none, subscribe, upgrade, scheduled, unscheduled."""
-        new = PLANS[code]
-        if new == self.plan:
+        new = self.terms(code, now)
+        if new.code == self.plan.code:
             withdrawn, self.pending = self.pending is not None, None
             return "unscheduled" if withdrawn else "none"
         if not self.plan.has_cycles:
@@ -266,7 +272,7 @@ class Account:
         if new.has_cycles and new.allotment > self.plan.allotment:
             self._upgrade(new, now)
             return "upgrade"
-        self.pending = new
+        self.pending = new.code
         return "scheduled"
 
     def _upgrade(self, new: PlanTerms, now: datetime) -> None:
@@ -312,18 +318,30 @@ class Ledger:
     """Every member's account, all kept caught up to the same clock."""
 
     accounts: dict[str, Account] = field(default_factory=dict)
+    # Each plan's versions, oldest first, with the moment each came into force.
+    versions: dict[str, list[tuple[datetime | None, PlanTerms]]] = field(
+        default_factory=lambda: {code: [(None, terms)] for code, terms in PLANS.items()}
+    )
+
+    def terms(self, code: str, at: datetime) -> PlanTerms:
+        """The newest version written at or before ``at``."""
+        return [t for since, t in self.versions[code] if since is None or since <= at][-1]
+
+    def edit_plan(self, code: str, now: datetime, **changes: int) -> None:
+        """An operator's edit: a new version, in force from ``now``; history stays."""
+        self.versions[code].append((now, replace(self.versions[code][-1][1], **changes)))
 
     def create_member(self, member_id: str, plan: str, now: datetime) -> None:
-        account = self.accounts[member_id] = Account()
+        account = self.accounts[member_id] = Account(self.terms)
         account.change_plan(plan, now)
 
     def catch_up(self, now: datetime) -> int:
         """Renew and expire everything due by ``now``; returns how many cycles renewed."""
         return sum(account.catch_up(now) for account in self.accounts.values())
 
-    def row_counts(self) -> list[int]:
-        """How many lots, ledger entries, charges, spends and renewals are stored in all."""
-        accounts = self.accounts.values()
+    def row_counts(self, members: set[str] | None = None) -> list[int]:
+        """How many lots, ledger entries, charges, spends and renewals ``members`` have."""
+        accounts = [a for m, a in self.accounts.items() if members is None or m in members]
         return [
             sum(len(a.lots) for a in accounts),
             sum(len(a.entries) for a in accounts),

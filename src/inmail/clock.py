@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import ClockMovedBackwards
+from inmail.domain.errors import ClockMovedBackwards, ValidationError
+from inmail.domain.timeline import check_accepted, later
 from inmail.store.clock import read_test_clock, write_test_clock
 from inmail.store.db import Database
 
@@ -26,7 +27,11 @@ class SystemClock:
 
 
 class TestClock:
-    """A persisted clock: starts at ``start``, moves only by :meth:`advance` or :meth:`set`."""
+    """A persisted clock: starts at ``start``, moves only by :meth:`advance` or :meth:`set`.
+
+    It never moves to a time inmail does not accept (domain/timeline.py): two
+    years must be left before the end of the calendar.
+    """
 
     __test__ = False  # not a pytest test class
 
@@ -39,22 +44,32 @@ class TestClock:
             stored = read_test_clock(conn)
         return stored or self._start
 
-    def advance(self, by: timedelta) -> datetime:
+    def advance(self, by: timedelta, *, field: str = "advance_days") -> datetime:
+        """Move forwards by ``by``; refused (naming ``field``) past the accepted times."""
         if by < timedelta(0):
             raise ClockMovedBackwards("the test clock only moves forwards")
         with self._db.write() as conn:
-            moved = (read_test_clock(conn) or self._start) + by
-            write_test_clock(conn, moved)
+            current = read_test_clock(conn) or self._start
+            moved = later(current, by)
+            if moved is None:
+                raise ValidationError(
+                    f"{field} moves the test clock from {current.isoformat()} past the end of "
+                    "the calendar (9999-12-31)",
+                    field=field,
+                )
+            write_test_clock(conn, check_accepted(moved, field))
         return moved
 
     def set(self, moment: datetime) -> datetime:
-        moment = require_utc(moment)
+        """Move to ``moment``; refused if it is in the past or not an accepted time."""
+        moment = check_accepted(moment, "now")
         with self._db.write() as conn:
             current = read_test_clock(conn) or self._start
             if moment < current:
                 raise ClockMovedBackwards(
                     f"the test clock is at {current.isoformat()} and cannot move back to "
-                    f"{moment.isoformat()}"
+                    f"{moment.isoformat()}",
+                    field="now",
                 )
             write_test_clock(conn, moment)
         return moment

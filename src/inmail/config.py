@@ -7,6 +7,9 @@ from datetime import datetime
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inmail.domain.errors import ValidationError
+from inmail.domain.timeline import check_accepted
+
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
 
 
@@ -40,9 +43,14 @@ class Settings(BaseSettings):
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("INMAIL_TEST_CLOCK needs a time zone, e.g. 2026-01-31T09:00:00Z")
-        return value
+        try:
+            return check_accepted(value, "INMAIL_TEST_CLOCK")
+        except ValidationError as refused:  # pydantic reports ValueErrors as settings errors
+            raise ValueError(refused.message) from None
 
     @property
     def is_sqlite(self) -> bool:

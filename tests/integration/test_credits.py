@@ -14,6 +14,7 @@ from inmail.domain.errors import (
     PacksNotOnPlan,
 )
 from inmail.domain.money import Money
+from inmail.services.catalog import update_plan
 from inmail.services.context import Deps
 from inmail.services.credits import (
     adjust_credits,
@@ -241,4 +242,61 @@ def test_bulk_renewal_renews_every_due_account_once(deps: Deps) -> None:
     assert renew_all(deps, now=later) == 0
     assert [balance(deps, m, later) for m in members] == [75, 75, 75]
     assert balance(deps, basic, later) == 0
+    assert_audit_clean(deps)
+
+
+def _credit_back_plan(deps: Deps, allotment: int, cap: int) -> str:
+    update_plan(
+        deps,
+        code="credit_back_plan",
+        changes={
+            "name": "With credit-back",
+            "monthly_allotment": allotment,
+            "rollover_cap": cap,
+            "price": Money(1000, "USD"),
+            "inmail": True,
+            "packs": True,
+            "overage": False,
+            "credit_back_days": 90,
+        },
+        now=T0,
+    )
+    return "credit_back_plan"
+
+
+def test_a_credit_back_after_a_cancel_took_effect_is_forfeited_again(deps: Deps) -> None:
+    """Issue 9 §3's example: Basic keeps plan_credits 0, and resubscribing gives 25, not 26."""
+    member = new_member(deps, _credit_back_plan(deps, 25, 75), T0)
+    _spend(deps, member, "inmail:1")
+    change_plan(deps, member_id=member, plan="basic", now=T0 + days(1))
+    answered = add_months(T0, 1) + days(1)  # the cancel took effect on Feb 28
+
+    assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 0
+
+    view = get_credits(deps, member_id=member, now=answered)
+    assert (view.plan, view.balance, view.plan_credits) == ("basic", 0, 0)
+    assert [(e.kind, e.amount) for e in ledger(deps, member, answered) if e.at == answered] == [
+        ("refund", 1),
+        ("forfeit", -1),
+    ]
+    change_plan(deps, member_id=member, plan="premium_business", now=answered)
+    assert get_credits(deps, member_id=member, now=answered).balance == 25
+    assert_audit_clean(deps)
+
+
+def test_a_credit_back_into_a_lot_the_cap_forfeited_is_forfeited_again(deps: Deps) -> None:
+    member = new_member(deps, _credit_back_plan(deps, 10, 10), T0)  # a pure reset each cycle
+    _spend(deps, member, "inmail:1")  # 9 left in the first lot, forfeited on Feb 28
+    answered = add_months(T0, 1) + days(2)
+
+    assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 10
+
+    assert get_credits(deps, member_id=member, now=answered).plan_credits == 10
+    assert_audit_clean(deps)
+
+
+def test_a_credit_back_in_the_same_cycle_returns_the_credit(deps: Deps) -> None:
+    member = new_member(deps, _credit_back_plan(deps, 10, 10), T0)
+    _spend(deps, member, "inmail:1")
+    assert refund_spend(deps, member_id=member, reference="inmail:1", now=T0 + days(3)) == 10
     assert_audit_clean(deps)

@@ -21,6 +21,7 @@ from inmail.domain.credits import (
     EntryKind,
     Lot,
     LotSource,
+    credit_back,
     draw,
     expire_due,
     forfeit_above_cap,
@@ -28,10 +29,15 @@ from inmail.domain.credits import (
 )
 from inmail.domain.errors import InsufficientCredits, OverageLimitReached, ValidationError
 from inmail.domain.money import Money
-from inmail.domain.plans import Pack, default_catalog
+from inmail.domain.plans import Pack, Plan, default_catalog
 
 NOW = datetime(2026, 5, 10, 12, tzinfo=UTC)
 CATALOG = default_catalog()
+
+
+def _terms(code: str, _at: datetime) -> Plan:
+    """A catalog without history: every moment sees its one version."""
+    return CATALOG.plan(code)
 
 
 def lot(
@@ -112,7 +118,7 @@ def test_catch_up_applies_each_missed_cycle_in_order_with_its_own_time() -> None
     anchor = datetime(2026, 1, 31, 9, tzinfo=UTC)
     sub = _subscription("premium_business", anchor)
     book = book_of(lot(1, LotSource.ALLOTMENT, 25, age_days=100))
-    renewals = catch_up(book, sub, CATALOG.plan, datetime(2026, 5, 1, tzinfo=UTC))
+    renewals = catch_up(book, sub, _terms, datetime(2026, 5, 1, tzinfo=UTC))
     assert [r.at.date().isoformat() for r in renewals] == ["2026-02-28", "2026-03-31", "2026-04-30"]
     assert [r.forfeited for r in renewals] == [0, 0, 25]
     assert book.balance == 75
@@ -124,7 +130,7 @@ def test_forfeit_preview_counts_what_the_next_renewal_will_take() -> None:
     book = book_of(
         lot(1, LotSource.ALLOTMENT, 70), lot(2, LotSource.PURCHASE, 9, expires_in_days=300)
     )
-    assert forfeit_at_next_renewal(book, sub, CATALOG.plan) == 20
+    assert forfeit_at_next_renewal(book, sub, _terms) == 20
 
 
 @pytest.mark.parametrize(
@@ -212,3 +218,24 @@ def test_overage_within_the_limit_is_allowed_and_beyond_it_refused() -> None:
 def test_money_refuses_a_malformed_currency() -> None:
     with pytest.raises(ValidationError, match="ISO 4217"):
         Money(100, "usd")
+
+
+def test_a_credit_back_stays_only_in_a_lot_nothing_has_taken_away_since() -> None:
+    kept = lot(1, LotSource.ALLOTMENT, 0)
+    forfeited = lot(2, LotSource.ALLOTMENT, 0)
+    expired = lot(3, LotSource.PURCHASE, 0, expires_in_days=-1)
+    for taken in (kept, forfeited, expired):
+        taken.granted = 1
+    book = book_of(kept, forfeited, expired)
+
+    stays = credit_back(book, [(kept, 1), (forfeited, 1), (expired, 1)], {2}, NOW, "inmail:1")
+
+    assert stays == 1
+    assert (book.balance, kept.remaining, forfeited.remaining, expired.remaining) == (1, 1, 0, 0)
+    assert [(e.kind, e.amount) for e in book.entries] == [
+        (EntryKind.REFUND, 1),
+        (EntryKind.REFUND, 1),
+        (EntryKind.FORFEIT, -1),
+        (EntryKind.REFUND, 1),
+        (EntryKind.EXPIRE, -1),
+    ]

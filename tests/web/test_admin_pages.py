@@ -52,7 +52,9 @@ class Web:
         assert signed_in.url.path == "/admin", signed_in.text
 
     def sign_in_member(self, member_id: str) -> None:
-        handle = members.get_member(self.runtime.deps, member_id).handle
+        handle = members.get_member(
+            self.runtime.deps, member_id, now=self.runtime.clock.now()
+        ).handle
         form = {"csrf": self.csrf(), "handle": handle, "password": PASSWORD, "next": "/"}
         assert self.client.post("/login", data=form).url.path == "/inbox"
 
@@ -166,7 +168,10 @@ def test_posts_without_the_csrf_token_are_refused(operator: Web) -> None:
     changed = operator.client.post(f"/admin/members/{member_id}/plan", data={"plan": "recruiter"})
     assert changed.status_code == 403
     assert _plan(operator).version == 1
-    assert members.get_member(operator.runtime.deps, member_id).plan == PAID
+    assert (
+        members.get_member(operator.runtime.deps, member_id, now=operator.runtime.clock.now()).plan
+        == PAID
+    )
 
 
 # --- plans -------------------------------------------------------------------------------
@@ -253,8 +258,15 @@ def test_members_are_listed_50_a_page_with_plan_and_balance_and_found_by_handle(
     assert f"/admin/members/{ordered[50]}" in second.text
     assert "Next page" not in second.text
     assert "First page" in second.text
-    paid = next(m for m in made if members.get_member(operator.runtime.deps, m).plan == PAID)
-    handle = members.get_member(operator.runtime.deps, paid).handle
+    paid = next(
+        m
+        for m in made
+        if members.get_member(operator.runtime.deps, m, now=operator.runtime.clock.now()).plan
+        == PAID
+    )
+    handle = members.get_member(
+        operator.runtime.deps, paid, now=operator.runtime.clock.now()
+    ).handle
     searched = operator.client.get(f"/admin/members?q={handle}")
     row = re.search(rf"@{handle}</a>.*?</tr>", searched.text, re.S)
     assert row is not None
@@ -280,7 +292,10 @@ def test_a_member_page_shows_credits_ledger_charges_and_changes_the_plan(operato
     assert upgraded.url.path == f"/admin/members/{member_id}"
     # Created just now: the whole cycle is left, so the whole fee difference and 25 credits.
     assert "Upgraded to Recruiter: charged 775.01 USD for 25 credits now." in upgraded.text
-    assert members.get_member(operator.runtime.deps, member_id).plan == "recruiter"
+    assert (
+        members.get_member(operator.runtime.deps, member_id, now=operator.runtime.clock.now()).plan
+        == "recruiter"
+    )
     refused = operator.post(f"/admin/members/{member_id}/plan", plan="platinum")
     assert refused.status_code == 422
     assert "there is no plan 'platinum'" in html.unescape(refused.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -54,6 +54,7 @@ def decode_thread_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         moment = datetime.fromisoformat(at)
         if version != "t1" or moment.tzinfo is None:
             raise ValueError(version)
-        return moment, thread_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        # In UTC here: an offset that moves it off the calendar is refused, not a 500 later.
+        return moment.astimezone(UTC), thread_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ValidationError("cursor is not one this server handed out", field="cursor") from None

@@ -31,8 +31,8 @@ router = APIRouter(prefix="/v1", tags=["member"], responses=problem_responses(40
 
 
 @router.get("/me")
-def me(member_id: CurrentMember, deps: ServicesDep) -> MemberOut:
-    return render.member(members.get_member(deps, member_id))
+def me(member_id: CurrentMember, deps: ServicesDep, now: Now) -> MemberOut:
+    return render.member(members.get_member(deps, member_id, now=now))
 
 
 @router.get("/me/settings")

@@ -68,8 +68,16 @@ def cancel_inmail(inmail_id: str, member_id: CurrentMember, deps: ServicesDep) -
 
 
 @router.post("/messages", status_code=201)
-def send_message(body: MessageIn, member_id: CurrentMember, deps: ServicesDep, now: Now) -> SentOut:
-    sent = inmail.send_message(deps, sender_id=member_id, to=body.to, body=body.body, now=now)
+def send_message(
+    body: MessageIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
+) -> SentOut:
+    sent = inmail.send_message(
+        deps, sender_id=member_id, to=body.to, body=body.body, now=now, idempotency_key=key
+    )
     return render.sent(sent)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from inmail.api import render
-from inmail.api.deps import CurrentMember, Now, ServicesDep
+from inmail.api.deps import CurrentMember, IdempotencyKey, Now, ServicesDep
 from inmail.api.errors import problem_responses
 from inmail.api.schemas import BlockOut, InvitationIn, InvitationOut, MemberViewOut
 from inmail.services import inmail, members, network
@@ -16,17 +16,25 @@ router = APIRouter(
 
 
 @router.get("/members/{other_id}")
-def read_member(other_id: str, member_id: CurrentMember, deps: ServicesDep) -> MemberViewOut:
-    record = members.get_member(deps, other_id)
+def read_member(
+    other_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+) -> MemberViewOut:
+    record = members.get_member(deps, other_id, now=now)
     degree = network.degree_between(deps, viewer=member_id, other=other_id)
     return MemberViewOut(**render.member(record).model_dump(), degree=degree)
 
 
 @router.post("/invitations", status_code=201)
 def invite(
-    body: InvitationIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    body: InvitationIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> InvitationOut:
-    made = network.invite(deps, from_id=member_id, to=body.to, note=body.note, now=now)
+    made = network.invite(
+        deps, from_id=member_id, to=body.to, note=body.note, now=now, idempotency_key=key
+    )
     return render.invitation(made)
 
 

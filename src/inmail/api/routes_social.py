@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from inmail.api import render
-from inmail.api.deps import CurrentMember, Now, ServicesDep
+from inmail.api.deps import CurrentMember, IdempotencyKey, Now, ServicesDep
 from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
 from inmail.api.schemas import (
@@ -33,7 +33,13 @@ router = APIRouter(
 
 
 @router.post("/groups", status_code=201)
-def create_group(body: GroupIn, member_id: CurrentMember, deps: ServicesDep, now: Now) -> GroupOut:
+def create_group(
+    body: GroupIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
+) -> GroupOut:
     group = groups.create_group(
         deps,
         owner_id=member_id,
@@ -41,6 +47,7 @@ def create_group(body: GroupIn, member_id: CurrentMember, deps: ServicesDep, now
         description=body.description,
         closed=body.closed,
         now=now,
+        idempotency_key=key,
     )
     return render.group(group)
 
@@ -70,31 +77,57 @@ def leave(group_id: str, member_id: CurrentMember, deps: ServicesDep) -> None:
 
 
 @router.get("/groups/{group_id}/members")
-def group_members(group_id: str, member_id: CurrentMember, deps: ServicesDep) -> list[MemberOut]:
+def group_members(
+    group_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
+) -> list[MemberOut]:
     ids = groups.group_members(deps, viewer=member_id, group_id=group_id)
-    return [render.member(members.get_member(deps, m)) for m in ids]
+    found = members.members_by_id(deps, ids, now=now)
+    return [render.member(found[m]) for m in ids if m in found]
 
 
 @router.post("/groups/{group_id}/messages", status_code=201, responses=problem_responses(429))
 def group_message(
-    group_id: str, body: GroupMessageIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    group_id: str,
+    body: GroupMessageIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> SentOut:
     sent = groups.send_group_message(
-        deps, sender_id=member_id, group_id=group_id, to=body.to, body=body.body, now=now
+        deps,
+        sender_id=member_id,
+        group_id=group_id,
+        to=body.to,
+        body=body.body,
+        now=now,
+        idempotency_key=key,
     )
     return render.sent(sent)
 
 
 @router.post("/posts", status_code=201)
-def create_post(body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now) -> PostOut:
-    return render.post(posts.create_post(deps, author_id=member_id, body=body.body, now=now))
+def create_post(
+    body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now, key: IdempotencyKey = None
+) -> PostOut:
+    made = posts.create_post(
+        deps, author_id=member_id, body=body.body, now=now, idempotency_key=key
+    )
+    return render.post(made)
 
 
 @router.post("/posts/{post_id}/comments", status_code=201)
 def comment(
-    post_id: str, body: PostIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    post_id: str,
+    body: PostIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> PostOut:
-    made = posts.create_post(deps, author_id=member_id, body=body.body, now=now, parent_id=post_id)
+    made = posts.create_post(
+        deps, author_id=member_id, body=body.body, now=now, parent_id=post_id, idempotency_key=key
+    )
     return render.post(made)
 
 
@@ -133,15 +166,20 @@ def contact_info(other_id: str, member_id: CurrentMember, deps: ServicesDep) -> 
 
 @router.get("/members/{other_id}/mutual-connections")
 def mutual_connections(
-    other_id: str, member_id: CurrentMember, deps: ServicesDep
+    other_id: str, member_id: CurrentMember, deps: ServicesDep, now: Now
 ) -> list[MemberOut]:
     ids = introductions.mutual_connections(deps, viewer=member_id, other=other_id)
-    return [render.member(members.get_member(deps, m)) for m in ids]
+    found = members.members_by_id(deps, ids, now=now)
+    return [render.member(found[m]) for m in ids if m in found]
 
 
 @router.post("/introductions", status_code=201)
 def request_introduction(
-    body: IntroductionIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    body: IntroductionIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> IntroductionOut:
     intro = introductions.request_introduction(
         deps,
@@ -150,16 +188,22 @@ def request_introduction(
         via_id=body.via,
         note=body.note,
         now=now,
+        idempotency_key=key,
     )
     return render.introduction(intro)
 
 
 @router.post("/introductions/{intro_id}/forward")
 def forward(
-    intro_id: str, body: ForwardIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    intro_id: str,
+    body: ForwardIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> IntroductionOut:
     made = introductions.forward(
-        deps, member_id=member_id, intro_id=intro_id, note=body.note, now=now
+        deps, member_id=member_id, intro_id=intro_id, note=body.note, now=now, idempotency_key=key
     )
     return render.introduction(made)
 

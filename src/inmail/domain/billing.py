@@ -30,8 +30,8 @@ from inmail.domain.errors import OverageLimitReached, PacksNotOnPlan
 from inmail.domain.money import Money
 from inmail.domain.plans import BASIC, Pack, Plan
 
-PlanLookup = Callable[[str], Plan]
-"""Returns the current version of a plan by code (raises UnknownPlan)."""
+PlanLookup = Callable[[str, datetime], Plan]
+"""Returns the version of a plan (by code) in force at a moment (raises UnknownPlan)."""
 
 
 @dataclass(slots=True)
@@ -89,8 +89,9 @@ def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Ren
     cycle = sub.renewed_cycle + 1
     reference = cycle_reference(sub, cycle)
     expire_due(book, at)
-    # Members keep a plan version for the whole cycle; a new cycle takes the newest terms.
-    sub.plan = plans(sub.pending_plan or sub.plan.code)
+    # Members keep a plan version for the whole cycle; a new cycle takes the terms in force
+    # at its start, however late it is caught up (SPEC §1: edits never rewrite history).
+    sub.plan = plans(sub.pending_plan or sub.plan.code, at)
     sub.pending_plan = None
     sub.renewed_cycle = cycle
     plan = sub.plan
@@ -132,7 +133,7 @@ def next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> NextRenewa
     at = sub.next_renewal_at()
     if at is None:
         return None
-    plan = plans(sub.pending_plan or sub.plan.code)  # the plan `renew` switches to
+    plan = plans(sub.pending_plan or sub.plan.code, at)  # the terms `renew` will take
     forfeit = upcoming_forfeit(book.lots, at, plan.monthly_allotment, plan.rollover_cap)
     return NextRenewal(at, plan, plan.monthly_allotment, plan.rollover_cap, plan.price, forfeit)
 

@@ -9,13 +9,14 @@ new lots, changed lots and the entries; nothing here knows about SQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from inmail.domain.errors import InsufficientCredits, ValidationError
 from inmail.domain.money import Money
+from inmail.domain.timeline import later
 
 
 class LotSource(StrEnum):
@@ -211,8 +212,40 @@ def forfeit_above_cap(book: Book, cap: int, at: datetime, reference: str) -> int
     return excess
 
 
+def credit_back(
+    book: Book,
+    draws: Iterable[tuple[Lot, int]],
+    forfeited: Collection[int],
+    now: datetime,
+    reference: str,
+) -> int:
+    """Return a spend's credits to the lots they came from (SPEC §5); returns how many stay.
+
+    ``draws`` are (lot, credits) as the spend took them; ``forfeited`` holds the
+    ids of lots that a forfeit (the cap, a cancel) has taken credits from since.
+    A credit never outlives the rule that took its lot away: returned to a lot
+    that has expired, it expires again at once; returned to a lot that was
+    forfeited since, it is forfeited again at once. Both lines are in the
+    ledger, and nobody gains a credit the cap, a cancel or a lifetime removed.
+    """
+    kept = 0
+    for lot, amount in draws:
+        book.give_back(lot, amount, now, reference)
+        if lot.expired_by(now):
+            book.take(EntryKind.EXPIRE, lot, amount, now, reference)
+        elif lot.id in forfeited:
+            book.take(EntryKind.FORFEIT, lot, amount, now, reference)
+        else:
+            kept += amount
+    return kept
+
+
 def lifetime_end(start: datetime, days: int | None) -> datetime | None:
-    return None if days is None else start + timedelta(days=days)
+    """When a lot granted at ``start`` with a lifetime of ``days`` expires; None: never.
+
+    A lifetime that would end after 9999-12-31 never ends (domain/timeline.py).
+    """
+    return None if days is None else later(start, timedelta(days=days))
 
 
 def upcoming_forfeit(lots: Iterable[Lot], renewal_at: datetime, allotment: int, cap: int) -> int:

@@ -20,6 +20,7 @@ from inmail.domain.errors import (
     ValidationError,
 )
 from inmail.domain.plans import Plan
+from inmail.domain.timeline import later
 
 MAX_SUBJECT = 200
 MAX_BODY = 2000
@@ -124,7 +125,12 @@ def check_followup(thread: ThreadState, plan: Plan, now: datetime) -> None:
         raise FollowUpLimitReached(
             f"this thread has had its {plan.max_followups} follow-up(s); wait for a response"
         )
-    due = thread.last_inmail_at + timedelta(days=plan.followup_after_days)
+    due = followup_due_at(thread.last_inmail_at, plan)
+    if due is None:
+        raise FollowUpTooEarly(
+            f"a follow-up would be possible only after 9999-12-31 "
+            f"({plan.followup_after_days} days without a response)"
+        )
     if now < due:
         raise FollowUpTooEarly(
             f"a follow-up is possible from {due.isoformat()} "
@@ -132,8 +138,9 @@ def check_followup(thread: ThreadState, plan: Plan, now: datetime) -> None:
         )
 
 
-def followup_due_at(last_inmail_at: datetime, plan: Plan) -> datetime:
-    return last_inmail_at + timedelta(days=plan.followup_after_days)
+def followup_due_at(last_inmail_at: datetime, plan: Plan) -> datetime | None:
+    """When the wait for a follow-up is over; None if that is after 9999-12-31 (never)."""
+    return later(last_inmail_at, timedelta(days=plan.followup_after_days))
 
 
 def credit_back_applies(credit_back_days: int, sent_at: datetime, responded_at: datetime) -> bool:

@@ -7,11 +7,13 @@ and a subscription keeps the version its current cycle started with.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from inmail.domain.errors import UnknownPack, UnknownPlan, ValidationError
 from inmail.domain.money import Money
+from inmail.domain.timeline import check_term_days
 
 BASIC = "basic"
 STANDARD_PACK = "pack_1"
@@ -77,6 +79,11 @@ class Plan:
             raise ValidationError(
                 "pack_credit_lifetime_days must be at least 1", field="pack_credit_lifetime_days"
             )
+        # Bounded so that adding one to a date is a date or "never", not an OverflowError.
+        check_term_days(self.plan_credit_lifetime_days, "plan_credit_lifetime_days")
+        check_term_days(self.pack_credit_lifetime_days, "pack_credit_lifetime_days")
+        check_term_days(self.credit_back_days, "credit_back_days")
+        check_term_days(self.followup_after_days, "followup_after_days")
 
     @property
     def is_paid(self) -> bool:
@@ -160,6 +167,31 @@ DEFAULT_PACKS: tuple[Pack, ...] = (
     Pack("pack_10", 10, _usd(8500)),
     Pack("pack_25", 25, _usd(20000)),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanVersion:
+    """One version of a plan's terms and the moment it came into force (when it was written)."""
+
+    effective_at: datetime
+    plan: Plan
+
+
+def in_force(history: Sequence[PlanVersion], at: datetime) -> Plan:
+    """The version of one plan whose terms apply to something happening at ``at`` (SPEC §1).
+
+    That is the newest version written at or before ``at``, so a renewal that
+    is caught up late gets exactly the terms an on-time one would have had. A
+    moment before the first version (history loaded with a backdated clock)
+    gets the first version. ``history`` holds one plan's versions, any order.
+
+    Raises UnknownPlan when ``history`` is empty.
+    """
+    if not history:
+        raise UnknownPlan("there is no such plan")
+    earlier = [v for v in history if v.effective_at <= at]
+    chosen = earlier or [min(history, key=lambda v: v.plan.version)]
+    return max(chosen, key=lambda v: v.plan.version).plan
 
 
 def default_catalog() -> Catalog:

@@ -97,4 +97,5 @@ def update_plan(deps: Deps, *, code: str, changes: dict[str, Any], now: datetime
                 field="overage_pack",
             )
         catalog_store.insert_plan(conn, plan, now)
+    deps.plans.forget(code)
     return plan

@@ -1,32 +1,27 @@
-"""What every use case shares: the plan cache, opening an account under its lock, idempotency."""
+"""What every use case shares: the plan cache, opening an account under its lock, as of now."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
-from inmail.domain.billing import Renewal, catch_up
+from inmail.domain.billing import PlanLookup, Renewal, catch_up
 from inmail.domain.credits import Book
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import IdempotencyKeyReused, UnknownMember, ValidationError
+from inmail.domain.errors import UnknownMember
 from inmail.domain.plans import Plan
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
-from inmail.store import idempotency as key_store
 from inmail.store.db import Database
 from inmail.store.messaging import notify
 
 T = TypeVar("T")
-MAX_KEY_LENGTH = 200
 
 
 class PlanVersionCache:
@@ -44,8 +39,14 @@ class PlanVersionCache:
         self._versions: dict[tuple[str, int], Plan] = {}
         self._current: dict[str, tuple[float, Plan]] = {}
 
-    def current(self, conn: Connection) -> Callable[[str], Plan]:
-        def newest(code: str) -> Plan:
+    def current(self, conn: Connection) -> PlanLookup:
+        """The newest version of a plan, as a lookup for moments from now on.
+
+        For looking ahead (what the next renewal will do), where the newest
+        terms are the ones that will be in force. Never for a renewal itself.
+        """
+
+        def newest(code: str, _at: datetime) -> Plan:
             seen = self._current.get(code)
             if seen is not None and time.monotonic() - seen[0] < self.CURRENT_TTL_S:
                 return seen[1]
@@ -54,6 +55,10 @@ class PlanVersionCache:
             return plan
 
         return newest
+
+    def forget(self, code: str) -> None:
+        """An edit in this process shows at once here (other processes: within the TTL)."""
+        self._current.pop(code, None)
 
     def cached(self, code: str, number: int) -> Plan | None:
         return self._versions.get((code, number))
@@ -116,12 +121,18 @@ def lock_and_catch_up(deps: Deps, conn: Connection, member_id: str, now: datetim
     if account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
     book = account_store.load_book(conn, account)
-    done = catch_up(book, account.subscription, _current_plans(conn), now)
+    done = catch_up(book, account.subscription, plans_in_force(conn), now)
     return OpenAccount(conn, account, book, done)
 
 
-def _current_plans(conn: Connection) -> Callable[[str], Plan]:
-    return lambda code: catalog_store.current_plan(conn, code)
+def plans_in_force(conn: Connection) -> PlanLookup:
+    """Plan terms as they were at a moment: what renewals and plan changes must use.
+
+    Renewals always ask the database (never the few-seconds memo of
+    :class:`PlanVersionCache`), so an edit is never missed and a late
+    catch-up never sees terms written after the cycle it renews.
+    """
+    return lambda code, at: catalog_store.plan_in_force(conn, code, at)
 
 
 @contextmanager
@@ -138,77 +149,34 @@ def current_account(deps: Deps, member_id: str, now: datetime) -> account_store.
     """The account with every renewal due by ``now`` applied (SPEC §2); one read if none is."""
     require_utc(now)
     with deps.db.read() as conn:
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        account = account_as_of(deps, conn, member_id, now)
     if account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
-    if account.next_due_at is not None and account.next_due_at <= now:
+    return account
+
+
+def account_as_of(
+    deps: Deps, conn: Connection, member_id: str, now: datetime
+) -> account_store.Account | None:
+    """Any member's account as of ``now`` (None if there is no such member).
+
+    Read with ``conn``; when a renewal or expiry is due, it is applied first in
+    a write transaction of its own, so a rule that looks at another member's
+    plan (a recipient's Open Profile, the plan a profile shows) sees the plan
+    they are really on now, not the one their last visit left.
+    """
+    account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+    if account is not None and is_due(account.next_due_at, now):
         with open_account(deps, member_id, now) as opened:
             account = opened.account
     return account
 
 
+def is_due(next_due_at: datetime | None, now: datetime) -> bool:
+    """Whether something (a renewal, an expiry) must be applied before the account is read."""
+    return next_due_at is not None and next_due_at <= now
+
+
 def refresh(deps: Deps, member_id: str, now: datetime) -> None:
     """Apply due renewals before a read."""
     current_account(deps, member_id, now)
-
-
-def fingerprint(request: dict[str, Any]) -> str:
-    encoded = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
-
-
-def idempotent(
-    deps: Deps,
-    *,
-    member_id: str,
-    scope: str,
-    key: str | None,
-    request: dict[str, Any],
-    now: datetime,
-    effect: Callable[[Connection], T],
-    encode: Callable[[T], str],
-    decode: Callable[[str], T],
-) -> T:
-    """Run ``effect`` once per (scope, key): a replay returns the first result unchanged.
-
-    The key is stored in the effect's own transaction, so either both exist or
-    neither. The member's account is locked before the key is looked up, so a
-    concurrent replay waits for the first request and then finds its key. The
-    unique key is the last line of defence: if two first requests still race,
-    only one can insert it, and the other's effect rolls back.
-    """
-    if key is None:
-        with deps.db.write() as conn:
-            return effect(conn)
-    check_key(key)
-    digest = fingerprint(request)
-    try:
-        with deps.db.write() as conn:
-            account_store.lock_account_row(conn, member_id)
-            stored = key_store.find_key(conn, scope, key)
-            if stored is not None:
-                return replay(stored, digest, decode)
-            result = effect(conn)
-            key_store.insert_key(conn, scope, key, digest, encode(result), now)
-            return result
-    except IntegrityError:
-        with deps.db.read() as conn:
-            stored = key_store.find_key(conn, scope, key)
-        if stored is None:
-            raise
-        return replay(stored, digest, decode)
-
-
-def replay(stored: key_store.StoredResponse, digest: str, decode: Callable[[str], T]) -> T:
-    """The first answer for this key, if the request is the same one."""
-    if stored.fingerprint != digest:
-        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
-    return decode(stored.response)
-
-
-def check_key(key: str) -> None:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ValidationError(
-            f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters",
-            field="idempotency_key",
-        )

@@ -18,7 +18,8 @@ from inmail.domain.billing import (
     preview_pack,
 )
 from inmail.domain.billing import buy_pack as buy_pack_rule
-from inmail.domain.credits import EntryKind, LotSource, draw, new_id, spending_order
+from inmail.domain.credits import EntryKind, Lot, LotSource, draw, new_id, spending_order
+from inmail.domain.credits import credit_back as credit_back_rule
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import (
     AlreadySpent,
@@ -32,15 +33,8 @@ from inmail.domain.errors import (
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
-from inmail.services.context import (
-    Deps,
-    OpenAccount,
-    check_key,
-    fingerprint,
-    idempotent,
-    lock_and_catch_up,
-    replay,
-)
+from inmail.services.context import Deps, OpenAccount, lock_and_catch_up, plans_in_force
+from inmail.services.idempotency import check_key, fingerprint, idempotent, replay
 from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
@@ -134,7 +128,7 @@ def spend_credits(
         now=now,
         effect=effect,
         encode=_encode_spend,
-        decode=_decode_spend,
+        decode=decode_spend,
     )
 
 
@@ -155,7 +149,7 @@ def _fast_spend(
     outcome = deps.db.fast_spend.spend(attempt, deps.plans.cached, encode)
     if isinstance(outcome, Replay):
         stored = StoredResponse(outcome.fingerprint, outcome.response)
-        return replay(stored, digest, _decode_spend)
+        return replay(stored, digest, decode_spend)
     if outcome is None:
         return None
     return _result(order, outcome)
@@ -244,7 +238,7 @@ def _encode_spend(result: SpendResult) -> str:
     )
 
 
-def _decode_spend(text: str) -> SpendResult:
+def decode_spend(text: str) -> SpendResult:
     data = json.loads(text)
     overage = data["overage"]
     return SpendResult(
@@ -323,8 +317,9 @@ def refund_spend(deps: Deps, *, member_id: str, reference: str, now: datetime) -
     """Credit-back: return a spend's credits to the lots they came from, at most once.
 
     Each lot keeps its expiry, so a credit returned to a lot that has expired
-    in the meantime expires again at once (both entries are in the ledger).
-    Returns the balance after.
+    in the meantime expires again at once, and one returned to a lot forfeited
+    since (the cap, a cancel) is forfeited again at once: both entries are in
+    the ledger (see domain.credits.credit_back). Returns the balance after.
     """
     require_utc(now)
     with deps.db.write() as conn:
@@ -341,23 +336,23 @@ def credit_back(
         raise NotFound(f"member {member_id!r} has no spend {reference!r}")
     if not spend_store.mark_refunded(conn, spend.id, now):
         raise Conflict(f"{reference!r} was refunded already")
-    _give_back(opened, spend_store.spend_draws(conn, member_id, reference), reference, now)
+    opened.save()  # the catch-up's forfeits, so that the ledger below sees them
+    draws = spend_store.spend_draws(conn, member_id, reference)
+    forfeited = spend_store.forfeited_since(conn, [lot_id for lot_id, _ in draws], reference)
+    credit_back_rule(opened.book, _draw_lots(opened, draws), forfeited, now, reference)
     opened.save()
     return opened.book.balance
 
 
-def _give_back(opened: OpenAccount, draws: list[tuple[int, int]], ref: str, now: datetime) -> None:
+def _draw_lots(opened: OpenAccount, draws: list[tuple[int, int]]) -> list[tuple[Lot, int]]:
+    """The spend's (lot, credits), loading the lots the book left out (emptied since)."""
     book = opened.book
     by_id = {lot.id: lot for lot in book.lots}
     missing = [lot_id for lot_id, _ in draws if lot_id not in by_id]
     for lot in account_store.load_lots(opened.conn, missing):
         book.lots.append(lot)
         by_id[lot.id] = lot
-    for lot_id, amount in draws:
-        lot = by_id[lot_id]
-        book.give_back(lot, amount, now, ref)
-        if lot.expired_by(now):
-            book.take(EntryKind.EXPIRE, lot, amount, now, ref)
+    return [(by_id[lot_id], amount) for lot_id, amount in draws]
 
 
 def adjust_credits(deps: Deps, *, member_id: str, amount: int, reason: str, now: datetime) -> int:
@@ -412,6 +407,5 @@ def preview_purchase(deps: Deps, *, member_id: str, pack: str, now: datetime) ->
         if account is None:
             raise UnknownMember(f"there is no member {member_id!r}")
         book = account_store.load_book(conn, account)
-        lookup = lambda code: catalog_store.current_plan(conn, code)  # noqa: E731
-        catch_up(book, account.subscription, lookup, now)  # in memory only
+        catch_up(book, account.subscription, plans_in_force(conn), now)  # in memory only
         return preview_pack(book, account.subscription.plan, chosen, now)

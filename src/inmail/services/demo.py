@@ -39,7 +39,7 @@ def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
 
     Returns a token for each demo member (shown once), or None when demo data exists.
     """
-    if list_members(deps, limit=1):
+    if list_members(deps, now=now, limit=1):
         return None
     start = now - timedelta(days=95)
     ids = {}

@@ -22,8 +22,8 @@ from inmail.domain.errors import (
 from inmail.domain.messaging import ThreadStatus, check_text
 from inmail.domain.network import month_start
 from inmail.services.context import Deps
-from inmail.services.inmail import Sent
-from inmail.store import accounts as account_store
+from inmail.services.idempotency import keyed, keyed_write
+from inmail.services.inmail import Sent, message_write
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
@@ -33,19 +33,31 @@ from inmail.store.social import Group
 
 
 def create_group(
-    deps: Deps, *, owner_id: str, name: str, description: str, closed: bool, now: datetime
+    deps: Deps,
+    *,
+    owner_id: str,
+    name: str,
+    description: str,
+    closed: bool,
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> Group:
     """A new group; its creator is its owner and first member."""
     require_utc(now)
-    if not name.strip() or len(name) > 200:
-        raise ValidationError("a group name is 1 to 200 characters", field="name")
-    if len(description) > 2000:
-        raise ValidationError("a description is at most 2000 characters", field="description")
-    group = Group(new_id("g"), name.strip(), description, closed, owner_id, now)
-    with deps.db.write() as conn:
+    request = {"name": name, "description": description, "closed": closed}
+    write = keyed(Group, f"group:{owner_id}", idempotency_key, request)
+
+    def effect(conn: Connection) -> Group:
+        if not name.strip() or len(name) > 200:
+            raise ValidationError("a group name is 1 to 200 characters", field="name")
+        if len(description) > 2000:
+            raise ValidationError("a description is at most 2000 characters", field="description")
+        group = Group(new_id("g"), name.strip(), description, closed, owner_id, now)
         social.insert_group(conn, group)
         social.set_membership(conn, group.id, owner_id, "member", now)
-    return group
+        return group
+
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def _group(conn: Connection, group_id: str) -> Group:
@@ -118,14 +130,26 @@ def group_members(deps: Deps, *, viewer: str, group_id: str) -> list[str]:
 
 
 def send_group_message(
-    deps: Deps, *, sender_id: str, group_id: str, to: str, body: str, now: datetime
+    deps: Deps,
+    *,
+    sender_id: str,
+    group_id: str,
+    to: str,
+    body: str,
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> Sent:
-    """A free message to a fellow group member; starting a conversation counts toward a limit."""
+    """A free message to a fellow group member; starting a conversation counts toward a limit.
+
+    A retry with the same ``idempotency_key`` answers the first message (and
+    starts no second conversation, so it never counts twice toward the limit).
+    """
     require_utc(now)
-    check_text(None, body)
-    with deps.db.write() as conn:
-        # The sender's row lock serialises their sends, so the monthly count cannot be raced.
-        account_store.lock_account_row(conn, sender_id)
+    request = {"group": group_id, "to": to, "body": body}
+    write = message_write(deps, sender_id, idempotency_key, request)
+
+    def effect(conn: Connection) -> Sent:
+        check_text(None, body)
         _check_peers(conn, group_id, sender_id, to)
         thread = message_store.thread_between(conn, "group", sender_id, to)
         if thread is None:
@@ -143,7 +167,10 @@ def send_group_message(
             text=body[:120],
             reference=f"thread:{thread.id}",
         )
-    return Sent(message.id, thread.id, "message", 0, None, None)
+        return Sent(message.id, thread.id, "message", 0, None, None)
+
+    # The sender's row lock serialises their sends, so the monthly count cannot be raced.
+    return keyed_write(deps, write, now=now, effect=effect, lock_member=sender_id)
 
 
 def _check_peers(conn: Connection, group_id: str, sender_id: str, to: str) -> None:

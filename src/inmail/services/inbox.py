@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound, UnknownMember
 from inmail.domain.messaging import ResponseStats, SentInmail, followup_due_at, response_stats
-from inmail.services.context import Deps
+from inmail.services.context import Deps, account_as_of
 from inmail.services.statements import get_credits
-from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store.messaging import MessageRecord, ThreadRecord
 
@@ -50,17 +49,18 @@ def follow_ups(deps: Deps, *, member_id: str, now: datetime) -> list[FollowUpDue
     """
     require_utc(now)
     with deps.db.read() as conn:
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        account = account_as_of(deps, conn, member_id, now)  # the terms of this cycle
         if account is None:
             raise UnknownMember(f"there is no member {member_id!r}")
         waiting = message_store.awaiting_threads(conn, member_id)
     plan = account.subscription.plan
     due = [
-        FollowUpDue(t, followup_due_at(t.last_inmail_at, plan))
+        FollowUpDue(t, due_at)
         for t in waiting
         if t.last_inmail_at is not None and t.followups_sent < plan.max_followups
+        # None: the wait would end after 9999-12-31, so it is never over
+        if (due_at := followup_due_at(t.last_inmail_at, plan)) is not None and due_at <= now
     ]
-    due = [d for d in due if d.due_at <= now]
     if due:
         _notify_due(deps, member_id, due)
     return due

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +31,8 @@ from inmail.domain.messaging import (
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.services.context import Deps, current_account
-from inmail.services.credits import credit_back, spend_credits
+from inmail.services.credits import credit_back, decode_spend, spend_credits
+from inmail.services.idempotency import Keyed, first_answer_or, idempotent
 from inmail.services.reach import gather_reach
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -61,14 +64,36 @@ def send_inmail(
     now: datetime,
     idempotency_key: str | None = None,
 ) -> Sent:
-    """A new InMail thread; the credit is spent in the same transaction as the message."""
+    """A new InMail thread; the credit is spent in the same transaction as the message.
+
+    A retry with the same ``idempotency_key`` answers the first send, whatever
+    changed since (the recipient turned InMail off, the two connected).
+    """
     require_utc(now)
+    request: dict[str, object] = {"to": to, "subject": subject, "body": body}
+    write = message_write(deps, sender_id, idempotency_key, request)
+    return first_answer_or(
+        deps, write, lambda: _send_inmail(deps, sender_id, to, subject, body, now, write)
+    )
+
+
+def _send_inmail(
+    deps: Deps,
+    sender_id: str,
+    to: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    write: Keyed[Sent],
+) -> Sent:
     check_text(subject, body)
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
     sender = current_account(deps, sender_id, now)
     plan = sender.subscription.plan
     with deps.db.read() as conn:
-        route = inmail_route(gather_reach(deps, conn, sender, to, with_routes=not plan.inmail))
+        route = inmail_route(
+            gather_reach(deps, conn, sender, to, now=now, with_routes=not plan.inmail)
+        )
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -88,8 +113,7 @@ def send_inmail(
         (messages, message_row(message)),
         (notifications, _new_inmail_notice(to, sender_id, subject, thread.id, now)),
     )
-    request: dict[str, object] = {"to": to, "subject": subject, "body": body}
-    return _charge(deps, sender_id, message, route, now, idempotency_key, request, rows, ())
+    return _charge(deps, sender_id, message, route, now, write, rows, ())
 
 
 def _inmail_message(
@@ -123,8 +147,7 @@ def _charge(
     message: MessageRecord,
     route: Route,
     now: datetime,
-    key: str | None,
-    request: dict[str, object],
+    write: Keyed[Sent],
     rows: tuple[Any, ...],
     guards: tuple[Any, ...],
 ) -> Sent:
@@ -135,22 +158,21 @@ def _charge(
         cost=route.cost,
         reference=message.spend_reference,
         now=now,
-        idempotency_key=key,
+        idempotency_key=write.key,
         also_insert=rows,
         also_execute=guards,
-        request=request,
-        scope=f"send:{sender_id}",
+        request=write.request,
+        scope=write.scope,
     )
     if spent.reference != message.spend_reference:  # a replay: answer with the first message
         message = _first(deps, spent.reference.removeprefix("inmail:"))
-    return Sent(
-        message.id,
-        message.thread_id,
-        message.kind,
-        spent.cost,
-        spent.overage_charge,
-        spent.balance_after,
-    )
+    return _sent(message, spent.cost, spent.overage_charge, spent.balance_after)
+
+
+def _sent(
+    message: MessageRecord, cost: int, overage: Money | None, balance_after: int | None
+) -> Sent:
+    return Sent(message.id, message.thread_id, message.kind, cost, overage, balance_after)
 
 
 def _first(deps: Deps, message_id: str) -> MessageRecord:
@@ -158,6 +180,33 @@ def _first(deps: Deps, message_id: str) -> MessageRecord:
         found = message_store.get_message(conn, message_id)
     assert found is not None
     return found
+
+
+def message_write(
+    deps: Deps, member_id: str, key: str | None, request: dict[str, Any]
+) -> Keyed[Sent]:
+    """The key of anything a member sends or posts in a thread: one scope per member.
+
+    The stored answer of a charged send is its spend (see services.credits), from
+    which the message is found; that of a free message names the message. Either
+    way the answer is rebuilt from records that never change.
+    """
+    return Keyed(
+        f"send:{member_id}",
+        key,
+        request,
+        lambda sent: json.dumps({"message_id": sent.id}),
+        lambda text: _stored_sent(deps, text),
+    )
+
+
+def _stored_sent(deps: Deps, text: str) -> Sent:
+    answer = json.loads(text)
+    if "spend_id" not in answer:
+        return _sent(_first(deps, answer["message_id"]), 0, None, None)
+    spent = decode_spend(text)
+    message = _first(deps, spent.reference.removeprefix("inmail:"))
+    return _sent(message, spent.cost, spent.overage_charge, spent.balance_after)
 
 
 def _new_inmail_notice(
@@ -175,17 +224,30 @@ def post_in_thread(
     now: datetime,
     idempotency_key: str | None = None,
 ) -> Sent:
-    """A message in a thread: a reply, a free message, or a charged follow-up InMail."""
+    """A message in a thread: a reply, a free message, or a charged follow-up InMail.
+
+    A retry with the same ``idempotency_key`` answers the first post (a
+    follow-up retried after the reply came is not posted again as a message).
+    """
     require_utc(now)
+    write = message_write(deps, member_id, idempotency_key, {"thread": thread_id, "body": body})
+    return first_answer_or(
+        deps, write, lambda: _post_in_thread(deps, member_id, thread_id, body, now, write)
+    )
+
+
+def _post_in_thread(
+    deps: Deps, member_id: str, thread_id: str, body: str, now: datetime, write: Keyed[Sent]
+) -> Sent:
     check_text(None, body)
     thread = _visible_thread(deps, member_id, thread_id)
     if thread.status == ThreadStatus.DECLINED:
         raise ThreadClosed("this InMail was declined: the thread is closed")
     if thread.status == ThreadStatus.AWAITING_RESPONSE:
         if member_id == thread.recipient_id:
-            return _respond(deps, thread, now, reply_body=body)
-        return _follow_up(deps, thread, body, now, idempotency_key)
-    return _free_message(deps, thread, member_id, body, "message", now)
+            return _respond(deps, thread, now, reply_body=body, write=write)
+        return _follow_up(deps, thread, body, now, write)
+    return _free_message(deps, thread, member_id, body, "message", now, write)
 
 
 def _visible_thread(deps: Deps, member_id: str, thread_id: str) -> ThreadRecord:
@@ -196,11 +258,13 @@ def _visible_thread(deps: Deps, member_id: str, thread_id: str) -> ThreadRecord:
     return thread
 
 
-def _follow_up(deps: Deps, thread: ThreadRecord, body: str, now: datetime, key: str | None) -> Sent:
+def _follow_up(
+    deps: Deps, thread: ThreadRecord, body: str, now: datetime, write: Keyed[Sent]
+) -> Sent:
     sender = thread.initiator_id
     account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, account, thread.recipient_id, with_routes=False)
+        reach = gather_reach(deps, conn, account, thread.recipient_id, now=now, with_routes=False)
     assert thread.last_inmail_at is not None
     state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)
     check_followup(state, reach.sender_plan, now)
@@ -219,16 +283,22 @@ def _follow_up(deps: Deps, thread: ThreadRecord, body: str, now: datetime, key: 
     )
     notice = _new_inmail_notice(thread.recipient_id, sender, "follow-up", thread.id, now)
     rows = ((messages, message_row(message)), (notifications, notice))
-    request: dict[str, object] = {"thread": thread.id, "body": body}
-    return _charge(deps, sender, message, route, now, key, request, rows, (guard,))
+    return _charge(deps, sender, message, route, now, write, rows, (guard,))
 
 
 def _free_message(
-    deps: Deps, thread: ThreadRecord, sender: str, body: str, kind: str, now: datetime
+    deps: Deps,
+    thread: ThreadRecord,
+    sender: str,
+    body: str,
+    kind: str,
+    now: datetime,
+    write: Keyed[Sent],
 ) -> Sent:
     message = MessageRecord(new_id("msg"), thread.id, sender, kind, None, body, 0, None, 0, now)
     other = thread.recipient_id if sender == thread.initiator_id else thread.initiator_id
-    with deps.db.write() as conn:
+
+    def effect(conn: Connection) -> Sent:
         message_store.insert_message(conn, message)
         message_store.update_thread(conn, thread.id, last_message_at=now)
         message_store.notify(
@@ -239,13 +309,40 @@ def _free_message(
             text=body[:120],
             reference=f"thread:{thread.id}",
         )
-    return Sent(message.id, thread.id, kind, 0, None, None)
+        return _sent(message, 0, None, None)
+
+    return _stored_with(deps, write, now, effect)
 
 
-def _respond(deps: Deps, thread: ThreadRecord, now: datetime, *, reply_body: str | None) -> Sent:
+def _stored_with(
+    deps: Deps, write: Keyed[Sent], now: datetime, effect: Callable[[Connection], Sent]
+) -> Sent:
+    """Run a free message's ``effect`` in one transaction with its key (no account lock)."""
+    return idempotent(
+        deps,
+        member_id=None,
+        scope=write.scope,
+        key=write.key,
+        request=write.request,
+        now=now,
+        effect=effect,
+        encode=write.encode,
+        decode=write.decode,
+    )
+
+
+def _respond(
+    deps: Deps,
+    thread: ThreadRecord,
+    now: datetime,
+    *,
+    reply_body: str | None,
+    write: Keyed[Sent],
+) -> Sent:
     """A reply (with a body) or a decline (without): closes the wait, maybe credits back."""
     status = ThreadStatus.ANSWERED if reply_body is not None else ThreadStatus.DECLINED
-    with deps.db.write() as conn:
+
+    def effect(conn: Connection) -> Sent:
         # Lock order account -> thread, the same as a follow-up's, so the two never deadlock.
         account_store.lock_account_row(conn, thread.initiator_id)
         moved = conn.execute(
@@ -257,7 +354,9 @@ def _respond(deps: Deps, thread: ThreadRecord, now: datetime, *, reply_body: str
             raise ThreadClosed("this thread was answered or declined a moment ago")
         sent = _record_response(conn, thread, reply_body, now)
         _credit_back_inmails(deps, conn, thread, now)
-    return sent
+        return sent
+
+    return _stored_with(deps, write, now, effect)
 
 
 def _record_response(
@@ -308,7 +407,7 @@ def decline(deps: Deps, *, member_id: str, thread_id: str, now: datetime) -> Thr
         raise Forbidden("only the recipient of an InMail can decline it")
     if thread.status != ThreadStatus.AWAITING_RESPONSE:
         raise ThreadClosed(f"this InMail is already {thread.status.replace('_', ' ')}")
-    _respond(deps, thread, now, reply_body=None)
+    _respond(deps, thread, now, reply_body=None, write=message_write(deps, member_id, None, {}))
     return ThreadStatus.DECLINED
 
 
@@ -325,20 +424,37 @@ def mark_read(deps: Deps, *, member_id: str, thread_id: str, now: datetime) -> d
     return now
 
 
-def send_message(deps: Deps, *, sender_id: str, to: str, body: str, now: datetime) -> Sent:
+def send_message(
+    deps: Deps,
+    *,
+    sender_id: str,
+    to: str,
+    body: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> Sent:
     """A free message to a 1st-degree connection, in the pair's message thread."""
     require_utc(now)
+    write = message_write(deps, sender_id, idempotency_key, {"to": to, "body": body})
+    return first_answer_or(
+        deps, write, lambda: _send_message(deps, sender_id, to, body, now, write)
+    )
+
+
+def _send_message(
+    deps: Deps, sender_id: str, to: str, body: str, now: datetime, write: Keyed[Sent]
+) -> Sent:
     check_text(None, body)
     sender = current_account(deps, sender_id, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, sender, to, with_routes=False)
+        reach = gather_reach(deps, conn, sender, to, now=now, with_routes=False)
         existing = message_store.thread_between(conn, "message", sender_id, to)
     if not reach.connected:
         raise NotAConnection("free messages go to 1st-degree connections; try InMail")
     if reach.blocked:
         raise Forbidden("you cannot message this member")
     thread = existing or _open_message_thread(deps, sender_id, to, now)
-    return _free_message(deps, thread, sender_id, body, "message", now)
+    return _free_message(deps, thread, sender_id, body, "message", now, write)
 
 
 def _open_message_thread(deps: Deps, a: str, b: str, now: datetime) -> ThreadRecord:
@@ -366,7 +482,9 @@ def block_member(deps: Deps, *, member_id: str, other: str, now: datetime, on: b
     require_utc(now)
     account = current_account(deps, member_id, now)
     with deps.db.write() as conn:
-        gather_reach(deps, conn, account, other, with_routes=False)  # validates both members
+        gather_reach(
+            deps, conn, account, other, now=now, with_routes=False
+        )  # validates both members
         if on:
             network_store.block(conn, member_id, other, now)
         else:

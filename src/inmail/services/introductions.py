@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import (
@@ -17,6 +19,7 @@ from inmail.domain.errors import (
 )
 from inmail.domain.messaging import ThreadStatus
 from inmail.services.context import Deps
+from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
@@ -35,14 +38,28 @@ def mutual_connections(deps: Deps, *, viewer: str, other: str) -> list[str]:
 
 
 def request_introduction(
-    deps: Deps, *, requester_id: str, target_id: str, via_id: str, note: str, now: datetime
+    deps: Deps,
+    *,
+    requester_id: str,
+    target_id: str,
+    via_id: str,
+    note: str,
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> Introduction:
+    """Ask ``via_id``, connected to both, to introduce the requester to ``target_id``.
+
+    A retry with the same ``idempotency_key`` answers the first request.
+    """
     require_utc(now)
-    if not note.strip() or len(note) > MAX_NOTE:
-        raise ValidationError(f"a note is 1 to {MAX_NOTE} characters", field="note")
-    if requester_id in (target_id, via_id) or target_id == via_id:
-        raise ValidationError("requester, target and connector are three members", field="via")
-    with deps.db.write() as conn:
+    request = {"target": target_id, "via": via_id, "note": note}
+    write = keyed(Introduction, f"introduction:{requester_id}", idempotency_key, request)
+
+    def effect(conn: Connection) -> Introduction:
+        if not note.strip() or len(note) > MAX_NOTE:
+            raise ValidationError(f"a note is 1 to {MAX_NOTE} characters", field="note")
+        if requester_id in (target_id, via_id) or target_id == via_id:
+            raise ValidationError("requester, target and connector are three members", field="via")
         for member_id in (target_id, via_id):
             if member_store.get_member(conn, member_id) is None:
                 raise UnknownMember(f"there is no member {member_id!r}")
@@ -63,7 +80,9 @@ def request_introduction(
             text=f"Introduction requested: {note[:100]}",
             reference=f"introduction:{intro.id}",
         )
-    return intro
+        return intro
+
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def _as_connector(intro: Introduction | None, member_id: str, intro_id: str) -> Introduction:
@@ -77,13 +96,27 @@ def _as_connector(intro: Introduction | None, member_id: str, intro_id: str) -> 
 
 
 def forward(
-    deps: Deps, *, member_id: str, intro_id: str, note: str | None, now: datetime
+    deps: Deps,
+    *,
+    member_id: str,
+    intro_id: str,
+    note: str | None,
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> Introduction:
-    """The connector forwards: a free thread opens between requester and target."""
+    """The connector forwards: a free thread opens between requester and target.
+
+    A retry with the same ``idempotency_key`` answers the first forward
+    (instead of "this introduction was forwarded already").
+    """
     require_utc(now)
-    if note is not None and len(note) > MAX_NOTE:
-        raise ValidationError(f"a note is at most {MAX_NOTE} characters", field="note")
-    with deps.db.write() as conn:
+    write = keyed(
+        Introduction, f"forward:{member_id}", idempotency_key, {"intro": intro_id, "note": note}
+    )
+
+    def effect(conn: Connection) -> Introduction:
+        if note is not None and len(note) > MAX_NOTE:
+            raise ValidationError(f"a note is at most {MAX_NOTE} characters", field="note")
         intro = _as_connector(social.get_introduction(conn, intro_id), member_id, intro_id)
         thread = ThreadRecord(
             new_id("th"),
@@ -139,9 +172,11 @@ def forward(
                 text="An introduction was made: the thread is open",
                 reference=f"thread:{thread.id}",
             )
-    return replace(
-        intro, status="forwarded", forward_note=note, thread_id=thread.id, answered_at=now
-    )
+        return replace(
+            intro, status="forwarded", forward_note=note, thread_id=thread.id, answered_at=now
+        )
+
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def decline(deps: Deps, *, member_id: str, intro_id: str, now: datetime) -> Introduction:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+
+from sqlalchemy import Connection
 
 from inmail.domain.billing import Subscription, catch_up, subscribe
 from inmail.domain.credits import Book, new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import HandleTaken, UnknownMember, ValidationError
 from inmail.domain.plans import BASIC
-from inmail.services.context import Deps
+from inmail.services.context import Deps, current_account, is_due, plans_in_force
+from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import accounts as account_store
-from inmail.store import catalog as catalog_store
 from inmail.store import members as member_store
 from inmail.store.members import MemberRecord
 
@@ -33,31 +35,60 @@ def create_member(
     school: str = "",
     interests: Sequence[str] = (),
     plan: str = BASIC,
+    idempotency_key: str | None = None,
 ) -> MemberRecord:
-    """A new member on ``plan``; a paid plan starts its first cycle (and fee) now."""
+    """A new member on ``plan``; a paid plan starts its first cycle (and fee) now.
+
+    A retry with the same ``idempotency_key`` (the operator's) answers the first
+    creation instead of ``handle-taken``.
+    """
     require_utc(now)
-    handle = handle.strip().lower()
-    _check_profile(handle, name, headline, company, school, interests)
-    record = MemberRecord(
-        new_id("m"), handle, name.strip(), headline, company, school, tuple(interests), plan, now
-    )
-    with deps.db.write() as conn:
-        target = catalog_store.current_plan(conn, plan)
-        if member_store.handle_exists(conn, handle):
-            raise HandleTaken(f"the handle {handle!r} is taken")
-        member_store.insert_member(conn, record)
-        basic = catalog_store.current_plan(conn, BASIC)
-        sub = Subscription(new_id("sub"), basic, now, renewed_cycle=-1)
-        account_store.insert_account(conn, record.id, sub)
-        if target.is_paid:
-            account = account_store.lock_account(conn, record.id, deps.plans.lookup(conn))
-            assert account is not None
-            book = Book(0, [])
-            subscribe(account.subscription, target, new_id("sub"), now)
-            lookup = lambda code: catalog_store.current_plan(conn, code)  # noqa: E731
-            done = catch_up(book, account.subscription, lookup, now)
-            account_store.save(conn, account, book, done)
-    return record
+    request = {
+        "handle": handle,
+        "name": name,
+        "headline": headline,
+        "company": company,
+        "school": school,
+        "interests": list(interests),
+        "plan": plan,
+    }
+
+    def effect(conn: Connection) -> MemberRecord:
+        member_handle = handle.strip().lower()
+        _check_profile(member_handle, name, headline, company, school, interests)
+        record = MemberRecord(
+            new_id("m"),
+            member_handle,
+            name.strip(),
+            headline,
+            company,
+            school,
+            tuple(interests),
+            plan,
+            now,
+        )
+        _insert_member(deps, conn, record, now)
+        return record
+
+    write = keyed(MemberRecord, "operator:members", idempotency_key, request)
+    return keyed_write(deps, write, now=now, effect=effect)
+
+
+def _insert_member(deps: Deps, conn: Connection, record: MemberRecord, now: datetime) -> None:
+    in_force = plans_in_force(conn)
+    target = in_force(record.plan, now)
+    if member_store.handle_exists(conn, record.handle):
+        raise HandleTaken(f"the handle {record.handle!r} is taken")
+    member_store.insert_member(conn, record)
+    sub = Subscription(new_id("sub"), in_force(BASIC, now), now, renewed_cycle=-1)
+    account_store.insert_account(conn, record.id, sub)
+    if target.is_paid:
+        account = account_store.lock_account(conn, record.id, deps.plans.lookup(conn))
+        assert account is not None
+        book = Book(0, [])
+        subscribe(account.subscription, target, new_id("sub"), now)
+        done = catch_up(book, account.subscription, in_force, now)
+        account_store.save(conn, account, book, done)
 
 
 def _check_profile(
@@ -82,22 +113,50 @@ def _check_profile(
         )
 
 
-def get_member(deps: Deps, member_id: str) -> MemberRecord:
+def get_member(deps: Deps, member_id: str, *, now: datetime) -> MemberRecord:
+    """A member's profile with the plan they are on at ``now``. Raises UnknownMember."""
     with deps.db.read() as conn:
         record = member_store.get_member(conn, member_id)
     if record is None:
         raise UnknownMember(f"there is no member {member_id!r}")
-    return record
+    return _as_of(deps, [record], now)[0]
 
 
-def list_members(deps: Deps, *, after: str | None = None, limit: int = 50) -> list[MemberRecord]:
+def members_by_id(deps: Deps, ids: Iterable[str], *, now: datetime) -> dict[str, MemberRecord]:
+    """Members by id, each with the plan they are on at ``now``; unknown ids are left out."""
     with deps.db.read() as conn:
-        return member_store.list_members(conn, after=after, limit=limit)
+        found = member_store.members_by_id(conn, sorted(set(ids)))
+    return {r.id: r for r in _as_of(deps, found, now)}
 
 
-def search_members(deps: Deps, *, text: str, limit: int = 20) -> list[MemberRecord]:
+def list_members(
+    deps: Deps, *, now: datetime, after: str | None = None, limit: int = 50
+) -> list[MemberRecord]:
+    with deps.db.read() as conn:
+        found = member_store.list_members(conn, after=after, limit=limit)
+    return _as_of(deps, found, now)
+
+
+def search_members(deps: Deps, *, text: str, now: datetime, limit: int = 20) -> list[MemberRecord]:
     text = text.strip()
     if not text:
         return []
     with deps.db.read() as conn:
-        return member_store.search_members(conn, text[:100], limit=limit)
+        found = member_store.search_members(conn, text[:100], limit=limit)
+    return _as_of(deps, found, now)
+
+
+def _as_of(deps: Deps, records: list[MemberRecord], now: datetime) -> list[MemberRecord]:
+    """The records with the plan each member is on at ``now`` (SPEC §2: no stale plan shown).
+
+    Members whose renewal is due are caught up first (a write each, once);
+    the rest cost nothing more than the read that found them.
+    """
+    due = [r.id for r in records if is_due(r.plan_due_at, now)]
+    if not due:
+        return records
+    for member_id in due:
+        current_account(deps, member_id, now)
+    with deps.db.read() as conn:
+        fresh = {r.id: r for r in member_store.members_by_id(conn, due)}
+    return [fresh.get(r.id, r) for r in records]

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import Conflict, Forbidden, NotFound, UnknownMember, ValidationError
 from inmail.services.context import Deps
+from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import members as member_store
 from inmail.store import network as network_store
 from inmail.store.messaging import notify
@@ -35,14 +38,27 @@ def degree_between(deps: Deps, *, viewer: str, other: str) -> int:
         return network_store.degree(conn, viewer, other)
 
 
-def invite(deps: Deps, *, from_id: str, to: str, note: str, now: datetime) -> Invitation:
-    """Ask another member to connect; they accept or decline."""
+def invite(
+    deps: Deps,
+    *,
+    from_id: str,
+    to: str,
+    note: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> Invitation:
+    """Ask another member to connect; they accept or decline.
+
+    A retry with the same ``idempotency_key`` answers the first invitation.
+    """
     require_utc(now)
-    if from_id == to:
-        raise ValidationError("you cannot invite yourself", field="to")
-    if len(note) > 300:
-        raise ValidationError("a note is at most 300 characters", field="note")
-    with deps.db.write() as conn:
+    write = keyed(Invitation, f"invitation:{from_id}", idempotency_key, {"to": to, "note": note})
+
+    def effect(conn: Connection) -> Invitation:
+        if from_id == to:
+            raise ValidationError("you cannot invite yourself", field="to")
+        if len(note) > 300:
+            raise ValidationError("a note is at most 300 characters", field="note")
         if member_store.get_member(conn, to) is None:
             raise UnknownMember(f"there is no member {to!r}")
         if network_store.are_connected(conn, from_id, to):
@@ -62,7 +78,9 @@ def invite(deps: Deps, *, from_id: str, to: str, note: str, now: datetime) -> In
             text="New invitation to connect",
             reference=f"invitation:{invitation.id}",
         )
-    return invitation
+        return invitation
+
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def answer_invitation(

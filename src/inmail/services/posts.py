@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound, ValidationError
 from inmail.domain.network import mentioned_handles
 from inmail.services.context import Deps
+from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import messaging as message_store
 from inmail.store import social
 from inmail.store.social import Post
@@ -20,13 +21,25 @@ MAX_POST = 3000
 
 
 def create_post(
-    deps: Deps, *, author_id: str, body: str, now: datetime, parent_id: str | None = None
+    deps: Deps,
+    *,
+    author_id: str,
+    body: str,
+    now: datetime,
+    parent_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Post:
-    """A post (or a comment on one); each member it @mentions is notified once."""
+    """A post (or a comment on one); each member it @mentions is notified once.
+
+    A retry with the same ``idempotency_key`` answers the first post.
+    """
     require_utc(now)
-    if not body.strip() or len(body) > MAX_POST:
-        raise ValidationError(f"a post is 1 to {MAX_POST} characters", field="body")
-    with deps.db.write() as conn:
+    request = {"body": body, "parent": parent_id}
+    write = keyed(Post, f"post:{author_id}", idempotency_key, request)
+
+    def effect(conn: Connection) -> Post:
+        if not body.strip() or len(body) > MAX_POST:
+            raise ValidationError(f"a post is 1 to {MAX_POST} characters", field="body")
         if parent_id is not None:
             parent = social.get_post(conn, parent_id)
             if parent is None or parent.parent_id is not None:
@@ -53,7 +66,9 @@ def create_post(
                     text=f"@{author_handle} mentioned you: {body[:100]}",
                     reference=f"post:{post.id}",
                 )
-    return Post(post.id, author_id, parent_id, body, now, tuple(sorted(mentioned)))
+        return Post(post.id, author_id, parent_id, body, now, tuple(sorted(mentioned)))
+
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def feed(

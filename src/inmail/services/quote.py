@@ -29,7 +29,7 @@ class Quote:
 def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
     account = current_account(deps, member_id, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, account, to)
+        reach = gather_reach(deps, conn, account, to, now=now)
         book = account_store.load_book(conn, account)
         alternatives = reach.free_routes
         try:

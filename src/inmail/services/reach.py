@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import Connection
 
 from inmail.domain.errors import UnknownMember, ValidationError
 from inmail.domain.messaging import Reach
 from inmail.domain.network import Visibility, visible_to
-from inmail.services.context import Deps
-from inmail.store import accounts as account_store
+from inmail.services.context import Deps, account_as_of
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
@@ -20,11 +20,19 @@ from inmail.store.social import Group
 
 
 def gather_reach(
-    deps: Deps, conn: Connection, sender: Account, recipient_id: str, *, with_routes: bool = True
+    deps: Deps,
+    conn: Connection,
+    sender: Account,
+    recipient_id: str,
+    *,
+    now: datetime,
+    with_routes: bool = True,
 ) -> Reach:
     """Everything the rules need to decide how ``sender`` may reach ``recipient``.
 
-    ``sender`` is the caller's account with its due renewals applied. The free
+    ``sender`` is the caller's account with its due renewals applied; the
+    recipient's is brought to ``now`` too (their Open Profile needs the plan they
+    are on now, not the one their last visit left). The free
     routes (shared groups, open conversations, introductions, contact info)
     take several queries; a send asks for them only when it needs them: to
     list them when the sender's plan has no InMail.
@@ -32,7 +40,7 @@ def gather_reach(
     sender_id = sender.member_id
     if sender_id == recipient_id:
         raise ValidationError("that is you: pick another member", field="to")
-    recipient = account_store.read_account(conn, recipient_id, deps.plans.lookup(conn))
+    recipient = account_as_of(deps, conn, recipient_id, now)
     settings = member_store.get_messaging_settings(conn, recipient_id)
     if recipient is None or settings is None:
         raise UnknownMember(f"there is no member {recipient_id!r}")

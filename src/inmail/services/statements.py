@@ -19,7 +19,8 @@ from inmail.domain.cycles import add_months, cycle_index_at, cycle_start, requir
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
 from inmail.domain.plans import BASIC, Plan
-from inmail.services.context import Deps, lock_and_catch_up, refresh
+from inmail.services.context import Deps, is_due, lock_and_catch_up, refresh
+from inmail.services.renewals import renew_all
 from inmail.services.subscriptions import get_subscription
 from inmail.store import accounts as account_store
 from inmail.store.tables import accounts, charges, ledger_entries, lots
@@ -58,17 +59,13 @@ def get_credits(deps: Deps, *, member_id: str, now: datetime) -> CreditsView:
         account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
         if account is None:
             raise UnknownMember(f"there is no member {member_id!r}")
-        if not _due(account, now):
+        if not is_due(account.next_due_at, now):
             book = account_store.load_book(conn, account)
             return _credits_view(account, book, deps.plans.current(conn), now)
     with deps.db.write() as conn:
         opened = lock_and_catch_up(deps, conn, member_id, now)
         opened.save()  # gives the lots granted by the catch-up their ids
         return _credits_view(opened.account, opened.book, deps.plans.current(conn), now)
-
-
-def _due(account: account_store.Account, now: datetime) -> bool:
-    return account.next_due_at is not None and account.next_due_at <= now
 
 
 def _credits_view(
@@ -160,9 +157,15 @@ def list_charges(
     after: int | None = None,
     limit: int = 50,
 ) -> list[ChargeLine]:
-    """Charges oldest first; ``member_id=None`` lists every member's (the operator's export)."""
+    """Charges oldest first; ``member_id=None`` lists every member's (the operator's export).
+
+    Every renewal due by ``now`` is applied first, so the fees of cycles that
+    started while nobody looked are in the list, at their cycle's start.
+    """
     if member_id is not None:
         refresh(deps, member_id, now)
+    else:
+        renew_all(deps, now=now)
     query = select(charges).order_by(charges.c.seq).limit(limit)
     if member_id is not None:
         query = query.where(charges.c.member_id == member_id)
@@ -194,9 +197,10 @@ def cycle_summaries(
     if sub.cycle_start is not None:
         current = cycle_index_at(sub.anchor, now)
         first = max(0, current - cycles + 1)
-        starts = [cycle_start(sub.anchor, k) for k in range(first, current + 1)]
-    else:  # Basic has no cycles: calendar months
-        starts = [add_months(month_floor(now), -k) for k in range(cycles)][::-1]
+        dated = [cycle_start(sub.anchor, k) for k in range(first, current + 1)]
+    else:  # Basic has no cycles: calendar months (none before year 1)
+        dated = [add_months(month_floor(now), -k) for k in range(cycles)][::-1]
+    starts = [start for start in dated if start is not None]
     totals = {start: [0, 0, 0] for start in starts}
     # Only the lines of the cycles shown: an old account's whole ledger is never loaded.
     recent = _ledger_of(member_id).where(ledger_entries.c.at >= starts[0])
@@ -232,9 +236,13 @@ class ChargeExportRow:
 
 
 def export_charges(
-    deps: Deps, *, after: int | None = None, limit: int = 1000
+    deps: Deps, *, now: datetime, after: int | None = None, limit: int = 1000
 ) -> list[ChargeExportRow]:
-    """Every member's charges, oldest first, ``limit`` rows after charge ``seq`` ``after``."""
+    """Every member's charges, oldest first, ``limit`` rows after charge ``seq`` ``after``.
+
+    Renewals due by ``now`` are applied first (see :func:`list_charges`).
+    """
+    renew_all(deps, now=now)
     query = select(charges).order_by(charges.c.seq).limit(limit)
     if after is not None:
         query = query.where(charges.c.seq > after)

@@ -15,9 +15,14 @@ from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
-from inmail.services.context import Deps, idempotent, lock_and_catch_up, refresh
+from inmail.services.context import (
+    Deps,
+    current_account,
+    lock_and_catch_up,
+    plans_in_force,
+)
+from inmail.services.idempotency import idempotent
 from inmail.store import accounts as account_store
-from inmail.store import catalog as catalog_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +64,11 @@ def change_plan(
     require_utc(now)
 
     def effect(conn: Connection) -> SubscriptionView:
-        target = catalog_store.current_plan(conn, plan)
+        in_force = plans_in_force(conn)
+        target = in_force(plan, now)
         opened = lock_and_catch_up(deps, conn, member_id, now)
         sub = opened.account.subscription
-        lookup = lambda code: catalog_store.current_plan(conn, code)  # noqa: E731
-        done = change_rule(opened.book, sub, target, lookup, now, new_id("sub"))
+        done = change_rule(opened.book, sub, target, in_force, now, new_id("sub"))
         opened.renewals += done.renewals
         opened.save()
         return view_of(sub, now, done.kind, done.granted, done.charged)
@@ -116,12 +121,7 @@ def _decode(text: str) -> SubscriptionView:
 
 
 def get_subscription(deps: Deps, *, member_id: str, now: datetime) -> SubscriptionView:
-    refresh(deps, member_id, now)
-    with deps.db.read() as conn:
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
-    if account is None:
-        raise UnknownMember(f"there is no member {member_id!r}")
-    return view_of(account.subscription, now)
+    return view_of(current_account(deps, member_id, now).subscription, now)
 
 
 def preview_change(deps: Deps, *, member_id: str, plan: str, now: datetime) -> ChangePreview:
@@ -133,11 +133,11 @@ def preview_change(deps: Deps, *, member_id: str, plan: str, now: datetime) -> C
     """
     require_utc(now)
     with deps.db.read() as conn:
-        target = catalog_store.current_plan(conn, plan)
+        in_force = plans_in_force(conn)
+        target = in_force(plan, now)
         account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
         if account is None:
             raise UnknownMember(f"there is no member {member_id!r}")
         book = account_store.load_book(conn, account)
-        lookup = lambda code: catalog_store.current_plan(conn, code)  # noqa: E731
-        catch_up(book, account.subscription, lookup, now)
-        return preview_rule(book, account.subscription, target, lookup, now)
+        catch_up(book, account.subscription, in_force, now)  # in memory only: nothing is saved
+        return preview_rule(book, account.subscription, target, in_force, now)

@@ -34,6 +34,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 10)
     def _durable(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
         with dbapi_conn.cursor() as cur:
             cur.execute("SET synchronous_commit TO on")
+            # psycopg returns times in the session's zone: in any zone east (west) of UTC
+            # a time stored near 9999-12-31 (0001-01-01) would not load. UTC loads them all.
+            cur.execute("SET TIME ZONE 'UTC'")
         dbapi_conn.commit()
 
     return engine

@@ -113,9 +113,10 @@ class FastSpend:
 
     def _time(self, moment: datetime | None) -> Any:
         # SQLite stores UTC wall time in SQLAlchemy's text format; comparisons stay textual.
+        # isoformat pads the year to four digits as SQLAlchemy does (strftime's %Y does not).
         if moment is None or not self._sqlite:
             return moment
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def _read_time(self, value: Any) -> datetime | None:
         if value is None or isinstance(value, datetime):

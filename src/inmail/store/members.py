@@ -22,6 +22,8 @@ class MemberRecord:
     interests: tuple[str, ...]
     plan: str
     created_at: datetime
+    # When the account next renews or expires something: past it, ``plan`` may be stale.
+    plan_due_at: datetime | None = None
 
 
 def _member(row: Row[Any]) -> MemberRecord:
@@ -35,11 +37,12 @@ def _member(row: Row[Any]) -> MemberRecord:
         interests=tuple(row.interests),
         plan=row.plan_code,
         created_at=row.created_at,
+        plan_due_at=row.next_due_at,
     )
 
 
 def _with_plan() -> Any:
-    return select(members, accounts.c.plan_code).join(
+    return select(members, accounts.c.plan_code, accounts.c.next_due_at).join(
         accounts, accounts.c.member_id == members.c.id
     )
 
@@ -47,6 +50,10 @@ def _with_plan() -> Any:
 def get_member(conn: Connection, member_id: str) -> MemberRecord | None:
     row = conn.execute(_with_plan().where(members.c.id == member_id)).first()
     return None if row is None else _member(row)
+
+
+def members_by_id(conn: Connection, ids: list[str]) -> list[MemberRecord]:
+    return [_member(r) for r in conn.execute(_with_plan().where(members.c.id.in_(ids)))]
 
 
 def handle_exists(conn: Connection, handle: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from inmail.store.tables import ledger_entries, spends
 
@@ -48,6 +48,30 @@ def mark_refunded(conn: Connection, spend_id: str, at: datetime) -> bool:
         .values(refunded_at=at)
     )
     return result.rowcount == 1
+
+
+def forfeited_since(conn: Connection, lot_ids: list[int], reference: str) -> set[int]:
+    """The lots among ``lot_ids`` that a forfeit took credits from after spend ``reference``.
+
+    "After" is in ledger order, not by time: a renewal and a spend can share a moment.
+    """
+    if not lot_ids:
+        return set()
+    spent_at_line = (
+        select(func.min(ledger_entries.c.id))
+        .where(ledger_entries.c.reference == reference, ledger_entries.c.kind == "spend")
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        select(ledger_entries.c.lot_id)
+        .where(
+            ledger_entries.c.lot_id.in_(lot_ids),
+            ledger_entries.c.kind == "forfeit",
+            ledger_entries.c.id > spent_at_line,
+        )
+        .distinct()
+    )
+    return {r.lot_id for r in rows}
 
 
 def spend_draws(conn: Connection, member_id: str, reference: str) -> list[tuple[int, int]]:

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -115,10 +116,12 @@ def members_page(
 ) -> HTMLResponse:
     rt = runtime_of(request)
     if q.strip():
-        found = members.search_members(rt.deps, text=q, limit=MEMBERS_PER_PAGE)
+        found = members.search_members(rt.deps, text=q, now=rt.clock.now(), limit=MEMBERS_PER_PAGE)
         next_after = None
     else:
-        found = members.list_members(rt.deps, after=after, limit=MEMBERS_PER_PAGE + 1)
+        found = members.list_members(
+            rt.deps, now=rt.clock.now(), after=after, limit=MEMBERS_PER_PAGE + 1
+        )
         next_after = found[MEMBERS_PER_PAGE - 1].id if len(found) > MEMBERS_PER_PAGE else None
         found = found[:MEMBERS_PER_PAGE]
     accounts = statements.account_summaries(
@@ -155,7 +158,7 @@ def _member(
 ) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
-    member = members.get_member(rt.deps, member_id)
+    member = members.get_member(rt.deps, member_id, now=now)
     credits = statements.get_credits(rt.deps, member_id=member_id, now=now)
     charges = statements.list_charges(
         rt.deps, member_id=member_id, now=now, after=charges_after, limit=CHARGES_PER_PAGE
@@ -199,18 +202,19 @@ def change_member_plan(
 @router.get("/charges.csv")
 def charges_csv(request: Request) -> StreamingResponse:
     headers = {"Content-Disposition": 'attachment; filename="inmail-charges.csv"'}
-    rows = _charges_csv(runtime_of(request).deps)
+    rt = runtime_of(request)
+    rows = _charges_csv(rt.deps, rt.clock.now())
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def _charges_csv(deps: Deps) -> Iterator[str]:
+def _charges_csv(deps: Deps, now: datetime) -> Iterator[str]:
     """The header, then every charge, read in batches so memory stays flat."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     after: int | None = None
     while True:
-        batch = statements.export_charges(deps, after=after, limit=EXPORT_BATCH)
+        batch = statements.export_charges(deps, now=now, after=after, limit=EXPORT_BATCH)
         writer.writerows(_csv_row(c) for c in batch)
         yield out.getvalue()
         out.seek(0)

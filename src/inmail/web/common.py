@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from inmail.bootstrap import Runtime
 from inmail.domain.errors import DomainError
 from inmail.services.context import Deps
-from inmail.services.members import get_member
+from inmail.services.members import get_member, members_by_id
 from inmail.store.members import MemberRecord
 from inmail.web.session import csrf_token, flash, take_flashes
 
@@ -36,7 +37,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     me = None
     if isinstance(member_id, str):
         try:
-            me = get_member(rt.deps, member_id)
+            me = get_member(rt.deps, member_id, now=rt.clock.now())
         except DomainError:
             request.session.clear()
     base = {
@@ -59,15 +60,9 @@ def back(
     return RedirectResponse(path, status_code=303)
 
 
-def people_by_id(deps: Deps, ids: Iterable[str]) -> dict[str, MemberRecord]:
+def people_by_id(deps: Deps, ids: Iterable[str], now: datetime) -> dict[str, MemberRecord]:
     """Members by id, for showing names; ids that no longer exist are left out."""
-    found: dict[str, MemberRecord] = {}
-    for member_id in set(ids):
-        try:
-            found[member_id] = get_member(deps, member_id)
-        except DomainError:
-            continue
-    return found
+    return members_by_id(deps, ids, now=now)
 
 
 def not_found(request: Request, error: DomainError) -> HTMLResponse:

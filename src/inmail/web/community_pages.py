@@ -79,6 +79,7 @@ def create_group(
         description=description,
         closed=closed == "on",
         now=rt.clock.now(),
+        idempotency_key=once,
     )
     return back(request, f"/groups/{group.id}", f"Group “{group.name}” created.")
 
@@ -102,7 +103,7 @@ def _group(
         "group.html",
         view=view,
         member_id=member_id,
-        people=people_by_id(rt.deps, ids),
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
         monthly_limit=rt.deps.group_message_monthly_limit,
         failed=failed,
     )
@@ -157,7 +158,13 @@ def message_group_member(
 ) -> Response:
     rt = runtime_of(request)
     sent = groups.send_group_message(
-        rt.deps, sender_id=member_id, group_id=group_id, to=to, body=body, now=rt.clock.now()
+        rt.deps,
+        sender_id=member_id,
+        group_id=group_id,
+        to=to,
+        body=body,
+        now=rt.clock.now(),
+        idempotency_key=once,
     )
     return back(request, f"/threads/{sent.thread_id}", "Group message sent for free.")
 
@@ -181,7 +188,7 @@ def _feed(request: Request, member_id: str, failed: FailedForm | None = None) ->
         "feed.html",
         posts=found,
         comments=comments,
-        people=people_by_id(rt.deps, ids),
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
         member_id=member_id,
         failed=failed,
     )
@@ -196,7 +203,12 @@ def mentions_page(request: Request, member_id: WebMember) -> HTMLResponse:
     rt = runtime_of(request)
     found = [p for _, p in posts.mentions(rt.deps, member_id=member_id, limit=50)]
     ids = [p.author_id for p in found] + [m for p in found for m in p.mentions]
-    return page(request, "network_mentions.html", posts=found, people=people_by_id(rt.deps, ids))
+    return page(
+        request,
+        "network_mentions.html",
+        posts=found,
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
+    )
 
 
 @router.post("/posts", dependencies=[CsrfChecked])
@@ -205,7 +217,9 @@ def write_post(
     request: Request, member_id: WebMember, body: Text = "", once: OnceKey = None
 ) -> Response:
     rt = runtime_of(request)
-    post = posts.create_post(rt.deps, author_id=member_id, body=body, now=rt.clock.now())
+    post = posts.create_post(
+        rt.deps, author_id=member_id, body=body, now=rt.clock.now(), idempotency_key=once
+    )
     return back(request, f"/feed#post-{post.id}", _posted("Posted", len(post.mentions)))
 
 
@@ -216,7 +230,12 @@ def write_comment(
 ) -> Response:
     rt = runtime_of(request)
     comment = posts.create_post(
-        rt.deps, author_id=member_id, body=body, now=rt.clock.now(), parent_id=post_id
+        rt.deps,
+        author_id=member_id,
+        body=body,
+        now=rt.clock.now(),
+        parent_id=post_id,
+        idempotency_key=once,
     )
     return back(request, f"/feed#post-{post_id}", _posted("Comment posted", len(comment.mentions)))
 

@@ -38,7 +38,7 @@ def inbox_page(request: Request, member_id: WebMember) -> HTMLResponse:
     others = {
         t.id: t.recipient_id if t.initiator_id == member_id else t.initiator_id for t in threads
     }
-    names = {m: members.get_member(rt.deps, m) for m in set(others.values())}
+    names = members.members_by_id(rt.deps, others.values(), now=now)
     due = inbox.follow_ups(rt.deps, member_id=member_id, now=now)
     return page(
         request,
@@ -67,10 +67,10 @@ def _thread(
     thread = view.thread
     if member_id == thread.recipient_id and thread.opened_at is None:
         inmail.mark_read(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
-    people = {p: members.get_member(rt.deps, p) for p in {thread.initiator_id, thread.recipient_id}}
-    for message in view.messages:
-        if message.sender_id not in people:
-            people[message.sender_id] = members.get_member(rt.deps, message.sender_id)
+    senders = [m.sender_id for m in view.messages]
+    people = members.members_by_id(
+        rt.deps, [thread.initiator_id, thread.recipient_id, *senders], now=rt.clock.now()
+    )
     return page(
         request,
         "thread.html",
@@ -137,12 +137,17 @@ def _compose(
     page_key: str | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
-    found = [m for m in members.search_members(rt.deps, text=q) if m.id != member_id] if q else []
+    now = rt.clock.now()
+    found = (
+        [m for m in members.search_members(rt.deps, text=q, now=now) if m.id != member_id]
+        if q
+        else []
+    )
     shown: dict[str, Any] = {"q": q, "found": found, "failed": failed, "page_key": page_key}
     if not to:
         return page(request, "compose.html", recipient=None, preview=None, error=None, **shown)
     try:
-        recipient = members.get_member(rt.deps, to)
+        recipient = members.get_member(rt.deps, to, now=now)
         preview = quote.quote(rt.deps, member_id=member_id, to=to, now=rt.clock.now())
     except DomainError as error:
         return page(
@@ -179,7 +184,9 @@ def send(
     rt = runtime_of(request)
     now = rt.clock.now()
     if channel == Channel.MESSAGE:
-        sent = inmail.send_message(rt.deps, sender_id=member_id, to=to, body=body, now=now)
+        sent = inmail.send_message(
+            rt.deps, sender_id=member_id, to=to, body=body, now=now, idempotency_key=once
+        )
     else:
         sent = inmail.send_inmail(
             rt.deps,

@@ -65,7 +65,15 @@ def _network(
     invitations = network.pending_invitations(rt.deps, member_id=member_id)
     to_answer = introductions.introductions_to_answer(rt.deps, member_id=member_id)
     connections = introductions.connections(rt.deps, member_id=member_id)
-    found = [m for m in members.search_members(rt.deps, text=q) if m.id != member_id] if q else []
+    found = (
+        [
+            m
+            for m in members.search_members(rt.deps, text=q, now=rt.clock.now())
+            if m.id != member_id
+        ]
+        if q
+        else []
+    )
     ids = [i.from_id for i in invitations] + [i.to_id for i in invitations] + connections
     ids += [x.requester_id for x in to_answer] + [x.target_id for x in to_answer]
     return page(
@@ -78,7 +86,7 @@ def _network(
         invitations=invitations,
         to_answer=to_answer,
         connections=connections,
-        people=people_by_id(rt.deps, ids),
+        people=people_by_id(rt.deps, ids, rt.clock.now()),
         q=q,
         found=found,
         failed=failed,
@@ -147,7 +155,9 @@ def _invite(
     request: Request, member_id: str, to: str, note: str, path: str, once: str | None
 ) -> Response:
     rt = runtime_of(request)
-    network.invite(rt.deps, from_id=member_id, to=to, note=note, now=rt.clock.now())
+    network.invite(
+        rt.deps, from_id=member_id, to=to, note=note, now=rt.clock.now(), idempotency_key=once
+    )
     return back(request, path, "Invitation sent.")
 
 
@@ -188,6 +198,7 @@ def forward_introduction(
         intro_id=intro_id,
         note=note.strip() or None,
         now=rt.clock.now(),
+        idempotency_key=once,
     )
     return back(
         request, "/network#introductions", "Introduction made: a free conversation is open."
@@ -217,7 +228,7 @@ def _profile(
     request: Request, member_id: str, other_id: str, failed: FailedForm | None = None
 ) -> HTMLResponse:
     rt = runtime_of(request)
-    member = members.get_member(rt.deps, other_id)
+    member = members.get_member(rt.deps, other_id, now=rt.clock.now())
     is_self = other_id == member_id
     degree = 0 if is_self else network.degree_between(rt.deps, viewer=member_id, other=other_id)
     mutual = introductions.mutual_connections(rt.deps, viewer=member_id, other=other_id)
@@ -231,7 +242,7 @@ def _profile(
         contact=contact.visible_contact_info(rt.deps, viewer=member_id, member_id=other_id),
         field_labels=FIELD_LABELS,
         mutual=mutual,
-        people=people_by_id(rt.deps, mutual),
+        people=people_by_id(rt.deps, mutual, rt.clock.now()),
         failed=failed,
     )
 
@@ -258,6 +269,7 @@ def ask_for_introduction(
         via_id=via,
         note=note,
         now=rt.clock.now(),
+        idempotency_key=once,
     )
     return back(
         request, f"/members/{other_id}", "Introduction requested: you will be told the answer."
