@@ -178,7 +178,7 @@ def test_a_preview_is_the_change_itself_on_a_copy_that_is_thrown_away(target: st
     halfway = datetime(2026, 4, 16, tzinfo=UTC)
     sub = _subscription("premium_business", anchor)
     book = book_of(lot(1, LotSource.ALLOTMENT, 60), lot(2, LotSource.PURCHASE, 5))
-    preview = preview_change(book, sub, CATALOG.plan(target), CATALOG.plan, halfway)
+    preview = preview_change(book, sub, CATALOG.plan(target), _terms, halfway)
     assert (book.balance, book.entries, book.charges, sub.plan.code, sub.pending_plan) == (
         65,
         [],
@@ -186,7 +186,7 @@ def test_a_preview_is_the_change_itself_on_a_copy_that_is_thrown_away(target: st
         "premium_business",
         None,
     )
-    done = change_plan(book, sub, CATALOG.plan(target), CATALOG.plan, halfway, "sub_2")
+    done = change_plan(book, sub, CATALOG.plan(target), _terms, halfway, "sub_2")
     assert (preview.change.kind, preview.change.granted, preview.change.charged) == (
         done.kind,
         done.granted,
@@ -195,7 +195,7 @@ def test_a_preview_is_the_change_itself_on_a_copy_that_is_thrown_away(target: st
     assert preview.change.effective_at == done.effective_at
     coming = preview.next_renewal
     assert coming is not None
-    assert coming.forfeit == forfeit_at_next_renewal(book, sub, CATALOG.plan)
+    assert coming.forfeit == forfeit_at_next_renewal(book, sub, _terms)
     assert coming.plan.code == target
 
 
