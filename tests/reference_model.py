@@ -174,7 +174,7 @@ class Account:
         at = self.next_renewal_at()
         if at is None:
             return 0
-        terms = self.terms(self.pending or self.plan.code, at)
+        terms = self.terms(self.pending or self.plan.code, at - MICROSECOND)
         return max(0, self.plan_credits + terms.allotment - terms.cap)
 
     # ---- time passing (SPEC §2)
@@ -190,7 +190,11 @@ class Account:
 
     def _renew(self, at: datetime) -> None:
         self._expire(at)
-        self.plan, self.pending = self.terms(self.pending or self.plan.code, at), None
+        if self.renewed > 0:  # the first cycle keeps the terms just subscribed to
+            # A cycle's terms are those in force just before it starts (an edit at that very
+            # instant comes after the renewal).
+            self.plan = self.terms(self.pending or self.plan.code, at - MICROSECOND)
+        self.pending = None
         self.renewed += 1
         self.renewals += 1
         if self.plan.allotment:

@@ -108,16 +108,9 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Serve the API and the web app."""
-    import uvicorn
+    from inmail.serving import run  # uvicorn loads only for this command
 
-    uvicorn.run(
-        "inmail.api.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    run(host=host, port=port, workers=workers)
 
 
 def main() -> None:  # pragma: no cover - the console script

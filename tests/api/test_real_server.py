@@ -10,17 +10,12 @@ together by a barrier race each other over their own keep-alive connections.
 from __future__ import annotations
 
 import itertools
-import os
-import signal
-import socket
-import subprocess
-import sys
+import statistics
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,43 +23,16 @@ from typing import Any
 import httpx2
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from inmail.store.tables import metadata
-from tests.conftest import PG_ADMIN_URL
+from tests.api import served
+from tests.api.served import ADMIN_TOKEN, START_TIMEOUT_S, own_postgres_database
 
-ADMIN_TOKEN = "real-server-operator"
 TEST_CLOCK = "2026-01-31T09:00:00Z"
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 30.0
 PLAN = "premium_business"  # 25 credits a month, packs allowed
+KEEP_ALIVE_DELAY_S = 0.040  # Linux's shortest delayed ACK
 _handles = itertools.count(1)
-
-
-def _inmail() -> str:
-    """The console script of the interpreter running the tests (the project's venv)."""
-    script = Path(sys.executable).with_name("inmail")
-    if not script.exists():
-        pytest.fail(f"no inmail console script next to {sys.executable}")
-    return str(script)
-
-
-def _env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INMAIL_")}
-    env |= {
-        "INMAIL_DATABASE_URL": database_url,
-        "INMAIL_ADMIN_TOKEN": ADMIN_TOKEN,
-        "INMAIL_TEST_CLOCK": TEST_CLOCK,
-    }
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -108,64 +76,10 @@ class Server:
 @contextmanager
 def serving(database_url: str, tmp_path: Path, workers: int = 1) -> Iterator[Server]:
     """Migrate the database, start ``inmail serve`` on it, wait for /healthz; stop it after."""
-    env = _env(database_url)
-    migrated = subprocess.run(
-        [_inmail(), "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-    log = tmp_path / f"serve-{workers}w.log"
-    workers_arg = ("--workers", str(workers))
-    for _attempt in range(3):
-        port = _free_port()
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [_inmail(), "serve", "--host", "127.0.0.1", "--port", str(port), *workers_arg],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its worker processes share its group: see _stop
-            )
-        try:
-            server = Server(f"http://127.0.0.1:{port}", log)
-            if _wait_healthy(proc, server):
-                yield server
-                return
-        finally:
-            _stop(proc)
-        if "address already in use" not in log.read_text().lower():
-            break  # not a lost race for the port: report it
-    pytest.fail(f"inmail serve did not start:\n{log.read_text()}")
-
-
-def _wait_healthy(proc: subprocess.Popen[bytes], server: Server) -> bool:
-    """True once /healthz answers; False if the server exited first."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx2.Client(base_url=server.base_url, timeout=1.0, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                return False
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return True
-            except httpx2.TransportError:
-                pass
-            time.sleep(0.05)
-    pytest.fail(f"inmail serve not healthy after {START_TIMEOUT_S:g} s:\n{server.log.read_text()}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (uvicorn shuts its workers down); SIGKILL the process group if that hangs."""
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        proc.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=STOP_TIMEOUT_S)
-    # Workers of a multi-process server are in the group: none may outlive the test.
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    env = served.server_env(database_url, TEST_CLOCK)
+    served.migrate(env)
+    with served.serving(env, tmp_path, workers) as process:
+        yield Server(process.base_url, process.log)
 
 
 def _reset_postgres(url: str) -> None:
@@ -199,23 +113,6 @@ def server(
         _reset_postgres(url)
     with serving(url, tmp_path) as running:
         yield running
-
-
-@contextmanager
-def own_postgres_database(postgres_url: str) -> Iterator[str]:
-    """An empty database next to the session's (same server), dropped afterwards."""
-    name = f"inmail_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 Answer = tuple[int, Any]
@@ -305,3 +202,19 @@ def test_two_worker_processes_share_one_idempotency_key(postgres_url: str, tmp_p
     # Its own database: the module's one-worker server may still be serving the session's.
     with own_postgres_database(postgres_url) as url, serving(url, tmp_path, workers=2) as two:
         _idempotent_purchases(two, threads=16)
+
+
+def test_keep_alive_requests_to_several_workers_are_not_delayed(tmp_path: Path) -> None:
+    # With --workers, uvicorn left Nagle's algorithm on (see inmail.serving): every request
+    # after the first on a connection waited for the client's delayed ACK, 40 ms or more.
+    url = f"sqlite:///{tmp_path / 'nodelay.db'}"
+    with serving(url, tmp_path, workers=2) as two, two.client() as client:
+        seconds = [_timed_health_check(client) for _ in range(21)]
+    assert statistics.median(seconds) < KEEP_ALIVE_DELAY_S / 2, seconds
+
+
+def _timed_health_check(client: httpx2.Client) -> float:
+    start = time.perf_counter()
+    answer = client.get("/healthz")
+    assert answer.status_code == 200, answer.text
+    return time.perf_counter() - start

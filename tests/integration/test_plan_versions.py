@@ -147,3 +147,29 @@ def test_a_quote_for_a_paid_sender_costs_a_credit_once_the_open_profile_ended(
     preview = quote(deps, member_id=sender, to=open_profile_on_its_way_to_basic, now=MAR_05)
 
     assert (preview.channel, preview.cost_credits) == ("inmail", 1)
+
+
+def test_an_edit_at_the_instant_of_a_renewal_applies_from_the_next_cycle(deps: Deps) -> None:
+    """Found by the reference model: on time, the renewal at that instant came first."""
+    a = new_member(deps, "recruiter_lite", T0)
+    b = new_member(deps, "recruiter_lite", T0)
+    year_later = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)  # a renewal instant of both
+    assert get_credits(deps, member_id=a, now=year_later).balance == 75
+    update_plan(
+        deps,
+        code="recruiter_lite",
+        changes={"monthly_allotment": 27, "rollover_cap": 54, "price": Money(5999, "USD")},
+        now=year_later,
+    )
+
+    assert get_credits(deps, member_id=b, now=year_later).balance == 75  # caught up only now
+    assert _fees(deps, b, year_later) == _fees(deps, a, year_later)
+    assert _fees(deps, b, year_later)[-1] == (year_later, 17000)
+    assert get_credits(deps, member_id=a, now=datetime(2027, 2, 28, 9, tzinfo=UTC)).balance == 54
+
+
+def test_a_member_who_subscribes_right_after_an_edit_gets_the_new_terms(deps: Deps) -> None:
+    _edit_premium_business(deps, T0)  # the same instant as the seeded version
+    member = new_member(deps, "premium_business", T0)
+    assert get_credits(deps, member_id=member, now=T0).balance == 40
+    assert _fees(deps, member, FEB_28) == [(T0, 7999), (FEB_28, 7999)]

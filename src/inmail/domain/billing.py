@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from inmail.domain.credits import (
@@ -30,6 +30,7 @@ from inmail.domain.errors import OverageLimitReached, PacksNotOnPlan
 from inmail.domain.money import Money
 from inmail.domain.plans import BASIC, Pack, Plan
 
+JUST_BEFORE = timedelta(microseconds=1)
 PlanLookup = Callable[[str, datetime], Plan]
 """Returns the version of a plan (by code) in force at a moment (raises UnknownPlan)."""
 
@@ -89,9 +90,8 @@ def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Ren
     cycle = sub.renewed_cycle + 1
     reference = cycle_reference(sub, cycle)
     expire_due(book, at)
-    # Members keep a plan version for the whole cycle; a new cycle takes the terms in force
-    # at its start, however late it is caught up (SPEC §1: edits never rewrite history).
-    sub.plan = plans(sub.pending_plan or sub.plan.code, at)
+    if cycle > 0:  # cycle 0 starts with the plan just subscribed to
+        sub.plan = cycle_terms(plans, sub.pending_plan or sub.plan.code, at)
     sub.pending_plan = None
     sub.renewed_cycle = cycle
     plan = sub.plan
@@ -108,6 +108,17 @@ def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Ren
     if plan.price.amount_minor:
         book.charge(Charge(ChargeKind.SUBSCRIPTION, plan.price, at, reference))
     return Renewal(sub.id, cycle, at, plan, plan.monthly_allotment, forfeited)
+
+
+def cycle_terms(plans: PlanLookup, code: str, start: datetime) -> Plan:
+    """The terms of a cycle that starts at ``start`` (SPEC §1: edits never rewrite history).
+
+    Members keep a plan version for the whole cycle; a new cycle takes the
+    version in force just before it starts, however late it is caught up. An
+    edit written at the very instant of a renewal applies from the next cycle:
+    a renewal that was on time happened at that instant, before the edit.
+    """
+    return plans(code, start - JUST_BEFORE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +144,7 @@ def next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> NextRenewa
     at = sub.next_renewal_at()
     if at is None:
         return None
-    plan = plans(sub.pending_plan or sub.plan.code, at)  # the terms `renew` will take
+    plan = cycle_terms(plans, sub.pending_plan or sub.plan.code, at)  # as `renew` will
     forfeit = upcoming_forfeit(book.lots, at, plan.monthly_allotment, plan.rollover_cap)
     return NextRenewal(at, plan, plan.monthly_allotment, plan.rollover_cap, plan.price, forfeit)
 
