@@ -64,6 +64,14 @@ def test_the_example_moves_that_leave_no_room_for_a_cycle_are_refused(api: Api) 
         "cycle_end": "2026-02-28T09:00:00Z",
         "next_renewal_at": "2026-02-28T09:00:00Z",
         "forfeit_at_next_renewal": 0,
+        "next_renewal": {
+            "at": "2026-02-28T09:00:00Z",
+            "plan": "premium_business",
+            "grant": 25,
+            "rollover_cap": 75,
+            "fee": {"amount_minor": 5999, "currency": "USD"},
+            "forfeit": 0,
+        },
     }
     assert _now(api) == datetime(2026, 1, 31, 9, tzinfo=UTC)
 
@@ -129,6 +137,7 @@ def test_a_database_already_holding_times_near_the_end_stays_readable(
         "cycle_end": None,
         "next_renewal_at": None,
         "forfeit_at_next_renewal": 0,
+        "next_renewal": None,
         "lots": [
             {"id": "1", "source": "allotment", "remaining": 24, "expires_at": None},
             {"id": "2", "source": "purchase", "remaining": 5, "expires_at": None},

@@ -7,10 +7,12 @@ from inmail.domain.billing import (
     OverageSettings,
     Subscription,
     catch_up,
+    change_plan,
     check_overage,
     classify_change,
     forfeit_at_next_renewal,
     overage_packs,
+    preview_change,
     prorated_fee,
     upgrade,
 )
@@ -168,6 +170,33 @@ def test_an_upgrade_grants_the_prorated_difference_rounded_down() -> None:
     (charge,) = book.charges
     assert charge.kind.value == "proration"
     assert charge.price == Money((83500 - 5999) // 2, "USD")
+
+
+@pytest.mark.parametrize("target", ["recruiter", "basic", "sales_navigator_professional"])
+def test_a_preview_is_the_change_itself_on_a_copy_that_is_thrown_away(target: str) -> None:
+    anchor = datetime(2026, 4, 1, tzinfo=UTC)
+    halfway = datetime(2026, 4, 16, tzinfo=UTC)
+    sub = _subscription("premium_business", anchor)
+    book = book_of(lot(1, LotSource.ALLOTMENT, 60), lot(2, LotSource.PURCHASE, 5))
+    preview = preview_change(book, sub, CATALOG.plan(target), _terms, halfway)
+    assert (book.balance, book.entries, book.charges, sub.plan.code, sub.pending_plan) == (
+        65,
+        [],
+        [],
+        "premium_business",
+        None,
+    )
+    done = change_plan(book, sub, CATALOG.plan(target), _terms, halfway, "sub_2")
+    assert (preview.change.kind, preview.change.granted, preview.change.charged) == (
+        done.kind,
+        done.granted,
+        done.charged,
+    )
+    assert preview.change.effective_at == done.effective_at
+    coming = preview.next_renewal
+    assert coming is not None
+    assert coming.forfeit == forfeit_at_next_renewal(book, sub, _terms)
+    assert coming.plan.code == target
 
 
 def test_prorated_fee_is_never_negative() -> None:

@@ -96,6 +96,7 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "omar": ("Omar Target", "basic"),
     "mia": ("Mia Middle", "basic"),
     "pia": ("Pia Buyer", PAID),
+    "pip": ("Pip Packs", PAID),
     "rex": ("Rex Writer", PAID),
     "rita": ("Rita Responder", "basic"),
     "sam": ("Sam Scripter", PAID),
@@ -106,6 +107,11 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "gwen": ("Gwen Groupjoiner", "basic"),
     "pat": ("Pat Poster", "basic"),
     "max": ("Max Mentioned", "basic"),
+    "tia": ("Tia Twice", PAID),
+    "wes": ("Wes Writtento", "basic"),
+    "uma": ("Uma Upgrader", PAID),
+    "val": ("Val Basic", "basic"),
+    "dov": ("Dov Downgrader", PAID),
 }
 
 

@@ -220,7 +220,7 @@ def test_invalid_terms_are_refused_in_words_and_save_nothing(
     operator: Web, changes: dict[str, str], words: str
 ) -> None:
     refused = operator.post(f"/admin/plans/{PAID}", **_plan_form(operator, **changes))
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert words in refused.text
     assert "Traceback" not in refused.text
     assert 'role="alert"' in refused.text
@@ -290,14 +290,16 @@ def test_a_member_page_shows_credits_ledger_charges_and_changes_the_plan(operato
     assert "latest 100 lines" in shown.text
     upgraded = operator.post(f"/admin/members/{member_id}/plan", plan="recruiter")
     assert upgraded.url.path == f"/admin/members/{member_id}"
-    assert "Upgraded to recruiter" in upgraded.text
+    # Created just now: the whole cycle is left, so the whole fee difference and 25 credits.
+    assert "Upgraded to Recruiter: charged 775.01 USD for 25 credits now." in upgraded.text
     assert (
         members.get_member(operator.runtime.deps, member_id, now=operator.runtime.clock.now()).plan
         == "recruiter"
     )
     refused = operator.post(f"/admin/members/{member_id}/plan", plan="platinum")
+    assert refused.status_code == 422
     assert "there is no plan 'platinum'" in html.unescape(refused.text)
-    assert 'class="flash error"' in refused.text
+    assert 'class="flash error form-error"' in refused.text
 
 
 # --- charges, audit, renewals ------------------------------------------------------------

@@ -127,8 +127,9 @@ def test_no_credits_and_overage_off_is_refused_with_the_free_routes(
 def test_buying_a_pack_raises_the_balance(page: Page, server: Server) -> None:
     sign_in(page, server.members["pia"])
     assert _balance(page) == "25"
-    page.get_by_role("button", name=re.compile(r"^Buy 5 credits ·")).click()
-    expect(page.get_by_role("status")).to_contain_text("Bought 5 credits for")
+    page.get_by_role("link", name=re.compile(r"^Buy 5 credits ·")).click()
+    page.get_by_role("button", name="Confirm: pay 45.00 USD").click()
+    expect(page.get_by_role("status")).to_have_text("Charged 45.00 USD for 5 credits.")
     expect(page.locator("#balance")).to_have_text("30")
     expect(page.get_by_text("25 plan · 5 purchased")).to_be_visible()
     lots = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Expires"))

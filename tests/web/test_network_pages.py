@@ -47,6 +47,13 @@ class Visitor:
         assert answer.status_code == 303, answer.text
         return self.client.get(answer.headers["location"])
 
+    def refused(self, path: str, status: int, **form: str) -> str:
+        """Submit a form that is refused: its page again (HTML) with the words; the page's text."""
+        answer = self.client.post(path, data={"csrf": self.csrf, **form}, follow_redirects=False)
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"] == "text/html; charset=utf-8"
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", answer.text)).split())
+
 
 @dataclass
 class Site:
@@ -194,11 +201,11 @@ def test_contact_info_shows_to_a_connection_but_not_to_a_stranger(site: Site) ->
 
 def test_a_refused_change_is_explained_in_words(site: Site) -> None:
     ada = site.visitor("ada")
-    refused = _text(ada.post("/invitations", to="m_nobody"))
+    refused = ada.refused("/invitations", 404, to="m_nobody")
     assert "there is no member 'm_nobody'" in refused
     blank = "cannot be blank (only spaces or invisible characters)"
-    assert f"name {blank}" in _text(ada.post("/groups", name=" "))
-    assert f"body {blank}" in _text(ada.post("/posts", body="   "))
+    assert f"name {blank}" in ada.refused("/groups", 422, name=" ")
+    assert f"body {blank}" in ada.refused("/posts", 422, body="   ")
 
 
 def test_accepting_an_invitation_makes_a_first_degree_connection(site: Site) -> None:
@@ -299,8 +306,9 @@ def test_groups_join_message_and_the_monthly_limit_in_words(
     assert "Group message sent for free." in _text(sent)
     assert "Hello from the group" in _text(sent)
 
-    limited = _text(ada.post(f"{group}/messages", to=site.ids["cat"], body="And you?"))
+    limited = ada.refused(f"{group}/messages", 429, to=site.ids["cat"], body="And you?")
     assert "you started 1 group conversations this month, the most allowed (1)" in limited
+    assert "And you?" in limited  # what was typed is kept
     again = ada.post(f"{group}/messages", to=site.ids["bob"], body="Still free")
     assert "Group message sent for free." in _text(again)  # an existing conversation
 

@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from inmail import __version__
 from inmail.api import (
+    docs,
     errors,
     openapi,
     routes_admin,
@@ -19,9 +21,17 @@ from inmail.api import (
 )
 from inmail.api.body_limit import BodyLimit
 from inmail.api.methods import Methods
+from inmail.api.security import SecurityHeaders
 from inmail.bootstrap import Runtime, build
 from inmail.config import Settings
 from inmail.web import pages
+
+
+class InmailApp(FastAPI):
+    """FastAPI with the security headers outside everything, even the 500 handler."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -32,9 +42,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         yield
         rt.close()
 
-    app = FastAPI(title="inmail", version=__version__, lifespan=lifespan)
+    app = InmailApp(
+        title="inmail", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.runtime = rt
     errors.install(app)
+    docs.install(app)
     openapi.install(app)
     # Added last runs first: methods are answered, then bodies limited, before any route.
     app.add_middleware(BodyLimit, limit=rt.settings.max_body_bytes)

@@ -112,6 +112,10 @@ CodePath = Annotated[
     str,
     Path(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN, description="A plan code"),
 ]
+CodeQuery = Annotated[
+    str,
+    Query(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN, description="A plan code"),
+]
 MemberQuery = Annotated[
     str,
     Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN, description="The member to reach"),

@@ -20,6 +20,7 @@ from inmail.api.schemas import (
     LotOut,
     MemberOut,
     MessageOut,
+    NextRenewalOut,
     NotificationOut,
     OwnContactInfoOut,
     PackOut,
@@ -33,8 +34,10 @@ from inmail.api.schemas import (
     SentOut,
     SettingsOut,
     SubscriptionOut,
+    SubscriptionPreviewOut,
     ThreadOut,
 )
+from inmail.domain.billing import ChangePreview, NextRenewal
 from inmail.domain.messaging import snippet
 from inmail.domain.network import Visibility
 from inmail.domain.plans import Pack, Plan
@@ -109,6 +112,32 @@ def settings(s: MemberSettings) -> SettingsOut:
     )
 
 
+def next_renewal(coming: NextRenewal | None) -> NextRenewalOut | None:
+    if coming is None:
+        return None
+    return NextRenewalOut(
+        at=coming.at,
+        plan=coming.plan.code,
+        grant=coming.grant,
+        rollover_cap=coming.rollover_cap,
+        fee=Price.of(coming.fee),
+        forfeit=coming.forfeit,
+    )
+
+
+def subscription_preview(p: ChangePreview) -> SubscriptionPreviewOut:
+    charged = p.change.charged
+    return SubscriptionPreviewOut(
+        plan=p.plan.code,
+        change=p.change.kind.value,
+        effective_at=p.change.effective_at,
+        credits_granted_now=p.change.granted,
+        charge_now=None if charged is None else Price.of(charged),
+        new_rollover_cap=p.rollover_cap,
+        next_renewal=next_renewal(p.next_renewal),
+    )
+
+
 def credits(view: CreditsView) -> CreditsOut:
     return CreditsOut(
         balance=view.balance,
@@ -129,6 +158,7 @@ def credits(view: CreditsView) -> CreditsOut:
             )
             for lot in view.lots
         ],
+        next_renewal=next_renewal(view.next_renewal),
     )
 
 

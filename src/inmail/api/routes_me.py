@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from inmail.api import render
-from inmail.api.deps import AnyCaller, CurrentMember, IdempotencyKey, Now, ServicesDep
+from inmail.api.deps import AnyCaller, CodeQuery, CurrentMember, IdempotencyKey, Now, ServicesDep
 from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_in_memory
 from inmail.api.schemas import (
@@ -21,6 +21,7 @@ from inmail.api.schemas import (
     SettingsIn,
     SettingsOut,
     SubscriptionOut,
+    SubscriptionPreviewOut,
 )
 from inmail.services import catalog, credits, members, settings, statements, subscriptions
 
@@ -49,6 +50,18 @@ def change_settings(
 @router.get("/me/subscription")
 def read_subscription(member_id: CurrentMember, deps: ServicesDep, now: Now) -> SubscriptionOut:
     return render.subscription(subscriptions.get_subscription(deps, member_id=member_id, now=now))
+
+
+@router.get("/me/subscription/preview")
+def preview_subscription(
+    plan: CodeQuery,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+) -> SubscriptionPreviewOut:
+    """What changing to ``plan`` would grant and charge now, and what the next renewal does."""
+    preview = subscriptions.preview_change(deps, member_id=member_id, plan=plan, now=now)
+    return render.subscription_preview(preview)
 
 
 @router.put("/me/subscription")

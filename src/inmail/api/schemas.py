@@ -111,6 +111,18 @@ class SubscriptionOut(BaseModel):
     cycle_end: datetime | None
 
 
+class SubscriptionPreviewOut(BaseModel):
+    """What ``PUT /v1/me/subscription`` with this plan would do now (docs/rules.md)."""
+
+    plan: str
+    change: Literal["subscribe", "upgrade", "scheduled", "unscheduled", "none"]
+    effective_at: datetime = Field(description="now, or the next cycle start if scheduled")
+    credits_granted_now: int
+    charge_now: Price | None
+    new_rollover_cap: int = Field(description="the cap the plan applies at its renewals")
+    next_renewal: NextRenewalOut | None
+
+
 class PlanOut(BaseModel):
     code: str
     name: str
@@ -209,6 +221,17 @@ class LotOut(BaseModel):
     expires_at: datetime | None
 
 
+class NextRenewalOut(BaseModel):
+    """What the next renewal will do: under the scheduled plan if a change is scheduled."""
+
+    at: datetime
+    plan: str
+    grant: int = Field(description="credits the renewal grants")
+    rollover_cap: int = Field(description="plan credits kept at most after it")
+    fee: Price = Field(description="the charge it records (0 records none)")
+    forfeit: int = Field(description="credits it forfeits if none are spent before it")
+
+
 class CreditsOut(BaseModel):
     balance: int
     plan_credits: int
@@ -220,6 +243,7 @@ class CreditsOut(BaseModel):
     next_renewal_at: datetime | None
     forfeit_at_next_renewal: int
     lots: list[LotOut]
+    next_renewal: NextRenewalOut | None
 
 
 class LedgerEntryOut(BaseModel):

@@ -7,6 +7,7 @@ services load them under a lock, call these rules and persist the outcome.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,13 +121,38 @@ def cycle_terms(plans: PlanLookup, code: str, start: datetime) -> Plan:
     return plans(code, start - JUST_BEFORE)
 
 
-def forfeit_at_next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> int:
-    """How many credits the next renewal forfeits if none are spent before it."""
+@dataclass(frozen=True, slots=True)
+class NextRenewal:
+    """What the next renewal will do if nothing changes before it (SPEC §2, §6).
+
+    ``plan`` is the plan it renews into: a scheduled downgrade or cancel's target,
+    else the current plan's newest terms. ``grant`` and ``rollover_cap`` are
+    credits, ``fee`` the charge it records (0 records none), ``forfeit`` the
+    credits it forfeits if none are spent before it.
+    """
+
+    at: datetime
+    plan: Plan
+    grant: int
+    rollover_cap: int
+    fee: Money
+    forfeit: int
+
+
+def next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> NextRenewal | None:
+    """The next renewal as :func:`renew` will run it; None when there is none (Basic)."""
     at = sub.next_renewal_at()
     if at is None:
-        return 0
-    plan = cycle_terms(plans, sub.pending_plan or sub.plan.code, at)
-    return upcoming_forfeit(book.lots, at, plan.monthly_allotment, plan.rollover_cap)
+        return None
+    plan = cycle_terms(plans, sub.pending_plan or sub.plan.code, at)  # as `renew` will
+    forfeit = upcoming_forfeit(book.lots, at, plan.monthly_allotment, plan.rollover_cap)
+    return NextRenewal(at, plan, plan.monthly_allotment, plan.rollover_cap, plan.price, forfeit)
+
+
+def forfeit_at_next_renewal(book: Book, sub: Subscription, plans: PlanLookup) -> int:
+    """How many credits the next renewal forfeits if none are spent before it."""
+    coming = next_renewal(book, sub, plans)
+    return 0 if coming is None else coming.forfeit
 
 
 class ChangeKind(StrEnum):
@@ -198,6 +224,85 @@ def subscribe(sub: Subscription, new: Plan, new_id: str, now: datetime) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanChange:
+    """What a plan change did at once: credits granted, money charged, renewals run.
+
+    ``effective_at`` is when the new plan applies: ``now``, or the next cycle
+    start for a scheduled downgrade or cancel. ``charged`` is None when nothing
+    was charged.
+    """
+
+    kind: ChangeKind
+    effective_at: datetime
+    granted: int
+    charged: Money | None
+    renewals: list[Renewal]
+
+
+def change_plan(
+    book: Book, sub: Subscription, new: Plan, plans: PlanLookup, now: datetime, new_sub_id: str
+) -> PlanChange:
+    """Apply SPEC §6's plan change to ``new`` (its current version) on a caught-up account.
+
+    Subscribing from Basic starts a subscription ``new_sub_id`` whose cycle 0
+    renews now; an upgrade prorates now; a downgrade, lateral move or cancel is
+    scheduled for the next cycle start; asking for the current plan withdraws
+    a scheduled change.
+    """
+    entries, charges = len(book.entries), len(book.charges)
+    kind = classify_change(sub, new)
+    renewals: list[Renewal] = []
+    if kind is ChangeKind.SUBSCRIBE:
+        subscribe(sub, new, new_sub_id, now)
+        renewals = catch_up(book, sub, plans, now)
+    elif kind is ChangeKind.UPGRADE:
+        upgrade(book, sub, new, now)
+    elif kind is ChangeKind.SCHEDULED:
+        sub.pending_plan = new.code
+    elif kind is ChangeKind.UNSCHEDULED:
+        sub.pending_plan = None
+    scheduled_at = sub.next_renewal_at() if kind is ChangeKind.SCHEDULED else None
+    granted = sum(e.amount for e in book.entries[entries:] if e.kind is EntryKind.GRANT)
+    return PlanChange(kind, scheduled_at or now, granted, _total(book.charges[charges:]), renewals)
+
+
+def _total(charges: list[Charge]) -> Money | None:
+    if not charges:
+        return None
+    total = charges[0].price
+    for charge in charges[1:]:
+        total = total + charge.price
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePreview:
+    """What :func:`change_plan` would do now, and what the renewal after it would do.
+
+    ``plan`` is the plan asked for; ``rollover_cap`` the cap it applies at its
+    renewals; ``next_renewal`` is None when no renewal follows (staying on Basic).
+    """
+
+    plan: Plan
+    change: PlanChange
+    rollover_cap: int
+    next_renewal: NextRenewal | None
+
+
+def preview_change(
+    book: Book, sub: Subscription, new: Plan, plans: PlanLookup, now: datetime
+) -> ChangePreview:
+    """Run :func:`change_plan` on copies of the account: the very same arithmetic, nothing kept.
+
+    The copies are thrown away, so the caller's ``book`` and ``sub`` are unchanged.
+    """
+    scratch_book, scratch_sub = copy.deepcopy(book), copy.deepcopy(sub)
+    done = change_plan(scratch_book, scratch_sub, new, plans, now, new_sub_id=f"{sub.id}:preview")
+    coming = next_renewal(scratch_book, scratch_sub, plans)
+    return ChangePreview(new, done, new.rollover_cap, coming)
+
+
+@dataclass(frozen=True, slots=True)
 class PackPurchase:
     charge: Charge
     lot: Lot
@@ -221,6 +326,26 @@ def buy_pack(
         reference=f"charge:{charge.id}",
     )
     return PackPurchase(charge, lot)
+
+
+@dataclass(frozen=True, slots=True)
+class PackPreview:
+    """What :func:`buy_pack` would charge and grant now, and the balance after it."""
+
+    pack: Pack
+    charge: Money
+    credits: int
+    expires_at: datetime | None
+    balance_after: int
+
+
+def preview_pack(book: Book, plan: Plan, pack: Pack, now: datetime) -> PackPreview:
+    """Run :func:`buy_pack` on a copy of the book: same rule, same refusal, nothing kept."""
+    scratch = copy.deepcopy(book)
+    bought = buy_pack(scratch, plan, pack, now)
+    return PackPreview(
+        pack, bought.charge.price, bought.lot.granted, bought.lot.expires_at, scratch.balance
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, Table
 
-from inmail.domain.billing import OverageSettings, check_overage, overage_packs
+from inmail.domain.billing import (
+    OverageSettings,
+    PackPreview,
+    catch_up,
+    check_overage,
+    overage_packs,
+    preview_pack,
+)
 from inmail.domain.billing import buy_pack as buy_pack_rule
 from inmail.domain.credits import (
     ADJUSTMENT_REASON,
@@ -28,12 +35,13 @@ from inmail.domain.errors import (
     InmailNotOnPlan,
     InsufficientCredits,
     NotFound,
+    UnknownMember,
     UnknownPack,
     ValidationError,
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
-from inmail.services.context import Deps, OpenAccount, lock_and_catch_up
+from inmail.services.context import Deps, OpenAccount, lock_and_catch_up, plans_in_force
 from inmail.services.idempotency import check_key, fingerprint, idempotent, replay
 from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
@@ -392,3 +400,19 @@ def update_overage_settings(
     changes = {"auto_overage": auto_overage, "overage_limit_minor": limit_minor}
     updated = update_settings(deps, member_id=member_id, changes=changes, now=now)
     return OverageSettings(updated.auto_overage, updated.overage_limit_minor)
+
+
+def preview_purchase(deps: Deps, *, member_id: str, pack: str, now: datetime) -> PackPreview:
+    """What :func:`buy_pack` would charge and grant at ``now``; read-only, writes nothing.
+
+    Raises what the purchase would: UnknownPack, PacksNotOnPlan, UnknownMember.
+    """
+    require_utc(now)
+    with deps.db.read() as conn:
+        chosen = _pack(conn, pack)
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        if account is None:
+            raise UnknownMember(f"there is no member {member_id!r}")
+        book = account_store.load_book(conn, account)
+        catch_up(book, account.subscription, plans_in_force(conn), now)  # in memory only
+        return preview_pack(book, account.subscription.plan, chosen, now)

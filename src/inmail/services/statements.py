@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from inmail.domain.billing import OverageSettings, PlanLookup, forfeit_at_next_renewal
+from inmail.domain.billing import NextRenewal, OverageSettings, PlanLookup, next_renewal
 from inmail.domain.credits import Book, Lot, LotSource
 from inmail.domain.cycles import add_months, cycle_index_at, cycle_start, require_utc
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
-from inmail.domain.plans import BASIC
+from inmail.domain.plans import BASIC, Plan
 from inmail.services.context import Deps, is_due, lock_and_catch_up, refresh
 from inmail.services.renewals import renew_all
 from inmail.services.subscriptions import get_subscription
@@ -48,6 +48,8 @@ class CreditsView:
     forfeit_at_next_renewal: int
     lots: tuple[LotView, ...]
     overage: OverageSettings
+    next_renewal: NextRenewal | None  # under the scheduled plan, if a change is scheduled
+    terms: Plan  # the plan version of the current cycle: what it allows now
 
 
 def get_credits(deps: Deps, *, member_id: str, now: datetime) -> CreditsView:
@@ -72,6 +74,7 @@ def _credits_view(
     sub = account.subscription
     cycle = sub.current_cycle(now)
     live = [lot for lot in book.lots if lot.remaining > 0]  # a catch-up may have emptied some
+    coming = next_renewal(book, sub, current)
     return CreditsView(
         balance=book.balance,
         plan_credits=book.plan_credits,
@@ -82,9 +85,11 @@ def _credits_view(
         cycle_start=None if cycle is None else cycle.start,
         cycle_end=None if cycle is None else cycle.end,
         next_renewal_at=sub.next_renewal_at(),
-        forfeit_at_next_renewal=forfeit_at_next_renewal(book, sub, current),
+        forfeit_at_next_renewal=0 if coming is None else coming.forfeit,
         lots=tuple(_lot_view(lot) for lot in sorted(live, key=lambda lot: lot.id or 0)),
         overage=account.overage,
+        next_renewal=coming,
+        terms=sub.plan,
     )
 
 

@@ -8,10 +8,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.billing import ChangeKind, Subscription, catch_up, classify_change, subscribe
-from inmail.domain.billing import upgrade as upgrade_rule
+from inmail.domain.billing import ChangeKind, ChangePreview, Subscription, catch_up
+from inmail.domain.billing import change_plan as change_rule
+from inmail.domain.billing import preview_change as preview_rule
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
+from inmail.domain.errors import UnknownMember
+from inmail.domain.money import Money
 from inmail.services.context import (
     Deps,
     current_account,
@@ -19,6 +22,7 @@ from inmail.services.context import (
     plans_in_force,
 )
 from inmail.services.idempotency import idempotent
+from inmail.store import accounts as account_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +33,16 @@ class SubscriptionView:
     cycle_start: datetime | None
     cycle_end: datetime | None
     change: str = ChangeKind.NONE.value
+    granted: int = 0  # credits the change granted at once
+    charged: Money | None = None  # what the change charged at once
 
 
 def view_of(
-    sub: Subscription, now: datetime, change: ChangeKind = ChangeKind.NONE
+    sub: Subscription,
+    now: datetime,
+    change: ChangeKind = ChangeKind.NONE,
+    granted: int = 0,
+    charged: Money | None = None,
 ) -> SubscriptionView:
     cycle = sub.current_cycle(now)
     return SubscriptionView(
@@ -42,6 +52,8 @@ def view_of(
         cycle_start=None if cycle is None else cycle.start,
         cycle_end=None if cycle is None else cycle.end,
         change=change.value,
+        granted=granted,
+        charged=charged,
     )
 
 
@@ -56,18 +68,10 @@ def change_plan(
         target = in_force(plan, now)
         opened = lock_and_catch_up(deps, conn, member_id, now)
         sub = opened.account.subscription
-        change = classify_change(sub, target)
-        if change is ChangeKind.SUBSCRIBE:
-            subscribe(sub, target, new_id("sub"), now)
-            opened.renewals += catch_up(opened.book, sub, in_force, now)
-        elif change is ChangeKind.UPGRADE:
-            upgrade_rule(opened.book, sub, target, now)
-        elif change is ChangeKind.SCHEDULED:
-            sub.pending_plan = target.code
-        elif change is ChangeKind.UNSCHEDULED:
-            sub.pending_plan = None
+        done = change_rule(opened.book, sub, target, in_force, now, new_id("sub"))
+        opened.renewals += done.renewals
         opened.save()
-        return view_of(sub, now, change)
+        return view_of(sub, now, done.kind, done.granted, done.charged)
 
     return idempotent(
         deps,
@@ -94,20 +98,46 @@ def _encode(view: SubscriptionView) -> str:
             iso(view.cycle_start),
             iso(view.cycle_end),
             view.change,
+            view.granted,
+            None if view.charged is None else [view.charged.amount_minor, view.charged.currency],
         ]
     )
 
 
 def _decode(text: str) -> SubscriptionView:
-    plan, pending, anchor, start, end, change = json.loads(text)
+    # Answers stored before the change's credits and charge were recorded have 6 fields.
+    plan, pending, anchor, start, end, change, *what = json.loads(text)
+    granted, charged = what if what else (0, None)
 
     def parse(value: str | None) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value)
 
     anchor_at = parse(anchor)
     assert anchor_at is not None
-    return SubscriptionView(plan, pending, anchor_at, parse(start), parse(end), change)
+    money = None if charged is None else Money(charged[0], charged[1])
+    return SubscriptionView(
+        plan, pending, anchor_at, parse(start), parse(end), change, granted, money
+    )
 
 
 def get_subscription(deps: Deps, *, member_id: str, now: datetime) -> SubscriptionView:
     return view_of(current_account(deps, member_id, now).subscription, now)
+
+
+def preview_change(deps: Deps, *, member_id: str, plan: str, now: datetime) -> ChangePreview:
+    """What :func:`change_plan` to ``plan`` would grant, charge and forfeit at ``now``.
+
+    Read-only: the account is caught up to ``now`` in memory (due renewals and
+    expiries applied, as the change itself would first do) and nothing is
+    written. Raises UnknownPlan, UnknownMember.
+    """
+    require_utc(now)
+    with deps.db.read() as conn:
+        in_force = plans_in_force(conn)
+        target = in_force(plan, now)
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        if account is None:
+            raise UnknownMember(f"there is no member {member_id!r}")
+        book = account_store.load_book(conn, account)
+        catch_up(book, account.subscription, in_force, now)  # in memory only: nothing is saved
+        return preview_rule(book, account.subscription, target, in_force, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -14,13 +14,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from inmail.domain.errors import DomainError, ValidationError
+from inmail.domain.errors import DomainError, NotFound, ValidationError
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.services import catalog, members, renewals, statements, subscriptions
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
-from inmail.web.common import back, page, refused, runtime_of
+from inmail.web.common import back, page, runtime_of
+from inmail.web.forms import FailedForm, OnceKey, on_failure
+from inmail.web.member_pages import plan_changed
 from inmail.web.session import CsrfChecked, WebOperator
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[WebOperator])
@@ -36,6 +38,10 @@ Checkbox = Annotated[str, Form(max_length=10)]
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request) -> HTMLResponse:
+    return _overview(request)
+
+
+def _overview(request: Request, failed: FailedForm | None = None) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
     return page(
@@ -45,16 +51,15 @@ def overview(request: Request) -> HTMLResponse:
         totals=statements.operator_totals(rt.deps, now=now),
         now=now,
         test_clock=rt.test_clock is not None,
+        failed=failed,
     )
 
 
 @router.post("/renewals", dependencies=[CsrfChecked])
+@on_failure(_overview)
 def run_renewals(request: Request) -> Response:
     rt = runtime_of(request)
-    try:
-        renewed = renewals.renew_all(rt.deps, now=rt.clock.now())
-    except DomainError as error:
-        return refused(request, "/admin", error)
+    renewed = renewals.renew_all(rt.deps, now=rt.clock.now())
     text = "No renewals were due." if not renewed else f"Renewed {renewed} cycle(s)."
     return back(request, "/admin", text)
 
@@ -64,7 +69,12 @@ def plans_page(request: Request) -> HTMLResponse:
     return _plans(request)
 
 
+def _plans_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _plans(request, failed=failed)
+
+
 @router.post("/plans/{code}", dependencies=[CsrfChecked])
+@on_failure(_plans_again)
 def save_plan(
     request: Request,
     code: str,
@@ -88,18 +98,13 @@ def save_plan(
         packs=packs == "on",
         overage=overage == "on",
     )
-    try:
-        current = next((p for p in catalog.list_plans(rt.deps) if p.code == code), None)
-        if current is None:
-            return page(
-                request, "error.html", status_code=404, message=f"There is no plan {code!r}."
-            )
-        changes = submitted.changes_to(current)
-        if not changes:
-            return back(request, "/admin/plans", f"Nothing changed: {current.name} stays as it is.")
-        saved = catalog.update_plan(rt.deps, code=code, changes=changes, now=rt.clock.now())
-    except DomainError as error:
-        return _plans(request, failed=code, submitted=submitted, error=error.message)
+    current = next((p for p in catalog.list_plans(rt.deps) if p.code == code), None)
+    if current is None:
+        raise NotFound(f"There is no plan {code!r}.")
+    changes = submitted.changes_to(current)
+    if not changes:
+        return back(request, "/admin/plans", f"Nothing changed: {current.name} stays as it is.")
+    saved = catalog.update_plan(rt.deps, code=code, changes=changes, now=rt.clock.now())
     return back(request, "/admin/plans", f"Saved {saved.name} as version {saved.version}.")
 
 
@@ -139,13 +144,22 @@ def member_page(
     member_id: str,
     charges_after: Annotated[int | None, Query(ge=0)] = None,
 ) -> HTMLResponse:
-    rt = runtime_of(request)
-    now = rt.clock.now()
     try:
-        member = members.get_member(rt.deps, member_id, now=now)
-        credits = statements.get_credits(rt.deps, member_id=member_id, now=now)
+        return _member(request, member_id, charges_after)
     except DomainError as error:
         return page(request, "error.html", status_code=404, message=error.message)
+
+
+def _member(
+    request: Request,
+    member_id: str,
+    charges_after: int | None = None,
+    failed: FailedForm | None = None,
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    now = rt.clock.now()
+    member = members.get_member(rt.deps, member_id, now=now)
+    credits = statements.get_credits(rt.deps, member_id=member_id, now=now)
     charges = statements.list_charges(
         rt.deps, member_id=member_id, now=now, after=charges_after, limit=CHARGES_PER_PAGE
     )
@@ -161,30 +175,28 @@ def member_page(
         charges_after=charges_after,
         next_charges=charges[-1].seq if len(charges) == CHARGES_PER_PAGE else None,
         plans=catalog.list_plans(rt.deps),
+        failed=failed,
     )
 
 
+def _member_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _member(request, request.path_params["member_id"], failed=failed)
+
+
 @router.post("/members/{member_id}/plan", dependencies=[CsrfChecked])
+@on_failure(_member_again)
 def change_member_plan(
-    request: Request, member_id: str, plan: Annotated[str, Form(max_length=64)]
+    request: Request,
+    member_id: str,
+    plan: Annotated[str, Form(max_length=64)],
+    once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
-    path = f"/admin/members/{member_id}"
-    try:
-        view = subscriptions.change_plan(
-            rt.deps, member_id=member_id, plan=plan, now=rt.clock.now()
-        )
-    except DomainError as error:
-        return refused(request, path, error)
-    return back(request, path, PLAN_CHANGES.get(view.change, "No change.").format(view=view))
-
-
-PLAN_CHANGES = {
-    "subscribe": "Subscribed to {view.plan}.",
-    "upgrade": "Upgraded to {view.plan}: prorated credits granted.",
-    "scheduled": "{view.pending_plan} starts at the next renewal.",
-    "unscheduled": "The scheduled change was withdrawn.",
-}
+    view = subscriptions.change_plan(
+        rt.deps, member_id=member_id, plan=plan, now=rt.clock.now(), idempotency_key=once
+    )
+    names = {p.code: p.name for p in catalog.list_plans(rt.deps)}
+    return back(request, f"/admin/members/{member_id}", plan_changed(view, names))
 
 
 @router.get("/charges.csv")
@@ -246,6 +258,20 @@ class PlanForm:
             plan.overage,
         )
 
+    @classmethod
+    def typed(cls, values: Mapping[str, str]) -> PlanForm:
+        """The form as the operator filled it in (a refused save shows it again)."""
+        return cls(
+            values.get("monthly_allotment", ""),
+            values.get("rollover_cap", ""),
+            values.get("price", ""),
+            values.get("inmail_cost", ""),
+            values.get("credit_back_days", ""),
+            values.get("inmail") == "on",
+            values.get("packs") == "on",
+            values.get("overage") == "on",
+        )
+
     def changes_to(self, plan: Plan) -> dict[str, Any]:
         """Only the terms that differ from ``plan``; words for anything that is not a number."""
         terms: dict[str, Any] = {
@@ -261,25 +287,15 @@ class PlanForm:
         return {name: value for name, value in terms.items() if getattr(plan, name) != value}
 
 
-def _plans(
-    request: Request,
-    *,
-    failed: str | None = None,
-    submitted: PlanForm | None = None,
-    error: str | None = None,
-) -> HTMLResponse:
+def _plans(request: Request, *, failed: FailedForm | None = None) -> HTMLResponse:
+    """The plans with their edit forms; a refused form shows what the operator typed."""
     plans = catalog.list_plans(runtime_of(request).deps)
     forms = {p.code: PlanForm.of(p) for p in plans}
-    if failed is not None and submitted is not None:
-        forms[failed] = submitted
+    code = request.path_params.get("code") if failed is not None else None
+    if failed is not None and code in forms:
+        forms[code] = PlanForm.typed(failed.values)
     return page(
-        request,
-        "admin_plans.html",
-        status_code=200 if error is None else 400,
-        plans=plans,
-        forms=forms,
-        failed=failed,
-        error=error,
+        request, "admin_plans.html", plans=plans, forms=forms, failed_plan=code, failed=failed
     )
 
 

@@ -45,6 +45,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "operator": request.session.get("operator") is True,
         "csrf": csrf_token(request),
         "flashes": take_flashes(request),
+        "failed": None,  # a refused form's FailedForm (see web.forms), shown next to it
+        "page_key": None,  # the one-time key a page carries in its URL (web.forms.keyed_page)
     }
     return templates.TemplateResponse(request, template, base | context, status_code=status_code)
 
@@ -56,10 +58,6 @@ def back(
     if text:
         flash(request, text, kind)
     return RedirectResponse(path, status_code=303)
-
-
-def refused(request: Request, path: str, error: DomainError) -> RedirectResponse:
-    return back(request, path, error.message, "error")
 
 
 def people_by_id(deps: Deps, ids: Iterable[str], now: datetime) -> dict[str, MemberRecord]:

@@ -1,7 +1,7 @@
 """Community pages: groups and group messages, posts with comments and mentions, notifications.
 
 Like the network pages, every form posts to one service and redirects (303) back with a
-flash message; a refusal shows the service's own words.
+flash message; a refusal shows the page again with the service's own words (web.forms).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from inmail.web.common import (
     not_found,
     page,
     people_by_id,
-    refused,
     runtime_of,
 )
-from inmail.web.session import CsrfChecked, WebMember
+from inmail.web.forms import FailedForm, OnceKey, on_failure
+from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,8 +39,17 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/groups", response_class=HTMLResponse)
 def groups_page(request: Request, member_id: WebMember) -> HTMLResponse:
+    return _groups(request, member_id)
+
+
+def _groups(request: Request, member_id: str, failed: FailedForm | None = None) -> HTMLResponse:
     rt = runtime_of(request)
-    return page(request, "groups.html", mine=groups.my_groups(rt.deps, member_id=member_id))
+    mine = groups.my_groups(rt.deps, member_id=member_id)
+    return page(request, "groups.html", mine=mine, failed=failed)
+
+
+def _groups_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _groups(request, signed_in_member(request), failed)
 
 
 @router.get("/groups/open")
@@ -53,35 +62,41 @@ def open_group(
 
 
 @router.post("/groups", dependencies=[CsrfChecked])
+@on_failure(_groups_again)
 def create_group(
     request: Request,
     member_id: WebMember,
     name: Short = "",
     description: Text = "",
     closed: Annotated[str, Form(max_length=10)] = "",
+    once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        group = groups.create_group(
-            rt.deps,
-            owner_id=member_id,
-            name=name,
-            description=description,
-            closed=closed == "on",
-            now=rt.clock.now(),
-        )
-    except DomainError as error:
-        return refused(request, "/groups", error)
+    group = groups.create_group(
+        rt.deps,
+        owner_id=member_id,
+        name=name,
+        description=description,
+        closed=closed == "on",
+        now=rt.clock.now(),
+        idempotency_key=once,
+    )
     return back(request, f"/groups/{group.id}", f"Group “{group.name}” created.")
 
 
 @router.get("/groups/{group_id}", response_class=HTMLResponse)
 def group_page(request: Request, group_id: str, member_id: WebMember) -> HTMLResponse:
-    rt = runtime_of(request)
     try:
-        view = groups.view_group(rt.deps, viewer=member_id, group_id=group_id)
+        return _group(request, member_id, group_id)
     except DomainError as error:
         return not_found(request, error)
+
+
+def _group(
+    request: Request, member_id: str, group_id: str, failed: FailedForm | None = None
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    view = groups.view_group(rt.deps, viewer=member_id, group_id=group_id)
     ids = [view.group.owner_id, *(view.members or ()), *view.pending]
     return page(
         request,
@@ -90,18 +105,19 @@ def group_page(request: Request, group_id: str, member_id: WebMember) -> HTMLRes
         member_id=member_id,
         people=people_by_id(rt.deps, ids, rt.clock.now()),
         monthly_limit=rt.deps.group_message_monthly_limit,
+        failed=failed,
     )
 
 
+def _group_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _group(request, signed_in_member(request), request.path_params["group_id"], failed)
+
+
 @router.post("/groups/{group_id}/join", dependencies=[CsrfChecked])
+@on_failure(_group_again)
 def join_group(request: Request, group_id: str, member_id: WebMember) -> Response:
     rt = runtime_of(request)
-    try:
-        status = groups.join_group(
-            rt.deps, member_id=member_id, group_id=group_id, now=rt.clock.now()
-        )
-    except DomainError as error:
-        return refused(request, f"/groups/{group_id}", error)
+    status = groups.join_group(rt.deps, member_id=member_id, group_id=group_id, now=rt.clock.now())
     text = (
         "Request sent: the owner approves new members of this group."
         if status == "pending"
@@ -111,40 +127,45 @@ def join_group(request: Request, group_id: str, member_id: WebMember) -> Respons
 
 
 @router.post("/groups/{group_id}/leave", dependencies=[CsrfChecked])
+@on_failure(_group_again)
 def leave_group(request: Request, group_id: str, member_id: WebMember) -> Response:
     rt = runtime_of(request)
-    try:
-        groups.leave_group(rt.deps, member_id=member_id, group_id=group_id)
-    except DomainError as error:
-        return refused(request, f"/groups/{group_id}", error)
+    groups.leave_group(rt.deps, member_id=member_id, group_id=group_id)
     return back(request, "/groups", "You left the group.")
 
 
 @router.post("/groups/{group_id}/approve", dependencies=[CsrfChecked])
+@on_failure(_group_again)
 def approve_request(
     request: Request, group_id: str, member_id: WebMember, member: Id = ""
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        groups.approve_request(
-            rt.deps, owner_id=member_id, group_id=group_id, member_id=member, now=rt.clock.now()
-        )
-    except DomainError as error:
-        return refused(request, f"/groups/{group_id}", error)
+    groups.approve_request(
+        rt.deps, owner_id=member_id, group_id=group_id, member_id=member, now=rt.clock.now()
+    )
     return back(request, f"/groups/{group_id}", "Request approved: they are a member now.")
 
 
 @router.post("/groups/{group_id}/messages", dependencies=[CsrfChecked])
+@on_failure(_group_again)
 def message_group_member(
-    request: Request, group_id: str, member_id: WebMember, to: Id = "", body: Text = ""
+    request: Request,
+    group_id: str,
+    member_id: WebMember,
+    to: Id = "",
+    body: Text = "",
+    once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        sent = groups.send_group_message(
-            rt.deps, sender_id=member_id, group_id=group_id, to=to, body=body, now=rt.clock.now()
-        )
-    except DomainError as error:
-        return refused(request, f"/groups/{group_id}#message", error)
+    sent = groups.send_group_message(
+        rt.deps,
+        sender_id=member_id,
+        group_id=group_id,
+        to=to,
+        body=body,
+        now=rt.clock.now(),
+        idempotency_key=once,
+    )
     return back(request, f"/threads/{sent.thread_id}", "Group message sent for free.")
 
 
@@ -153,6 +174,10 @@ def message_group_member(
 
 @router.get("/feed", response_class=HTMLResponse)
 def feed_page(request: Request, member_id: WebMember) -> HTMLResponse:
+    return _feed(request, member_id)
+
+
+def _feed(request: Request, member_id: str, failed: FailedForm | None = None) -> HTMLResponse:
     rt = runtime_of(request)
     found = [p for _, p in posts.feed(rt.deps, member_id=member_id, limit=50)]
     comments = posts.comments_on(rt.deps, post_ids=[p.id for p in found])
@@ -165,7 +190,12 @@ def feed_page(request: Request, member_id: WebMember) -> HTMLResponse:
         comments=comments,
         people=people_by_id(rt.deps, ids, rt.clock.now()),
         member_id=member_id,
+        failed=failed,
     )
+
+
+def _feed_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _feed(request, signed_in_member(request), failed)
 
 
 @router.get("/mentions", response_class=HTMLResponse)
@@ -182,26 +212,31 @@ def mentions_page(request: Request, member_id: WebMember) -> HTMLResponse:
 
 
 @router.post("/posts", dependencies=[CsrfChecked])
-def write_post(request: Request, member_id: WebMember, body: Text = "") -> Response:
+@on_failure(_feed_again)
+def write_post(
+    request: Request, member_id: WebMember, body: Text = "", once: OnceKey = None
+) -> Response:
     rt = runtime_of(request)
-    try:
-        post = posts.create_post(rt.deps, author_id=member_id, body=body, now=rt.clock.now())
-    except DomainError as error:
-        return refused(request, "/feed", error)
+    post = posts.create_post(
+        rt.deps, author_id=member_id, body=body, now=rt.clock.now(), idempotency_key=once
+    )
     return back(request, f"/feed#post-{post.id}", _posted("Posted", len(post.mentions)))
 
 
 @router.post("/posts/{post_id}/comments", dependencies=[CsrfChecked])
+@on_failure(_feed_again)
 def write_comment(
-    request: Request, post_id: str, member_id: WebMember, body: Text = ""
+    request: Request, post_id: str, member_id: WebMember, body: Text = "", once: OnceKey = None
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        comment = posts.create_post(
-            rt.deps, author_id=member_id, body=body, now=rt.clock.now(), parent_id=post_id
-        )
-    except DomainError as error:
-        return refused(request, f"/feed#post-{post_id}", error)
+    comment = posts.create_post(
+        rt.deps,
+        author_id=member_id,
+        body=body,
+        now=rt.clock.now(),
+        parent_id=post_id,
+        idempotency_key=once,
+    )
     return back(request, f"/feed#post-{post_id}", _posted("Comment posted", len(comment.mentions)))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,8 +22,9 @@ from inmail.services import (
     statements,
     subscriptions,
 )
-from inmail.web.common import back, page, refused, runtime_of
-from inmail.web.session import CsrfChecked, WebMember
+from inmail.web.common import Id, back, not_found, page, runtime_of
+from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
+from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=5000)]
@@ -52,11 +53,17 @@ def inbox_page(request: Request, member_id: WebMember) -> HTMLResponse:
 
 @router.get("/threads/{thread_id}", response_class=HTMLResponse)
 def thread_page(request: Request, thread_id: str, member_id: WebMember) -> HTMLResponse:
-    rt = runtime_of(request)
     try:
-        view = inbox.get_thread(rt.deps, member_id=member_id, thread_id=thread_id)
+        return _thread(request, member_id, thread_id)
     except DomainError as error:
-        return page(request, "error.html", status_code=404, message=error.message)
+        return not_found(request, error)
+
+
+def _thread(
+    request: Request, member_id: str, thread_id: str, failed: FailedForm | None = None
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    view = inbox.get_thread(rt.deps, member_id=member_id, thread_id=thread_id)
     thread = view.thread
     if member_id == thread.recipient_id and thread.opened_at is None:
         inmail.mark_read(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
@@ -71,18 +78,29 @@ def thread_page(request: Request, thread_id: str, member_id: WebMember) -> HTMLR
         messages=view.messages,
         people=people,
         member_id=member_id,
+        failed=failed,
     )
 
 
+def _thread_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    thread_id = request.path_params["thread_id"]
+    return _thread(request, signed_in_member(request), thread_id, failed)
+
+
 @router.post("/threads/{thread_id}/messages", dependencies=[CsrfChecked])
-def post_message(request: Request, thread_id: str, member_id: WebMember, body: Text) -> Response:
+@on_failure(_thread_again)
+def post_message(
+    request: Request, thread_id: str, member_id: WebMember, body: Text, once: OnceKey = None
+) -> Response:
     rt = runtime_of(request)
-    try:
-        sent = inmail.post_in_thread(
-            rt.deps, member_id=member_id, thread_id=thread_id, body=body, now=rt.clock.now()
-        )
-    except DomainError as error:
-        return refused(request, f"/threads/{thread_id}", error)
+    sent = inmail.post_in_thread(
+        rt.deps,
+        member_id=member_id,
+        thread_id=thread_id,
+        body=body,
+        now=rt.clock.now(),
+        idempotency_key=once,
+    )
     note = (
         "Sent." if not sent.cost_credits else f"Follow-up sent: {sent.cost_credits} credit spent."
     )
@@ -90,12 +108,10 @@ def post_message(request: Request, thread_id: str, member_id: WebMember, body: T
 
 
 @router.post("/threads/{thread_id}/decline", dependencies=[CsrfChecked])
+@on_failure(_thread_again)
 def decline(request: Request, thread_id: str, member_id: WebMember) -> Response:
     rt = runtime_of(request)
-    try:
-        inmail.decline(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
-    except DomainError as error:
-        return refused(request, f"/threads/{thread_id}", error)
+    inmail.decline(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
     return back(request, f"/threads/{thread_id}", "Declined. The sender has been told.")
 
 
@@ -105,66 +121,82 @@ def compose(
     member_id: WebMember,
     q: Annotated[str, Query(max_length=100)] = "",
     to: Annotated[str, Query(max_length=40)] = "",
+    once: PageKey = "",
+) -> Response:
+    if to and (keyed := keyed_page(request, once)):
+        return keyed
+    return _compose(request, member_id, q, to, page_key=once or None)
+
+
+def _compose(
+    request: Request,
+    member_id: str,
+    q: str,
+    to: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
+    now = rt.clock.now()
     found = (
-        [
-            m
-            for m in members.search_members(rt.deps, text=q, now=rt.clock.now())
-            if m.id != member_id
-        ]
+        [m for m in members.search_members(rt.deps, text=q, now=now) if m.id != member_id]
         if q
         else []
     )
-    recipient = preview = None
-    if to:
-        try:
-            recipient = members.get_member(rt.deps, to, now=rt.clock.now())
-            preview = quote.quote(rt.deps, member_id=member_id, to=to, now=rt.clock.now())
-        except DomainError as error:
-            return page(
-                request,
-                "compose.html",
-                q=q,
-                found=found,
-                recipient=None,
-                preview=None,
-                error=error.message,
-                balance=None,
-            )
+    shown: dict[str, Any] = {"q": q, "found": found, "failed": failed, "page_key": page_key}
+    if not to:
+        return page(request, "compose.html", recipient=None, preview=None, error=None, **shown)
+    try:
+        recipient = members.get_member(rt.deps, to, now=now)
+        preview = quote.quote(rt.deps, member_id=member_id, to=to, now=rt.clock.now())
+    except DomainError as error:
+        return page(
+            request, "compose.html", recipient=None, preview=None, error=error.message, **shown
+        )
     balance = statements.get_credits(rt.deps, member_id=member_id, now=rt.clock.now()).balance
     return page(
         request,
         "compose.html",
-        q=q,
-        found=found,
         recipient=recipient,
         preview=preview,
         error=None,
         balance=balance,
+        **shown,
     )
 
 
+def _compose_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _compose(request, signed_in_member(request), "", failed.values.get("to", ""), failed)
+
+
 @router.post("/compose", dependencies=[CsrfChecked])
+@on_failure(_compose_again)
 def send(
     request: Request,
     member_id: WebMember,
-    to: Annotated[str, Form(max_length=40)],
+    to: Id,
     body: Text,
+    channel: Id = "inmail",
     subject: Annotated[str, Form(max_length=1000)] = "",
+    once: OnceKey = None,
 ) -> Response:
+    """Send by the channel the page showed (never a costlier one): a message or an InMail."""
     rt = runtime_of(request)
     now = rt.clock.now()
-    try:
-        channel = quote.quote(rt.deps, member_id=member_id, to=to, now=now).channel
-        if channel is Channel.MESSAGE:
-            sent = inmail.send_message(rt.deps, sender_id=member_id, to=to, body=body, now=now)
-        else:
-            sent = inmail.send_inmail(
-                rt.deps, sender_id=member_id, to=to, subject=subject, body=body, now=now
-            )
-    except DomainError as error:
-        return refused(request, f"/compose?to={to}", error)
+    if channel == Channel.MESSAGE:
+        sent = inmail.send_message(
+            rt.deps, sender_id=member_id, to=to, body=body, now=now, idempotency_key=once
+        )
+    else:
+        sent = inmail.send_inmail(
+            rt.deps,
+            sender_id=member_id,
+            to=to,
+            subject=subject,
+            body=body,
+            now=now,
+            idempotency_key=once,
+        )
     text = (
         "Sent for free."
         if not sent.cost_credits
@@ -179,12 +211,16 @@ def send(
 def credits_page(
     request: Request, member_id: WebMember, page_after: Annotated[int | None, Query(ge=0)] = None
 ) -> HTMLResponse:
+    return _credits(request, member_id, page_after)
+
+
+def _credits(
+    request: Request, member_id: str, after: int | None = None, failed: FailedForm | None = None
+) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
     view = statements.get_credits(rt.deps, member_id=member_id, now=now)
-    lines = statements.list_ledger(
-        rt.deps, member_id=member_id, now=now, after=page_after, limit=25
-    )
+    lines = statements.list_ledger(rt.deps, member_id=member_id, now=now, after=after, limit=25)
     plans = catalog.list_plans(rt.deps)
     return page(
         request,
@@ -199,7 +235,12 @@ def credits_page(
         charges=statements.list_charges(rt.deps, member_id=member_id, now=now, limit=200),
         subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
         settings=settings.get_settings(rt.deps, member_id=member_id),
+        failed=failed,
     )
+
+
+def _credits_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _credits(request, signed_in_member(request), failed=failed)
 
 
 @router.get("/credits/ledger.csv")
@@ -230,36 +271,82 @@ def ledger_csv(request: Request, member_id: WebMember) -> Response:
     return Response(out.getvalue(), media_type="text/csv", headers=headers)
 
 
+@router.get("/credits/packs/confirm", response_class=HTMLResponse)
+def confirm_pack(
+    request: Request,
+    member_id: WebMember,
+    pack: Annotated[str, Query(max_length=64)] = "",
+    once: PageKey = "",
+) -> Response:
+    """The purchase shown before it happens: price, credits, expiry; Confirm posts it."""
+    return keyed_page(request, once) or _confirm_pack(request, member_id, pack, page_key=once)
+
+
+def _confirm_pack(
+    request: Request,
+    member_id: str,
+    pack: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    now = rt.clock.now()
+    try:
+        preview = credits.preview_purchase(rt.deps, member_id=member_id, pack=pack, now=now)
+    except DomainError as error:  # unknown pack, or a plan without packs: say so, buy nothing
+        return refused_on(
+            _credits(request, member_id, failed=FailedForm("/credits", error.message)), error
+        )
+    view = statements.get_credits(rt.deps, member_id=member_id, now=now)
+    return page(
+        request,
+        "confirm_pack.html",
+        preview=preview,
+        credits=view,
+        failed=failed,
+        page_key=page_key,
+    )
+
+
+def _confirm_pack_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    member_id = signed_in_member(request)
+    return _confirm_pack(request, member_id, failed.values.get("pack", ""), failed)
+
+
 @router.post("/credits/packs", dependencies=[CsrfChecked])
+@on_failure(_confirm_pack_again)
 def buy_pack(
-    request: Request, member_id: WebMember, pack: Annotated[str, Form(max_length=64)]
+    request: Request,
+    member_id: WebMember,
+    pack: Annotated[str, Form(max_length=64)],
+    once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        bought = credits.buy_pack(rt.deps, member_id=member_id, pack=pack, now=rt.clock.now())
-    except DomainError as error:
-        return refused(request, "/credits", error)
-    return back(request, "/credits", f"Bought {bought.credits} credits for {bought.price}.")
+    bought = credits.buy_pack(
+        rt.deps, member_id=member_id, pack=pack, now=rt.clock.now(), idempotency_key=once
+    )
+    return back(request, "/credits", f"Charged {bought.price} for {bought.credits} credits.")
 
 
 @router.post("/credits/settings", dependencies=[CsrfChecked])
+@on_failure(_credits_again)
 def overage_settings(
     request: Request,
     member_id: WebMember,
-    auto_overage: Annotated[str, Form()] = "",
+    auto_overage: Annotated[str, Form(max_length=10)] = "",
     overage_limit: Annotated[str, Form(max_length=20)] = "",
+    once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        limit = _minor_units(overage_limit)
-        settings.update_settings(
-            rt.deps,
-            member_id=member_id,
-            now=rt.clock.now(),
-            changes={"auto_overage": auto_overage == "on", "overage_limit_minor": limit},
-        )
-    except DomainError as error:
-        return refused(request, "/credits", error)
+    settings.update_settings(
+        rt.deps,
+        member_id=member_id,
+        now=rt.clock.now(),
+        changes={
+            "auto_overage": auto_overage == "on",
+            "overage_limit_minor": _minor_units(overage_limit),
+        },
+    )
     return back(request, "/credits", "Overage settings saved.")
 
 
@@ -276,24 +363,80 @@ def _minor_units(text: str) -> int | None:
         ) from None
 
 
+@router.get("/credits/plan/confirm", response_class=HTMLResponse)
+def confirm_plan(
+    request: Request,
+    member_id: WebMember,
+    plan: Annotated[str, Query(max_length=64)] = "",
+    once: PageKey = "",
+) -> Response:
+    """A plan change shown before it happens: charge, credits, cap, when, what is forfeited."""
+    return keyed_page(request, once) or _confirm_plan(request, member_id, plan, page_key=once)
+
+
+def _confirm_plan(
+    request: Request,
+    member_id: str,
+    plan: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    now = rt.clock.now()
+    try:
+        preview = subscriptions.preview_change(rt.deps, member_id=member_id, plan=plan, now=now)
+    except DomainError as error:
+        return refused_on(
+            _credits(request, member_id, failed=FailedForm("/credits", error.message)), error
+        )
+    return page(
+        request,
+        "confirm_plan.html",
+        preview=preview,
+        credits=statements.get_credits(rt.deps, member_id=member_id, now=now),
+        plan_names={p.code: p.name for p in catalog.list_plans(rt.deps)},
+        failed=failed,
+        page_key=page_key,
+    )
+
+
+def _confirm_plan_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    member_id = signed_in_member(request)
+    return _confirm_plan(request, member_id, failed.values.get("plan", ""), failed)
+
+
 @router.post("/credits/plan", dependencies=[CsrfChecked])
+@on_failure(_confirm_plan_again)
 def change_plan(
-    request: Request, member_id: WebMember, plan: Annotated[str, Form(max_length=64)]
+    request: Request,
+    member_id: WebMember,
+    plan: Annotated[str, Form(max_length=64)],
+    once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        view = subscriptions.change_plan(
-            rt.deps, member_id=member_id, plan=plan, now=rt.clock.now()
-        )
-    except DomainError as error:
-        return refused(request, "/credits", error)
-    text = {
-        "subscribe": f"Subscribed to {view.plan}.",
-        "upgrade": f"Upgraded to {view.plan}: prorated credits granted.",
-        "scheduled": f"{view.pending_plan} starts at the next renewal.",
-        "unscheduled": "The scheduled change was withdrawn.",
-    }.get(view.change, "No change.")
-    return back(request, "/credits", text)
+    view = subscriptions.change_plan(
+        rt.deps, member_id=member_id, plan=plan, now=rt.clock.now(), idempotency_key=once
+    )
+    names = {p.code: p.name for p in catalog.list_plans(rt.deps)}
+    return back(request, "/credits", plan_changed(view, names))
+
+
+def plan_changed(view: subscriptions.SubscriptionView, names: dict[str, str]) -> str:
+    """What a plan change did, in words, with the amount charged."""
+    plan = names.get(view.plan, view.plan)
+    charged = f"charged {view.charged}" if view.charged else "nothing charged"
+    granted = f"{view.granted} credit{'' if view.granted == 1 else 's'}"
+    if view.change == "subscribe":
+        return f"Subscribed to {plan}: {charged} for {granted}."
+    if view.change == "upgrade":
+        return f"Upgraded to {plan}: {charged} for {granted} now."
+    if view.change == "scheduled" and view.pending_plan and view.cycle_end:
+        pending = names.get(view.pending_plan, view.pending_plan)
+        when = view.cycle_end.strftime("%b %d, %Y")
+        return f"{pending} starts at the next renewal, on {when}; nothing charged now."
+    if view.change == "unscheduled":
+        return f"The scheduled change was withdrawn: you stay on {plan}."
+    return f"No change: you are on {plan}."
 
 
 @router.get("/stats", response_class=HTMLResponse)

@@ -1,7 +1,8 @@
 """Network pages: profiles, contact info, invitations, introductions, groups, posts, notifications.
 
 Every page reads through the services and every form posts to one of them, then redirects
-(303) back with a flash message; a refusal shows the service's own words.
+(303) back with a flash message; a refusal shows the page again with the service's own
+words next to the form (see web.forms).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from inmail.web.common import (
     not_found,
     page,
     people_by_id,
-    refused,
     runtime_of,
 )
-from inmail.web.session import CsrfChecked, WebMember
+from inmail.web.forms import FailedForm, OnceKey, on_failure
+from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +54,12 @@ FIELD_LABELS = {"email": "E-mail", "phone": "Phone", "website": "Website"}
 @router.get("/network", response_class=HTMLResponse)
 def network_page(
     request: Request, member_id: WebMember, q: Annotated[str, Query(max_length=100)] = ""
+) -> HTMLResponse:
+    return _network(request, member_id, q)
+
+
+def _network(
+    request: Request, member_id: str, q: str = "", failed: FailedForm | None = None
 ) -> HTMLResponse:
     rt = runtime_of(request)
     invitations = network.pending_invitations(rt.deps, member_id=member_id)
@@ -82,7 +89,12 @@ def network_page(
         people=people_by_id(rt.deps, ids, rt.clock.now()),
         q=q,
         found=found,
+        failed=failed,
     )
+
+
+def _network_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _network(request, signed_in_member(request), failed=failed)
 
 
 def _my_contact_info(deps: Deps, member_id: str) -> dict[str, tuple[str, str]]:
@@ -98,6 +110,7 @@ def _my_contact_info(deps: Deps, member_id: str) -> dict[str, tuple[str, str]]:
 
 
 @router.post("/network/contact", dependencies=[CsrfChecked])
+@on_failure(_network_again)
 def save_contact_info(
     request: Request,
     member_id: WebMember,
@@ -118,89 +131,85 @@ def save_contact_info(
         field: (value, visibility or None) if value.strip() else None
         for field, (value, visibility) in given.items()
     }
-    try:
-        contact.put_contact_info(rt.deps, member_id=member_id, changes=changes)
-    except DomainError as error:
-        return refused(request, "/network#contact", error)
+    contact.put_contact_info(rt.deps, member_id=member_id, changes=changes)
     return back(request, "/network#contact", "Contact info saved.")
 
 
 @router.post("/invitations", dependencies=[CsrfChecked])
+@on_failure(_network_again)
 def invite_from_network(
-    request: Request, member_id: WebMember, to: Id = "", note: Short = ""
+    request: Request, member_id: WebMember, to: Id = "", note: Short = "", once: OnceKey = None
 ) -> Response:
-    return _invite(request, member_id, to.strip(), note, "/network#invite")
+    return _invite(request, member_id, to.strip(), note, "/network#invite", once)
 
 
 @router.post("/members/{other_id}/invite", dependencies=[CsrfChecked])
+@on_failure(lambda request, failed: _profile_again(request, failed))
 def invite_from_profile(
-    request: Request, other_id: str, member_id: WebMember, note: Short = ""
+    request: Request, other_id: str, member_id: WebMember, note: Short = "", once: OnceKey = None
 ) -> Response:
-    return _invite(request, member_id, other_id, note, f"/members/{other_id}")
+    return _invite(request, member_id, other_id, note, f"/members/{other_id}", once)
 
 
-def _invite(request: Request, member_id: str, to: str, note: str, path: str) -> Response:
+def _invite(
+    request: Request, member_id: str, to: str, note: str, path: str, once: str | None
+) -> Response:
     rt = runtime_of(request)
-    try:
-        network.invite(rt.deps, from_id=member_id, to=to, note=note, now=rt.clock.now())
-    except DomainError as error:
-        return refused(request, path, error)
+    network.invite(
+        rt.deps, from_id=member_id, to=to, note=note, now=rt.clock.now(), idempotency_key=once
+    )
     return back(request, path, "Invitation sent.")
 
 
 @router.post("/invitations/{invitation_id}/accept", dependencies=[CsrfChecked])
+@on_failure(_network_again)
 def accept_invitation(request: Request, invitation_id: str, member_id: WebMember) -> Response:
     return _answer(request, member_id, invitation_id, accept=True)
 
 
 @router.post("/invitations/{invitation_id}/decline", dependencies=[CsrfChecked])
+@on_failure(_network_again)
 def decline_invitation(request: Request, invitation_id: str, member_id: WebMember) -> Response:
     return _answer(request, member_id, invitation_id, accept=False)
 
 
 def _answer(request: Request, member_id: str, invitation_id: str, *, accept: bool) -> Response:
     rt = runtime_of(request)
-    try:
-        network.answer_invitation(
-            rt.deps,
-            member_id=member_id,
-            invitation_id=invitation_id,
-            accept=accept,
-            now=rt.clock.now(),
-        )
-    except DomainError as error:
-        return refused(request, "/network#invitations", error)
+    network.answer_invitation(
+        rt.deps,
+        member_id=member_id,
+        invitation_id=invitation_id,
+        accept=accept,
+        now=rt.clock.now(),
+    )
     text = "Invitation accepted: you are connected." if accept else "Invitation declined."
     return back(request, "/network#invitations", text)
 
 
 @router.post("/introductions/{intro_id}/forward", dependencies=[CsrfChecked])
+@on_failure(_network_again)
 def forward_introduction(
-    request: Request, intro_id: str, member_id: WebMember, note: Text = ""
+    request: Request, intro_id: str, member_id: WebMember, note: Text = "", once: OnceKey = None
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        introductions.forward(
-            rt.deps,
-            member_id=member_id,
-            intro_id=intro_id,
-            note=note.strip() or None,
-            now=rt.clock.now(),
-        )
-    except DomainError as error:
-        return refused(request, "/network#introductions", error)
+    introductions.forward(
+        rt.deps,
+        member_id=member_id,
+        intro_id=intro_id,
+        note=note.strip() or None,
+        now=rt.clock.now(),
+        idempotency_key=once,
+    )
     return back(
         request, "/network#introductions", "Introduction made: a free conversation is open."
     )
 
 
 @router.post("/introductions/{intro_id}/decline", dependencies=[CsrfChecked])
+@on_failure(_network_again)
 def decline_introduction(request: Request, intro_id: str, member_id: WebMember) -> Response:
     rt = runtime_of(request)
-    try:
-        introductions.decline(rt.deps, member_id=member_id, intro_id=intro_id, now=rt.clock.now())
-    except DomainError as error:
-        return refused(request, "/network#introductions", error)
+    introductions.decline(rt.deps, member_id=member_id, intro_id=intro_id, now=rt.clock.now())
     return back(request, "/network#introductions", "Introduction declined.")
 
 
@@ -209,11 +218,17 @@ def decline_introduction(request: Request, intro_id: str, member_id: WebMember) 
 
 @router.get("/members/{other_id}", response_class=HTMLResponse)
 def profile_page(request: Request, other_id: str, member_id: WebMember) -> HTMLResponse:
-    rt = runtime_of(request)
     try:
-        member = members.get_member(rt.deps, other_id, now=rt.clock.now())
+        return _profile(request, member_id, other_id)
     except DomainError as error:
         return not_found(request, error)
+
+
+def _profile(
+    request: Request, member_id: str, other_id: str, failed: FailedForm | None = None
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    member = members.get_member(rt.deps, other_id, now=rt.clock.now())
     is_self = other_id == member_id
     degree = 0 if is_self else network.degree_between(rt.deps, viewer=member_id, other=other_id)
     mutual = introductions.mutual_connections(rt.deps, viewer=member_id, other=other_id)
@@ -228,46 +243,54 @@ def profile_page(request: Request, other_id: str, member_id: WebMember) -> HTMLR
         field_labels=FIELD_LABELS,
         mutual=mutual,
         people=people_by_id(rt.deps, mutual, rt.clock.now()),
+        failed=failed,
     )
 
 
+def _profile_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _profile(request, signed_in_member(request), request.path_params["other_id"], failed)
+
+
 @router.post("/members/{other_id}/introductions", dependencies=[CsrfChecked])
+@on_failure(_profile_again)
 def ask_for_introduction(
-    request: Request, other_id: str, member_id: WebMember, via: Id = "", note: Text = ""
+    request: Request,
+    other_id: str,
+    member_id: WebMember,
+    via: Id = "",
+    note: Text = "",
+    once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
-    try:
-        introductions.request_introduction(
-            rt.deps,
-            requester_id=member_id,
-            target_id=other_id,
-            via_id=via,
-            note=note,
-            now=rt.clock.now(),
-        )
-    except DomainError as error:
-        return refused(request, f"/members/{other_id}", error)
+    introductions.request_introduction(
+        rt.deps,
+        requester_id=member_id,
+        target_id=other_id,
+        via_id=via,
+        note=note,
+        now=rt.clock.now(),
+        idempotency_key=once,
+    )
     return back(
         request, f"/members/{other_id}", "Introduction requested: you will be told the answer."
     )
 
 
 @router.post("/members/{other_id}/block", dependencies=[CsrfChecked])
+@on_failure(_profile_again)
 def block_member(request: Request, other_id: str, member_id: WebMember) -> Response:
     return _block(request, member_id, other_id, on=True)
 
 
 @router.post("/members/{other_id}/unblock", dependencies=[CsrfChecked])
+@on_failure(_profile_again)
 def unblock_member(request: Request, other_id: str, member_id: WebMember) -> Response:
     return _block(request, member_id, other_id, on=False)
 
 
 def _block(request: Request, member_id: str, other_id: str, *, on: bool) -> Response:
     rt = runtime_of(request)
-    try:
-        inmail.block_member(rt.deps, member_id=member_id, other=other_id, now=rt.clock.now(), on=on)
-    except DomainError as error:
-        return refused(request, f"/members/{other_id}", error)
+    inmail.block_member(rt.deps, member_id=member_id, other=other_id, now=rt.clock.now(), on=on)
     text = (
         "Blocked: this member can no longer InMail, message or invite you." if on else "Unblocked."
     )

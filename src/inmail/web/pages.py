@@ -7,17 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.middleware.sessions import SessionMiddleware
 
 from inmail.bootstrap import Runtime
-from inmail.domain.errors import DomainError
 from inmail.services.auth import is_operator_token
-from inmail.services.passwords import check_login
+from inmail.services.passwords import LoginFailed, check_login
 from inmail.store.web import shared_secret
-from inmail.web import admin_pages, community_pages, member_pages, network_pages
+from inmail.web import admin_pages, community_pages, forms, member_pages, network_pages
 from inmail.web.common import back, page, runtime_of
+from inmail.web.forms import FailedForm, on_failure
 from inmail.web.session import CsrfChecked, LoginRequired
 
 router = APIRouter(include_in_schema=False)
@@ -34,20 +35,26 @@ def home(request: Request) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    return page(request, "login.html", next=_safe_next(next))
+    return _login(request, next)
+
+
+def _login(request: Request, next: str, failed: FailedForm | None = None) -> HTMLResponse:
+    return page(request, "login.html", next=_safe_next(next), failed=failed)
+
+
+def _login_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    return _login(request, failed.values.get("next", "/"), failed)
 
 
 @router.post("/login", dependencies=[CsrfChecked])
+@on_failure(_login_again)
 def login(
     request: Request,
     handle: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    try:
-        member_id = check_login(runtime_of(request).deps, handle=handle, password=password)
-    except DomainError as error:
-        return back(request, f"/login?next={_safe_next(next)}", error.message, "error")
+    member_id = check_login(runtime_of(request).deps, handle=handle, password=password)
     csrf = request.session.get("csrf")
     request.session.clear()  # a new session on sign-in: no fixation
     request.session.update({"member_id": member_id, "csrf": csrf})
@@ -55,9 +62,10 @@ def login(
 
 
 @router.post("/login/operator", dependencies=[CsrfChecked])
+@on_failure(_login_again)
 def operator_login(request: Request, token: Annotated[str, Form(max_length=500)]) -> Response:
     if not is_operator_token(token, runtime_of(request).settings.admin_token):
-        return back(request, "/login", "That operator token is not valid.", "error")
+        raise LoginFailed("That operator token is not valid.")
     csrf = request.session.get("csrf")
     request.session.clear()
     request.session.update({"operator": True, "csrf": csrf})
@@ -93,9 +101,15 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
-    routers = (member_pages, network_pages, community_pages, admin_pages)
-    for pages in (router, *(module.router for module in routers)):
+    routers = (
+        router,
+        *(m.router for m in (member_pages, network_pages, community_pages, admin_pages)),
+    )
+    for pages in routers:
         app.include_router(pages)
+    forms.install(
+        app, {route.endpoint for r in routers for route in r.routes if isinstance(route, APIRoute)}
+    )
 
 
 def _deployment_secret(runtime: Runtime) -> str:

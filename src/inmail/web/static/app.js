@@ -9,6 +9,32 @@
       }
     });
   });
+  // A form is sent once: its button is disabled while the next page loads. A courtesy only:
+  // the form's one-time key is what makes a second send answer the first result.
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) {
+        return; // the member said no to a confirm above
+      }
+      if (form.getAttribute("data-sending") === "yes") {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("data-sending", "yes");
+      form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+        b.disabled = true;
+      });
+    });
+  });
+  // Back to a page kept in the browser's memory: its forms can be sent again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(function (form) {
+      form.removeAttribute("data-sending");
+      form.querySelectorAll("button:disabled").forEach(function (b) {
+        b.disabled = false;
+      });
+    });
+  });
   // Characters left, under every text area that has a limit.
   document.querySelectorAll("textarea[maxlength]").forEach(function (area) {
     var note = document.createElement("p");
