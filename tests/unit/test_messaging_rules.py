@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from inmail.domain.errors import (
+    CostChanged,
     FollowUpLimitReached,
     FollowUpTooEarly,
     InmailNotOnPlan,
@@ -13,10 +14,12 @@ from inmail.domain.errors import (
 from inmail.domain.messaging import (
     Channel,
     Reach,
+    Route,
     SentInmail,
     ThreadState,
     ThreadStatus,
     cheapest_route,
+    check_agreed_cost,
     check_followup,
     check_text,
     credit_back_applies,
@@ -127,3 +130,12 @@ def test_response_rate_counts_answers_within_thirty_days_over_settled_inmails() 
     assert (stats.inmails_sent, stats.responses, stats.counted) == (4, 1, 3)
     assert stats.response_rate == pytest.approx(1 / 3)
     assert response_stats([], NOW).response_rate is None
+
+
+def test_a_send_may_cost_what_was_shown_or_less_but_never_more() -> None:
+    inmail = Route(Channel.INMAIL, 1, "InMail costs 1 credit(s)")
+    check_agreed_cost(inmail, 1)
+    check_agreed_cost(inmail, None)  # the API's callers agree to the rules' price
+    check_agreed_cost(Route(Channel.OPEN_PROFILE, 0, "open profile"), 1)
+    with pytest.raises(CostChanged, match="costs 1 credit"):
+        check_agreed_cost(inmail, 0)

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 
-from inmail.services import credits, groups, inmail, statements, subscriptions
+from inmail.services import credits, groups, inmail, settings, statements, subscriptions
 from inmail.web import admin_pages, community_pages, member_pages, network_pages, pages
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
     Site,
@@ -240,6 +240,37 @@ def test_the_same_compose_form_sent_twice_sends_one_inmail(site: Site) -> None:
     assert changed.status_code == 422
     assert "This form was already sent, with other content." in _text(changed.text)
     assert _balance(site, "ada") == 24
+
+
+def test_a_send_that_now_costs_more_than_the_page_showed_is_refused_uncharged(
+    site: Site,
+) -> None:
+    """Never charged unseen: the page said free (Open Profile), then the profile closed."""
+    deps, now = site.runtime.deps, site.runtime.clock.now()
+    dee = site.member("dee", "Dee Open", plan=PAID)
+    settings.update_settings(deps, member_id=dee, changes={"open_profile": True}, now=now)
+    ada = site.visitor("ada")
+    page = ada.get(f"/compose?to={dee}").text
+    assert "Free" in _text(page)
+    settings.update_settings(deps, member_id=dee, changes={"open_profile": False}, now=now)
+    cost = re.search(r'name="cost" value="(\d+)"', page)
+    assert cost is not None
+    form = {
+        "csrf": ada.csrf,
+        "once": _once(page, "/compose"),
+        "to": dee,
+        "channel": "open_profile",
+        "cost": cost.group(1),
+        "subject": "Hello",
+        "body": "Would you talk?",
+    }
+
+    answer = ada.client.post("/compose", data=form)
+
+    assert (answer.status_code, answer.headers["content-type"]) == (409, HTML)
+    assert "sending now costs 1 credit(s), not the 0 you were shown" in _text(answer.text)
+    assert _balance(site, "ada") == 25
+    assert not re.findall(r'href="/threads/', ada.get("/inbox").text)
 
 
 def test_the_same_confirmed_purchase_sent_twice_charges_once(site: Site) -> None:

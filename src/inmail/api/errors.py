@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "inmail-not-on-plan": 403,
     "packs-not-on-plan": 403,
     "conflict": 409,
+    "cost-changed": 409,
     "handle-taken": 409,
     "already-spent": 409,
     "recipient-is-connection": 409,

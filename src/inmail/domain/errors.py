@@ -16,6 +16,7 @@ anything transport-specific.
     ├── Conflict                     conflict
     │   └── HandleTaken              handle-taken
     │   └── AlreadySpent             already-spent
+    │   └── CostChanged              cost-changed
     ├── IdempotencyKeyReused         idempotency-key-reused
     ├── InmailNotOnPlan              inmail-not-on-plan
     ├── PacksNotOnPlan               packs-not-on-plan
@@ -100,6 +101,12 @@ class AlreadySpent(Conflict):
     """A spend with that reference exists already (each InMail is spent once)."""
 
     code = "already-spent"
+
+
+class CostChanged(Conflict):
+    """A send would cost more credits than the member was shown and agreed to."""
+
+    code = "cost-changed"
 
 
 class IdempotencyKeyReused(DomainError):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from inmail.domain.errors import (
+    CostChanged,
     FollowUpLimitReached,
     FollowUpTooEarly,
     InmailNotOnPlanWithRoutes,
@@ -65,6 +66,20 @@ class Route:
     channel: Channel
     cost: int
     reason: str
+
+
+def check_agreed_cost(route: Route, agreed: int | None) -> None:
+    """Never charge unseen: refuse a send that now costs more than the cost shown (credits).
+
+    ``agreed`` is the cost the member was shown (a web page's preview); None
+    means the caller agreed to whatever the rules charge (the API's contract).
+    Raises CostChanged.
+    """
+    if agreed is not None and route.cost > agreed:
+        raise CostChanged(
+            f"sending now costs {route.cost} credit(s), not the {agreed} you were shown "
+            f"({route.reason}); nothing was charged: look at the new cost and send again"
+        )
 
 
 def check_text(subject: str | None, body: str) -> None:

@@ -23,6 +23,7 @@ from inmail.domain.messaging import (
     Route,
     ThreadState,
     ThreadStatus,
+    check_agreed_cost,
     check_followup,
     check_text,
     credit_back_applies,
@@ -63,29 +64,33 @@ def send_inmail(
     body: str,
     now: datetime,
     idempotency_key: str | None = None,
+    agreed_cost: int | None = None,
 ) -> Sent:
     """A new InMail thread; the credit is spent in the same transaction as the message.
 
     A retry with the same ``idempotency_key`` answers the first send, whatever
     changed since (the recipient turned InMail off, the two connected).
+    ``agreed_cost`` is the cost in credits the member was shown: a send that
+    would now cost more is refused with CostChanged, charging nothing.
     """
     require_utc(now)
     request: dict[str, object] = {"to": to, "subject": subject, "body": body}
     write = message_write(deps, sender_id, idempotency_key, request)
+    letter = (to, subject, body)
     return first_answer_or(
-        deps, write, lambda: _send_inmail(deps, sender_id, to, subject, body, now, write)
+        deps, write, lambda: _send_inmail(deps, sender_id, letter, now, write, agreed_cost)
     )
 
 
 def _send_inmail(
     deps: Deps,
     sender_id: str,
-    to: str,
-    subject: str,
-    body: str,
+    letter: tuple[str, str, str],
     now: datetime,
     write: Keyed[Sent],
+    agreed_cost: int | None,
 ) -> Sent:
+    to, subject, body = letter
     check_text(subject, body)
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
     sender = current_account(deps, sender_id, now)
@@ -94,6 +99,7 @@ def _send_inmail(
         route = inmail_route(
             gather_reach(deps, conn, sender, to, now=now, with_routes=not plan.inmail)
         )
+    check_agreed_cost(route, agreed_cost)
     thread = ThreadRecord(
         new_id("th"),
         "inmail",

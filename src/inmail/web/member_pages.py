@@ -178,9 +178,10 @@ def send(
     body: Text,
     channel: Id = "inmail",
     subject: Annotated[str, Form(max_length=1000)] = "",
+    cost: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
 ) -> Response:
-    """Send by the channel the page showed (never a costlier one): a message or an InMail."""
+    """Send by the channel and at the cost the page showed (never a costlier one)."""
     rt = runtime_of(request)
     now = rt.clock.now()
     if channel == Channel.MESSAGE:
@@ -196,6 +197,7 @@ def send(
             body=body,
             now=now,
             idempotency_key=once,
+            agreed_cost=cost,
         )
     text = (
         "Sent for free."
