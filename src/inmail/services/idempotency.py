@@ -109,17 +109,32 @@ def keyed_write(
     return first_answer_or(
         deps,
         write,
-        lambda: idempotent(
-            deps,
-            member_id=lock_member,
-            scope=write.scope,
-            key=write.key,
-            request=write.request,
-            now=now,
-            effect=effect,
-            encode=write.encode,
-            decode=write.decode,
-        ),
+        lambda: stored_with(deps, write, now=now, effect=effect, lock_member=lock_member),
+    )
+
+
+def stored_with(
+    deps: Deps,
+    write: Keyed[T],
+    *,
+    now: datetime,
+    effect: Callable[[Connection], T],
+    lock_member: str | None = None,
+) -> T:
+    """Run ``effect`` and store its answer under ``write``'s key, in one transaction.
+
+    For a use case that has looked the key up itself (see :func:`first_answer_or`).
+    """
+    return idempotent(
+        deps,
+        member_id=lock_member,
+        scope=write.scope,
+        key=write.key,
+        request=write.request,
+        now=now,
+        effect=effect,
+        encode=write.encode,
+        decode=write.decode,
     )
 
 

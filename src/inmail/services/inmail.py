@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +32,7 @@ from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, decode_spend, spend_credits
-from inmail.services.idempotency import Keyed, first_answer_or, idempotent
+from inmail.services.idempotency import Keyed, first_answer_or, stored_with
 from inmail.services.reach import gather_reach
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -317,24 +316,7 @@ def _free_message(
         )
         return _sent(message, 0, None, None)
 
-    return _stored_with(deps, write, now, effect)
-
-
-def _stored_with(
-    deps: Deps, write: Keyed[Sent], now: datetime, effect: Callable[[Connection], Sent]
-) -> Sent:
-    """Run a free message's ``effect`` in one transaction with its key (no account lock)."""
-    return idempotent(
-        deps,
-        member_id=None,
-        scope=write.scope,
-        key=write.key,
-        request=write.request,
-        now=now,
-        effect=effect,
-        encode=write.encode,
-        decode=write.decode,
-    )
+    return stored_with(deps, write, now=now, effect=effect)
 
 
 def _respond(
@@ -362,7 +344,8 @@ def _respond(
         _credit_back_inmails(deps, conn, thread, now)
         return sent
 
-    return _stored_with(deps, write, now, effect)
+    # No lock of the replier's own account: one account lock per transaction, no deadlock.
+    return stored_with(deps, write, now=now, effect=effect)
 
 
 def _record_response(
