@@ -60,11 +60,15 @@ def demo_data() -> None:
     if logins is None:
         out.print("demo data already present (tokens are shown only when it is created)")
         return
-    title = "demo data loaded: sign in at /login, or call the API with a token"
-    table = Table("handle", "password", "plan", "API bearer token", title=title)
+    title = "demo data loaded: sign in at /login with a handle and its password"
+    table = Table("handle", "password", "plan", title=title)
     for login in logins:
-        table.add_row(login.handle, login.password, login.plan, login.token)
+        table.add_row(login.handle, login.password, login.plan)
     out.print(table)
+    # Whole, one a line and never wrapped, whatever the terminal's width: made to be copied.
+    out.print("API bearer tokens (shown once):")
+    for login in logins:
+        out.print(f"  {login.handle}: {login.token}", soft_wrap=True, highlight=False)
 
 
 @app.command()

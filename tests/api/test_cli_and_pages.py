@@ -54,10 +54,14 @@ def test_demo_members_sign_in_with_the_printed_password_and_see_their_credits(
 ) -> None:
     runner = CliRunner()
     runner.invoke(app, ["db", "upgrade"])
-    printed = runner.invoke(app, ["demo-data"], env={"COLUMNS": "200"}).output
+    printed = runner.invoke(app, ["demo-data"], env={"COLUMNS": "60"}).output
     assert "inmail-demo" in printed
+    token = re.search(r"^  grace: (imt_\S+)$", printed, re.M)
+    assert token is not None, "each token whole on its own line, even in a narrow terminal"
     with TestClient(create_app(Settings())) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
+        bearer = {"Authorization": f"Bearer {token.group(1)}"}
+        assert client.get("/v1/me", headers=bearer).json()["handle"] == "grace"
         landing = client.get("/")
         assert landing.url.path == "/login"
         csrf = re.search(r'name="csrf" value="([^"]+)"', landing.text)
