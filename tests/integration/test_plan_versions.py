@@ -13,7 +13,7 @@ from inmail.domain.errors import InmailNotOnPlan
 from inmail.domain.money import Money
 from inmail.services.catalog import update_plan
 from inmail.services.context import Deps
-from inmail.services.inmail import send_inmail
+from inmail.services.inmail import block_member, send_inmail
 from inmail.services.members import get_member, list_members, members_by_id
 from inmail.services.quote import quote
 from inmail.services.settings import update_settings
@@ -173,3 +173,13 @@ def test_a_member_who_subscribes_right_after_an_edit_gets_the_new_terms(deps: De
     member = new_member(deps, "premium_business", T0)
     assert get_credits(deps, member_id=member, now=T0).balance == 40
     assert _fees(deps, member, FEB_28) == [(T0, 7999), (FEB_28, 7999)]
+
+
+def test_blocking_a_member_whose_renewal_is_due_answers_at_once(deps: Deps) -> None:
+    """Found in review: the catch-up waited for SQLite's write lock held by the block itself."""
+    member = new_member(deps, "basic", T0)
+    other = new_member(deps, "premium_business", T0)
+
+    assert block_member(deps, member_id=member, other=other, now=MAR_05, on=True) is True
+
+    assert get_credits(deps, member_id=other, now=MAR_05).balance == 50  # Jan 31 and Feb 28

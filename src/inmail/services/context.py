@@ -146,27 +146,21 @@ def open_account(deps: Deps, member_id: str, now: datetime) -> Iterator[OpenAcco
 
 
 def current_account(deps: Deps, member_id: str, now: datetime) -> account_store.Account:
-    """The account with every renewal due by ``now`` applied (SPEC §2); one read if none is."""
+    """Any member's account as of ``now``: every renewal due by then applied (SPEC §2).
+
+    One read when nothing is due; otherwise, after that read is over, one write
+    transaction that applies what is due. Never call it while holding a
+    connection: it may need one of its own (and SQLite's write lock). So a rule
+    that looks at another member's plan (a recipient's Open Profile) sees the
+    plan they are really on now, not the one their last visit left.
+    Raises UnknownMember.
+    """
     require_utc(now)
     with deps.db.read() as conn:
-        account = account_as_of(deps, conn, member_id, now)
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
     if account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
-    return account
-
-
-def account_as_of(
-    deps: Deps, conn: Connection, member_id: str, now: datetime
-) -> account_store.Account | None:
-    """Any member's account as of ``now`` (None if there is no such member).
-
-    Read with ``conn``; when a renewal or expiry is due, it is applied first in
-    a write transaction of its own, so a rule that looks at another member's
-    plan (a recipient's Open Profile, the plan a profile shows) sees the plan
-    they are really on now, not the one their last visit left.
-    """
-    account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
-    if account is not None and is_due(account.next_due_at, now):
+    if is_due(account.next_due_at, now):
         with open_account(deps, member_id, now) as opened:
             account = opened.account
     return account

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import NotFound, UnknownMember
+from inmail.domain.errors import NotFound
 from inmail.domain.messaging import ResponseStats, SentInmail, followup_due_at, response_stats
-from inmail.services.context import Deps, account_as_of
+from inmail.services.context import Deps, current_account
 from inmail.services.statements import get_credits
 from inmail.store import messaging as message_store
 from inmail.store.messaging import MessageRecord, ThreadRecord
@@ -66,10 +66,8 @@ def follow_ups(
     matching "follow-up due" notification is written once, the first time.
     """
     require_utc(now)
+    account = current_account(deps, member_id, now)  # the terms of this cycle
     with deps.db.read() as conn:
-        account = account_as_of(deps, conn, member_id, now)  # the terms of this cycle
-        if account is None:
-            raise UnknownMember(f"there is no member {member_id!r}")
         waiting = message_store.awaiting_threads(conn, member_id)
     plan = account.subscription.plan
     due = [

@@ -33,7 +33,7 @@ from inmail.domain.plans import Plan
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, stored_with
-from inmail.services.reach import gather_reach
+from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
@@ -94,9 +94,10 @@ def _send_inmail(
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
     sender = current_account(deps, sender_id, now)
     plan = sender.subscription.plan
+    recipient = recipient_as_of(deps, sender, to, now)
     with deps.db.read() as conn:
         route = inmail_route(
-            gather_reach(deps, conn, sender, to, now=now, with_routes=not plan.inmail)
+            gather_reach(deps, conn, sender, recipient, with_routes=not plan.inmail)
         )
     check_agreed_cost(route, agreed_cost)
     thread = ThreadRecord(
@@ -268,8 +269,9 @@ def _follow_up(
 ) -> Sent:
     sender = thread.initiator_id
     account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
+    recipient = recipient_as_of(deps, account, thread.recipient_id, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, account, thread.recipient_id, now=now, with_routes=False)
+        reach = gather_reach(deps, conn, account, recipient, with_routes=False)
     assert thread.last_inmail_at is not None
     state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)
     check_followup(state, reach.sender_plan, now)
@@ -435,8 +437,9 @@ def _send_message(
 ) -> Sent:
     check_text(None, body)
     sender = current_account(deps, sender_id, now)
+    recipient = recipient_as_of(deps, sender, to, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, sender, to, now=now, with_routes=False)
+        reach = gather_reach(deps, conn, sender, recipient, with_routes=False)
         existing = message_store.thread_between(conn, "message", sender_id, to)
     if not reach.connected:
         raise NotAConnection("free messages go to 1st-degree connections; try InMail")
@@ -469,11 +472,8 @@ def refuse_cancel(deps: Deps, *, member_id: str, message_id: str) -> None:
 
 def block_member(deps: Deps, *, member_id: str, other: str, now: datetime, on: bool) -> bool:
     require_utc(now)
-    account = current_account(deps, member_id, now)
+    recipient_as_of(deps, current_account(deps, member_id, now), other, now)  # both exist
     with deps.db.write() as conn:
-        gather_reach(
-            deps, conn, account, other, now=now, with_routes=False
-        )  # validates both members
         if on:
             network_store.block(conn, member_id, other, now)
         else:

@@ -11,7 +11,7 @@ from inmail.domain.errors import DomainError
 from inmail.domain.messaging import Channel, cheapest_route
 from inmail.domain.money import Money
 from inmail.services.context import Deps, current_account
-from inmail.services.reach import gather_reach
+from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 
@@ -28,8 +28,9 @@ class Quote:
 
 def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
     account = current_account(deps, member_id, now)
+    recipient = recipient_as_of(deps, account, to, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, account, to, now=now)
+        reach = gather_reach(deps, conn, account, recipient)
         book = account_store.load_book(conn, account)
         alternatives = reach.free_routes
         try:

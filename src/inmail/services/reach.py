@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from inmail.domain.errors import UnknownMember, ValidationError
 from inmail.domain.messaging import Reach
 from inmail.domain.network import Visibility, visible_to
-from inmail.services.context import Deps, account_as_of
+from inmail.services.context import Deps, current_account
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
@@ -19,30 +19,36 @@ from inmail.store.accounts import Account
 from inmail.store.social import Group
 
 
+def recipient_as_of(deps: Deps, sender: Account, recipient_id: str, now: datetime) -> Account:
+    """The recipient's account with its due renewals applied (their Open Profile needs the
+    plan they are on now, not the one their last visit left).
+
+    In transactions of its own: call it before opening the one that gathers the reach.
+    Raises ValidationError for yourself, UnknownMember for nobody.
+    """
+    if sender.member_id == recipient_id:
+        raise ValidationError("that is you: pick another member", field="to")
+    return current_account(deps, recipient_id, now)
+
+
 def gather_reach(
     deps: Deps,
     conn: Connection,
     sender: Account,
-    recipient_id: str,
+    recipient: Account,
     *,
-    now: datetime,
     with_routes: bool = True,
 ) -> Reach:
     """Everything the rules need to decide how ``sender`` may reach ``recipient``.
 
-    ``sender`` is the caller's account with its due renewals applied; the
-    recipient's is brought to ``now`` too (their Open Profile needs the plan they
-    are on now, not the one their last visit left). The free
-    routes (shared groups, open conversations, introductions, contact info)
-    take several queries; a send asks for them only when it needs them: to
+    Both accounts come with their due renewals applied (see :func:`recipient_as_of`).
+    The free routes (shared groups, open conversations, introductions, contact
+    info) take several queries; a send asks for them only when it needs them: to
     list them when the sender's plan has no InMail.
     """
-    sender_id = sender.member_id
-    if sender_id == recipient_id:
-        raise ValidationError("that is you: pick another member", field="to")
-    recipient = account_as_of(deps, conn, recipient_id, now)
+    sender_id, recipient_id = sender.member_id, recipient.member_id
     settings = member_store.get_messaging_settings(conn, recipient_id)
-    if recipient is None or settings is None:
+    if settings is None:
         raise UnknownMember(f"there is no member {recipient_id!r}")
     blocked = network_store.is_blocked_either_way(conn, sender_id, recipient_id)
     connected = network_store.are_connected(conn, sender_id, recipient_id)
