@@ -300,3 +300,36 @@ def test_a_credit_back_in_the_same_cycle_returns_the_credit(deps: Deps) -> None:
     _spend(deps, member, "inmail:1")
     assert refund_spend(deps, member_id=member, reference="inmail:1", now=T0 + days(3)) == 10
     assert_audit_clean(deps)
+
+
+def test_a_credit_back_after_a_cancel_when_everything_was_spent_is_forfeited(deps: Deps) -> None:
+    """Found in review: a lot the spend emptied gets no forfeit line at the cancel."""
+    member = new_member(deps, _credit_back_plan(deps, 2, 6), T0)
+    _spend(deps, member, "inmail:1")
+    _spend(deps, member, "inmail:2")
+    change_plan(deps, member_id=member, plan="basic", now=T0 + days(1))
+    answered = add_months(T0, 1) + days(1)
+
+    assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 0
+
+    assert get_credits(deps, member_id=member, now=answered).plan_credits == 0
+    assert_audit_clean(deps)
+
+
+def test_a_credit_back_never_lifts_plan_credits_above_the_cap(deps: Deps) -> None:
+    member = new_member(deps, _credit_back_plan(deps, 2, 3), T0)
+    _spend(deps, member, "inmail:1")  # 1 left; Feb 28: 1 + 2 = 3, at the cap
+    answered = add_months(T0, 2) + days(1)  # Mar 31: 3 + 2, capped at 3
+
+    refund_spend(deps, member_id=member, reference="inmail:1", now=answered)
+
+    assert get_credits(deps, member_id=member, now=answered).plan_credits == 3
+    assert_audit_clean(deps)
+
+
+def test_a_credit_back_after_a_renewal_below_the_cap_keeps_the_credit(deps: Deps) -> None:
+    member = new_member(deps, _credit_back_plan(deps, 10, 30), T0)
+    _spend(deps, member, "inmail:1")  # Feb 28: 9 + 10 = 19, under the cap of 30
+    answered = add_months(T0, 1) + days(1)
+    assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 20
+    assert_audit_clean(deps)

@@ -5,6 +5,7 @@ import pytest
 from inmail.domain.billing import (
     ChangeKind,
     OverageSettings,
+    RenewalOutcome,
     Subscription,
     catch_up,
     change_plan,
@@ -220,22 +221,49 @@ def test_money_refuses_a_malformed_currency() -> None:
         Money(100, "usd")
 
 
-def test_a_credit_back_stays_only_in_a_lot_nothing_has_taken_away_since() -> None:
-    kept = lot(1, LotSource.ALLOTMENT, 0)
-    forfeited = lot(2, LotSource.ALLOTMENT, 0)
+def test_a_credit_back_after_a_renewal_at_the_cap_forfeits_plan_credits_only() -> None:
+    plan = lot(1, LotSource.ALLOTMENT, 0)
+    pack = lot(2, LotSource.PURCHASE, 0, expires_in_days=30)
     expired = lot(3, LotSource.PURCHASE, 0, expires_in_days=-1)
-    for taken in (kept, forfeited, expired):
+    for taken in (plan, pack, expired):
         taken.granted = 1
-    book = book_of(kept, forfeited, expired)
+    book = book_of(plan, pack, expired)
 
-    stays = credit_back(book, [(kept, 1), (forfeited, 1), (expired, 1)], {2}, NOW, "inmail:1")
+    stays = credit_back(
+        book, [(plan, 1), (pack, 1), (expired, 1)], NOW, "inmail:1", capped_since=True
+    )
 
     assert stays == 1
-    assert (book.balance, kept.remaining, forfeited.remaining, expired.remaining) == (1, 1, 0, 0)
+    assert (book.balance, plan.remaining, pack.remaining, expired.remaining) == (1, 0, 1, 0)
     assert [(e.kind, e.amount) for e in book.entries] == [
-        (EntryKind.REFUND, 1),
         (EntryKind.REFUND, 1),
         (EntryKind.FORFEIT, -1),
         (EntryKind.REFUND, 1),
+        (EntryKind.REFUND, 1),
         (EntryKind.EXPIRE, -1),
     ]
+
+
+def test_a_credit_back_keeps_plan_credits_when_no_renewal_since_reached_the_cap() -> None:
+    plan = lot(1, LotSource.ALLOTMENT, 0)
+    plan.granted = 1
+    book = book_of(plan)
+    assert credit_back(book, [(plan, 1)], NOW, "inmail:1", capped_since=False) == 1
+    assert plan.remaining == 1
+
+
+@pytest.mark.parametrize(
+    ("after", "cap", "forfeited", "at_cap"),
+    [
+        (75, 75, 10, True),
+        (75, 75, 0, True),  # exactly at the cap: one more would have been forfeited
+        (74, 75, 0, False),
+        (0, 0, 0, True),  # a cancel's last renewal: Basic keeps no plan credit
+        (None, 75, 3, True),  # recorded before plan_credits_after was kept
+        (None, 75, 0, False),
+    ],
+)
+def test_a_renewal_is_at_the_cap_when_one_more_credit_would_have_been_forfeited(
+    after: int | None, cap: int, forfeited: int, at_cap: bool
+) -> None:
+    assert RenewalOutcome(after, cap, forfeited).at_cap is at_cap

@@ -66,6 +66,34 @@ class Renewal:
     plan: Plan
     granted: int
     forfeited: int
+    plan_credits_after: int  # after the grant and the forfeit: at most the cap
+
+    @property
+    def outcome(self) -> RenewalOutcome:
+        return RenewalOutcome(self.plan_credits_after, self.plan.rollover_cap, self.forfeited)
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalOutcome:
+    """What a renewal left: plan credits after it, its cap, what it forfeited.
+
+    ``plan_credits_after`` is None for renewals recorded before it was kept.
+    """
+
+    plan_credits_after: int | None
+    cap: int
+    forfeited: int
+
+    @property
+    def at_cap(self) -> bool:
+        """Whether one more plan credit before it would have been forfeited by it (SPEC §2).
+
+        Plan credits after = min(cap, before + allotment): one more before changes
+        nothing exactly when the result is the cap.
+        """
+        if self.plan_credits_after is None:
+            return self.forfeited > 0 or self.cap == 0
+        return self.plan_credits_after >= self.cap
 
 
 def cycle_reference(sub: Subscription, cycle: int) -> str:
@@ -107,7 +135,7 @@ def renew(book: Book, sub: Subscription, plans: PlanLookup, at: datetime) -> Ren
     forfeited = forfeit_above_cap(book, plan.rollover_cap, at, reference)
     if plan.price.amount_minor:
         book.charge(Charge(ChargeKind.SUBSCRIPTION, plan.price, at, reference))
-    return Renewal(sub.id, cycle, at, plan, plan.monthly_allotment, forfeited)
+    return Renewal(sub.id, cycle, at, plan, plan.monthly_allotment, forfeited, book.plan_credits)
 
 
 def cycle_terms(plans: PlanLookup, code: str, start: datetime) -> Plan:

@@ -9,7 +9,7 @@ new lots, changed lots and the entries; nothing here knows about SQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -220,25 +220,27 @@ def forfeit_above_cap(book: Book, cap: int, at: datetime, reference: str) -> int
 def credit_back(
     book: Book,
     draws: Iterable[tuple[Lot, int]],
-    forfeited: Collection[int],
     now: datetime,
     reference: str,
+    *,
+    capped_since: bool,
 ) -> int:
     """Return a spend's credits to the lots they came from (SPEC §5); returns how many stay.
 
-    ``draws`` are (lot, credits) as the spend took them; ``forfeited`` holds the
-    ids of lots that a forfeit (the cap, a cancel) has taken credits from since.
-    A credit never outlives the rule that took its lot away: returned to a lot
-    that has expired, it expires again at once; returned to a lot that was
-    forfeited since, it is forfeited again at once. Both lines are in the
-    ledger, and nobody gains a credit the cap, a cancel or a lifetime removed.
+    ``draws`` are (lot, credits) as the spend took them. ``capped_since``: a
+    renewal since the spend left plan credits at its cap (a cancel's cap is 0),
+    so that credit, had it not been spent, would have been forfeited then.
+    A credit never outlives the rule that would have taken it: returned to a
+    lot that has expired, it expires again at once; a plan credit returned
+    after a renewal at the cap is forfeited again at once. Both lines are in
+    the ledger, and nobody gains a credit the cap, a cancel or a lifetime removed.
     """
     kept = 0
     for lot, amount in draws:
         book.give_back(lot, amount, now, reference)
         if lot.expired_by(now):
             book.take(EntryKind.EXPIRE, lot, amount, now, reference)
-        elif lot.id in forfeited:
+        elif capped_since and lot.is_plan_credit:
             book.take(EntryKind.FORFEIT, lot, amount, now, reference)
         else:
             kept += amount

@@ -344,10 +344,11 @@ def credit_back(
         raise NotFound(f"member {member_id!r} has no spend {reference!r}")
     if not spend_store.mark_refunded(conn, spend.id, now):
         raise Conflict(f"{reference!r} was refunded already")
-    opened.save()  # the catch-up's forfeits, so that the ledger below sees them
     draws = spend_store.spend_draws(conn, member_id, reference)
-    forfeited = spend_store.forfeited_since(conn, [lot_id for lot_id, _ in draws], reference)
-    credit_back_rule(opened.book, _draw_lots(opened, draws), forfeited, now, reference)
+    since = spend_store.renewals_after(conn, member_id, spend.at)
+    since += [r.outcome for r in opened.renewals]  # applied by this catch-up, not saved yet
+    capped = any(outcome.at_cap for outcome in since)
+    credit_back_rule(opened.book, _draw_lots(opened, draws), now, reference, capped_since=capped)
     opened.save()
     return opened.book.balance
 

@@ -198,6 +198,7 @@ def _insert_renewals(conn: Connection, member: str, done: list[Renewal]) -> None
                 "plan_version": r.plan.version,
                 "granted": r.granted,
                 "forfeited": r.forfeited,
+                "plan_credits_after": r.plan_credits_after,
             }
             for r in done
         ],

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
-from inmail.store.tables import ledger_entries, spends
+from inmail.domain.billing import RenewalOutcome
+from inmail.store.tables import ledger_entries, plans, renewals, spends
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +51,21 @@ def mark_refunded(conn: Connection, spend_id: str, at: datetime) -> bool:
     return result.rowcount == 1
 
 
-def forfeited_since(conn: Connection, lot_ids: list[int], reference: str) -> set[int]:
-    """The lots among ``lot_ids`` that a forfeit took credits from after spend ``reference``.
+def renewals_after(conn: Connection, member_id: str, after: datetime) -> list[RenewalOutcome]:
+    """What each of the member's renewals strictly after ``after`` left, oldest first.
 
-    "After" is in ledger order, not by time: a renewal and a spend can share a moment.
+    A spend at a renewal's very instant came after it (renewals are applied first).
     """
-    if not lot_ids:
-        return set()
-    spent_at_line = (
-        select(func.min(ledger_entries.c.id))
-        .where(ledger_entries.c.reference == reference, ledger_entries.c.kind == "spend")
-        .scalar_subquery()
-    )
     rows = conn.execute(
-        select(ledger_entries.c.lot_id)
-        .where(
-            ledger_entries.c.lot_id.in_(lot_ids),
-            ledger_entries.c.kind == "forfeit",
-            ledger_entries.c.id > spent_at_line,
+        select(renewals.c.plan_credits_after, plans.c.rollover_cap, renewals.c.forfeited)
+        .join(
+            plans,
+            (plans.c.code == renewals.c.plan_code) & (plans.c.version == renewals.c.plan_version),
         )
-        .distinct()
+        .where(renewals.c.member_id == member_id, renewals.c.at > after)
+        .order_by(renewals.c.at)
     )
-    return {r.lot_id for r in rows}
+    return [RenewalOutcome(r.plan_credits_after, r.rollover_cap, r.forfeited) for r in rows]
 
 
 def spend_draws(conn: Connection, member_id: str, reference: str) -> list[tuple[int, int]]:

@@ -219,6 +219,8 @@ renewals = Table(
     Column("plan_version", Integer, nullable=False),
     Column("granted", Integer, nullable=False),
     Column("forfeited", Integer, nullable=False),
+    # Plan credits left after the renewal (null before migration 0007): whether it hit the cap.
+    Column("plan_credits_after", Integer, nullable=True),
 )
 Index("ix_renewals_member_id", renewals.c.member_id)
 
