@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.api.conftest import Api
@@ -392,3 +394,25 @@ def test_healthz_and_openapi_are_served(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     assert "/v1/me/credits" in spec["paths"]
     assert api.client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/feed",
+        "/v1/me/mentions",
+        "/v1/me/credits/ledger",
+        "/v1/me/charges",
+        "/v1/me/notifications",
+    ],
+)
+def test_a_cursor_past_any_row_id_is_a_422_naming_the_cursor(api: Api, path: str) -> None:
+    """Found in review: a well-formed cursor holding 60 digits overflowed SQLite (500)."""
+    member = api.member()
+    huge = base64.urlsafe_b64encode(("v1:" + "9" * 60).encode()).decode().rstrip("=")
+    answer = api.client.get(f"{path}?cursor={huge}", headers=member.auth)
+    assert (answer.status_code, answer.json()["code"], answer.json()["field"]) == (
+        422,
+        "validation-error",
+        "cursor",
+    )

@@ -22,6 +22,7 @@ Cursor = Annotated[
     ),
 ]
 DEFAULT_LIMIT = 50
+MAX_POSITION = 2**63 - 1
 
 
 def encode_cursor(position: int) -> str:
@@ -34,9 +35,12 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, position = text.split(":", 1)
-        if version != "v1":
+        if version != "v1" or not position.isdigit():
             raise ValueError(version)
-        return int(position)
+        number = int(position)
+        if number > MAX_POSITION:  # a row id: the databases' 64-bit integers end here
+            raise ValueError(position)
+        return number
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError("cursor is not one this server handed out", field="cursor") from None
 

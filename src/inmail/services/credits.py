@@ -247,7 +247,15 @@ def _encode_spend(result: SpendResult) -> str:
 
 
 def decode_spend(text: str) -> SpendResult:
+    """A stored spend answer. Raises Conflict for another answer under the same key.
+
+    A key's scope can hold the answer of a free message (a thread post whose
+    follow-up became a free message after a reply): the caller then looks the
+    key up again and answers that (see services.idempotency.first_answer_or).
+    """
     data = json.loads(text)
+    if "spend_id" not in data:
+        raise Conflict("this Idempotency-Key answered a message that cost nothing")
     overage = data["overage"]
     return SpendResult(
         data["spend_id"],

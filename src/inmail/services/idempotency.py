@@ -105,25 +105,12 @@ def keyed_write(
     effect: Callable[[Connection], T],
     lock_member: str | None = None,
 ) -> T:
-    """Look the key up first, then run ``effect`` and store its answer in one transaction."""
-    return first_answer_or(
-        deps,
-        write,
-        lambda: stored_with(deps, write, now=now, effect=effect, lock_member=lock_member),
-    )
+    """Run ``effect`` and store its answer with ``write``'s key, in one transaction.
 
-
-def stored_with(
-    deps: Deps,
-    write: Keyed[T],
-    *,
-    now: datetime,
-    effect: Callable[[Connection], T],
-    lock_member: str | None = None,
-) -> T:
-    """Run ``effect`` and store its answer under ``write``'s key, in one transaction.
-
-    For a use case that has looked the key up itself (see :func:`first_answer_or`).
+    The key is looked up in that transaction first, before the effect checks
+    any rule: a found key answers the stored answer and runs nothing. Use cases
+    that check rules before their write transaction look it up earlier too
+    (:func:`first_answer_or`).
     """
     return idempotent(
         deps,

@@ -32,7 +32,7 @@ from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, decode_spend, spend_credits
-from inmail.services.idempotency import Keyed, first_answer_or, stored_with
+from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
 from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -318,7 +318,7 @@ def _free_message(
         )
         return _sent(message, 0, None, None)
 
-    return stored_with(deps, write, now=now, effect=effect)
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def _respond(
@@ -327,7 +327,7 @@ def _respond(
     now: datetime,
     *,
     reply_body: str | None,
-    write: Keyed[Sent],
+    write: Keyed[Sent] | None,
 ) -> Sent:
     """A reply (with a body) or a decline (without): closes the wait, maybe credits back."""
     status = ThreadStatus.ANSWERED if reply_body is not None else ThreadStatus.DECLINED
@@ -346,8 +346,11 @@ def _respond(
         _credit_back_inmails(deps, conn, thread, now)
         return sent
 
+    if write is None:  # a decline: nothing to key
+        with deps.db.write() as conn:
+            return effect(conn)
     # No lock of the replier's own account: one account lock per transaction, no deadlock.
-    return stored_with(deps, write, now=now, effect=effect)
+    return keyed_write(deps, write, now=now, effect=effect)
 
 
 def _record_response(
@@ -398,7 +401,7 @@ def decline(deps: Deps, *, member_id: str, thread_id: str, now: datetime) -> Thr
         raise Forbidden("only the recipient of an InMail can decline it")
     if thread.status != ThreadStatus.AWAITING_RESPONSE:
         raise ThreadClosed(f"this InMail is already {thread.status.replace('_', ' ')}")
-    _respond(deps, thread, now, reply_body=None, write=message_write(deps, member_id, None, {}))
+    _respond(deps, thread, now, reply_body=None, write=None)
     return ThreadStatus.DECLINED
 
 
