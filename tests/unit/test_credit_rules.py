@@ -9,6 +9,7 @@ from inmail.domain.billing import (
     Subscription,
     catch_up,
     change_plan,
+    check_agreed_overage,
     check_overage,
     classify_change,
     forfeit_at_next_renewal,
@@ -28,7 +29,12 @@ from inmail.domain.credits import (
     forfeit_above_cap,
     spending_order,
 )
-from inmail.domain.errors import InsufficientCredits, OverageLimitReached, ValidationError
+from inmail.domain.errors import (
+    CostChanged,
+    InsufficientCredits,
+    OverageLimitReached,
+    ValidationError,
+)
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack, Plan, default_catalog
 
@@ -267,3 +273,10 @@ def test_a_renewal_is_at_the_cap_when_one_more_credit_would_have_been_forfeited(
     after: int | None, cap: int, forfeited: int, at_cap: bool
 ) -> None:
     assert RenewalOutcome(after, cap, forfeited).at_cap is at_cap
+
+
+def test_an_overage_dearer_than_the_one_shown_is_refused() -> None:
+    check_agreed_overage(Money(1000, "USD"), 1000)
+    check_agreed_overage(Money(1000, "USD"), None)  # the API: whatever the rules bill
+    with pytest.raises(CostChanged, match=r"bills 10\.00 USD of overage"):
+        check_agreed_overage(Money(1000, "USD"), 0)

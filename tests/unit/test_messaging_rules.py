@@ -12,6 +12,8 @@ from inmail.domain.errors import (
     ValidationError,
 )
 from inmail.domain.messaging import (
+    ANYTHING,
+    Agreed,
     Channel,
     Reach,
     Route,
@@ -134,8 +136,8 @@ def test_response_rate_counts_answers_within_thirty_days_over_settled_inmails() 
 
 def test_a_send_may_cost_what_was_shown_or_less_but_never_more() -> None:
     inmail = Route(Channel.INMAIL, 1, "InMail costs 1 credit(s)")
-    check_agreed_cost(inmail, 1)
-    check_agreed_cost(inmail, None)  # the API's callers agree to the rules' price
-    check_agreed_cost(Route(Channel.OPEN_PROFILE, 0, "open profile"), 1)
+    check_agreed_cost(inmail, Agreed(credits=1))
+    check_agreed_cost(inmail, ANYTHING)  # the API's callers agree to the rules' price
+    check_agreed_cost(Route(Channel.OPEN_PROFILE, 0, "open profile"), Agreed(credits=1))
     with pytest.raises(CostChanged, match="costs 1 credit"):
-        check_agreed_cost(inmail, 0)
+        check_agreed_cost(inmail, Agreed(credits=0))

@@ -273,6 +273,33 @@ def test_a_send_that_now_costs_more_than_the_page_showed_is_refused_uncharged(
     assert not re.findall(r'href="/threads/', ada.get("/inbox").text)
 
 
+def test_a_send_that_would_now_bill_overage_unseen_is_refused_uncharged(site: Site) -> None:
+    """The page showed 1 credit and no overage; another tab spent the balance since."""
+    deps, now = site.runtime.deps, site.runtime.clock.now()
+    ada, bob = site.visitor("ada"), site.ids["bob"]
+    page = ada.get(f"/compose?to={bob}").text
+    assert 'name="overage" value="0"' in page
+    credits.spend_credits(deps, member_id=site.ids["ada"], cost=25, reference="elsewhere", now=now)
+    form = {
+        "csrf": ada.csrf,
+        "once": _once(page, "/compose"),
+        "to": bob,
+        "channel": "inmail",
+        "cost": "1",
+        "overage": "0",
+        "subject": "Hello",
+        "body": "Would you talk?",
+    }
+
+    answer = ada.client.post("/compose", data=form)
+
+    assert (answer.status_code, answer.headers["content-type"]) == (409, HTML)
+    assert "sending now bills 10.00 USD of overage credits" in _text(answer.text)
+    assert _balance(site, "ada") == 0
+    charges = statements.list_charges(deps, member_id=site.ids["ada"], now=now)
+    assert [c.kind for c in charges] == ["subscription"]
+
+
 def test_the_same_confirmed_purchase_sent_twice_charges_once(site: Site) -> None:
     ada = site.visitor("ada")
     confirm = ada.get("/credits/packs/confirm?pack=pack_5")

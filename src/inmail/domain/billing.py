@@ -26,7 +26,7 @@ from inmail.domain.credits import (
     upcoming_forfeit,
 )
 from inmail.domain.cycles import Cycle, cycle_at, cycle_start
-from inmail.domain.errors import OverageLimitReached, PacksNotOnPlan
+from inmail.domain.errors import CostChanged, OverageLimitReached, PacksNotOnPlan
 from inmail.domain.money import Money
 from inmail.domain.plans import BASIC, Pack, Plan
 
@@ -394,6 +394,20 @@ def check_overage(settings: OverageSettings, spent_this_cycle: Money, cost: Mone
         raise OverageLimitReached(
             f"buying {cost} of overage credits would pass your overage limit of "
             f"{Money(limit, cost.currency)} this cycle ({spent_this_cycle} used)"
+        )
+
+
+def check_agreed_overage(price: Money, agreed_minor: int | None) -> None:
+    """Never bill unseen: refuse an overage purchase dearer than the one shown (minor units).
+
+    ``agreed_minor`` is the overage the member was shown before sending (0: none
+    was shown); None means the caller agreed to what the rules bill (the API).
+    Raises CostChanged.
+    """
+    if agreed_minor is not None and price.amount_minor > agreed_minor:
+        raise CostChanged(
+            f"sending now bills {price} of overage credits, which you were not shown "
+            "(your balance changed since); nothing was charged: look again and send"
         )
 
 

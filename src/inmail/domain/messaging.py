@@ -68,17 +68,31 @@ class Route:
     reason: str
 
 
-def check_agreed_cost(route: Route, agreed: int | None) -> None:
-    """Never charge unseen: refuse a send that now costs more than the cost shown (credits).
+@dataclass(frozen=True, slots=True)
+class Agreed:
+    """What a member was shown and agreed to before a send (a web page's preview).
 
-    ``agreed`` is the cost the member was shown (a web page's preview); None
-    means the caller agreed to whatever the rules charge (the API's contract).
+    ``credits``: the InMail's cost; ``overage_minor``: the overage it would bill,
+    in minor units (0: none was shown). None: whatever the rules charge (the
+    API's callers, who can ask for a quote first).
+    """
+
+    credits: int | None = None
+    overage_minor: int | None = None
+
+
+ANYTHING = Agreed()
+
+
+def check_agreed_cost(route: Route, agreed: Agreed) -> None:
+    """Never charge unseen: refuse a send that now costs more credits than shown.
+
     Raises CostChanged.
     """
-    if agreed is not None and route.cost > agreed:
+    if agreed.credits is not None and route.cost > agreed.credits:
         raise CostChanged(
-            f"sending now costs {route.cost} credit(s), not the {agreed} you were shown "
-            f"({route.reason}); nothing was charged: look at the new cost and send again"
+            f"sending now costs {route.cost} credit(s), not the {agreed.credits} you were "
+            f"shown ({route.reason}); nothing was charged: look at the new cost and send again"
         )
 
 

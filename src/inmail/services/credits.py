@@ -13,6 +13,7 @@ from inmail.domain.billing import (
     OverageSettings,
     PackPreview,
     catch_up,
+    check_agreed_overage,
     check_overage,
     overage_packs,
     preview_pack,
@@ -76,6 +77,7 @@ def spend_credits(
     also_execute: tuple[Executable, ...] = (),
     request: dict[str, object] | None = None,
     scope: str | None = None,
+    agreed_overage_minor: int | None = None,
 ) -> SpendResult:
     """Spend ``cost`` credits for ``reference`` (one InMail): atomic, never below zero.
 
@@ -88,7 +90,9 @@ def spend_credits(
     statements, each of which must change exactly one row (a conditional
     UPDATE that guards a rule), or the whole spend is refused with Conflict.
     ``request`` and ``scope`` name what an idempotency key guards (by
-    default, this spend itself).
+    default, this spend itself). ``agreed_overage_minor`` is the overage price
+    the member was shown (0: none): an overage costing more is refused with
+    CostChanged (None: whatever the rules bill).
     """
     require_utc(now)
     _check_cost(cost)
@@ -106,7 +110,7 @@ def spend_credits(
 
     def effect(conn: Connection) -> SpendResult:
         opened = lock_and_catch_up(deps, conn, member_id, now)
-        result = _spend(opened, cost, reference, now)
+        result = _spend(opened, cost, reference, now, agreed_overage_minor)
         opened.save()
         for table, values in also_insert:
             conn.execute(table.insert().values(**values))
@@ -167,7 +171,9 @@ def _result(order: FastSpendRequest, balance_after: int) -> SpendResult:
     return SpendResult(order.spend_id, order.reference, order.cost, balance_after, None)
 
 
-def _spend(opened: OpenAccount, cost: int, reference: str, now: datetime) -> SpendResult:
+def _spend(
+    opened: OpenAccount, cost: int, reference: str, now: datetime, agreed_overage: int | None
+) -> SpendResult:
     account, book = opened.account, opened.book
     plan = account.subscription.plan
     if cost > 0 and not plan.inmail:
@@ -180,14 +186,14 @@ def _spend(opened: OpenAccount, cost: int, reference: str, now: datetime) -> Spe
     available = sum(lot.remaining for lot in spending_order(book.lots, now))
     overage = None
     if available < cost:
-        overage = _buy_overage(opened, cost - available, now)
+        overage = _buy_overage(opened, cost - available, now, agreed_overage)
     draw(book, EntryKind.SPEND, cost, now, reference)
     record = SpendRecord(new_id("sp"), account.member_id, reference, cost, now, None)
     spend_store.insert_spend(opened.conn, record)
     return SpendResult(record.id, reference, cost, book.balance, overage)
 
 
-def _buy_overage(opened: OpenAccount, shortfall: int, now: datetime) -> Money:
+def _buy_overage(opened: OpenAccount, shortfall: int, now: datetime, agreed: int | None) -> Money:
     account, book = opened.account, opened.book
     plan = account.subscription.plan
     if not plan.overage:
@@ -203,6 +209,7 @@ def _buy_overage(opened: OpenAccount, shortfall: int, now: datetime) -> Money:
     pack = _pack(opened.conn, plan.overage_pack)
     count = overage_packs(shortfall, pack)
     price = pack.price.times(count)
+    check_agreed_overage(price, agreed)
     cycle = account.subscription.current_cycle(now)
     since = cycle.start if cycle is not None else now
     spent = account_store.overage_spent_since(opened.conn, account.member_id, since, price.currency)

@@ -19,6 +19,8 @@ from inmail.domain.errors import (
     ThreadClosed,
 )
 from inmail.domain.messaging import (
+    ANYTHING,
+    Agreed,
     Route,
     ThreadState,
     ThreadStatus,
@@ -63,13 +65,13 @@ def send_inmail(
     body: str,
     now: datetime,
     idempotency_key: str | None = None,
-    agreed_cost: int | None = None,
+    agreed: Agreed = ANYTHING,
 ) -> Sent:
     """A new InMail thread; the credit is spent in the same transaction as the message.
 
     A retry with the same ``idempotency_key`` answers the first send, whatever
     changed since (the recipient turned InMail off, the two connected).
-    ``agreed_cost`` is the cost in credits the member was shown: a send that
+    ``agreed`` is what the member was shown (credits, overage): a send that
     would now cost more is refused with CostChanged, charging nothing.
     """
     require_utc(now)
@@ -77,7 +79,7 @@ def send_inmail(
     write = message_write(deps, sender_id, idempotency_key, request)
     letter = (to, subject, body)
     return first_answer_or(
-        deps, write, lambda: _send_inmail(deps, sender_id, letter, now, write, agreed_cost)
+        deps, write, lambda: _send_inmail(deps, sender_id, letter, now, write, agreed)
     )
 
 
@@ -87,7 +89,7 @@ def _send_inmail(
     letter: tuple[str, str, str],
     now: datetime,
     write: Keyed[Sent],
-    agreed_cost: int | None,
+    agreed: Agreed,
 ) -> Sent:
     to, subject, body = letter
     check_text(subject, body)
@@ -99,7 +101,7 @@ def _send_inmail(
         route = inmail_route(
             gather_reach(deps, conn, sender, recipient, with_routes=not plan.inmail)
         )
-    check_agreed_cost(route, agreed_cost)
+    check_agreed_cost(route, agreed)
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -119,7 +121,7 @@ def _send_inmail(
         (messages, message_row(message)),
         (notifications, _new_inmail_notice(to, sender_id, subject, thread.id, now)),
     )
-    return _charge(deps, sender_id, message, route, now, write, rows, ())
+    return _charge(deps, sender_id, message, route, now, write, rows, (), agreed)
 
 
 def _inmail_message(
@@ -156,6 +158,7 @@ def _charge(
     write: Keyed[Sent],
     rows: tuple[Any, ...],
     guards: tuple[Any, ...],
+    agreed: Agreed = ANYTHING,
 ) -> Sent:
     assert message.spend_reference is not None
     spent = spend_credits(
@@ -169,6 +172,7 @@ def _charge(
         also_execute=guards,
         request=write.request,
         scope=write.scope,
+        agreed_overage_minor=agreed.overage_minor,
     )
     if spent.reference != message.spend_reference:  # a replay: answer with the first message
         message = _first(deps, spent.reference.removeprefix("inmail:"))

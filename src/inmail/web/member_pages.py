@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from inmail.domain.errors import DomainError, ValidationError
-from inmail.domain.messaging import Channel
+from inmail.domain.messaging import Agreed, Channel
 from inmail.services import (
     catalog,
     credits,
@@ -179,6 +179,7 @@ def send(
     channel: Id = "inmail",
     subject: Annotated[str, Form(max_length=1000)] = "",
     cost: Annotated[int | None, Form(ge=0)] = None,
+    overage: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
 ) -> Response:
     """Send by the channel and at the cost the page showed (never a costlier one)."""
@@ -197,7 +198,7 @@ def send(
             body=body,
             now=now,
             idempotency_key=once,
-            agreed_cost=cost,
+            agreed=Agreed(cost, overage),
         )
     text = (
         "Sent for free."
