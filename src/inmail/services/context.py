@@ -14,8 +14,8 @@ from sqlalchemy import Connection
 from inmail.domain.billing import PlanLookup, Renewal, catch_up
 from inmail.domain.credits import Book
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import UnknownMember
-from inmail.domain.plans import Plan
+from inmail.domain.errors import UnknownMember, UnknownPlan
+from inmail.domain.plans import Plan, PlanVersion, in_force
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store.db import Database
@@ -130,9 +130,36 @@ def plans_in_force(conn: Connection) -> PlanLookup:
 
     Renewals always ask the database (never the few-seconds memo of
     :class:`PlanVersionCache`), so an edit is never missed and a late
-    catch-up never sees terms written after the cycle it renews.
+    catch-up never sees terms written after the cycle it renews. Each plan's
+    history is read once per lookup (a catch-up of many cycles reads it once).
     """
-    return lambda code, at: catalog_store.plan_in_force(conn, code, at)
+    histories: dict[str, list[PlanVersion]] = {}
+
+    def lookup(code: str, at: datetime) -> Plan:
+        history = histories.get(code)
+        if history is None:
+            history = histories[code] = catalog_store.plan_history(conn, code)
+        if not history:
+            raise UnknownPlan(f"there is no plan {code!r}")
+        return in_force(history, at)
+
+    return lookup
+
+
+def account_in_memory(
+    deps: Deps, conn: Connection, member_id: str, now: datetime
+) -> tuple[account_store.Account, Book]:
+    """The account and its credits caught up to ``now`` in memory only, for a preview.
+
+    Nothing is written: the due renewals and expiries are applied to the copy,
+    as the write being previewed would first apply them. Raises UnknownMember.
+    """
+    account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+    if account is None:
+        raise UnknownMember(f"there is no member {member_id!r}")
+    book = account_store.load_book(conn, account)
+    catch_up(book, account.subscription, plans_in_force(conn), now)
+    return account, book
 
 
 @contextmanager

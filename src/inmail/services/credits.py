@@ -12,7 +12,6 @@ from sqlalchemy import Connection, Executable, Table
 from inmail.domain.billing import (
     OverageSettings,
     PackPreview,
-    catch_up,
     check_agreed_overage,
     check_overage,
     overage_packs,
@@ -36,13 +35,17 @@ from inmail.domain.errors import (
     InmailNotOnPlan,
     InsufficientCredits,
     NotFound,
-    UnknownMember,
     UnknownPack,
     ValidationError,
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
-from inmail.services.context import Deps, OpenAccount, lock_and_catch_up, plans_in_force
+from inmail.services.context import (
+    Deps,
+    OpenAccount,
+    account_in_memory,
+    lock_and_catch_up,
+)
 from inmail.services.idempotency import check_key, fingerprint, idempotent, replay
 from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
@@ -426,9 +429,5 @@ def preview_purchase(deps: Deps, *, member_id: str, pack: str, now: datetime) ->
     require_utc(now)
     with deps.db.read() as conn:
         chosen = _pack(conn, pack)
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
-        if account is None:
-            raise UnknownMember(f"there is no member {member_id!r}")
-        book = account_store.load_book(conn, account)
-        catch_up(book, account.subscription, plans_in_force(conn), now)  # in memory only
+        account, book = account_in_memory(deps, conn, member_id, now)
         return preview_pack(book, account.subscription.plan, chosen, now)

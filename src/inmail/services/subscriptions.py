@@ -8,21 +8,20 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.billing import ChangeKind, ChangePreview, Subscription, catch_up
+from inmail.domain.billing import ChangeKind, ChangePreview, Subscription
 from inmail.domain.billing import change_plan as change_rule
 from inmail.domain.billing import preview_change as preview_rule
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
 from inmail.services.context import (
     Deps,
+    account_in_memory,
     current_account,
     lock_and_catch_up,
     plans_in_force,
 )
 from inmail.services.idempotency import idempotent
-from inmail.store import accounts as account_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +134,5 @@ def preview_change(deps: Deps, *, member_id: str, plan: str, now: datetime) -> C
     with deps.db.read() as conn:
         in_force = plans_in_force(conn)
         target = in_force(plan, now)
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
-        if account is None:
-            raise UnknownMember(f"there is no member {member_id!r}")
-        book = account_store.load_book(conn, account)
-        catch_up(book, account.subscription, in_force, now)  # in memory only: nothing is saved
+        account, book = account_in_memory(deps, conn, member_id, now)
         return preview_rule(book, account.subscription, target, in_force, now)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from inmail.domain.errors import UnknownPlan
 from inmail.domain.money import Money
-from inmail.domain.plans import Pack, Plan, PlanVersion, in_force, is_code
+from inmail.domain.plans import Pack, Plan, PlanVersion, is_code
 from inmail.store.tables import packs, plans
 
 _TERMS = (
@@ -89,14 +89,6 @@ def plan_history(conn: Connection, code: str) -> list[PlanVersion]:
         return []
     rows = conn.execute(select(plans).where(plans.c.code == code).order_by(plans.c.version))
     return [PlanVersion(r.created_at, plan_from_row(r)) for r in rows]
-
-
-def plan_in_force(conn: Connection, code: str, at: datetime) -> Plan:
-    """The version of ``code`` that applies at ``at`` (see domain.plans.in_force)."""
-    history = plan_history(conn, code)
-    if not history:
-        raise UnknownPlan(f"there is no plan {code!r}")
-    return in_force(history, at)
 
 
 def plan_version(conn: Connection, code: str, version: int) -> Plan:
