@@ -2,22 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inmail.domain.billing import (
-    ChangeKind,
-    OverageSettings,
-    RenewalOutcome,
-    Subscription,
-    catch_up,
-    change_plan,
-    check_agreed_overage,
-    check_overage,
-    classify_change,
-    forfeit_at_next_renewal,
-    overage_packs,
-    preview_change,
-    prorated_fee,
-    upgrade,
-)
+from inmail.domain.billing import RenewalOutcome, Subscription, catch_up, forfeit_at_next_renewal
 from inmail.domain.credits import (
     Book,
     EntryKind,
@@ -36,7 +21,21 @@ from inmail.domain.errors import (
     ValidationError,
 )
 from inmail.domain.money import Money
+from inmail.domain.plan_changes import (
+    ChangeKind,
+    change_plan,
+    classify_change,
+    preview_change,
+    prorated_fee,
+    upgrade,
+)
 from inmail.domain.plans import Pack, Plan, default_catalog
+from inmail.domain.purchases import (
+    OverageSettings,
+    check_agreed_overage,
+    check_overage,
+    overage_packs,
+)
 
 NOW = datetime(2026, 5, 10, 12, tzinfo=UTC)
 CATALOG = default_catalog()

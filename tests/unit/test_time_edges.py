@@ -13,11 +13,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from inmail.domain.billing import Subscription, catch_up, upgrade
+from inmail.domain.billing import Subscription, catch_up
 from inmail.domain.credits import Book, lifetime_end
 from inmail.domain.cycles import add_months, cycle_at, cycle_index_at, cycle_start, require_utc
 from inmail.domain.errors import FollowUpTooEarly, ValidationError
 from inmail.domain.messaging import ThreadState, ThreadStatus, check_followup, followup_due_at
+from inmail.domain.plan_changes import upgrade
 from inmail.domain.plans import Plan, default_catalog
 from inmail.domain.timeline import (
     END_OF_ACCEPTED,

@@ -37,9 +37,10 @@ from inmail.api.schemas import (
     SubscriptionPreviewOut,
     ThreadOut,
 )
-from inmail.domain.billing import ChangePreview, NextRenewal
+from inmail.domain.billing import NextRenewal
 from inmail.domain.messaging import snippet
 from inmail.domain.network import Visibility
+from inmail.domain.plan_changes import ChangePreview
 from inmail.domain.plans import Pack, Plan
 from inmail.services.credits import Purchase
 from inmail.services.inbox import FollowUpDue, Notice

@@ -9,15 +9,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, Table
 
-from inmail.domain.billing import (
-    OverageSettings,
-    PackPreview,
-    check_agreed_overage,
-    check_overage,
-    overage_packs,
-    preview_pack,
-)
-from inmail.domain.billing import buy_pack as buy_pack_rule
 from inmail.domain.credits import (
     ADJUSTMENT_REASON,
     EntryKind,
@@ -40,6 +31,15 @@ from inmail.domain.errors import (
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
+from inmail.domain.purchases import (
+    OverageSettings,
+    PackPreview,
+    check_agreed_overage,
+    check_overage,
+    overage_packs,
+    preview_pack,
+)
+from inmail.domain.purchases import buy_pack as buy_pack_rule
 from inmail.services.context import (
     Deps,
     OpenAccount,

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.billing import Subscription, catch_up, subscribe
+from inmail.domain.billing import Subscription, catch_up
 from inmail.domain.credits import Book, new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import HandleTaken, UnknownMember
+from inmail.domain.plan_changes import subscribe
 from inmail.domain.plans import BASIC
 from inmail.domain.profile import check_handle, check_profile
 from inmail.domain.text import is_clean

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from inmail.domain.billing import check_overage, overage_packs
 from inmail.domain.credits import spending_order
 from inmail.domain.errors import DomainError
 from inmail.domain.messaging import Channel, cheapest_route
 from inmail.domain.money import Money
+from inmail.domain.purchases import check_overage, overage_packs
 from inmail.services.context import Deps, current_account
 from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.store import accounts as account_store

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from inmail.domain.billing import OverageSettings
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, ValidationError
+from inmail.domain.purchases import OverageSettings
 from inmail.services.context import Deps, lock_and_catch_up
 from inmail.store import accounts as account_store
 from inmail.store import members as member_store

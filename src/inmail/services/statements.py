@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from inmail.domain.billing import NextRenewal, OverageSettings, PlanLookup, next_renewal
+from inmail.domain.billing import NextRenewal, PlanLookup, next_renewal
 from inmail.domain.credits import Book, Lot, LotSource
 from inmail.domain.cycles import add_months, cycle_index_at, cycle_start, require_utc
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
 from inmail.domain.plans import BASIC, Plan
+from inmail.domain.purchases import OverageSettings
 from inmail.services.context import Deps, is_due, lock_and_catch_up, refresh
 from inmail.services.renewals import renew_all
 from inmail.services.subscriptions import get_subscription

@@ -8,12 +8,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.billing import ChangeKind, ChangePreview, Subscription
-from inmail.domain.billing import change_plan as change_rule
-from inmail.domain.billing import preview_change as preview_rule
+from inmail.domain.billing import Subscription
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.money import Money
+from inmail.domain.plan_changes import ChangeKind, ChangePreview
+from inmail.domain.plan_changes import change_plan as change_rule
+from inmail.domain.plan_changes import preview_change as preview_rule
 from inmail.services.context import (
     Deps,
     account_in_memory,

@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
-from inmail.domain.billing import OverageSettings, Renewal, Subscription
+from inmail.domain.billing import Renewal, Subscription
 from inmail.domain.credits import Book, Lot, LotSource
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
+from inmail.domain.purchases import OverageSettings
 from inmail.store.tables import accounts, charges, ledger_entries, lots, renewals
 
 

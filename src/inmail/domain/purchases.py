@@ -1,0 +1,101 @@
+"""Credit packs and automatic overage: buying, previewing, the per-cycle limit (SPEC §6)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+
+from inmail.domain.credits import (
+    Book,
+    Charge,
+    ChargeKind,
+    EntryKind,
+    Lot,
+    LotSource,
+    lifetime_end,
+)
+from inmail.domain.errors import CostChanged, OverageLimitReached, PacksNotOnPlan
+from inmail.domain.money import Money
+from inmail.domain.plans import Pack, Plan
+
+
+@dataclass(frozen=True, slots=True)
+class PackPurchase:
+    charge: Charge
+    lot: Lot
+
+
+def buy_pack(
+    book: Book, plan: Plan, pack: Pack, now: datetime, *, overage: bool = False
+) -> PackPurchase:
+    """Record the charge and grant the pack's credits at once (SPEC §6)."""
+    if not plan.packs:
+        raise PacksNotOnPlan(f"the {plan.name} plan cannot buy credit packs")
+    kind = ChargeKind.OVERAGE if overage else ChargeKind.PACK
+    charge = Charge(kind, pack.price, now, f"pack:{pack.code}", credits=pack.credits)
+    book.charge(charge)
+    lot = book.grant(
+        kind=EntryKind.GRANT,
+        source=LotSource.OVERAGE if overage else LotSource.PURCHASE,
+        credits=pack.credits,
+        at=now,
+        expires_at=lifetime_end(now, plan.pack_credit_lifetime_days),
+        reference=f"charge:{charge.id}",
+    )
+    return PackPurchase(charge, lot)
+
+
+@dataclass(frozen=True, slots=True)
+class PackPreview:
+    """What :func:`buy_pack` would charge and grant now, and the balance after it."""
+
+    pack: Pack
+    charge: Money
+    credits: int
+    expires_at: datetime | None
+    balance_after: int
+
+
+def preview_pack(book: Book, plan: Plan, pack: Pack, now: datetime) -> PackPreview:
+    """Run :func:`buy_pack` on a copy of the book: same rule, same refusal, nothing kept."""
+    scratch = copy.deepcopy(book)
+    bought = buy_pack(scratch, plan, pack, now)
+    return PackPreview(
+        pack, bought.charge.price, bought.lot.granted, bought.lot.expires_at, scratch.balance
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OverageSettings:
+    auto_overage: bool = True
+    limit_minor: int | None = None
+
+
+def overage_packs(shortfall: int, pack: Pack) -> int:
+    """How many overage packs cover ``shortfall`` credits."""
+    return -(-shortfall // pack.credits)
+
+
+def check_overage(settings: OverageSettings, spent_this_cycle: Money, cost: Money) -> None:
+    """Refuse an automatic overage purchase that would pass the member's per-cycle limit."""
+    limit = settings.limit_minor
+    if limit is not None and spent_this_cycle.amount_minor + cost.amount_minor > limit:
+        raise OverageLimitReached(
+            f"buying {cost} of overage credits would pass your overage limit of "
+            f"{Money(limit, cost.currency)} this cycle ({spent_this_cycle} used)"
+        )
+
+
+def check_agreed_overage(price: Money, agreed_minor: int | None) -> None:
+    """Never bill unseen: refuse an overage purchase dearer than the one shown (minor units).
+
+    ``agreed_minor`` is the overage the member was shown before sending (0: none
+    was shown); None means the caller agreed to what the rules bill (the API).
+    Raises CostChanged.
+    """
+    if agreed_minor is not None and price.amount_minor > agreed_minor:
+        raise CostChanged(
+            f"sending now bills {price} of overage credits, which you were not shown "
+            "(your balance changed since); nothing was charged: look again and send"
+        )
