@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 
-from inmail.services import credits, groups, inmail, settings, statements, subscriptions
+from inmail.services import credits, groups, inbox, inmail, settings, statements, subscriptions
 from inmail.web import admin_pages, community_pages, member_pages, network_pages, pages
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
     Site,
@@ -298,6 +298,24 @@ def test_a_send_that_would_now_bill_overage_unseen_is_refused_uncharged(site: Si
     assert _balance(site, "ada") == 0
     charges = statements.list_charges(deps, member_id=site.ids["ada"], now=now)
     assert [c.kind for c in charges] == ["subscription"]
+
+
+def test_a_thread_page_reloaded_keeps_its_key_so_a_reply_is_posted_once(site: Site) -> None:
+    deps, now = site.runtime.deps, site.runtime.clock.now()
+    sent = inmail.send_inmail(
+        deps, sender_id=site.ids["ada"], to=site.ids["bob"], subject="Hi", body="Hello", now=now
+    )
+    bob = site.visitor("bob")
+    opened = bob.get(f"/threads/{sent.thread_id}")
+    assert "once=" in str(opened.url)  # the key is in the URL: Back or a reload shows it again
+    again = bob.get(str(opened.url))
+    key = _once(again.text, f"/threads/{sent.thread_id}/messages")
+    assert key == _once(opened.text, f"/threads/{sent.thread_id}/messages")
+    form = {"csrf": bob.csrf, "once": key, "body": "Happy to talk"}
+    for _ in range(2):
+        bob.client.post(f"/threads/{sent.thread_id}/messages", data=form)
+    view = inbox.get_thread(deps, member_id=site.ids["bob"], thread_id=sent.thread_id)
+    assert [m.kind for m in view.messages] == ["inmail", "reply"]
 
 
 def test_the_same_confirmed_purchase_sent_twice_charges_once(site: Site) -> None:

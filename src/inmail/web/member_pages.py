@@ -52,15 +52,24 @@ def inbox_page(request: Request, member_id: WebMember) -> HTMLResponse:
 
 
 @router.get("/threads/{thread_id}", response_class=HTMLResponse)
-def thread_page(request: Request, thread_id: str, member_id: WebMember) -> HTMLResponse:
+def thread_page(
+    request: Request, thread_id: str, member_id: WebMember, once: PageKey = ""
+) -> Response:
+    """A thread and its form (a reply, a message, or a charged follow-up): keyed by URL."""
+    if keyed := keyed_page(request, once):
+        return keyed
     try:
-        return _thread(request, member_id, thread_id)
+        return _thread(request, member_id, thread_id, page_key=once)
     except DomainError as error:
         return not_found(request, error)
 
 
 def _thread(
-    request: Request, member_id: str, thread_id: str, failed: FailedForm | None = None
+    request: Request,
+    member_id: str,
+    thread_id: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
     view = inbox.get_thread(rt.deps, member_id=member_id, thread_id=thread_id)
@@ -79,6 +88,7 @@ def _thread(
         people=people,
         member_id=member_id,
         failed=failed,
+        page_key=page_key,
     )
 
 
