@@ -76,6 +76,8 @@ CASES: list[tuple[str, type[DomainError], str, Callable[[Deps, str], Any]]] = [
      lambda d, m: refund_spend(d, member_id=m, reference="inmail:none", now=T0)),
     ("empty idempotency key", ValidationError, "idempotency key",
      lambda d, m: buy_pack(d, member_id=m, pack="pack_1", now=T0, idempotency_key="")),
+    ("idempotency key a header could not carry", ValidationError, "visible ASCII",
+     lambda d, m: buy_pack(d, member_id=m, pack="pack_1", now=T0, idempotency_key="clé")),
     ("taken handle", HandleTaken, "taken",
      lambda d, m: create_member(d, handle="taken", name="Again", now=T0)),
     ("bad handle", ValidationError, "handle is 2 to 30",

@@ -15,7 +15,7 @@ from inmail.bootstrap import Runtime
 from inmail.domain.plans import CODE_MAX, CODE_PATTERN
 from inmail.services.auth import is_operator_token, known_member, member_for_token
 from inmail.services.context import Deps
-from inmail.services.idempotency import MAX_KEY_LENGTH
+from inmail.services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 
 bearer = HTTPBearer(auto_error=False, description="A member token, or the operator token")
 
@@ -96,8 +96,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=MAX_KEY_LENGTH,
-        # Visible ASCII, inner spaces allowed: HTTP trims a header value's outer spaces.
-        pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+        pattern=KEY_PATTERN,
         description="Repeat a write safely: the same key and body return the first answer.",
     ),
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,9 @@ from inmail.store import idempotency as key_store
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 200
+# Visible ASCII, inner spaces allowed: what an HTTP header can carry (its outer spaces trimmed).
+KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +188,9 @@ def replay(stored: key_store.StoredResponse, digest: str, decode: Callable[[str]
 
 
 def check_key(key: str) -> None:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    """One rule for every key, from a header or a web form (the API publishes the same)."""
+    if len(key) > MAX_KEY_LENGTH or not _KEY.match(key):
         raise ValidationError(
-            f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters",
+            f"an idempotency key is 1 to {MAX_KEY_LENGTH} visible ASCII characters",
             field="idempotency_key",
         )
