@@ -32,7 +32,7 @@ from inmail.domain.plan_changes import (
 from inmail.domain.plans import Pack, Plan, default_catalog
 from inmail.domain.purchases import (
     OverageSettings,
-    check_agreed_overage,
+    check_agreed_charge,
     check_overage,
     overage_packs,
 )
@@ -274,8 +274,13 @@ def test_a_renewal_is_at_the_cap_when_one_more_credit_would_have_been_forfeited(
     assert RenewalOutcome(after, cap, forfeited).at_cap is at_cap
 
 
-def test_an_overage_dearer_than_the_one_shown_is_refused() -> None:
-    check_agreed_overage(Money(1000, "USD"), 1000)
-    check_agreed_overage(Money(1000, "USD"), None)  # the API: whatever the rules bill
-    with pytest.raises(CostChanged, match=r"bills 10\.00 USD of overage"):
-        check_agreed_overage(Money(1000, "USD"), 0)
+def test_a_charge_dearer_than_the_one_shown_is_refused() -> None:
+    check_agreed_charge(Money(1000, "USD"), 1000, "this pack")
+    check_agreed_charge(Money(1000, "USD"), None, "this pack")  # the API: what the rules bill
+    check_agreed_charge(None, 0, "this plan change")  # nothing billed, nothing shown
+    with pytest.raises(
+        CostChanged, match=r"this pack now bills 12\.00 USD, but you were shown 10\.00 USD"
+    ):
+        check_agreed_charge(Money(1200, "USD"), 1000, "this pack")
+    with pytest.raises(CostChanged, match=r"bills 10\.00 USD, but you were shown no charge"):
+        check_agreed_charge(Money(1000, "USD"), 0, "sending (an overage purchase)")

@@ -16,7 +16,17 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 
-from inmail.services import credits, groups, inbox, inmail, settings, statements, subscriptions
+from inmail.domain.money import Money
+from inmail.services import (
+    catalog,
+    credits,
+    groups,
+    inbox,
+    inmail,
+    settings,
+    statements,
+    subscriptions,
+)
 from inmail.web import admin_pages, community_pages, member_pages, network_pages, pages
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
     Site,
@@ -294,7 +304,9 @@ def test_a_send_that_would_now_bill_overage_unseen_is_refused_uncharged(site: Si
     answer = ada.client.post("/compose", data=form)
 
     assert (answer.status_code, answer.headers["content-type"]) == (409, HTML)
-    assert "sending now bills 10.00 USD of overage credits" in _text(answer.text)
+    assert "sending (an overage purchase) now bills 10.00 USD, but you were shown no charge" in (
+        _text(answer.text)
+    )
     assert _balance(site, "ada") == 0
     charges = statements.list_charges(deps, member_id=site.ids["ada"], now=now)
     assert [c.kind for c in charges] == ["subscription"]
@@ -316,6 +328,42 @@ def test_a_thread_page_reloaded_keeps_its_key_so_a_reply_is_posted_once(site: Si
         bob.client.post(f"/threads/{sent.thread_id}/messages", data=form)
     view = inbox.get_thread(deps, member_id=site.ids["bob"], thread_id=sent.thread_id)
     assert [m.kind for m in view.messages] == ["inmail", "reply"]
+
+
+def test_a_plan_change_whose_price_rose_after_the_confirm_page_is_refused(site: Site) -> None:
+    deps, now = site.runtime.deps, site.runtime.clock.now()
+    ada = site.visitor("ada")
+    page = ada.get("/credits/plan/confirm?plan=recruiter").text
+    agreed = re.search(r'name="agreed" value="(\d+)"', page)
+    assert agreed is not None
+    assert int(agreed.group(1)) > 0
+    catalog.update_plan(deps, code="recruiter", changes={"price": Money(99900, "USD")}, now=now)
+    form = {
+        "csrf": ada.csrf,
+        "once": _once(page, "/credits/plan"),
+        "plan": "recruiter",
+        "agreed": agreed.group(1),
+    }
+
+    answer = ada.client.post("/credits/plan", data=form)
+
+    assert (answer.status_code, answer.headers["content-type"]) == (409, HTML)
+    assert "this plan change now bills" in _text(answer.text)
+    charges = statements.list_charges(deps, member_id=site.ids["ada"], now=now)
+    assert [c.kind for c in charges] == ["subscription"]
+
+
+def test_a_pack_dearer_than_its_confirm_page_showed_is_refused(site: Site) -> None:
+    ada = site.visitor("ada")
+    page = ada.get("/credits/packs/confirm?pack=pack_5").text
+    assert 'name="agreed" value="4500"' in page
+    form = {"csrf": ada.csrf, "once": _once(page, "/credits/packs"), "pack": "pack_5"}
+
+    answer = ada.client.post("/credits/packs", data={**form, "agreed": "4000"})  # an old page
+
+    assert (answer.status_code, answer.headers["content-type"]) == (409, HTML)
+    assert "this pack now bills 45.00 USD, but you were shown 40.00 USD" in _text(answer.text)
+    assert _balance(site, "ada") == 25
 
 
 def test_the_same_confirmed_purchase_sent_twice_charges_once(site: Site) -> None:

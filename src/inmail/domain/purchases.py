@@ -87,15 +87,18 @@ def check_overage(settings: OverageSettings, spent_this_cycle: Money, cost: Mone
         )
 
 
-def check_agreed_overage(price: Money, agreed_minor: int | None) -> None:
-    """Never bill unseen: refuse an overage purchase dearer than the one shown (minor units).
+def check_agreed_charge(charge: Money | None, agreed_minor: int | None, what: str) -> None:
+    """Never bill unseen: refuse a charge dearer than the one the member was shown.
 
-    ``agreed_minor`` is the overage the member was shown before sending (0: none
-    was shown); None means the caller agreed to what the rules bill (the API).
-    Raises CostChanged.
+    ``charge`` is what the write would bill (None: nothing); ``agreed_minor`` the
+    amount shown, in minor units (0: no charge was shown); None means the
+    caller agreed to what the rules bill (the API, whose callers can preview).
+    Raises CostChanged, and the caller's transaction writes nothing.
     """
-    if agreed_minor is not None and price.amount_minor > agreed_minor:
-        raise CostChanged(
-            f"sending now bills {price} of overage credits, which you were not shown "
-            "(your balance changed since); nothing was charged: look again and send"
-        )
+    if charge is None or agreed_minor is None or charge.amount_minor <= agreed_minor:
+        return
+    shown = "no charge" if agreed_minor == 0 else str(Money(agreed_minor, charge.currency))
+    raise CostChanged(
+        f"{what} now bills {charge}, but you were shown {shown}; nothing was charged: "
+        "look at the new amount and confirm again"
+    )

@@ -34,7 +34,7 @@ from inmail.domain.plans import Pack
 from inmail.domain.purchases import (
     OverageSettings,
     PackPreview,
-    check_agreed_overage,
+    check_agreed_charge,
     check_overage,
     overage_packs,
     preview_pack,
@@ -212,7 +212,7 @@ def _buy_overage(opened: OpenAccount, shortfall: int, now: datetime, agreed: int
     pack = _pack(opened.conn, plan.overage_pack)
     count = overage_packs(shortfall, pack)
     price = pack.price.times(count)
-    check_agreed_overage(price, agreed)
+    check_agreed_charge(price, agreed, "sending (an overage purchase)")
     cycle = account.subscription.current_cycle(now)
     since = cycle.start if cycle is not None else now
     spent = account_store.overage_spent_since(opened.conn, account.member_id, since, price.currency)
@@ -287,14 +287,25 @@ class Purchase:
 
 
 def buy_pack(
-    deps: Deps, *, member_id: str, pack: str, now: datetime, idempotency_key: str | None = None
+    deps: Deps,
+    *,
+    member_id: str,
+    pack: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+    agreed_minor: int | None = None,
 ) -> Purchase:
-    """Buy a credit pack: a charge and a purchase lot, at once (SPEC §6)."""
+    """Buy a credit pack: a charge and a purchase lot, at once (SPEC §6).
+
+    ``agreed_minor`` is the price the member was shown (a confirm page): a pack
+    that now costs more is refused with CostChanged (None: today's price).
+    """
     require_utc(now)
 
     def effect(conn: Connection) -> Purchase:
         opened = lock_and_catch_up(deps, conn, member_id, now)
         chosen = _pack(conn, pack)
+        check_agreed_charge(chosen.price, agreed_minor, "this pack")
         bought = buy_pack_rule(opened.book, opened.account.subscription.plan, chosen, now)
         opened.save()
         assert bought.lot.id is not None

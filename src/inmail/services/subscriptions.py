@@ -15,6 +15,7 @@ from inmail.domain.money import Money
 from inmail.domain.plan_changes import ChangeKind, ChangePreview
 from inmail.domain.plan_changes import change_plan as change_rule
 from inmail.domain.plan_changes import preview_change as preview_rule
+from inmail.domain.purchases import check_agreed_charge
 from inmail.services.context import (
     Deps,
     account_in_memory,
@@ -58,9 +59,20 @@ def view_of(
 
 
 def change_plan(
-    deps: Deps, *, member_id: str, plan: str, now: datetime, idempotency_key: str | None = None
+    deps: Deps,
+    *,
+    member_id: str,
+    plan: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+    agreed_minor: int | None = None,
 ) -> SubscriptionView:
-    """Move a member to ``plan``: now (subscribe, upgrade) or at the next cycle start."""
+    """Move a member to ``plan``: now (subscribe, upgrade) or at the next cycle start.
+
+    ``agreed_minor`` is the charge the member was shown (a confirm page; 0:
+    none): a change that would now bill more is refused with CostChanged and
+    nothing is written (None: whatever the rules bill).
+    """
     require_utc(now)
 
     def effect(conn: Connection) -> SubscriptionView:
@@ -69,6 +81,7 @@ def change_plan(
         opened = lock_and_catch_up(deps, conn, member_id, now)
         sub = opened.account.subscription
         done = change_rule(opened.book, sub, target, in_force, now, new_id("sub"))
+        check_agreed_charge(done.charged, agreed_minor, "this plan change")
         opened.renewals += done.renewals
         opened.save()
         return view_of(sub, now, done.kind, done.granted, done.charged)

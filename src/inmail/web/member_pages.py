@@ -332,11 +332,17 @@ def buy_pack(
     request: Request,
     member_id: WebMember,
     pack: Annotated[str, Form(max_length=64)],
+    agreed: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
     bought = credits.buy_pack(
-        rt.deps, member_id=member_id, pack=pack, now=rt.clock.now(), idempotency_key=once
+        rt.deps,
+        member_id=member_id,
+        pack=pack,
+        now=rt.clock.now(),
+        idempotency_key=once,
+        agreed_minor=agreed,
     )
     return back(request, "/credits", f"Charged {bought.price} for {bought.credits} credits.")
 
@@ -424,11 +430,17 @@ def change_plan(
     request: Request,
     member_id: WebMember,
     plan: Annotated[str, Form(max_length=64)],
+    agreed: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
     view = subscriptions.change_plan(
-        rt.deps, member_id=member_id, plan=plan, now=rt.clock.now(), idempotency_key=once
+        rt.deps,
+        member_id=member_id,
+        plan=plan,
+        now=rt.clock.now(),
+        idempotency_key=once,
+        agreed_minor=agreed,
     )
     names = {p.code: p.name for p in catalog.list_plans(rt.deps)}
     return back(request, "/credits", plan_changed(view, names))
