@@ -197,6 +197,8 @@ def test_the_web_pages_of_an_account_near_the_end_answer(api: Api, db: Database)
     for path in ("/credits", "/inbox", "/notifications", "/stats", "/credits/ledger.csv"):
         page = api.client.get(path)
         assert page.status_code == 200, f"{path}: {page.text[:500]}"
+    ending = "No further renewal: the next cycle would start after 9999-12-31."
+    assert ending in api.client.get("/credits").text  # not "No renewals on" a paid plan
     operator = {"csrf": _csrf(api, "/login"), "token": ADMIN_TOKEN}
     assert api.client.post("/login/operator", data=operator).url.path == "/admin"
     for path in ("/admin", "/admin/members", f"/admin/members/{member.id}", "/admin/plans"):

@@ -24,7 +24,7 @@ from inmail.api.app import create_app
 from inmail.bootstrap import Runtime, build
 from inmail.config import Settings
 from inmail.domain.plans import Plan
-from inmail.services import catalog, credits, members, statements
+from inmail.services import catalog, credits, members, statements, subscriptions
 from inmail.services.passwords import set_password
 from inmail.web import admin_pages
 from tests.conftest import T0
@@ -364,3 +364,19 @@ def test_the_renewals_button_renews_the_accounts_that_are_due(operator: Web) -> 
     assert stored == 50
     assert "OK: the books balance" in renewed.text
     assert timedelta(days=30) == operator.runtime.clock.now() - T0
+
+
+def test_a_members_page_describes_the_next_renewal_under_a_scheduled_cancel(
+    operator: Web,
+) -> None:
+    """The issue's credits-page bug, on the operator's page too: not the current plan's grant."""
+    member_id = operator.member()
+    subscriptions.change_plan(
+        operator.runtime.deps, member_id=member_id, plan="basic", now=operator.runtime.clock.now()
+    )
+    page = operator.client.get(f"/admin/members/{member_id}").text
+    found = re.search(r'<p id="next-renewal">(.*?)</p>', page, re.S)
+    assert found is not None
+    assert found.group(1) == (
+        "Next renewal 2026-02-28, to Basic (free): no credits, no fee; 25 will be forfeited."
+    )
