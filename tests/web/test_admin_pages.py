@@ -299,7 +299,7 @@ def test_a_member_page_shows_credits_ledger_charges_and_changes_the_plan(operato
     refused = operator.post(f"/admin/members/{member_id}/plan", plan="platinum")
     assert refused.status_code == 422
     assert "there is no plan 'platinum'" in html.unescape(refused.text)
-    assert 'class="flash error form-error"' in refused.text
+    assert 'class="flash error form-error"' in refused.text  # next to the plan form
 
 
 # --- charges, audit, renewals ------------------------------------------------------------
@@ -380,3 +380,30 @@ def test_a_members_page_describes_the_next_renewal_under_a_scheduled_cancel(
     assert found.group(1) == (
         "Next renewal 2026-02-28, to Basic (free): no credits, no fee; 25 will be forfeited."
     )
+
+
+def test_the_operator_sees_a_members_plan_change_before_confirming_it(operator: Web) -> None:
+    member_id = operator.member()
+    review = operator.client.get(f"/admin/members/{member_id}/plan/confirm?plan=recruiter")
+    assert review.status_code == 200
+    assert "once=" in str(review.url)  # keyed by URL: a reload confirms the same change
+    shown = " ".join(re.sub(r"<[^>]+>", " ", review.text).split())
+    assert "Confirm the member's plan change" in html.unescape(shown)
+    assert "Charged now 775.01 USD" in shown
+    assert "the member's balance goes from 25 to 50" in html.unescape(shown)
+    key = re.search(r'name="once" value="([^"]+)"', review.text)
+    agreed = re.search(r'name="agreed" value="(\d+)"', review.text)
+    assert key is not None
+    assert agreed is not None
+    assert agreed.group(1) == "77501"
+    form = {"plan": "recruiter", "once": key.group(1), "agreed": agreed.group(1)}
+    for _ in range(2):  # the same confirm sent twice charges once
+        confirmed = operator.post(f"/admin/members/{member_id}/plan", **form)
+        assert "charged 775.01 USD for 25 credits now" in confirmed.text
+    charges = statements.list_charges(
+        operator.runtime.deps, member_id=member_id, now=operator.runtime.clock.now()
+    )
+    assert [c.kind for c in charges] == ["subscription", "proration"]
+    unknown = operator.client.get(f"/admin/members/{member_id}/plan/confirm?plan=platinum&once=k")
+    assert unknown.status_code == 422
+    assert "there is no plan 'platinum'" in html.unescape(unknown.text)

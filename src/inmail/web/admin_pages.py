@@ -21,7 +21,7 @@ from inmail.services import catalog, members, renewals, statements, subscription
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.web.common import back, page, runtime_of
-from inmail.web.forms import FailedForm, OnceKey, on_failure
+from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
 from inmail.web.member_pages import plan_changed
 from inmail.web.session import CsrfChecked, WebOperator
 
@@ -179,21 +179,68 @@ def _member(
     )
 
 
-def _member_again(request: Request, failed: FailedForm) -> HTMLResponse:
-    return _member(request, request.path_params["member_id"], failed=failed)
+@router.get("/members/{member_id}/plan/confirm", response_class=HTMLResponse)
+def confirm_member_plan(
+    request: Request,
+    member_id: str,
+    plan: Annotated[str, Query(max_length=64)] = "",
+    once: PageKey = "",
+) -> Response:
+    """A member's plan change shown to the operator before it happens (what it charges)."""
+    return keyed_page(request, once) or _confirm_member_plan(
+        request, member_id, plan, page_key=once
+    )
+
+
+def _confirm_member_plan(
+    request: Request,
+    member_id: str,
+    plan: str,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
+) -> HTMLResponse:
+    rt = runtime_of(request)
+    now = rt.clock.now()
+    try:
+        preview = subscriptions.preview_change(rt.deps, member_id=member_id, plan=plan, now=now)
+    except DomainError as error:  # an unknown plan: the member's page says so
+        refusal = FailedForm(f"/admin/members/{member_id}/plan", error.message)
+        return refused_on(_member(request, member_id, failed=refusal), error)
+    return page(
+        request,
+        "confirm_plan.html",
+        preview=preview,
+        credits=statements.get_credits(rt.deps, member_id=member_id, now=now),
+        action=f"/admin/members/{member_id}/plan",
+        cancel_url=f"/admin/members/{member_id}",
+        whose="the member's",
+        failed=failed,
+        page_key=page_key,
+    )
+
+
+def _confirm_member_plan_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    member_id = request.path_params["member_id"]
+    return _confirm_member_plan(request, member_id, failed.values.get("plan", ""), failed)
 
 
 @router.post("/members/{member_id}/plan", dependencies=[CsrfChecked])
-@on_failure(_member_again)
+@on_failure(_confirm_member_plan_again)
 def change_member_plan(
     request: Request,
     member_id: str,
     plan: Annotated[str, Form(max_length=64)],
+    agreed: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
 ) -> Response:
     rt = runtime_of(request)
     view = subscriptions.change_plan(
-        rt.deps, member_id=member_id, plan=plan, now=rt.clock.now(), idempotency_key=once
+        rt.deps,
+        member_id=member_id,
+        plan=plan,
+        now=rt.clock.now(),
+        idempotency_key=once,
+        agreed_minor=agreed,
     )
     names = {p.code: p.name for p in catalog.list_plans(rt.deps)}
     return back(request, f"/admin/members/{member_id}", plan_changed(view, names))
