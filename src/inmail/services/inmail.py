@@ -35,7 +35,7 @@ from inmail.domain.plans import Plan
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
-from inmail.services.reach import gather_reach, recipient_as_of
+from inmail.services.reach import gather_reach, reach_between, recipient_as_of
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
@@ -96,11 +96,7 @@ def _send_inmail(
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
     sender = current_account(deps, sender_id, now)
     plan = sender.subscription.plan
-    recipient = recipient_as_of(deps, sender, to, now)
-    with deps.db.read() as conn:
-        route = inmail_route(
-            gather_reach(deps, conn, sender, recipient, with_routes=not plan.inmail)
-        )
+    route = inmail_route(reach_between(deps, sender, to, now, with_routes=not plan.inmail))
     check_agreed_cost(route, agreed)
     thread = ThreadRecord(
         new_id("th"),
@@ -273,9 +269,7 @@ def _follow_up(
 ) -> Sent:
     sender = thread.initiator_id
     account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
-    recipient = recipient_as_of(deps, account, thread.recipient_id, now)
-    with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, account, recipient, with_routes=False)
+    reach = reach_between(deps, account, thread.recipient_id, now, with_routes=False)
     assert thread.last_inmail_at is not None
     state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)
     check_followup(state, reach.sender_plan, now)
