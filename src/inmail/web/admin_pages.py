@@ -21,8 +21,8 @@ from inmail.services import catalog, members, renewals, statements, subscription
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.web.common import back, page, runtime_of
-from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
-from inmail.web.member_pages import plan_changed
+from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure
+from inmail.web.member_pages import confirm_plan_page, confirmed_plan_change
 from inmail.web.session import CsrfChecked, WebOperator
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[WebOperator])
@@ -199,23 +199,20 @@ def _confirm_member_plan(
     failed: FailedForm | None = None,
     page_key: str | None = None,
 ) -> HTMLResponse:
-    rt = runtime_of(request)
-    now = rt.clock.now()
-    try:
-        preview = subscriptions.preview_change(rt.deps, member_id=member_id, plan=plan, now=now)
-    except DomainError as error:  # an unknown plan: the member's page says so
+    def refused(error: DomainError) -> HTMLResponse:  # an unknown plan: the member's page
         refusal = FailedForm(f"/admin/members/{member_id}/plan", error.message)
-        return refused_on(_member(request, member_id, failed=refusal), error)
-    return page(
+        return _member(request, member_id, failed=refusal)
+
+    return confirm_plan_page(
         request,
-        "confirm_plan.html",
-        preview=preview,
-        credits=statements.get_credits(rt.deps, member_id=member_id, now=now),
+        member_id,
+        plan,
+        refused,
+        failed=failed,
+        page_key=page_key,
         action=f"/admin/members/{member_id}/plan",
         cancel_url=f"/admin/members/{member_id}",
         whose="the member's",
-        failed=failed,
-        page_key=page_key,
     )
 
 
@@ -233,17 +230,8 @@ def change_member_plan(
     agreed: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
 ) -> Response:
-    rt = runtime_of(request)
-    view = subscriptions.change_plan(
-        rt.deps,
-        member_id=member_id,
-        plan=plan,
-        now=rt.clock.now(),
-        idempotency_key=once,
-        agreed_minor=agreed,
-    )
-    names = {p.code: p.name for p in catalog.list_plans(rt.deps)}
-    return back(request, f"/admin/members/{member_id}", plan_changed(view, names))
+    back_to = f"/admin/members/{member_id}"
+    return confirmed_plan_change(request, member_id, plan, agreed, once, back_to=back_to)
 
 
 @router.get("/charges.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -400,22 +401,46 @@ def _confirm_plan(
     failed: FailedForm | None = None,
     page_key: str | None = None,
 ) -> HTMLResponse:
+    def refused(error: DomainError) -> HTMLResponse:
+        return _credits(request, member_id, failed=FailedForm("/credits", error.message))
+
+    return confirm_plan_page(request, member_id, plan, refused, failed=failed, page_key=page_key)
+
+
+def confirm_plan_page(
+    request: Request,
+    member_id: str,
+    plan: str,
+    refused: Callable[[DomainError], HTMLResponse],
+    *,
+    failed: FailedForm | None = None,
+    page_key: str | None = None,
+    action: str = "/credits/plan",
+    cancel_url: str = "/credits",
+    whose: str = "your",
+) -> HTMLResponse:
+    """The confirm page of a plan change (the member's own or the operator's for a member).
+
+    ``refused`` shows the page to go back to when there is nothing to confirm
+    (an unknown plan); ``action`` is where Confirm posts, ``cancel_url`` where
+    Cancel goes, ``whose`` whose balance and cap the page speaks of.
+    """
     rt = runtime_of(request)
     now = rt.clock.now()
     try:
         preview = subscriptions.preview_change(rt.deps, member_id=member_id, plan=plan, now=now)
     except DomainError as error:
-        return refused_on(
-            _credits(request, member_id, failed=FailedForm("/credits", error.message)), error
-        )
+        return refused_on(refused(error), error)
     return page(
         request,
         "confirm_plan.html",
         preview=preview,
         credits=statements.get_credits(rt.deps, member_id=member_id, now=now),
-        plan_names={p.code: p.name for p in catalog.list_plans(rt.deps)},
         failed=failed,
         page_key=page_key,
+        action=action,
+        cancel_url=cancel_url,
+        whose=whose,
     )
 
 
@@ -433,6 +458,19 @@ def change_plan(
     agreed: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
 ) -> Response:
+    return confirmed_plan_change(request, member_id, plan, agreed, once, back_to="/credits")
+
+
+def confirmed_plan_change(
+    request: Request,
+    member_id: str,
+    plan: str,
+    agreed: int | None,
+    once: str | None,
+    *,
+    back_to: str,
+) -> Response:
+    """Make a confirmed plan change (the amount agreed, the form's key) and say what it did."""
     rt = runtime_of(request)
     view = subscriptions.change_plan(
         rt.deps,
@@ -443,7 +481,7 @@ def change_plan(
         agreed_minor=agreed,
     )
     names = {p.code: p.name for p in catalog.list_plans(rt.deps)}
-    return back(request, "/credits", plan_changed(view, names))
+    return back(request, back_to, plan_changed(view, names))
 
 
 def plan_changed(view: subscriptions.SubscriptionView, names: dict[str, str]) -> str:
