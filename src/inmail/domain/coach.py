@@ -223,7 +223,7 @@ def free_route(
     if route is not None and route.cost == 0:
         return _free_channel(route.channel, name, facts)
     if facts.mutual_connections and facts.awaiting is None:
-        who = _listed(facts.mutual_connections, 2).replace(" and ", " or ")
+        who = " or ".join(facts.mutual_connections[:2])
         return Tip(
             TipCode.FREE_ROUTE,
             Severity.SUGGESTION,
@@ -466,13 +466,17 @@ def many_links(
     if len(found) <= thresholds.max_links:
         return None
     most = thresholds.max_links
-    keep = "the one that matters most" if most else "them for the conversation"
+    count = f"{len(found)} link{'' if len(found) == 1 else 's'}"
+    said = (
+        f"Your message has {count} (more than {most}). Keep the one that matters most"
+        if most
+        else f"Your message has {count}. Keep links for the conversation"
+    )
     return Tip(
         TipCode.MANY_LINKS,
         Severity.SUGGESTION,
-        f"Your message has {len(found)} links (more than {most}). Keep {keep}: a first "
-        "message full of links reads like marketing, and people rarely click links from "
-        "someone they do not know.",
+        f"{said}: a first message full of links reads like marketing, and people rarely click "
+        "links from someone they do not know.",
         Span(DraftField.BODY, found[0].start(), found[-1].end()),
     )
 

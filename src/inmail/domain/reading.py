@@ -2,8 +2,9 @@
 
 Comparisons are as people make them: case and accents aside (:func:`fold`: "Zoë" is
 "zoe"). Words are letters and digits with inner apostrophes, dots and hyphens ("don't",
-"e-mail" and "3.5" are one word each); each Chinese or Japanese character is a word of its
-own, as word processors count them, since those scripts put no spaces between words.
+"e-mail" and "3.5" are one word each), and a link is one word; each Chinese or Japanese
+character is a word of its own, as word processors count them, since those scripts put no
+spaces between words.
 Positions are character offsets (Unicode code points) into the text as given.
 """
 
@@ -15,7 +16,8 @@ from collections.abc import Sequence
 
 # Chinese and Japanese characters: each one counts as a word (no spaces between words).
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
-_WORD = re.compile(rf"[{CJK}]|(?:(?![{CJK}])[^\W_])+(?:['\u2019.-](?:(?![{CJK}])[^\W_])+)*")
+_LETTERS = rf"(?:(?![{CJK}])[^\W_])+"  # letters and digits of a script with spaces
+_WORD = re.compile(rf"\b(?:https?://|www\.)\S+|[{CJK}]|{_LETTERS}(?:['\u2019.-]{_LETTERS})*")
 # Common English words (apostrophes as '), rare in the other languages written in Latin letters.
 _ENGLISH_WORDS = frozenset(
     (
