@@ -43,6 +43,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     """The largest request body accepted, in bytes; a larger one is refused with 413."""
 
+    # The message coach's thresholds (docs/rules.md, "The message coach").
+    coach_long_message_words: int = Field(default=150, ge=1)
+    """A body of more words than this gets the coach's ``message-long`` tip."""
+
+    coach_subject_max_chars: int = Field(default=60, ge=1, le=200)
+    """A subject of more characters than this gets ``subject-long``."""
+
+    coach_subject_capitals_percent: int = Field(default=60, ge=1, le=100)
+    """A subject with at least this share (%) of its cased letters in capitals gets
+    ``subject-capitals``..."""
+
+    coach_subject_capitals_min_letters: int = Field(default=6, ge=1)
+    """...when it has at least this many cased letters."""
+
+    coach_max_links: int = Field(default=2, ge=0)
+    """A body with more links than this gets ``many-links``."""
+
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:

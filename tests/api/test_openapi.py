@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from inmail.api.app import create_app
 from inmail.bootstrap import build
 from inmail.config import Settings
-from inmail.domain import credits, messaging, network, plans, profile
+from inmail.domain import coach, credits, messaging, network, plans, profile
 from inmail.domain.text import TextRule
 from tests.api.conftest import ADMIN_TOKEN, Api
 
@@ -102,6 +102,8 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("MemberIn", "school"): profile.SCHOOL,
     ("MemberIn", "interests"): profile.INTEREST,
     ("PlanIn", "name"): plans.PLAN_NAME,
+    ("CoachIn", "subject"): coach.DRAFT_SUBJECT,
+    ("CoachIn", "body"): coach.DRAFT_BODY,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
 CODE = {"minLength": 1, "maxLength": plans.CODE_MAX, "pattern": plans.CODE_PATTERN}
@@ -123,6 +125,7 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("PriceIn", "currency"): {"pattern": "^[A-Z]{3}$"},
     ("ContactFieldIn", "visibility"): {"enum": ["only_me", "connections", "network", "everyone"]},
     ("ClockIn", "now"): {"format": "date-time"},
+    ("CoachIn", "to"): ID,
 }
 
 

@@ -112,6 +112,9 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "uma": ("Uma Upgrader", PAID),
     "val": ("Val Basic", "basic"),
     "dov": ("Dov Downgrader", PAID),
+    "coco": ("Coco Coached", PAID),  # the message coach's tests
+    "dana": ("Dana Drafted", "basic"),
+    "eli": ("Eli Unscripted", PAID),
 }
 
 

@@ -27,7 +27,14 @@ from inmail.services import (
     statements,
     subscriptions,
 )
-from inmail.web import admin_pages, community_pages, member_pages, network_pages, pages
+from inmail.web import (
+    admin_pages,
+    coach_pages,
+    community_pages,
+    member_pages,
+    network_pages,
+    pages,
+)
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
     Site,
     Visitor,
@@ -57,7 +64,7 @@ class Bad:
 
 
 def _web_form_routes() -> set[str]:
-    modules = (pages, member_pages, network_pages, community_pages, admin_pages)
+    modules = (pages, member_pages, network_pages, community_pages, admin_pages, coach_pages)
     return {
         route.path
         for module in modules
@@ -105,6 +112,14 @@ def _cases(site: Site) -> list[Bad]:
             "subject is at most 200 characters",
             "Kept body",
         ),
+        Bad(
+            "/compose/coach",
+            {"to": cat, "subject": "Two\nlines", "body": "Kept body"},
+            422,
+            "subject cannot contain control characters or line breaks",
+            "Kept body",
+        ),
+        Bad("/compose/coach/tips", {"to": "m_nobody", "body": "Hi"}, 404, "no member 'm_nobody'"),
         Bad("/credits/packs", {"pack": "pack_99"}, 422, "there is no credit pack 'pack_99'"),
         Bad(
             "/credits/settings",

@@ -14,6 +14,7 @@ from inmail.api import (
     errors,
     openapi,
     routes_admin,
+    routes_coach,
     routes_me,
     routes_messaging,
     routes_network,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return {"status": "ok"}
 
     app.include_router(routes_admin.router)
+    app.include_router(routes_coach.router)
     app.include_router(routes_me.router)
     app.include_router(routes_messaging.router)
     app.include_router(routes_network.router)

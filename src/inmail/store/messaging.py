@@ -100,6 +100,25 @@ def has_open_conversation(conn: Connection, a: str, b: str) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
+def inmail_awaiting_from(
+    conn: Connection, sender_id: str, recipient_id: str
+) -> ThreadRecord | None:
+    """The newest InMail thread from ``sender_id`` to ``recipient_id`` awaiting a response."""
+    query = (
+        select(threads)
+        .where(
+            threads.c.initiator_id == sender_id,
+            threads.c.recipient_id == recipient_id,
+            threads.c.kind == "inmail",
+            threads.c.status == "awaiting_response",
+        )
+        .order_by(threads.c.created_at.desc(), threads.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _thread(row)
+
+
 def list_threads(
     conn: Connection, member_id: str, *, before: tuple[datetime, str] | None, limit: int
 ) -> list[ThreadRecord]:

@@ -104,12 +104,22 @@ def on_failure(render: Renderer) -> Callable[[F], F]:
     return mark
 
 
+@dataclasses.dataclass(frozen=True)
+class ShownAgain:
+    """A form shown again with the member's input, not refused (e.g. a draft checked by the
+    coach before it is sent): its page passes it to the template as ``again``."""
+
+    action: str
+    values: Mapping[str, str]
+
+
 @pass_context
 def kept(context: Context, action: str, name: str, default: object = "") -> object:
-    """In a template: the member's input for ``name`` if the form at ``action`` was refused."""
-    failed = context.get("failed")
-    if isinstance(failed, FailedForm) and failed.action == action and name in failed.values:
-        return failed.values[name]
+    """In a template: the member's input for ``name`` if the form at ``action`` was refused
+    (or shown again)."""
+    for form in (context.get("failed"), context.get("again")):
+        if isinstance(form, FailedForm | ShownAgain) and form.action == action:
+            return form.values.get(name, default)
     return default
 
 

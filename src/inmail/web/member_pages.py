@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from inmail.domain.coach import Tip
 from inmail.domain.errors import DomainError, ValidationError
 from inmail.domain.messaging import Agreed, Channel
 from inmail.services import (
@@ -23,8 +24,17 @@ from inmail.services import (
     statements,
     subscriptions,
 )
+from inmail.web.coach_panel import draft_tips, panel
 from inmail.web.common import Id, back, not_found, page, runtime_of
-from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
+from inmail.web.forms import (
+    FailedForm,
+    OnceKey,
+    PageKey,
+    ShownAgain,
+    keyed_page,
+    on_failure,
+    refused_on,
+)
 from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
 router = APIRouter(include_in_schema=False)
@@ -146,7 +156,10 @@ def _compose(
     to: str,
     failed: FailedForm | None = None,
     page_key: str | None = None,
+    again: ShownAgain | None = None,
+    tips: list[Tip] | None = None,
 ) -> HTMLResponse:
+    """The compose page; ``again`` and ``tips``: a draft the coach checked (web.coach_pages)."""
     rt = runtime_of(request)
     now = rt.clock.now()
     found = (
@@ -165,6 +178,8 @@ def _compose(
             request, "compose.html", recipient=None, preview=None, error=error.message, **shown
         )
     balance = statements.get_credits(rt.deps, member_id=member_id, now=rt.clock.now()).balance
+    if tips is None:  # before anything is written: the tips about the recipient
+        tips = draft_tips(rt, member_id, to, "", "", sends_free=preview.cost_credits == 0)
     return page(
         request,
         "compose.html",
@@ -172,6 +187,8 @@ def _compose(
         preview=preview,
         error=None,
         balance=balance,
+        again=again,
+        **panel(tips, written=again is not None),
         **shown,
     )
 

@@ -4,6 +4,9 @@
   // A paid send asks once more before spending ("No cancel": a sent InMail is final).
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
+      if (event.submitter && event.submitter.hasAttribute("data-no-confirm")) {
+        return; // e.g. "Check message": it spends nothing
+      }
       if (!window.confirm(form.getAttribute("data-confirm"))) {
         event.preventDefault();
       }
