@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import asdict
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +16,13 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inmail.api.methods import allowed_methods
-from inmail.domain.errors import DomainError, InmailNotOnPlanWithRoutes, ValidationError
+from inmail.domain.errors import (
+    DomainError,
+    InmailNotOnPlanWithRoutes,
+    TemplatePlaceholderMissing,
+    TemplateSyntaxError,
+    ValidationError,
+)
 
 STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": 401,
@@ -44,6 +51,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "group-messages-closed": 403,
     "group-message-limit-reached": 429,
     "not-a-mutual-connection": 403,
+    "template-placeholder-missing": 422,
 }
 PROBLEM = "application/problem+json"
 
@@ -57,8 +65,11 @@ class Problem(BaseModel):
     detail: str
     code: str
     field: str | None = None
-    errors: list[dict[str, str]] | None = None
+    errors: list[dict[str, str | int]] | None = None
     free_routes: list[str] | None = None
+    # template-placeholder-missing: each {placeholder, field} without a value, and for whom
+    missing: list[dict[str, str]] | None = None
+    recipient: str | None = None
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -101,6 +112,11 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         extra["field"] = exc.field
     if isinstance(exc, InmailNotOnPlanWithRoutes):
         extra["free_routes"] = exc.free_routes
+    if isinstance(exc, TemplateSyntaxError):
+        extra["errors"] = [asdict(p) for p in exc.problems]  # field, offset, line, column
+    if isinstance(exc, TemplatePlaceholderMissing):
+        extra["missing"] = [asdict(m) for m in exc.missing]
+        extra["recipient"] = exc.recipient
     return problem(status, exc.code, _title(exc.code), exc.message, extra=extra)
 
 

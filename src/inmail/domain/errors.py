@@ -9,6 +9,8 @@ anything transport-specific.
     DomainError
     ├── ValidationError              validation-error
     │   └── ClockMovedBackwards      validation-error
+    │   └── TemplateSyntaxError      validation-error
+    ├── TemplatePlaceholderMissing   template-placeholder-missing
     ├── NotFound                     not-found
     │   └── UnknownMember            not-found
     ├── UnknownPlan                  unknown-plan
@@ -38,6 +40,12 @@ anything transport-specific.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the shapes only: templates imports this module
+    from inmail.domain.templates import Missing, Problem
+
 
 class DomainError(Exception):
     """Base of every refusal; ``code`` is stable, ``message`` is for people."""
@@ -61,6 +69,30 @@ class ValidationError(DomainError):
 
 class ClockMovedBackwards(ValidationError):
     """The test clock was asked to move into the past."""
+
+
+class TemplateSyntaxError(ValidationError):
+    """A template's text has unknown placeholders or stray braces; ``problems`` lists each
+    (field, offset, line, column, message)."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        described = "; ".join(p.describe() for p in problems)
+        super().__init__(described, field=problems[0].field)
+        self.problems = tuple(problems)
+
+
+class TemplatePlaceholderMissing(DomainError):
+    """A template's placeholder has no value for this recipient and no fallback.
+
+    ``missing`` lists each (placeholder, field); ``recipient`` is the recipient's id.
+    """
+
+    code = "template-placeholder-missing"
+
+    def __init__(self, message: str, missing: Sequence[Missing], recipient: str) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+        self.recipient = recipient
 
 
 class NotFound(DomainError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,10 +32,12 @@ from inmail.domain.messaging import (
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
+from inmail.domain.templates import Source, Variant, source_of
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
 from inmail.services.reach import gather_reach, reach_between, recipient_as_of
+from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
@@ -61,11 +63,13 @@ def send_inmail(
     *,
     sender_id: str,
     to: str,
-    subject: str,
-    body: str,
+    subject: str | None = None,
+    body: str | None = None,
     now: datetime,
     idempotency_key: str | None = None,
     agreed: Agreed = ANYTHING,
+    template_id: str | None = None,
+    variant: Variant | None = None,
 ) -> Sent:
     """A new InMail thread; the credit is spent in the same transaction as the message.
 
@@ -73,11 +77,15 @@ def send_inmail(
     changed since (the recipient turned InMail off, the two connected).
     ``agreed`` is what the member was shown (credits, overage): a send that
     would now cost more is refused with CostChanged, charging nothing.
+    With ``template_id`` instead of subject and body, the sender's template
+    (``variant``, A by default) is rendered for the recipient
+    (services.templates.render_for raises what it refuses) and the message keeps
+    the template and variant. Giving both, or neither, is a ValidationError.
     """
     require_utc(now)
-    request: dict[str, object] = {"to": to, "subject": subject, "body": body}
-    write = message_write(deps, sender_id, idempotency_key, request)
-    letter = (to, subject, body)
+    source = source_of(subject, body, template_id, variant)
+    write = message_write(deps, sender_id, idempotency_key, source.request(to))
+    letter = (to, source)
     return first_answer_or(
         deps, write, lambda: _send_inmail(deps, sender_id, letter, now, write, agreed)
     )
@@ -86,18 +94,20 @@ def send_inmail(
 def _send_inmail(
     deps: Deps,
     sender_id: str,
-    letter: tuple[str, str, str],
+    letter: tuple[str, Source],
     now: datetime,
     write: Keyed[Sent],
     agreed: Agreed,
 ) -> Sent:
-    to, subject, body = letter
-    check_text(subject, body)
+    to, source = letter
+    if source.template_id is None:
+        check_text(source.subject, source.body or "")
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
     sender = current_account(deps, sender_id, now)
     plan = sender.subscription.plan
     route = inmail_route(reach_between(deps, sender, to, now, with_routes=not plan.inmail))
     check_agreed_cost(route, agreed)
+    subject, body, (template_id, variant) = _text_of(deps, sender_id, to, source, now)
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -112,12 +122,32 @@ def _send_inmail(
         None,
     )
     message = _inmail_message(thread.id, sender_id, "inmail", subject, body, route, plan, now)
+    message = replace(message, template_id=template_id, variant=variant)
     rows = (
         (threads, message_store.thread_row(thread)),
         (messages, message_row(message)),
         (notifications, _new_inmail_notice(to, sender_id, subject, thread.id, now)),
     )
     return _charge(deps, sender_id, message, route, now, write, rows, (), agreed)
+
+
+def _text_of(
+    deps: Deps, sender_id: str, to: str, source: Source, now: datetime
+) -> tuple[str, str, tuple[str | None, str | None]]:
+    """(subject, body, (template id, variant)) of an InMail from ``source``."""
+    if source.template_id is None:
+        assert source.subject is not None
+        assert source.body is not None
+        return source.subject, source.body, (None, None)
+    rendered = render_for(
+        deps,
+        owner_id=sender_id,
+        template_id=source.template_id,
+        to=to,
+        now=now,
+        variant=source.variant,
+    )
+    return rendered.subject, rendered.body, (rendered.template_id, rendered.variant.value)
 
 
 def _inmail_message(

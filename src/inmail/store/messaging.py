@@ -43,6 +43,8 @@ class MessageRecord:
     spend_reference: str | None
     credit_back_days: int
     created_at: datetime
+    template_id: str | None = None  # the template an InMail was rendered from, and its
+    variant: str | None = None  # variant ("a" or "b"): for the sender's stats per template
 
 
 def _thread(row: Row[Any]) -> ThreadRecord:

@@ -260,6 +260,26 @@ threads = Table(
 Index("ix_threads_initiator", threads.c.initiator_id, threads.c.last_message_at)
 Index("ix_threads_recipient", threads.c.recipient_id, threads.c.last_message_at)
 
+templates = Table(
+    "templates",
+    metadata,
+    # seq orders a member's templates (newest first) for their list and its cursor.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("owner_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),  # variant A, as written (placeholders)
+    Column("body", Text, nullable=False),
+    Column("b_subject", String(200), nullable=True),  # variant B, or both null
+    Column("b_body", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Deleting keeps the row (the InMails sent from it still name it in their stats).
+    Column("deleted_at", UTCDateTime, nullable=True),
+    CheckConstraint("(b_subject IS NULL) = (b_body IS NULL)", name="variant_b_whole"),
+)
+Index("ix_templates_owner_id_seq", templates.c.owner_id, templates.c.seq)
+
 messages = Table(
     "messages",
     metadata,
@@ -275,8 +295,12 @@ messages = Table(
     Column("spend_reference", String(200), nullable=True),
     Column("credit_back_days", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
+    # The template and variant ("a" or "b") an InMail was rendered from (migration 0009).
+    Column("template_id", String(40), ForeignKey("templates.id"), nullable=True),
+    Column("variant", String(1), nullable=True),
 )
 Index("ix_messages_thread", messages.c.thread_id, messages.c.created_at)
+Index("ix_messages_template_id", messages.c.template_id)
 
 notifications = Table(
     "notifications",

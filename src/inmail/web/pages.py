@@ -23,6 +23,7 @@ from inmail.web import (
     forms,
     member_pages,
     network_pages,
+    template_pages,
 )
 from inmail.web.common import back, page, runtime_of
 from inmail.web.forms import FailedForm, on_failure
@@ -112,6 +113,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         router,
         *(m.router for m in (member_pages, network_pages, community_pages, admin_pages)),
         coach_pages.router,
+        template_pages.router,
     )
     for pages in routers:
         app.include_router(pages)
