@@ -4,8 +4,9 @@ The concurrent tests run on a real SQLite file and on a real PostgreSQL (the ``d
 fixture is parametrized over both). Threads share one ``Deps`` (the pool gives each its
 own connection) and start together at a barrier so the writes really overlap.
 
-The state machine at the end sends, replies, declines, reads, follows up and moves the
-clock at random (on SQLite, and more briefly on PostgreSQL); after every step the audit
+The state machine at the end sends (refused while the pair's last InMail awaits a
+response), replies, declines, reads, follows up and moves the clock at random (on SQLite,
+and more briefly on PostgreSQL); after every step the audit
 must be clean, every charged InMail must have exactly one spend, and credits come back
 only when the sender's plan opted in (``credit_back_days``) and the answer came in time,
 once per InMail.
@@ -44,6 +45,7 @@ from inmail.domain.errors import (
     FollowUpLimitReached,
     FollowUpTooEarly,
     Forbidden,
+    InmailAlreadyAwaitingResponse,
     InmailNotOnPlan,
     InsufficientCredits,
     NotFound,
@@ -67,7 +69,7 @@ LATER = NOW + days(8)  # past the 7-day wait for a follow-up, before the Feb 28 
 CREDITS = 25  # what premium_business grants at creation
 SENDING_THREADS = 20
 SENDS_PER_THREAD = 2  # 40 sends for 25 credits
-RECIPIENTS = 5
+RECIPIENTS = SENDING_THREADS * SENDS_PER_THREAD  # one each: a second InMail would wait (§4)
 REPLAYS = 16
 FOLLOW_UPS = 8
 RACE_ROUNDS = 10
@@ -459,10 +461,30 @@ class SendingMachine(RuleBasedStateMachine):
             with pytest.raises(InmailNotOnPlan):
                 send()
             return multiple()
+        waiting = self.awaiting(sender_id, recipient_id)
+        if waiting is not None:  # SPEC §4: write again by a follow-up, not a second thread
+            with pytest.raises(InmailAlreadyAwaitingResponse) as caught:
+                send()
+            thread, m = waiting
+            assert caught.value.thread_id == thread
+            assert caught.value.follow_up_at == (
+                None if m.followups >= MAX_FOLLOW_UPS else m.last_inmail_at + FOLLOW_UP_WAIT
+            )
+            return multiple()
         sent = send()  # every paid plan has automatic overage on: a send never runs dry
         assert (sent.kind, sent.cost_credits) == ("inmail", 1)
         self.model[sent.thread_id] = ThreadModel(sender_id, recipient_id, self.now, [self.now])
         return sent.thread_id
+
+    def awaiting(self, sender: str, recipient: str) -> tuple[str, ThreadModel] | None:
+        """The sender's InMail thread to the recipient that awaits a response (one at most)."""
+        waiting = [
+            (thread, m)
+            for thread, m in self.model.items()
+            if (m.initiator, m.recipient, m.status) == (sender, recipient, "awaiting_response")
+        ]
+        assert len(waiting) <= 1, waiting
+        return waiting[0] if waiting else None
 
     @rule(thread=threads, wait=WAITS, declines=st.booleans())
     def recipient_answers(self, thread: str, wait: timedelta, declines: bool) -> None:

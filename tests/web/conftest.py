@@ -112,6 +112,9 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "uma": ("Uma Upgrader", PAID),
     "val": ("Val Basic", "basic"),
     "dov": ("Dov Downgrader", PAID),
+    "zed": ("Zed Refusedsubject", "basic"),
+    "aria": ("Aria Awaiting", PAID),
+    "otto": ("Otto Unanswered", "basic"),
 }
 
 

@@ -69,7 +69,8 @@ def test_a_refused_compose_shows_the_page_with_the_words_and_the_text_kept(
     page: Page, server: Server
 ) -> None:
     sign_in(page, server.members["tia"])
-    recipient = server.members["wes"]
+    # Not Wes: while Tia's InMail to him awaits a response, no new one can be composed (§4).
+    recipient = server.members["zed"]
     page.goto(f"/compose?to={recipient.id}")
     subject = page.get_by_label("Subject")
     subject.evaluate("field => field.removeAttribute('maxlength')")  # past the browser's check

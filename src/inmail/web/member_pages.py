@@ -159,12 +159,12 @@ def _compose(
         return page(request, "compose.html", recipient=None, preview=None, error=None, **shown)
     try:
         recipient = members.get_member(rt.deps, to, now=now)
-        preview = quote.quote(rt.deps, member_id=member_id, to=to, now=rt.clock.now())
+        preview = quote.quote(rt.deps, member_id=member_id, to=to, now=now)
     except DomainError as error:
         return page(
             request, "compose.html", recipient=None, preview=None, error=error.message, **shown
         )
-    balance = statements.get_credits(rt.deps, member_id=member_id, now=rt.clock.now()).balance
+    balance = statements.get_credits(rt.deps, member_id=member_id, now=now).balance
     return page(
         request,
         "compose.html",
@@ -172,6 +172,7 @@ def _compose(
         preview=preview,
         error=None,
         balance=balance,
+        now=now,
         **shown,
     )
 
