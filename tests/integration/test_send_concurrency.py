@@ -61,6 +61,7 @@ from inmail.store.db import Database, make_engine
 from inmail.store.tables import ledger_entries, messages, metadata, notifications, threads
 from tests.conftest import T0
 from tests.helpers import balance, days, new_member
+from tests.reference_model import AwaitingInmails, Refused
 
 T = TypeVar("T")
 
@@ -397,6 +398,15 @@ WHO = st.integers(0, len(MEMBER_PLANS) - 1)
 OTHER = st.integers(1, len(MEMBER_PLANS) - 1)
 
 
+def refused_by(model_action: Callable[[], object]) -> str | None:
+    """The code the reference model refuses ``model_action`` with, or None."""
+    try:
+        model_action()
+    except Refused as refused:
+        return refused.code
+    return None
+
+
 @dataclass
 class ThreadModel:
     initiator: str
@@ -419,6 +429,7 @@ class SendingMachine(RuleBasedStateMachine):
         self.members: list[str] = []
         self.plan_of: dict[str, str] = {}
         self.model: dict[str, ThreadModel] = {}
+        self.awaiting = AwaitingInmails()
         self.expected_refunds = 0
 
     def teardown(self) -> None:
@@ -461,11 +472,13 @@ class SendingMachine(RuleBasedStateMachine):
             with pytest.raises(InmailNotOnPlan):
                 send()
             return multiple()
-        waiting = self.awaiting(sender_id, recipient_id)
-        if waiting is not None:  # SPEC §4: write again by a follow-up, not a second thread
+        refusal = refused_by(lambda: self.awaiting.check_send(sender_id, recipient_id))
+        if refusal is not None:  # SPEC §4: write again by a follow-up, not a second thread
             with pytest.raises(InmailAlreadyAwaitingResponse) as caught:
                 send()
-            thread, m = waiting
+            assert caught.value.code == refusal
+            thread = self.awaiting.threads[(sender_id, recipient_id)]
+            m = self.model[thread]
             assert caught.value.thread_id == thread
             assert caught.value.follow_up_at == (
                 None if m.followups >= MAX_FOLLOW_UPS else m.last_inmail_at + FOLLOW_UP_WAIT
@@ -474,17 +487,8 @@ class SendingMachine(RuleBasedStateMachine):
         sent = send()  # every paid plan has automatic overage on: a send never runs dry
         assert (sent.kind, sent.cost_credits) == ("inmail", 1)
         self.model[sent.thread_id] = ThreadModel(sender_id, recipient_id, self.now, [self.now])
+        self.awaiting.sent(sender_id, recipient_id, sent.thread_id)
         return sent.thread_id
-
-    def awaiting(self, sender: str, recipient: str) -> tuple[str, ThreadModel] | None:
-        """The sender's InMail thread to the recipient that awaits a response (one at most)."""
-        waiting = [
-            (thread, m)
-            for thread, m in self.model.items()
-            if (m.initiator, m.recipient, m.status) == (sender, recipient, "awaiting_response")
-        ]
-        assert len(waiting) <= 1, waiting
-        return waiting[0] if waiting else None
 
     @rule(thread=threads, wait=WAITS, declines=st.booleans())
     def recipient_answers(self, thread: str, wait: timedelta, declines: bool) -> None:
@@ -586,6 +590,7 @@ class SendingMachine(RuleBasedStateMachine):
 
     def responded(self, m: ThreadModel, status: str) -> None:
         m.status = status
+        self.awaiting.responded(m.initiator, m.recipient)
         if self.credit_back_days and self.plan_of[m.initiator] == CREDIT_BACK_PLAN:
             window = timedelta(days=self.credit_back_days)
             self.expected_refunds += sum(self.now - at <= window for at in m.charged_at)
