@@ -112,7 +112,7 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "uma": ("Uma Upgrader", PAID),
     "val": ("Val Basic", "basic"),
     "dov": ("Dov Downgrader", PAID),
-    "zed": ("Zed Refusedsubject", "basic"),
+    "zed": ("Zed Zephyr", "basic"),
     "aria": ("Aria Awaiting", PAID),
     "otto": ("Otto Unanswered", "basic"),
 }
