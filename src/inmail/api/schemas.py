@@ -285,6 +285,7 @@ class InmailIn(In):
     to: MemberId
     subject: Subject
     body: Body
+    follow_up: Annotated[FollowUpIn | None, OMITTABLE] = None
 
 
 class SentOut(BaseModel):
@@ -347,6 +348,10 @@ class ThreadOut(BaseModel):
     last_message: LastMessageOut | None
     # Every message on GET /v1/threads/{id}; only the last one in GET /v1/threads.
     messages: list[MessageOut]
+    scheduled_follow_up: ScheduledFollowUpOut | None = Field(
+        default=None,
+        description="GET /v1/threads/{id}: the follow-up its sender scheduled (only they see it)",
+    )
 
 
 class ReadOut(BaseModel):
@@ -512,3 +517,46 @@ class IntroductionOut(BaseModel):
     target: str
     note: str
     thread_id: str | None
+
+
+class FollowUpIn(In):
+    """A follow-up sent by itself ``after_days`` days after the InMail if no response came
+    (charged then, SPEC §5). ``after_days``: from the sender's plan's follow-up wait (7) to the
+    longest schedule (28); its text is ``body`` (``template_id``: not available yet)."""
+
+    after_days: Annotated[int, Field(ge=0, le=36_500), INTEGRAL]
+    body: Annotated[str | None, TextField(messaging.BODY), OMITTABLE] = None
+    template_id: Annotated[MemberId | None, OMITTABLE] = None
+
+
+class ScheduledRefOut(BaseModel):
+    """The follow-up a send scheduled (its state: GET /v1/me/scheduled-follow-ups/{id})."""
+
+    id: str
+    due_at: datetime
+
+
+class InmailSentOut(SentOut):
+    scheduled_follow_up: ScheduledRefOut | None = None
+
+
+class ScheduledFollowUpOut(BaseModel):
+    """A scheduled follow-up: pending until due, then sent, failed or cancelled."""
+
+    id: str
+    thread_id: str
+    recipient: str
+    after_days: int
+    due_at: datetime
+    body: str | None
+    template_id: str | None
+    status: Literal["pending", "sent", "cancelled", "failed"]
+    reason_code: str | None = Field(
+        description="why it was cancelled (answered, declined, cancelled-by-sender, "
+        "followed-up-by-hand) or failed (the refusal's error code, e.g. insufficient-credits)"
+    )
+    reason: str | None
+    message_id: str | None = Field(description="the follow-up InMail, once sent")
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
