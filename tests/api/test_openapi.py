@@ -102,6 +102,7 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("MemberIn", "school"): profile.SCHOOL,
     ("MemberIn", "interests"): profile.INTEREST,
     ("PlanIn", "name"): plans.PLAN_NAME,
+    ("FollowUpIn", "body"): messaging.BODY,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
 CODE = {"minLength": 1, "maxLength": plans.CODE_MAX, "pattern": plans.CODE_PATTERN}
@@ -123,6 +124,7 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("PriceIn", "currency"): {"pattern": "^[A-Z]{3}$"},
     ("ContactFieldIn", "visibility"): {"enum": ["only_me", "connections", "network", "everyone"]},
     ("ClockIn", "now"): {"format": "date-time"},
+    ("FollowUpIn", "template_id"): ID,
 }
 
 
@@ -255,7 +257,7 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
             assert set(_schema(document, schema["$ref"])["properties"]) == {"items", "next_cursor"}
             names = {p["name"] for p in operation.get("parameters", [])}
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 13
+    assert pages == 14
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------
