@@ -19,12 +19,19 @@ from inmail.services import (
     inmail,
     members,
     quote,
+    sequences,
     settings,
     statements,
     subscriptions,
 )
 from inmail.web.common import Id, back, not_found, page, runtime_of
 from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
+from inmail.web.sequence_fields import (
+    FollowUpBody,
+    FollowUpChecked,
+    FollowUpDays,
+    follow_up_from_form,
+)
 from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
 router = APIRouter(include_in_schema=False)
@@ -81,6 +88,7 @@ def _thread(
     people = members.members_by_id(
         rt.deps, [thread.initiator_id, thread.recipient_id, *senders], now=rt.clock.now()
     )
+    scheduled = sequences.schedule_of_thread(rt.deps, member_id=member_id, thread_id=thread_id)
     return page(
         request,
         "thread.html",
@@ -90,6 +98,7 @@ def _thread(
         member_id=member_id,
         failed=failed,
         page_key=page_key,
+        scheduled=scheduled,
     )
 
 
@@ -124,6 +133,19 @@ def decline(request: Request, thread_id: str, member_id: WebMember) -> Response:
     rt = runtime_of(request)
     inmail.decline(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
     return back(request, f"/threads/{thread_id}", "Declined. The sender has been told.")
+
+
+@router.post("/threads/{thread_id}/scheduled-follow-up/cancel", dependencies=[CsrfChecked])
+@on_failure(_thread_again)
+def cancel_scheduled_follow_up(
+    request: Request, thread_id: str, member_id: WebMember, schedule: Id
+) -> Response:
+    rt = runtime_of(request)
+    sequences.cancel_schedule(
+        rt.deps, member_id=member_id, schedule_id=schedule, now=rt.clock.now()
+    )
+    text = "Scheduled follow-up cancelled: nothing will be sent or charged."
+    return back(request, f"/threads/{thread_id}", text)
 
 
 @router.get("/compose", response_class=HTMLResponse)
@@ -165,6 +187,7 @@ def _compose(
             request, "compose.html", recipient=None, preview=None, error=error.message, **shown
         )
     balance = statements.get_credits(rt.deps, member_id=member_id, now=rt.clock.now()).balance
+    terms = sequences.follow_up_terms(rt.deps, member_id=member_id, now=now)
     return page(
         request,
         "compose.html",
@@ -172,6 +195,7 @@ def _compose(
         preview=preview,
         error=None,
         balance=balance,
+        follow_up_terms=terms,
         **shown,
     )
 
@@ -192,10 +216,14 @@ def send(
     cost: Annotated[int | None, Form(ge=0)] = None,
     overage: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
+    follow_up: FollowUpChecked = "",
+    follow_up_days: FollowUpDays = None,
+    follow_up_body: FollowUpBody = "",
 ) -> Response:
     """Send by the channel and at the cost the page showed (never a costlier one)."""
     rt = runtime_of(request)
     now = rt.clock.now()
+    later = follow_up_from_form(follow_up, follow_up_days, follow_up_body)
     if channel == Channel.MESSAGE:
         sent = inmail.send_message(
             rt.deps, sender_id=member_id, to=to, body=body, now=now, idempotency_key=once
@@ -210,6 +238,7 @@ def send(
             now=now,
             idempotency_key=once,
             agreed=Agreed(cost, overage),
+            follow_up=later,
         )
     text = (
         "Sent for free."
@@ -218,6 +247,8 @@ def send(
     )
     if sent.overage_charge is not None:
         text += f" Overage billed: {sent.overage_charge}."
+    if later is not None and channel != Channel.MESSAGE:
+        text += f" Follow-up scheduled in {later.after_days} days unless they answer."
     return back(request, f"/threads/{sent.thread_id}", text)
 
 
