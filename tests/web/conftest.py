@@ -112,6 +112,8 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "uma": ("Uma Upgrader", PAID),
     "val": ("Val Basic", "basic"),
     "dov": ("Dov Downgrader", PAID),
+    "sol": ("Sol Scheduler", PAID),
+    "ned": ("Ned Noreply", "basic"),
 }
 
 
