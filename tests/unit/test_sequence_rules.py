@@ -155,3 +155,9 @@ def test_the_sender_is_told_what_happened_in_words() -> None:
     assert failure_text("you have 0 credit(s)") == (
         "Your scheduled follow-up was not sent: you have 0 credit(s). Nothing was charged."
     )
+
+
+def test_a_follow_up_waits_at_least_a_day_whatever_the_plan() -> None:
+    at_once = replace(PLAN, followup_after_days=0)
+    assert schedule_terms(at_once, 28).first == 1
+    assert _refusal(FollowUpRequest(0, "Any news?"), at_once).field == "follow_up.after_days"

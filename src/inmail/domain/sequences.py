@@ -31,6 +31,10 @@ from inmail.domain.timeline import LATEST, later
 FOLLOW_UP_MAX_DAYS = 28
 """The default longest wait a member may schedule a follow-up for (a setting)."""
 
+MIN_AFTER_DAYS = 1
+"""The shortest wait, whatever the plan's (a plan may allow follow-ups at once): a
+follow-up "if no reply after 0 days" would go out with the InMail."""
+
 MAX_ATTEMPTS = 5
 """Runs of one schedule that may end without a decision (a crash, a busy database)
 before it is given up as failed."""
@@ -89,8 +93,9 @@ class ScheduleTerms:
 
 
 def schedule_terms(plan: Plan, max_days: int) -> ScheduleTerms:
-    """From the plan's follow-up wait (SPEC §5, ``followup_after_days``) to ``max_days``."""
-    first, last = plan.followup_after_days, max_days
+    """From the plan's follow-up wait (SPEC §5, ``followup_after_days``; at least
+    :data:`MIN_AFTER_DAYS`) to ``max_days``."""
+    first, last = max(plan.followup_after_days, MIN_AFTER_DAYS), max_days
     if plan.max_followups == 0:
         return ScheduleTerms(first, last, False, f"the {plan.name} plan allows no follow-ups")
     if first > last:

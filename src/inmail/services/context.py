@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -17,6 +17,7 @@ from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, UnknownPlan
 from inmail.domain.plans import Plan, PlanVersion, in_force
 from inmail.domain.sequences import DEFAULT_LEASE, FOLLOW_UP_MAX_DAYS
+from inmail.services.due_check import DueCheck
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store.db import Database
@@ -84,6 +85,7 @@ class Deps:
     group_message_monthly_limit: int = 15
     followup_max_days: int = FOLLOW_UP_MAX_DAYS  # the longest scheduled follow-up wait
     job_lease: timedelta = DEFAULT_LEASE  # how long a run holds a claimed job
+    due_check: DueCheck = field(default_factory=DueCheck)  # senders with nothing due yet
 
 
 @dataclass(slots=True)

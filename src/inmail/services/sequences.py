@@ -135,13 +135,19 @@ def _run_claimed(
 
 
 def run_due_for(deps: Deps, *, member_id: str, now: datetime) -> RunReport:
-    """A sender's own due schedules, on their request: one indexed read when none is due.
+    """A sender's own due schedules, on their request.
 
-    Runs at most :data:`ON_REQUEST`; a worker, or the next request, runs the rest.
+    Usually no I/O at all: the process remembers until when nothing of theirs can
+    be due (services.due_check); otherwise one indexed read. Runs at most
+    :data:`ON_REQUEST`; a worker, or the next request, runs the rest.
     """
+    if deps.due_check.nothing_due(member_id, now):
+        return NOTHING
     with deps.db.read() as conn:
-        if not schedule_store.anything_due(conn, member_id, now):
-            return NOTHING
+        earliest = schedule_store.earliest_pending(conn, member_id)
+    deps.due_check.remember(member_id, now, earliest)
+    if earliest is None or earliest > now:
+        return NOTHING
     return run_due(deps, now=now, sender_id=member_id, limit=ON_REQUEST)
 
 

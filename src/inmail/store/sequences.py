@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Update, and_, or_, select, update
+from sqlalchemy import Connection, Row, Update, and_, bindparam, func, or_, select, update
 
 from inmail.domain.sequences import FollowUpRequest, ScheduleStatus
 from inmail.store.tables import scheduled_followups as table
@@ -114,12 +114,15 @@ def list_for_sender(
     return [_record(r) for r in conn.execute(query)]
 
 
-def anything_due(conn: Connection, sender_id: str, now: datetime) -> bool:
-    """Whether the sender has a pending schedule due by ``now`` (one index lookup)."""
-    query = select(table.c.id).where(
-        table.c.sender_id == sender_id, table.c.status == PENDING, table.c.due_at <= now
-    )
-    return conn.execute(query.limit(1)).first() is not None
+_EARLIEST = select(func.min(table.c.due_at)).where(
+    table.c.sender_id == bindparam("sender_id"), table.c.status == PENDING
+)
+
+
+def earliest_pending(conn: Connection, sender_id: str) -> datetime | None:
+    """When the sender's first pending schedule is due, or None (one index lookup)."""
+    found: datetime | None = conn.execute(_EARLIEST, {"sender_id": sender_id}).scalar()
+    return found
 
 
 def claim_due(
