@@ -32,6 +32,9 @@ from inmail.services.sequences import RunReport, run_due
 
 logger = logging.getLogger("inmail.worker")
 
+CHUNK = 200
+"""Scheduled follow-ups run at one ``now`` (their leases counted from it)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PassReport:
@@ -46,7 +49,8 @@ class PassReport:
         return (
             f"pass at {self.at.isoformat().replace('+00:00', 'Z')}: renewed {self.renewed} "
             f"cycle(s); scheduled follow-ups: {f.sent} sent, {f.failed} failed, "
-            f"{f.cancelled} cancelled, {f.retried} left for a retry"
+            f"{f.cancelled} cancelled, {f.retried} left for a retry, "
+            f"{f.skipped} decided elsewhere"
         )
 
     @property
@@ -71,13 +75,26 @@ class Worker:
         return self._stopping.is_set()
 
     def run_pass(self) -> PassReport:
-        """Renewals, then scheduled follow-ups, all due by the clock's now."""
+        """Renewals due by the clock's now, then the scheduled follow-ups due."""
         deps, now = self._runtime.deps, self._runtime.clock.now()
         renewed = renew_all(deps, now=now, should_stop=self._stopping.is_set)
-        follow_ups = run_due(deps, now=now, should_stop=self._stopping.is_set)
-        report = PassReport(now, renewed, follow_ups)
+        report = PassReport(now, renewed, self._follow_ups())
         logger.log(logging.INFO if report.did_something else logging.DEBUG, "%s", report)
         return report
+
+    def _follow_ups(self) -> RunReport:
+        """In chunks, each at a fresh now: a long pass never claims with a lease already
+        run out (another worker would then do the same work again, safely but for nothing)."""
+        done = RunReport()
+        while not self.stopping:
+            now = self._runtime.clock.now()
+            chunk = run_due(
+                self._runtime.deps, now=now, limit=CHUNK, should_stop=self._stopping.is_set
+            )
+            done += chunk
+            if chunk.total < CHUNK:
+                return done
+        return done
 
     def run(self, *, once: bool = False) -> bool:
         """Pass after pass until stopped; True unless a pass failed (``once``: the one pass).

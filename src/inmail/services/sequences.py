@@ -70,6 +70,7 @@ class RunReport:
     failed: int = 0
     cancelled: int = 0
     retried: int = 0  # ended without a decision (busy database, lost race): tried again later
+    skipped: int = 0  # decided meanwhile by someone else (a reply, the sender, another run)
 
     def __add__(self, other: RunReport) -> RunReport:
         return RunReport(
@@ -77,11 +78,13 @@ class RunReport:
             self.failed + other.failed,
             self.cancelled + other.cancelled,
             self.retried + other.retried,
+            self.skipped + other.skipped,
         )
 
     @property
     def total(self) -> int:
-        return self.sent + self.failed + self.cancelled + self.retried
+        """How many claimed schedules the run went through."""
+        return self.sent + self.failed + self.cancelled + self.retried + self.skipped
 
 
 NOTHING = RunReport()
@@ -89,6 +92,7 @@ SENT = RunReport(sent=1)
 FAILED = RunReport(failed=1)
 CANCELLED = RunReport(cancelled=1)
 RETRIED = RunReport(retried=1)
+SKIPPED = RunReport(skipped=1)
 
 
 def run_due(
@@ -199,7 +203,7 @@ def _decide_again(deps: Deps, schedule: ScheduledRecord, now: datetime) -> RunRe
     with deps.db.read() as conn:
         current = schedule_store.get(conn, schedule.id)
     if current is None or current.status != ScheduleStatus.PENDING:
-        return NOTHING  # decided elsewhere, counted there
+        return SKIPPED  # decided elsewhere, counted there
     try:
         return _decide_and_send(deps, current, now)
     except DomainError as refused:
@@ -220,7 +224,7 @@ def _cancel(
             reason_code=reason.value,
             reason=CANCEL_TEXT[reason],
         )
-    return CANCELLED if ended else NOTHING
+    return CANCELLED if ended else SKIPPED
 
 
 def _fail(
@@ -240,7 +244,7 @@ def _fail(
                 text=failure_text(reason),
                 reference=f"thread:{schedule.thread_id}",
             )
-    return FAILED if ended else NOTHING
+    return FAILED if ended else SKIPPED
 
 
 def follow_up_terms(deps: Deps, *, member_id: str, now: datetime) -> ScheduleTerms:
