@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from inmail.clock import Clock, SystemClock, TestClock
 from inmail.config import Settings
@@ -35,7 +36,13 @@ def build(settings: Settings) -> Runtime:
     clock: Clock = SystemClock()
     if settings.test_clock is not None:
         clock = TestClock(db, settings.test_clock)
-    deps = Deps(db, PlanVersionCache(), settings.group_message_monthly_limit)
+    deps = Deps(
+        db,
+        PlanVersionCache(),
+        settings.group_message_monthly_limit,
+        followup_max_days=settings.follow_up_max_days,
+        job_lease=timedelta(seconds=settings.job_lease_seconds),
+    )
     return Runtime(settings, deps, clock)
 
 

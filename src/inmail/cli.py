@@ -94,6 +94,33 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
 
 
 @app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run one pass and exit.")] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="Seconds between passes (default: INMAIL_WORKER_POLL_SECONDS, 30).",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log idle passes too.")] = False,
+) -> None:
+    """Run what falls due, pass after pass: renewals in bulk and scheduled follow-ups.
+
+    Run one or more beside the app; SIGTERM or Ctrl-C stops it after the job in hand.
+    """
+    from inmail.worker import Worker, configure_logging
+
+    configure_logging(verbose)
+    with runtime() as rt:
+        running = Worker(rt, poll_seconds=interval or rt.settings.worker_poll_seconds)
+        running.stop_on_signals()
+        ok = running.run(once=once)
+    if not ok and once:
+        raise typer.Exit(1)
+
+
+@app.command()
 def audit() -> None:
     """Check every ledger invariant; exits 1 and names each violation when one fails."""
     with runtime() as rt:

@@ -8,7 +8,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inmail.domain.errors import ValidationError
-from inmail.domain.timeline import check_accepted
+from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
+from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
 
@@ -59,6 +60,15 @@ class Settings(BaseSettings):
 
     coach_max_links: int = Field(default=2, ge=0)
     """A body with more links than this gets ``many-links``."""
+
+    follow_up_max_days: int = Field(default=FOLLOW_UP_MAX_DAYS, ge=0, le=MAX_TERM_DAYS)
+    """The longest wait, in days, a member may schedule an automatic follow-up for."""
+
+    worker_poll_seconds: float = Field(default=30.0, gt=0)
+    """How long ``inmail worker`` sleeps between passes when nothing is due."""
+
+    job_lease_seconds: int = Field(default=300, ge=1)
+    """How long a run holds a claimed job (a scheduled follow-up) before another may retry it."""
 
     @field_validator("test_clock")
     @classmethod

@@ -109,6 +109,7 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("TemplateIn", "body"): templates.BODY_SOURCE,
     ("LetterIn", "subject"): templates.SUBJECT_SOURCE,
     ("LetterIn", "body"): templates.BODY_SOURCE,
+    ("FollowUpIn", "body"): messaging.BODY,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
 CODE = {"minLength": 1, "maxLength": plans.CODE_MAX, "pattern": plans.CODE_PATTERN}
@@ -135,6 +136,7 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("InmailIn", "variant"): {"enum": ["a", "b"]},
     ("RenderIn", "to"): ID,
     ("RenderIn", "variant"): {"enum": ["a", "b"]},
+    ("FollowUpIn", "template_id"): ID,
 }
 
 

@@ -121,6 +121,8 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "zed": ("Zed Zephyr", "basic"),
     "aria": ("Aria Awaiting", PAID),
     "otto": ("Otto Unanswered", "basic"),
+    "sol": ("Sol Scheduler", PAID),
+    "ned": ("Ned Noreply", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {

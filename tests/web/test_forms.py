@@ -120,6 +120,12 @@ def _cases(site: Site) -> list[Bad]:
         Bad(f"/threads/{thread}/messages", {"body": "   "}, 422, "body cannot be blank"),
         Bad(f"/threads/{thread}/decline", {}, 403, "only the recipient"),
         Bad(
+            f"/threads/{thread}/scheduled-follow-up/cancel",
+            {"schedule": "sf_nobody"},
+            404,
+            "there is no scheduled follow-up 'sf_nobody'",
+        ),
+        Bad(
             "/compose",
             {"to": cat, "channel": "inmail", "subject": long_subject, "body": "Kept body"},
             422,

@@ -18,6 +18,7 @@ from inmail.api import (
     routes_me,
     routes_messaging,
     routes_network,
+    routes_sequences,
     routes_social,
     routes_templates,
 )
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_network.router)
     app.include_router(routes_social.router)
     app.include_router(routes_templates.router)
+    app.include_router(routes_sequences.router)
     pages.install(app, rt)
     return app
 

@@ -16,6 +16,7 @@ from inmail.domain.plans import CODE_MAX, CODE_PATTERN
 from inmail.services.auth import is_operator_token, known_member, member_for_token
 from inmail.services.context import Deps
 from inmail.services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
+from inmail.services.sequences import run_due_on_request
 
 bearer = HTTPBearer(auto_error=False, description="A member token, or the operator token")
 
@@ -75,10 +76,17 @@ async def caller(
 AnyCaller = Annotated[Caller, Depends(caller)]
 
 
-async def current_member(who: AnyCaller) -> str:
-    """The calling member's id; the operator token is not a member (403)."""
+async def current_member(who: AnyCaller, rt: RuntimeDep, at: Now) -> str:
+    """The calling member's id; the operator token is not a member (403).
+
+    Their scheduled follow-ups due by now are run first, so they go out without a
+    worker (services.sequences.run_due_for); the process usually knows without
+    asking the database that none is due, and then this costs no I/O at all.
+    """
     if who.member_id is None:
         raise HTTPException(403, "this endpoint acts as a member: use a member token")
+    if not rt.deps.due_check.nothing_due(who.member_id, at):
+        await run_in_threadpool(run_due_on_request, rt.deps, who.member_id, at)
     return who.member_id
 
 

@@ -17,10 +17,12 @@ from inmail.api.pagination import (
     encode_thread_cursor,
     next_cursor,
 )
+from inmail.api.routes_sequences import follow_up_request, scheduled, scheduled_ref
 from inmail.api.schemas import (
     DeclinedOut,
     FollowUpOut,
     InmailIn,
+    InmailSentOut,
     MessageIn,
     NotificationOut,
     Page,
@@ -34,7 +36,7 @@ from inmail.api.schemas import (
 )
 from inmail.api.template_schemas import template_stats
 from inmail.domain.templates import Variant
-from inmail.services import inbox, inmail, quote, templates
+from inmail.services import inbox, inmail, quote, sequences, templates
 
 router = APIRouter(
     prefix="/v1", tags=["messaging"], responses=problem_responses(401, 403, 404, 409, 422)
@@ -48,7 +50,8 @@ def send_inmail(
     deps: ServicesDep,
     now: Now,
     key: IdempotencyKey = None,
-) -> SentOut:
+) -> InmailSentOut:
+    follow_up = None if body.follow_up is None else follow_up_request(body.follow_up)
     sent = inmail.send_inmail(
         deps,
         sender_id=member_id,
@@ -59,8 +62,10 @@ def send_inmail(
         idempotency_key=key,
         template_id=body.template_id,
         variant=None if body.variant is None else Variant(body.variant),
+        follow_up=follow_up,
     )
-    return render.sent(sent)
+    scheduled = None if follow_up is None else scheduled_ref(deps, member_id, sent.thread_id)
+    return InmailSentOut(**render.sent(sent).model_dump(), scheduled_follow_up=scheduled)
 
 
 @router.delete("/inmails/{inmail_id}", status_code=409)
@@ -99,7 +104,10 @@ def list_threads(
 @router.get("/threads/{thread_id}")
 def read_thread(thread_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> ThreadOut:
     view = inbox.get_thread(deps, member_id=member_id, thread_id=thread_id)
-    return render.thread(view.thread, view.messages)
+    shown = render.thread(view.thread, view.messages)
+    found = sequences.schedule_of_thread(deps, member_id=member_id, thread_id=thread_id)
+    shown.scheduled_follow_up = None if found is None else scheduled(found)
+    return shown
 
 
 @router.post("/threads/{thread_id}/messages", status_code=201, responses=problem_responses(402))

@@ -301,6 +301,7 @@ class InmailIn(In):
     body: Annotated[Body | None, OMITTABLE] = None
     template_id: Annotated[MemberId | None, OMITTABLE] = None
     variant: Annotated[Literal["a", "b"] | None, OMITTABLE] = None
+    follow_up: Annotated[FollowUpIn | None, OMITTABLE] = None
 
 
 class SentOut(BaseModel):
@@ -363,6 +364,10 @@ class ThreadOut(BaseModel):
     last_message: LastMessageOut | None
     # Every message on GET /v1/threads/{id}; only the last one in GET /v1/threads.
     messages: list[MessageOut]
+    scheduled_follow_up: ScheduledFollowUpOut | None = Field(
+        default=None,
+        description="GET /v1/threads/{id}: the follow-up its sender scheduled (only they see it)",
+    )
 
 
 class ReadOut(BaseModel):
@@ -561,3 +566,46 @@ class IntroductionOut(BaseModel):
     target: str
     note: str
     thread_id: str | None
+
+
+class FollowUpIn(In):
+    """A follow-up sent by itself ``after_days`` days after the InMail if no response came
+    (charged then, SPEC §5). ``after_days``: from the sender's plan's follow-up wait (7) to the
+    longest schedule (28); its text is ``body``, or ``template_id``: that template rendered for the recipient at send time."""
+
+    after_days: Annotated[int, Field(ge=0, le=36_500), INTEGRAL]
+    body: Annotated[str | None, TextField(messaging.BODY), OMITTABLE] = None
+    template_id: Annotated[MemberId | None, OMITTABLE] = None
+
+
+class ScheduledRefOut(BaseModel):
+    """The follow-up a send scheduled (its state: GET /v1/me/scheduled-follow-ups/{id})."""
+
+    id: str
+    due_at: datetime
+
+
+class InmailSentOut(SentOut):
+    scheduled_follow_up: ScheduledRefOut | None = None
+
+
+class ScheduledFollowUpOut(BaseModel):
+    """A scheduled follow-up: pending until due, then sent, failed or cancelled."""
+
+    id: str
+    thread_id: str
+    recipient: str
+    after_days: int
+    due_at: datetime
+    body: str | None
+    template_id: str | None
+    status: Literal["pending", "sent", "cancelled", "failed"]
+    reason_code: str | None = Field(
+        description="why it was cancelled (answered, declined, cancelled-by-sender, "
+        "followed-up-by-hand) or failed (the refusal's error code, e.g. insufficient-credits)"
+    )
+    reason: str | None
+    message_id: str | None = Field(description="the follow-up InMail, once sent")
+    attempts: int
+    created_at: datetime
+    updated_at: datetime

@@ -19,6 +19,7 @@ anything transport-specific.
     │   └── HandleTaken              handle-taken
     │   └── AlreadySpent             already-spent
     │   └── CostChanged              cost-changed
+    │   └── ScheduledFollowUpNotPending  scheduled-follow-up-not-pending
     ├── IdempotencyKeyReused         idempotency-key-reused
     ├── InmailNotOnPlan              inmail-not-on-plan
     ├── PacksNotOnPlan               packs-not-on-plan
@@ -141,6 +142,12 @@ class CostChanged(Conflict):
     """A send would cost more credits than the member was shown and agreed to."""
 
     code = "cost-changed"
+
+
+class ScheduledFollowUpNotPending(Conflict):
+    """A scheduled follow-up was sent or failed already: there is nothing left to cancel."""
+
+    code = "scheduled-follow-up-not-pending"
 
 
 class IdempotencyKeyReused(DomainError):

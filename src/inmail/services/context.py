@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -16,6 +16,8 @@ from inmail.domain.credits import Book
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, UnknownPlan
 from inmail.domain.plans import Plan, PlanVersion, in_force
+from inmail.domain.sequences import DEFAULT_LEASE, FOLLOW_UP_MAX_DAYS
+from inmail.services.due_check import DueCheck
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store.db import Database
@@ -81,6 +83,9 @@ class Deps:
     db: Database
     plans: PlanVersionCache
     group_message_monthly_limit: int = 15
+    followup_max_days: int = FOLLOW_UP_MAX_DAYS  # the longest scheduled follow-up wait
+    job_lease: timedelta = DEFAULT_LEASE  # how long a run holds a claimed job
+    due_check: DueCheck = field(default_factory=DueCheck)  # senders with nothing due yet
 
 
 @dataclass(slots=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,15 @@ from inmail.domain.messaging import (
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
+from inmail.domain.sequences import (
+    CANCEL_TEXT,
+    CancelReason,
+    FollowUpRequest,
+    ScheduleStatus,
+    check_schedule,
+)
+from inmail.domain.sequences import due_at as follow_up_due_at
+from inmail.domain.sequences import sent_text as scheduled_sent_text
 from inmail.domain.templates import Source, Variant, source_of
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, decode_spend, spend_credits
@@ -45,9 +55,11 @@ from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
+from inmail.store import sequences as schedule_store
 from inmail.store import spends as spend_store
 from inmail.store.messaging import MessageRecord, ThreadRecord, message_row, notification_row
-from inmail.store.tables import messages, notifications, threads
+from inmail.store.sequences import ScheduledRecord
+from inmail.store.tables import messages, notifications, scheduled_followups, threads
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,7 @@ def send_inmail(
     agreed: Agreed = ANYTHING,
     template_id: str | None = None,
     variant: Variant | None = None,
+    follow_up: FollowUpRequest | None = None,
 ) -> Sent:
     """A new InMail thread; the credit is spent in the same transaction as the message.
 
@@ -87,13 +100,19 @@ def send_inmail(
     the template and variant. Giving both, or neither, is a ValidationError.
     While an InMail from the sender to ``to`` awaits a response, a new one is
     refused with InmailAlreadyAwaitingResponse, charging nothing (SPEC §4).
+    ``follow_up`` schedules one follow-up (issue 10 §7), stored with the send or
+    not at all; a schedule the sender's plan does not allow is a ValidationError
+    (:func:`plan_follow_up`), before anything is written.
     """
     require_utc(now)
     source = source_of(subject, body, template_id, variant)
-    write = message_write(deps, sender_id, idempotency_key, source.request(to))
+    request = source.request(to)
+    if follow_up is not None:  # only then: the fingerprints of plain sends stay as they were
+        request["follow_up"] = asdict(follow_up)
+    write = message_write(deps, sender_id, idempotency_key, request)
     letter = (to, source)
     return first_answer_or(
-        deps, write, lambda: _send_inmail(deps, sender_id, letter, now, write, agreed)
+        deps, write, lambda: _send_inmail(deps, sender_id, letter, now, write, agreed, follow_up)
     )
 
 
@@ -104,6 +123,7 @@ def _send_inmail(
     now: datetime,
     write: Keyed[Sent],
     agreed: Agreed,
+    follow_up: FollowUpRequest | None = None,
 ) -> Sent:
     to, source = letter
     if source.template_id is None:
@@ -111,6 +131,8 @@ def _send_inmail(
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
     sender = current_account(deps, sender_id, now)
     plan = sender.subscription.plan
+    pair = (sender_id, to)
+    schedule = None if follow_up is None else plan_follow_up(deps, follow_up, plan, now, pair)
     route = new_inmail_route(reach_between(deps, sender, to, now, with_routes=not plan.inmail))
     check_agreed_cost(route, agreed)
     subject, body, (template_id, variant) = _text_of(deps, sender_id, to, source, now)
@@ -129,11 +151,13 @@ def _send_inmail(
     )
     message = _inmail_message(thread.id, sender_id, "inmail", subject, body, route, plan, now)
     message = replace(message, template_id=template_id, variant=variant)
-    rows = (
+    rows: tuple[Any, ...] = (
         (threads, message_store.thread_row(thread)),
         (messages, message_row(message)),
         (notifications, _new_inmail_notice(to, sender_id, subject, thread.id, now)),
     )
+    if schedule is not None:
+        rows += ((scheduled_followups, schedule(thread.id, sender_id)),)
     try:
         return _charge(deps, sender_id, message, route, now, write, rows, (), agreed)
     except IntegrityError:
@@ -172,6 +196,38 @@ def _text_of(
         variant=source.variant,
     )
     return rendered.subject, rendered.body, (rendered.template_id, rendered.variant.value)
+
+
+def plan_follow_up(
+    deps: Deps,
+    follow_up: FollowUpRequest,
+    plan: Plan,
+    now: datetime,
+    pair: tuple[str, str],
+) -> Callable[[str, str], dict[str, Any]]:
+    """Check a follow-up to schedule with a send now; returns its row for (thread, sender).
+
+    ``pair`` is (sender, recipient). A follow-up from a template is rendered now, for
+    that recipient (its body, variant A), and stored as text: what the sender saw
+    scheduled is what goes out, even if the template is edited later.
+    Raises ValidationError naming the field (see domain.sequences.check_schedule),
+    and what services.templates.render_for raises (template-placeholder-missing).
+    """
+    check_schedule(follow_up, plan, deps.followup_max_days)
+    if follow_up.template_id is not None:
+        sender_id, to = pair
+        rendered = render_for(
+            deps, owner_id=sender_id, template_id=follow_up.template_id, to=to, now=now
+        )
+        follow_up = replace(follow_up, body=rendered.body)
+    due = follow_up_due_at(now, follow_up.after_days)
+
+    def row(thread_id: str, sender_id: str) -> dict[str, Any]:
+        return schedule_store.new_schedule_row(
+            new_id("sf"), thread_id, sender_id, follow_up, due, now
+        )
+
+    return row
 
 
 def _inmail_message(
@@ -319,8 +375,14 @@ def _visible_thread(deps: Deps, member_id: str, thread_id: str) -> ThreadRecord:
 
 
 def _follow_up(
-    deps: Deps, thread: ThreadRecord, body: str, now: datetime, write: Keyed[Sent]
+    deps: Deps,
+    thread: ThreadRecord,
+    body: str,
+    now: datetime,
+    write: Keyed[Sent],
+    scheduled: str | None = None,
 ) -> Sent:
+    """A charged follow-up InMail; ``scheduled``: the id of the schedule it sends."""
     sender = thread.initiator_id
     account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
     reach = reach_between(deps, account, thread.recipient_id, now, with_routes=False)
@@ -341,8 +403,65 @@ def _follow_up(
         .values(followups_sent=thread.followups_sent + 1, last_inmail_at=now, last_message_at=now)
     )
     notice = _new_inmail_notice(thread.recipient_id, sender, "follow-up", thread.id, now)
-    rows = ((messages, message_row(message)), (notifications, notice))
-    return _charge(deps, sender, message, route, now, write, rows, (guard,))
+    rows: tuple[Any, ...] = ((messages, message_row(message)), (notifications, notice))
+    guards = (guard, *_schedule_guards(deps, thread, message, scheduled, now))
+    if scheduled is not None:  # the sender did not click: tell them what it cost
+        told = scheduled_sent_text(route.cost)
+        kind, about = "scheduled_follow_up_sent", f"thread:{thread.id}"
+        rows += ((notifications, notification_row(sender, now, kind, told, about)),)
+    return _charge(deps, sender, message, route, now, write, rows, guards)
+
+
+def _schedule_guards(
+    deps: Deps, thread: ThreadRecord, message: MessageRecord, scheduled: str | None, now: datetime
+) -> tuple[Any, ...]:
+    """What a follow-up does to the thread's schedule, in its own transaction.
+
+    A scheduled one moves its schedule from pending to sent; one by hand cancels a
+    pending schedule (the thread gets one follow-up, the one the sender wrote). Each
+    statement must change its one row, else nothing is charged: a reply, the sender's
+    cancel or another run got there first.
+    """
+    if scheduled is not None:
+        done = ScheduleStatus.SENT
+        return (schedule_store.finish_statement(scheduled, done, now, message_id=message.id),)
+    with deps.db.read() as conn:
+        pending = schedule_store.pending_for_thread(conn, thread.id)
+    if pending is None:
+        return ()
+    reason = CancelReason.FOLLOWED_UP_BY_HAND
+    cancel = schedule_store.finish_statement(
+        pending, ScheduleStatus.CANCELLED, now, reason_code=reason.value, reason=CANCEL_TEXT[reason]
+    )
+    return (cancel,)
+
+
+def send_scheduled_follow_up(deps: Deps, *, schedule: ScheduledRecord, now: datetime) -> Sent:
+    """Send a due scheduled follow-up through the follow-up path (SPEC §5), exactly once.
+
+    Its idempotency key is the schedule's id, in a scope of its own, so a run
+    retried after a crash answers the first send instead of charging again; and
+    the send moves the schedule to ``sent`` in its own transaction. Raises the
+    follow-up's refusals (InsufficientCredits, FollowUpLimitReached, ...),
+    ThreadClosed if the thread no longer awaits a response, and Conflict if a
+    reply, a cancel or another run got there first (nothing charged).
+    """
+    require_utc(now)
+    assert schedule.body is not None, "a template's follow-up is rendered before it is sent"
+    body = schedule.body
+    request = {"scheduled_follow_up": schedule.id}
+    write = replace(
+        message_write(deps, schedule.sender_id, schedule.id, request),
+        scope=f"scheduled-follow-up:{schedule.sender_id}",
+    )
+
+    def run() -> Sent:
+        thread = _visible_thread(deps, schedule.sender_id, schedule.thread_id)
+        if thread.status != ThreadStatus.AWAITING_RESPONSE:
+            raise ThreadClosed(f"this thread is {thread.status.replace('_', ' ')} now")
+        return _follow_up(deps, thread, body, now, write, scheduled=schedule.id)
+
+    return first_answer_or(deps, write, run)
 
 
 def _free_message(
@@ -394,6 +513,8 @@ def _respond(
         )
         if moved.rowcount != 1:
             raise ThreadClosed("this thread was answered or declined a moment ago")
+        why = CancelReason.ANSWERED if reply_body is not None else CancelReason.DECLINED
+        schedule_store.cancel_for_thread(conn, thread.id, why.value, CANCEL_TEXT[why], now)
         sent = _record_response(conn, thread, reply_body, now)
         _credit_back_inmails(deps, conn, thread, now)
         return sent

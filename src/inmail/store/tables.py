@@ -440,3 +440,38 @@ app_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", String(200), nullable=False),
 )
+
+scheduled_followups = Table(
+    "scheduled_followups",
+    metadata,
+    # One follow-up InMail a sender scheduled when sending (issue 10 §7), sent by the worker
+    # or on the sender's next request once due, if the thread still awaits a response.
+    Column("id", String(40), primary_key=True),
+    Column("thread_id", String(40), ForeignKey("threads.id"), nullable=False, unique=True),
+    Column("sender_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("after_days", Integer, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=True),
+    Column("template_id", String(40), nullable=True),  # the template a follow-up was rendered from
+    Column("status", String(20), nullable=False),  # pending | sent | cancelled | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # A run holds the job until then; after a crash another run takes it over.
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("reason_code", String(64), nullable=True),  # why it was cancelled or failed
+    Column("reason", String(500), nullable=True),
+    Column("message_id", String(40), nullable=True),  # the follow-up, once sent
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('pending', 'sent', 'cancelled', 'failed')", name="status_known"),
+    CheckConstraint("body IS NOT NULL OR template_id IS NOT NULL", name="has_text"),
+)
+# The worker's scan ("what is due?") and a sender's own ("anything due for me?", their list).
+Index(
+    "ix_scheduled_followups_status_due", scheduled_followups.c.status, scheduled_followups.c.due_at
+)
+Index(
+    "ix_scheduled_followups_sender",
+    scheduled_followups.c.sender_id,
+    scheduled_followups.c.status,
+    scheduled_followups.c.due_at,
+)

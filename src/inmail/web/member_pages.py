@@ -21,6 +21,7 @@ from inmail.services import (
     inmail,
     members,
     quote,
+    sequences,
     settings,
     statements,
     subscriptions,
@@ -37,6 +38,12 @@ from inmail.web.forms import (
     keyed_page,
     on_failure,
     refused_on,
+)
+from inmail.web.sequence_fields import (
+    FollowUpBody,
+    FollowUpChecked,
+    FollowUpDays,
+    follow_up_from_form,
 )
 from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
@@ -94,6 +101,7 @@ def _thread(
     people = members.members_by_id(
         rt.deps, [thread.initiator_id, thread.recipient_id, *senders], now=rt.clock.now()
     )
+    scheduled = sequences.schedule_of_thread(rt.deps, member_id=member_id, thread_id=thread_id)
     return page(
         request,
         "thread.html",
@@ -103,6 +111,7 @@ def _thread(
         member_id=member_id,
         failed=failed,
         page_key=page_key,
+        scheduled=scheduled,
     )
 
 
@@ -137,6 +146,19 @@ def decline(request: Request, thread_id: str, member_id: WebMember) -> Response:
     rt = runtime_of(request)
     inmail.decline(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
     return back(request, f"/threads/{thread_id}", "Declined. The sender has been told.")
+
+
+@router.post("/threads/{thread_id}/scheduled-follow-up/cancel", dependencies=[CsrfChecked])
+@on_failure(_thread_again)
+def cancel_scheduled_follow_up(
+    request: Request, thread_id: str, member_id: WebMember, schedule: Id
+) -> Response:
+    rt = runtime_of(request)
+    sequences.cancel_schedule(
+        rt.deps, member_id=member_id, schedule_id=schedule, now=rt.clock.now()
+    )
+    text = "Scheduled follow-up cancelled: nothing will be sent or charged."
+    return back(request, f"/threads/{thread_id}", text)
 
 
 @router.get("/compose", response_class=HTMLResponse)
@@ -185,6 +207,7 @@ def _compose(
     balance = statements.get_credits(rt.deps, member_id=member_id, now=now).balance
     if tips is None:  # before anything is written: the tips about the recipient
         tips = draft_tips(rt, member_id, to, "", "", sends_free=preview.cost_credits == 0)
+    terms = sequences.follow_up_terms(rt.deps, member_id=member_id, now=now)
     return page(
         request,
         "compose.html",
@@ -196,6 +219,7 @@ def _compose(
         **panel(tips, written=again is not None),
         from_template=template_pages.from_template(rt.deps, member_id, to, template, now),
         now=now,
+        follow_up_terms=terms,
         **shown,
     )
 
@@ -218,11 +242,15 @@ def send(
     overage: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
     template: Annotated[str, Form(max_length=50)] = "",
+    follow_up: FollowUpChecked = "",
+    follow_up_days: FollowUpDays = None,
+    follow_up_body: FollowUpBody = "",
 ) -> Response:
     """Send by the channel and at the cost the page showed (never a costlier one); from the
     template chosen when the text is the template's as rendered (web.template_pages)."""
     rt = runtime_of(request)
     now = rt.clock.now()
+    later = follow_up_from_form(follow_up, follow_up_days, follow_up_body)
     if channel == Channel.MESSAGE:
         sent = inmail.send_message(
             rt.deps, sender_id=member_id, to=to, body=body, now=now, idempotency_key=once
@@ -237,6 +265,7 @@ def send(
             idempotency_key=once,
             agreed=Agreed(cost, overage),
             **template_pages.send_as(rt.deps, member_id, to, letter, template, now),
+            follow_up=later,
         )
     text = (
         "Sent for free."
@@ -245,6 +274,8 @@ def send(
     )
     if sent.overage_charge is not None:
         text += f" Overage billed: {sent.overage_charge}."
+    if later is not None and channel != Channel.MESSAGE:
+        text += f" Follow-up scheduled in {later.after_days} days unless they answer."
     return back(request, f"/threads/{sent.thread_id}", text)
 
 
