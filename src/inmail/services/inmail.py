@@ -50,7 +50,7 @@ from inmail.domain.templates import Source, Variant, source_of
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
-from inmail.services.reach import awaiting_inmail, gather_reach, reach_between, recipient_as_of
+from inmail.services.reach import gather_reach, reach_between, recipient_as_of
 from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -172,7 +172,7 @@ def _lost_the_race(deps: Deps, sender_id: str, to: str, plan: Plan) -> Conflict:
     was answered in the meantime.
     """
     with deps.db.read() as conn:
-        check_nothing_awaiting(awaiting_inmail(conn, sender_id, to), plan)
+        check_nothing_awaiting(message_store.awaiting_inmail(conn, sender_id, to), plan)
     return Conflict(
         "another InMail to this member was sent and answered while you were sending; "
         "nothing was charged: send again"

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from inmail.domain.messaging import AwaitingInmail
 from inmail.store.tables import AWAITING_INMAIL, messages, notifications, threads
 
 
@@ -185,27 +186,36 @@ def awaiting_threads(conn: Connection, initiator_id: str) -> list[ThreadRecord]:
     return [_thread(r) for r in conn.execute(query.order_by(threads.c.last_inmail_at))]
 
 
-def awaiting_inmail(conn: Connection, initiator_id: str, recipient_id: str) -> ThreadRecord | None:
+# Built once: it runs on every send and quote, and building the statement costs several
+# times what running it does. Its WHERE repeats the partial index's in literals
+# (AWAITING_INMAIL), so SQLite and PostgreSQL (in a generic plan too) look the pair up there;
+# rank 0 is the newest of a pair's duplicates (and the only thread of everyone else), so the
+# index's order is the answer's.
+_AWAITING = (
+    select(threads.c.id, threads.c.last_inmail_at, threads.c.created_at, threads.c.followups_sent)
+    .where(
+        threads.c.initiator_id == bindparam("initiator"),
+        threads.c.recipient_id == bindparam("recipient"),
+        AWAITING_INMAIL,
+    )
+    .order_by(threads.c.duplicate_rank)
+    .limit(1)
+)
+
+
+def awaiting_inmail(
+    conn: Connection, initiator_id: str, recipient_id: str
+) -> AwaitingInmail | None:
     """The newest InMail thread from ``initiator_id`` to ``recipient_id`` awaiting a response.
 
     There is at most one, but for the older duplicates migration 0008 kept.
     """
-    # AWAITING_INMAIL is written in literals: the query's WHERE then implies the partial
-    # index's, so SQLite and PostgreSQL (in a generic plan too) look the pair up there.
-    query = (
-        select(threads)
-        .where(
-            threads.c.initiator_id == initiator_id,
-            threads.c.recipient_id == recipient_id,
-            AWAITING_INMAIL,
-        )
-        # Rank 0 is the newest of a pair's duplicates (and the only thread of everyone
-        # else); in index order, so there is nothing to sort.
-        .order_by(threads.c.duplicate_rank)
-        .limit(1)
-    )
-    row = conn.execute(query).first()
-    return None if row is None else _thread(row)
+    found = conn.execute(_AWAITING, {"initiator": initiator_id, "recipient": recipient_id})
+    row = found.first()
+    if row is None:
+        return None
+    last = row.last_inmail_at or row.created_at  # always set on an InMail thread
+    return AwaitingInmail(row.id, last, row.followups_sent)
 
 
 def inmails_sent_by(conn: Connection, member_id: str) -> list[tuple[datetime, datetime | None]]:
