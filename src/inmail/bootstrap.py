@@ -35,7 +35,12 @@ def build(settings: Settings) -> Runtime:
     clock: Clock = SystemClock()
     if settings.test_clock is not None:
         clock = TestClock(db, settings.test_clock)
-    deps = Deps(db, PlanVersionCache(), settings.group_message_monthly_limit)
+    deps = Deps(
+        db,
+        PlanVersionCache(),
+        settings.group_message_monthly_limit,
+        targeting=settings.targeting_rules(),
+    )
     return Runtime(settings, deps, clock)
 
 

@@ -18,6 +18,7 @@ from inmail.api import (
     routes_messaging,
     routes_network,
     routes_social,
+    routes_targeting,
 )
 from inmail.api.body_limit import BodyLimit
 from inmail.api.methods import Methods
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_messaging.router)
     app.include_router(routes_network.router)
     app.include_router(routes_social.router)
+    app.include_router(routes_targeting.router)
     pages.install(app, rt)
     return app
 

@@ -16,6 +16,7 @@ from inmail.domain.credits import Book
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, UnknownPlan
 from inmail.domain.plans import Plan, PlanVersion, in_force
+from inmail.domain.targeting import DEFAULT_RULES, TargetingRules
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store.db import Database
@@ -81,6 +82,7 @@ class Deps:
     db: Database
     plans: PlanVersionCache
     group_message_monthly_limit: int = 15
+    targeting: TargetingRules = DEFAULT_RULES  # the targeting score's weights and terms
 
 
 @dataclass(slots=True)

@@ -277,6 +277,7 @@ messages = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index("ix_messages_thread", messages.c.thread_id, messages.c.created_at)
+Index("ix_messages_sender", messages.c.sender_id, messages.c.created_at)
 
 notifications = Table(
     "notifications",

@@ -1,0 +1,231 @@
+"""Who is likely to answer: ranking candidate recipients for a member (SPEC §8, docs/targeting.md).
+
+The candidates are the ids a member names, the members a search text finds, or by
+default their 2nd-degree network. Their facts are read in one transaction, a fixed
+handful of batched queries for all of them (:mod:`inmail.store.targeting`); the
+score, reasons and order are :mod:`inmail.domain.targeting`'s.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from inmail.domain.cycles import require_utc
+from inmail.domain.errors import UnknownMember, ValidationError
+from inmail.domain.messaging import Reach, ThreadStatus
+from inmail.domain.plans import BASIC
+from inmail.domain.targeting import (
+    DEFAULT_LIMIT,
+    NAMES_SHOWN,
+    POOL_MAX,
+    QUERY,
+    Candidate,
+    Profile,
+    Ranked,
+    RankKey,
+    Received,
+    TargetingRules,
+    active_since,
+    check_candidates,
+    listed,
+    page,
+    rank,
+)
+from inmail.services.context import Deps, current_account
+from inmail.services.members import members_by_id, search_members
+from inmail.store import members as member_store
+from inmail.store import targeting as facts_store
+from inmail.store.accounts import Account
+from inmail.store.members import MemberRecord
+from inmail.store.targeting import ThreadBetween
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    member: MemberRecord
+    ranked: Ranked
+
+
+@dataclass(frozen=True, slots=True)
+class Targeting:
+    """A page of ranked candidates; ``next_key`` continues it (None: nothing more);
+    ``pool`` is how many candidates were ranked in all."""
+
+    items: list[Target]
+    next_key: RankKey | None
+    pool: int
+
+
+def rank_candidates(
+    deps: Deps,
+    *,
+    member_id: str,
+    now: datetime,
+    candidates: Sequence[str] | None = None,
+    q: str | None = None,
+    after: RankKey | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Targeting:
+    """The candidates ranked by how likely they are to answer ``member_id``, best first.
+
+    ``candidates`` (ids, at most 200, duplicates merged) or ``q`` (a search text:
+    the first 200 members whose name or handle holds it), not both; neither: the
+    caller's 2nd-degree network, the 200 with the most mutual connections. Found by a
+    search or in the network, members blocked either way are left out; named, they
+    are ranked as not reachable. Raises ValidationError (both given, too many, an
+    empty list, your own id, unknown ids: ``field`` names it) and UnknownMember
+    for an unknown caller.
+    """
+    require_utc(now)
+    wanted = check_candidates(candidates, q)
+    if q is not None:
+        QUERY.check(q, field="q")
+    sender = current_account(deps, member_id, now)
+    if wanted is not None:
+        pool = _named(deps, member_id, wanted, now)
+    else:
+        pool = _found(deps, member_id, q, now)
+    rules = deps.targeting
+    with deps.db.read() as conn:
+        me = member_store.get_member(conn, member_id)
+        if me is None:
+            raise UnknownMember(f"there is no member {member_id!r}")
+        facts = gather_candidates(conn, sender, pool, rules, now)
+    if wanted is None:  # a search or the network suggests nobody blocked either way
+        facts = [c for c in facts if not c.reach.blocked]
+    profile = Profile(me.company, me.school, me.interests)
+    ranked = rank(facts, me=profile, rules=rules, now=now)
+    shown, next_key = page(ranked, after=after, limit=limit)
+    by_id = {m.id: m for m in pool}
+    return Targeting([Target(by_id[r.member_id], r) for r in shown], next_key, len(ranked))
+
+
+def _named(deps: Deps, member_id: str, wanted: list[str], now: datetime) -> list[MemberRecord]:
+    if member_id in wanted:
+        raise ValidationError(
+            f"candidates holds your own id ({member_id}): leave yourself out", field="candidates"
+        )
+    found = members_by_id(deps, wanted, now=now)
+    unknown = [i for i in wanted if i not in found]
+    if unknown:
+        ids = "the id" if len(unknown) == 1 else "the ids"
+        raise ValidationError(
+            f"candidates: there is no member with {ids} {listed(unknown, 10)}",
+            field="candidates",
+        )
+    return [found[i] for i in wanted]
+
+
+def _found(deps: Deps, member_id: str, q: str | None, now: datetime) -> list[MemberRecord]:
+    if q is not None:
+        found = search_members(deps, text=q, now=now, limit=POOL_MAX + 1)
+        return [m for m in found if m.id != member_id][:POOL_MAX]
+    with deps.db.read() as conn:
+        ids = facts_store.second_degree(conn, member_id, limit=POOL_MAX)
+    found_by_id = members_by_id(deps, ids, now=now)
+    return [found_by_id[i] for i in ids if i in found_by_id]
+
+
+def member_ids_by_handle(deps: Deps, handles: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(ids of the handles that exist, in order, duplicates merged; the handles that do not)."""
+    wanted = list(dict.fromkeys(h.removeprefix("@").lower() for h in handles if h.strip("@")))
+    with deps.db.read() as conn:
+        found = facts_store.ids_by_handle(conn, wanted)
+    return [found[h] for h in wanted if h in found], [h for h in wanted if h not in found]
+
+
+def gather_candidates(
+    conn: Connection,
+    sender: Account,
+    pool: Sequence[MemberRecord],
+    rules: TargetingRules,
+    now: datetime,
+) -> list[Candidate]:
+    """The facts about each member of ``pool`` from ``sender``'s point of view, in batch.
+
+    ``pool`` comes with each member's plan as of ``now`` (their Open Profile counts only
+    on a paid plan, as in the cost preview).
+    """
+    me, ids = sender.member_id, [m.id for m in pool]
+    if not ids:
+        return []
+    settings = facts_store.messaging_settings(conn, ids)
+    connected = facts_store.connected_to(conn, me, ids)
+    blocked = facts_store.blocked_either_way(conn, me, ids)
+    mutuals: dict[str, list[str]] = defaultdict(list)
+    for candidate, via in facts_store.mutual_pairs(conn, me, ids):
+        mutuals[candidate].append(via)
+    named = sorted({v for vias in mutuals.values() for v in vias[:NAMES_SHOWN]})
+    names = facts_store.names(conn, named) if named else {}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for candidate, group in facts_store.shared_groups(conn, me, ids):
+        groups[candidate].append(group)
+    between: dict[str, list[ThreadBetween]] = defaultdict(list)
+    for thread in facts_store.threads_between(conn, me, ids):
+        between[thread.other].append(thread)
+    received: dict[str, list[Received]] = defaultdict(list)
+    for row in facts_store.inmails_received(conn, ids, newest=rules.history_considered):
+        received[row.recipient].append(_received(row.sent_at, row.status, row.responded_at))
+    active = facts_store.last_active(conn, ids, since=active_since(now, rules))
+    candidates = []
+    for member in pool:
+        mine = between[member.id]
+        setting = settings[member.id]
+        reach = Reach(
+            sender_plan=sender.subscription.plan,
+            connected=member.id in connected,
+            blocked=member.id in blocked,
+            recipient_accepts_inmail=setting.inmail_open,
+            recipient_open_profile=setting.open_profile and member.plan != BASIC,
+            open_conversation=any(t.status in _OPEN for t in mine),
+            group_peer=bool(groups[member.id]) and setting.group_messages_open,
+        )
+        candidates.append(
+            Candidate(
+                member_id=member.id,
+                profile=Profile(member.company, member.school, member.interests),
+                reach=reach,
+                mutual_count=len(mutuals[member.id]),
+                mutual_names=tuple(
+                    names[v] for v in mutuals[member.id][:NAMES_SHOWN] if v in names
+                ),
+                shared_groups=tuple(groups[member.id]),
+                received=tuple(received[member.id]),
+                last_active_at=active.get(member.id),
+                replied_to_you=any(t.status == ThreadStatus.ANSWERED for t in _sent(mine)),
+                declined_you_at=_declined_at(mine),
+                awaiting_since=_awaiting_since(mine),
+            )
+        )
+    return candidates
+
+
+_OPEN = (ThreadStatus.ANSWERED.value, ThreadStatus.OPEN.value)  # as the cost preview reads it
+
+
+def _received(sent_at: datetime, status: str, responded_at: datetime | None) -> Received:
+    replied = responded_at if status == ThreadStatus.ANSWERED else None
+    declined = responded_at if status == ThreadStatus.DECLINED else None
+    return Received(sent_at, replied, declined)
+
+
+def _sent(threads: list[ThreadBetween]) -> list[ThreadBetween]:
+    """The InMail threads I started with them."""
+    return [t for t in threads if t.mine and t.kind == "inmail"]
+
+
+def _declined_at(threads: list[ThreadBetween]) -> datetime | None:
+    """When they last declined an InMail of mine (None: never)."""
+    declined = [t for t in _sent(threads) if t.status == ThreadStatus.DECLINED]
+    return max((t.responded_at or t.created_at for t in declined), default=None)
+
+
+def _awaiting_since(threads: list[ThreadBetween]) -> datetime | None:
+    """When the InMail of mine that still awaits their response was sent (None: none)."""
+    waiting = [t for t in _sent(threads) if t.status == ThreadStatus.AWAITING_RESPONSE]
+    return min((t.created_at for t in waiting), default=None)

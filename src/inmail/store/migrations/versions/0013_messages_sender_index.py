@@ -1,0 +1,25 @@
+"""messages by sender and time: who was recently active (targeting), InMails a member sent
+
+Revision ID: 0013
+Revises: 0007
+Create Date: 2026-11-29 18:30:00
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0013"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Targeting asks for each candidate's latest message since a moment; the stats read the
+    # InMails a member sent. Without it both scan every message.
+    op.create_index("ix_messages_sender", "messages", ["sender_id", "created_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_messages_sender", table_name="messages")
