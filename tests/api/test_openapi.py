@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from inmail.api.app import create_app
 from inmail.bootstrap import build
 from inmail.config import Settings
-from inmail.domain import credits, messaging, network, plans, profile
+from inmail.domain import credits, messaging, network, plans, profile, targeting
 from inmail.domain.text import TextRule
 from tests.api.conftest import ADMIN_TOKEN, Api
 
@@ -102,8 +102,10 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("MemberIn", "school"): profile.SCHOOL,
     ("MemberIn", "interests"): profile.INTEREST,
     ("PlanIn", "name"): plans.PLAN_NAME,
+    ("TargetingIn", "q"): targeting.QUERY,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+={0,2}$"
 CODE = {"minLength": 1, "maxLength": plans.CODE_MAX, "pattern": plans.CODE_PATTERN}
 # Other string fields: ids, codes, the handle, enums and times, by their published constraints.
 SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
@@ -123,6 +125,8 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("PriceIn", "currency"): {"pattern": "^[A-Z]{3}$"},
     ("ContactFieldIn", "visibility"): {"enum": ["only_me", "connections", "network", "everyone"]},
     ("ClockIn", "now"): {"format": "date-time"},
+    ("TargetingIn", "candidates"): ID,
+    ("TargetingIn", "cursor"): {"minLength": 1, "maxLength": 200, "pattern": CURSOR_PATTERN},
 }
 
 
@@ -254,8 +258,11 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
             pages += 1
             assert set(_schema(document, schema["$ref"])["properties"]) == {"items", "next_cursor"}
             names = {p["name"] for p in operation.get("parameters", [])}
+            if "requestBody" in operation:  # a list asked for with a body pages in its body
+                ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 13
+    assert pages == 14
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------
