@@ -15,6 +15,7 @@ from benchmarks import (
     send_inmail_sqlite,
     spend_postgres,
     spend_sqlite,
+    targeting_100k,
 )
 from benchmarks.report import emit, log
 
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     send_inmail_sqlite.NAME: send_inmail_sqlite.run,
     http_send_inmail.NAME: http_send_inmail.run,
     mutuals_100k.NAME: mutuals_100k.run,
+    targeting_100k.NAME: targeting_100k.run,
 }
 
 

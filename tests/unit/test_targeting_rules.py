@@ -6,7 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
+from inmail.config import Settings
 from inmail.domain.errors import ValidationError
 from inmail.domain.messaging import Channel, Reach
 from inmail.domain.plans import default_catalog
@@ -415,3 +417,15 @@ def test_lists_read_as_english() -> None:
     assert listed(["A", "B"]) == "A and B"
     assert listed(["A", "B", "C"]) == "A, B and C"
     assert listed(["A", "B", "C", "D", "E"]) == "A, B, C and 2 more"
+
+
+def test_a_deployment_sets_the_weights_in_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INMAIL_TARGETING_WEIGHTS", '{"same_company": 9, "rarely_answers": -10}')
+    monkeypatch.setenv("INMAIL_TARGETING_ACTIVE_DAYS", "7")
+    rules = Settings().targeting_rules()
+    assert (rules.weights.same_company, rules.weights.rarely_answers) == (9, -10)
+    assert rules.weights.same_school == Weights().same_school
+    assert rules.active_days == 7
+    monkeypatch.setenv("INMAIL_TARGETING_WEIGHTS", '{"company": 9}')
+    with pytest.raises(PydanticValidationError, match="no targeting weight 'company'"):
+        Settings()  # a wrong name stops the start, not the first request

@@ -257,7 +257,7 @@ def check_candidates(candidates: Sequence[str] | None, q: str | None) -> list[st
 
 
 def listed(items: Sequence[str], shown: int = NAMES_SHOWN) -> str:
-    """ "A", "A and B", "A, B and C", "A, B, C and 2 more"."""
+    """Items as English lists them: A; A and B; A, B and C; A, B, C and 2 more."""
     if len(items) > shown:
         return f"{', '.join(items[:shown])} and {len(items) - shown} more"
     if len(items) <= 2:

@@ -41,7 +41,7 @@ from inmail.services.members import members_by_id, search_members
 from inmail.store import members as member_store
 from inmail.store import targeting as facts_store
 from inmail.store.accounts import Account
-from inmail.store.members import MemberRecord
+from inmail.store.members import MemberRecord, MessagingSettings
 from inmail.store.targeting import ThreadBetween
 
 
@@ -151,17 +151,34 @@ def gather_candidates(
     ``pool`` comes with each member's plan as of ``now`` (their Open Profile counts only
     on a paid plan, as in the cost preview).
     """
-    me, ids = sender.member_id, [m.id for m in pool]
-    if not ids:
+    if not pool:
         return []
-    settings = facts_store.messaging_settings(conn, ids)
-    connected = facts_store.connected_to(conn, me, ids)
-    blocked = facts_store.blocked_either_way(conn, me, ids)
+    facts = _read_facts(conn, sender.member_id, [m.id for m in pool], rules, now)
+    return [_candidate(member, facts, sender) for member in pool]
+
+
+@dataclass(slots=True)
+class _Facts:
+    """Every fact about the candidates, by candidate id, as the batched queries found them."""
+
+    settings: dict[str, MessagingSettings]
+    connected: set[str]
+    blocked: set[str]
+    mutuals: dict[str, list[str]]  # mutual connection ids, by id
+    names: dict[str, str]  # of the mutual connections named in a reason
+    groups: dict[str, list[str]]  # shared group names
+    between: dict[str, list[ThreadBetween]]
+    received: dict[str, list[Received]]
+    active: dict[str, datetime]
+
+
+def _read_facts(
+    conn: Connection, me: str, ids: list[str], rules: TargetingRules, now: datetime
+) -> _Facts:
     mutuals: dict[str, list[str]] = defaultdict(list)
     for candidate, via in facts_store.mutual_pairs(conn, me, ids):
         mutuals[candidate].append(via)
     named = sorted({v for vias in mutuals.values() for v in vias[:NAMES_SHOWN]})
-    names = facts_store.names(conn, named) if named else {}
     groups: dict[str, list[str]] = defaultdict(list)
     for candidate, group in facts_store.shared_groups(conn, me, ids):
         groups[candidate].append(group)
@@ -171,38 +188,45 @@ def gather_candidates(
     received: dict[str, list[Received]] = defaultdict(list)
     for row in facts_store.inmails_received(conn, ids, newest=rules.history_considered):
         received[row.recipient].append(_received(row.sent_at, row.status, row.responded_at))
-    active = facts_store.last_active(conn, ids, since=active_since(now, rules))
-    candidates = []
-    for member in pool:
-        mine = between[member.id]
-        setting = settings[member.id]
-        reach = Reach(
-            sender_plan=sender.subscription.plan,
-            connected=member.id in connected,
-            blocked=member.id in blocked,
-            recipient_accepts_inmail=setting.inmail_open,
-            recipient_open_profile=setting.open_profile and member.plan != BASIC,
-            open_conversation=any(t.status in _OPEN for t in mine),
-            group_peer=bool(groups[member.id]) and setting.group_messages_open,
-        )
-        candidates.append(
-            Candidate(
-                member_id=member.id,
-                profile=Profile(member.company, member.school, member.interests),
-                reach=reach,
-                mutual_count=len(mutuals[member.id]),
-                mutual_names=tuple(
-                    names[v] for v in mutuals[member.id][:NAMES_SHOWN] if v in names
-                ),
-                shared_groups=tuple(groups[member.id]),
-                received=tuple(received[member.id]),
-                last_active_at=active.get(member.id),
-                replied_to_you=any(t.status == ThreadStatus.ANSWERED for t in _sent(mine)),
-                declined_you_at=_declined_at(mine),
-                awaiting_since=_awaiting_since(mine),
-            )
-        )
-    return candidates
+    return _Facts(
+        settings=facts_store.messaging_settings(conn, ids),
+        connected=facts_store.connected_to(conn, me, ids),
+        blocked=facts_store.blocked_either_way(conn, me, ids),
+        mutuals=mutuals,
+        names=facts_store.names(conn, named) if named else {},
+        groups=groups,
+        between=between,
+        received=received,
+        active=facts_store.last_active(conn, ids, since=active_since(now, rules)),
+    )
+
+
+def _candidate(member: MemberRecord, facts: _Facts, sender: Account) -> Candidate:
+    """One candidate's facts; their reach built as the cost preview builds it (reach.py)."""
+    mine, setting, mutuals = facts.between[member.id], facts.settings[member.id], facts.mutuals
+    reach = Reach(
+        sender_plan=sender.subscription.plan,
+        connected=member.id in facts.connected,
+        blocked=member.id in facts.blocked,
+        recipient_accepts_inmail=setting.inmail_open,
+        recipient_open_profile=setting.open_profile and member.plan != BASIC,
+        open_conversation=any(t.status in _OPEN for t in mine),
+        group_peer=bool(facts.groups[member.id]) and setting.group_messages_open,
+    )
+    shown = mutuals[member.id][:NAMES_SHOWN]
+    return Candidate(
+        member_id=member.id,
+        profile=Profile(member.company, member.school, member.interests),
+        reach=reach,
+        mutual_count=len(mutuals[member.id]),
+        mutual_names=tuple(facts.names[v] for v in shown if v in facts.names),
+        shared_groups=tuple(facts.groups[member.id]),
+        received=tuple(facts.received[member.id]),
+        last_active_at=facts.active.get(member.id),
+        replied_to_you=any(t.status == ThreadStatus.ANSWERED for t in _sent(mine)),
+        declined_you_at=_declined_at(mine),
+        awaiting_since=_awaiting_since(mine),
+    )
 
 
 _OPEN = (ThreadStatus.ANSWERED.value, ThreadStatus.OPEN.value)  # as the cost preview reads it
