@@ -226,6 +226,14 @@ def test_inmails_still_within_their_window_are_not_judged_yet() -> None:
     assert answer_bucket(slow, NOW) is Answers.RARELY  # answered, but after the window
 
 
+def test_only_the_last_years_inmails_count() -> None:
+    old = days_ago(400)
+    ancient = tuple(Received(old, replied_at=old + timedelta(days=1)) for _ in range(10))
+    assert answer_bucket(ancient, NOW) is Answers.UNKNOWN
+    assert answer_bucket(ancient, NOW, TargetingRules(history_days=500)) is Answers.MOST
+    assert answer_bucket(ancient + history(0, ignored=5), NOW) is Answers.RARELY
+
+
 def test_the_bucket_never_reveals_the_exact_rate() -> None:
     """Two members in one bucket get the same points and the same words, whatever their
     figures: nothing in the answer tells 55 % from 95 %, or 5 InMails from 500."""

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 
 from inmail.domain.errors import (
     DomainError,
@@ -93,7 +94,7 @@ class TargetingRules:
     - ``min_history``: InMails a candidate must have had counted (answered,
       declined, or older than the 30-day response window) before their bucket
       is more than "not enough history";
-    - ``history_considered``: only their most recent InMails received count;
+    - ``history_days``: only the InMails they received within that many days count;
     - ``most_percent`` / ``some_percent``: the share of counted InMails they
       replied to within the window that makes "most" / "some" (below: "rarely");
     - ``active_days``: a message sent or a post or comment written within that
@@ -103,7 +104,7 @@ class TargetingRules:
     weights: Weights = Weights()
     active_days: int = 30
     min_history: int = 5
-    history_considered: int = 100
+    history_days: int = 365
     most_percent: int = 50
     some_percent: int = 20
 
@@ -132,11 +133,10 @@ class TargetingRules:
         """The terms make sense: positive counts and days, 0 < some <= most <= 100 percent."""
         if not 1 <= self.active_days <= 36_500:
             raise ValidationError("active_days is from 1 to 36500", field="targeting_active_days")
-        if not 1 <= self.min_history <= self.history_considered <= 10_000:
-            raise ValidationError(
-                "min_history is at least 1 and at most history_considered (up to 10000)",
-                field="targeting_min_history",
-            )
+        if not 1 <= self.min_history <= 10_000:
+            raise ValidationError("min_history is from 1 to 10000", field="targeting_min_history")
+        if not 1 <= self.history_days <= 36_500:
+            raise ValidationError("history_days is from 1 to 36500", field="targeting_history_days")
         if not 0 < self.some_percent <= self.most_percent <= 100:
             raise ValidationError(
                 "the percentages need 0 < some <= most <= 100", field="targeting_most_percent"
@@ -265,6 +265,7 @@ def listed(items: Sequence[str], shown: int = NAMES_SHOWN) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+@lru_cache(maxsize=4096)  # the caller's own values are folded once per candidate
 def _fold(text: str) -> str:
     """Case-, accent- and spacing-insensitive form of a profile value, for comparing."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -296,14 +297,18 @@ def answer_bucket(
 ) -> Answers:
     """How often they answer InMail, from their InMail threads received (SPEC §5's window).
 
-    A thread counts once it was replied to or declined, or is older than the
-    30-day window; it is a reply when they replied within the window. Declines
-    count against: a decline is a response, but not an answer. With fewer than
+    Of the threads sent within ``history_days``, a thread counts once it was replied
+    to or declined, or is older than the 30-day window; it is a reply when they
+    replied within the window. Declines count against: a decline is a response, but
+    not an answer. With fewer than
     ``min_history`` counted threads, the bucket is :attr:`Answers.UNKNOWN`.
     Only the bucket leaves this function, never the figures behind it.
     """
     counted = replied = 0
+    since = history_since(now, rules)
     for inmail in received:
+        if inmail.sent_at < since:
+            continue  # older history does not count
         answered = inmail.replied_at is not None or inmail.declined_at is not None
         if not answered and now - inmail.sent_at <= RESPONSE_WINDOW:
             continue  # still within its window: too early to judge
@@ -317,6 +322,11 @@ def answer_bucket(
     if replied * 100 >= rules.some_percent * counted:
         return Answers.SOME
     return Answers.RARELY
+
+
+def history_since(now: datetime, rules: TargetingRules = DEFAULT_RULES) -> datetime:
+    """The earliest InMail received that still counts in a member's history."""
+    return now - timedelta(days=rules.history_days)
 
 
 def active_since(now: datetime, rules: TargetingRules = DEFAULT_RULES) -> datetime:

@@ -9,7 +9,7 @@ score, reasons and order are :mod:`inmail.domain.targeting`'s.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,13 +32,13 @@ from inmail.domain.targeting import (
     TargetingRules,
     active_since,
     check_candidates,
+    history_since,
     listed,
     page,
     rank,
 )
-from inmail.services.context import Deps, current_account
-from inmail.services.members import members_by_id, search_members
-from inmail.store import members as member_store
+from inmail.services.context import Deps, current_account, is_due
+from inmail.services.members import search_members
 from inmail.store import targeting as facts_store
 from inmail.store.accounts import Account
 from inmail.store.members import MemberRecord, MessagingSettings
@@ -80,55 +80,75 @@ def rank_candidates(
     are ranked as not reachable. Raises ValidationError (both given, too many, an
     empty list, your own id, unknown ids: ``field`` names it) and UnknownMember
     for an unknown caller.
+
+    Two transactions when nothing is due: the caller's account as of ``now``, then
+    one read of the pool and every fact. Candidates whose renewal is due are caught
+    up first, as every member read does, and the read is made again.
     """
     require_utc(now)
     wanted = check_candidates(candidates, q)
     if q is not None:
         QUERY.check(q, field="q")
-    sender = current_account(deps, member_id, now)
-    if wanted is not None:
-        pool = _named(deps, member_id, wanted, now)
-    else:
-        pool = _found(deps, member_id, q, now)
-    rules = deps.targeting
-    with deps.db.read() as conn:
-        me = member_store.get_member(conn, member_id)
-        if me is None:
-            raise UnknownMember(f"there is no member {member_id!r}")
-        facts = gather_candidates(conn, sender, pool, rules, now)
-    if wanted is None:  # a search or the network suggests nobody blocked either way
-        facts = [c for c in facts if not c.reach.blocked]
-    profile = Profile(me.company, me.school, me.interests)
-    ranked = rank(facts, me=profile, rules=rules, now=now)
-    shown, next_key = page(ranked, after=after, limit=limit)
-    by_id = {m.id: m for m in pool}
-    return Targeting([Target(by_id[r.member_id], r) for r in shown], next_key, len(ranked))
-
-
-def _named(deps: Deps, member_id: str, wanted: list[str], now: datetime) -> list[MemberRecord]:
-    if member_id in wanted:
+    if wanted is not None and member_id in wanted:
         raise ValidationError(
             f"candidates holds your own id ({member_id}): leave yourself out", field="candidates"
         )
-    found = members_by_id(deps, wanted, now=now)
-    unknown = [i for i in wanted if i not in found]
-    if unknown:
-        ids = "the id" if len(unknown) == 1 else "the ids"
-        raise ValidationError(
-            f"candidates: there is no member with {ids} {listed(unknown, 10)}",
-            field="candidates",
-        )
-    return [found[i] for i in wanted]
-
-
-def _found(deps: Deps, member_id: str, q: str | None, now: datetime) -> list[MemberRecord]:
+    sender = current_account(deps, member_id, now)
     if q is not None:
         found = search_members(deps, text=q, now=now, limit=POOL_MAX + 1)
-        return [m for m in found if m.id != member_id][:POOL_MAX]
+        wanted = [m.id for m in found if m.id != member_id][:POOL_MAX]
+    gathered = _gather(deps, sender, wanted, now)
+    if gathered.due:
+        for due in gathered.due:
+            current_account(deps, due, now)
+        gathered = _gather(deps, sender, wanted, now)
+    facts = gathered.candidates
+    if candidates is None:  # a search or the network suggests nobody blocked either way
+        facts = [c for c in facts if not c.reach.blocked]
+    me = Profile(gathered.me.company, gathered.me.school, gathered.me.interests)
+    ranked = rank(facts, me=me, rules=deps.targeting, now=now)
+    shown, next_key = page(ranked, after=after, limit=limit)
+    return Targeting(
+        [Target(gathered.members[r.member_id], r) for r in shown], next_key, len(ranked)
+    )
+
+
+@dataclass(slots=True)
+class _Gathered:
+    me: MemberRecord
+    members: dict[str, MemberRecord]
+    candidates: list[Candidate]
+    due: list[str]  # candidates with a renewal due: catch them up and gather again
+
+
+def _gather(deps: Deps, sender: Account, ids: list[str] | None, now: datetime) -> _Gathered:
+    """The pool (``ids``, or the caller's network) and every fact about it, in one read."""
+    me = sender.member_id
     with deps.db.read() as conn:
-        ids = facts_store.second_degree(conn, member_id, limit=POOL_MAX)
-    found_by_id = members_by_id(deps, ids, now=now)
-    return [found_by_id[i] for i in ids if i in found_by_id]
+        if ids is None:
+            ids = facts_store.second_degree(conn, me, limit=POOL_MAX)
+        found = facts_store.profiles(conn, [*ids, me])
+        if me not in found:
+            raise UnknownMember(f"there is no member {me!r}")
+        _check_known(ids, found)
+        members = {i: found[i].member for i in ids}
+        due = [i for i in ids if is_due(members[i].plan_due_at, now)]
+        if due:
+            return _Gathered(found[me].member, members, [], due)
+        facts = _read_facts(conn, me, ids, deps.targeting, now)
+    settings = {i: found[i].settings for i in ids}
+    candidates = [_candidate(members[i], settings[i], facts, sender) for i in ids]
+    return _Gathered(found[me].member, members, candidates, [])
+
+
+def _check_known(ids: list[str], found: Mapping[str, object]) -> None:
+    unknown = [i for i in ids if i not in found]
+    if unknown:
+        noun = "the id" if len(unknown) == 1 else "the ids"
+        raise ValidationError(
+            f"candidates: there is no member with {noun} {listed(unknown, 10)}",
+            field="candidates",
+        )
 
 
 def member_ids_by_handle(deps: Deps, handles: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -139,29 +159,10 @@ def member_ids_by_handle(deps: Deps, handles: Sequence[str]) -> tuple[list[str],
     return [found[h] for h in wanted if h in found], [h for h in wanted if h not in found]
 
 
-def gather_candidates(
-    conn: Connection,
-    sender: Account,
-    pool: Sequence[MemberRecord],
-    rules: TargetingRules,
-    now: datetime,
-) -> list[Candidate]:
-    """The facts about each member of ``pool`` from ``sender``'s point of view, in batch.
-
-    ``pool`` comes with each member's plan as of ``now`` (their Open Profile counts only
-    on a paid plan, as in the cost preview).
-    """
-    if not pool:
-        return []
-    facts = _read_facts(conn, sender.member_id, [m.id for m in pool], rules, now)
-    return [_candidate(member, facts, sender) for member in pool]
-
-
 @dataclass(slots=True)
 class _Facts:
     """Every fact about the candidates, by candidate id, as the batched queries found them."""
 
-    settings: dict[str, MessagingSettings]
     connected: set[str]
     blocked: set[str]
     mutuals: dict[str, list[str]]  # mutual connection ids, by id
@@ -186,10 +187,10 @@ def _read_facts(
     for thread in facts_store.threads_between(conn, me, ids):
         between[thread.other].append(thread)
     received: dict[str, list[Received]] = defaultdict(list)
-    for row in facts_store.inmails_received(conn, ids, newest=rules.history_considered):
+    since = history_since(now, rules)
+    for row in facts_store.inmails_received(conn, ids, since=since):
         received[row.recipient].append(_received(row.sent_at, row.status, row.responded_at))
     return _Facts(
-        settings=facts_store.messaging_settings(conn, ids),
         connected=facts_store.connected_to(conn, me, ids),
         blocked=facts_store.blocked_either_way(conn, me, ids),
         mutuals=mutuals,
@@ -201,9 +202,12 @@ def _read_facts(
     )
 
 
-def _candidate(member: MemberRecord, facts: _Facts, sender: Account) -> Candidate:
-    """One candidate's facts; their reach built as the cost preview builds it (reach.py)."""
-    mine, setting, mutuals = facts.between[member.id], facts.settings[member.id], facts.mutuals
+def _candidate(
+    member: MemberRecord, setting: MessagingSettings, facts: _Facts, sender: Account
+) -> Candidate:
+    """One candidate's facts; their reach built as the cost preview builds it (reach.py):
+    ``member`` comes with the plan they are on now (Open Profile counts on a paid plan)."""
+    mine, mutuals = facts.between[member.id], facts.mutuals
     reach = Reach(
         sender_plan=sender.subscription.plan,
         connected=member.id in facts.connected,

@@ -300,6 +300,7 @@ blocks = Table(
     Column("blocked_id", String(40), ForeignKey("members.id"), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+Index("ix_blocks_blocked", blocks.c.blocked_id)
 
 invitations = Table(
     "invitations",

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, union_all
+from sqlalchemy import Connection, Row, and_, func, or_, select, union_all
 
-from inmail.store.members import MessagingSettings
+from inmail.store.batch import among
+from inmail.store.members import MemberRecord, MessagingSettings
 from inmail.store.network import neighbours
 from inmail.store.tables import (
+    accounts,
     blocks,
     connections,
     group_members,
@@ -27,41 +30,73 @@ from inmail.store.tables import (
 )
 
 
-def messaging_settings(conn: Connection, ids: Sequence[str]) -> dict[str, MessagingSettings]:
-    """Each member's InMail, Open Profile and group-message settings, by id."""
-    query = select(
-        members.c.id, members.c.inmail_open, members.c.open_profile, members.c.group_messages_open
-    ).where(members.c.id.in_(ids))
-    return {row.id: MessagingSettings(*row[1:]) for row in conn.execute(query)}
+@dataclass(frozen=True, slots=True)
+class Profiled:
+    """A member's profile with their plan, and their messaging settings."""
+
+    member: MemberRecord
+    settings: MessagingSettings
+
+
+def profiles(conn: Connection, ids: Sequence[str]) -> dict[str, Profiled]:
+    """The members of ``ids`` that exist, by id, with their plan and settings."""
+    query = (
+        select(members, accounts.c.plan_code, accounts.c.next_due_at)
+        .join(accounts, accounts.c.member_id == members.c.id)
+        .where(among(conn, members.c.id, ids))
+    )
+    return {row.id: _profiled(row) for row in conn.execute(query)}
+
+
+def _profiled(row: Row[Any]) -> Profiled:
+    member = MemberRecord(
+        id=row.id,
+        handle=row.handle,
+        name=row.name,
+        headline=row.headline,
+        company=row.company,
+        school=row.school,
+        interests=tuple(row.interests),
+        plan=row.plan_code,
+        created_at=row.created_at,
+        plan_due_at=row.next_due_at,
+    )
+    settings = MessagingSettings(row.inmail_open, row.open_profile, row.group_messages_open)
+    return Profiled(member, settings)
 
 
 def connected_to(conn: Connection, me: str, ids: Sequence[str]) -> set[str]:
     """Those of ``ids`` who are my 1st-degree connections."""
     query = union_all(
-        select(connections.c.b).where(connections.c.a == me, connections.c.b.in_(ids)),
-        select(connections.c.a).where(connections.c.b == me, connections.c.a.in_(ids)),
+        select(connections.c.b).where(connections.c.a == me, among(conn, connections.c.b, ids)),
+        select(connections.c.a).where(connections.c.b == me, among(conn, connections.c.a, ids)),
     )
     return set(conn.execute(query).scalars())
 
 
 def mutual_pairs(conn: Connection, me: str, ids: Sequence[str]) -> list[tuple[str, str]]:
     """(candidate, mutual connection) for every connection a candidate shares with me,
-    ordered by candidate then mutual id: two joins of indexed neighbour lists."""
+    ordered by candidate then mutual id. It walks out from my connections (a few dozen
+    index lookups) and keeps the candidates, rather than walking in from each candidate."""
     mine = select(neighbours(me).c.id)
-    pairs = union_all(
-        select(connections.c.a.label("cand"), connections.c.b.label("via")).where(
-            connections.c.a.in_(ids), connections.c.b.in_(mine)
-        ),
+    reached = union_all(
         select(connections.c.b.label("cand"), connections.c.a.label("via")).where(
-            connections.c.b.in_(ids), connections.c.a.in_(mine)
+            connections.c.a.in_(mine)
+        ),
+        select(connections.c.a.label("cand"), connections.c.b.label("via")).where(
+            connections.c.b.in_(mine)
         ),
     ).subquery()
-    query = select(pairs.c.cand, pairs.c.via).order_by(pairs.c.cand, pairs.c.via)
+    query = (
+        select(reached.c.cand, reached.c.via)
+        .where(among(conn, reached.c.cand, ids))
+        .order_by(reached.c.cand, reached.c.via)
+    )
     return [(row.cand, row.via) for row in conn.execute(query)]
 
 
 def names(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    query = select(members.c.id, members.c.name).where(members.c.id.in_(ids))
+    query = select(members.c.id, members.c.name).where(among(conn, members.c.id, ids))
     return {row.id: row.name for row in conn.execute(query)}
 
 
@@ -75,7 +110,7 @@ def shared_groups(conn: Connection, me: str, ids: Sequence[str]) -> list[tuple[s
         select(group_members.c.member_id, groups.c.name)
         .join(groups, groups.c.id == group_members.c.group_id)
         .where(
-            group_members.c.member_id.in_(ids),
+            among(conn, group_members.c.member_id, ids),
             group_members.c.status == "member",
             group_members.c.group_id.in_(mine),
         )
@@ -87,8 +122,12 @@ def shared_groups(conn: Connection, me: str, ids: Sequence[str]) -> list[tuple[s
 def blocked_either_way(conn: Connection, me: str, ids: Sequence[str]) -> set[str]:
     """Those of ``ids`` whom I blocked or who blocked me."""
     query = union_all(
-        select(blocks.c.blocked_id).where(blocks.c.blocker_id == me, blocks.c.blocked_id.in_(ids)),
-        select(blocks.c.blocker_id).where(blocks.c.blocked_id == me, blocks.c.blocker_id.in_(ids)),
+        select(blocks.c.blocked_id).where(
+            blocks.c.blocker_id == me, among(conn, blocks.c.blocked_id, ids)
+        ),
+        select(blocks.c.blocker_id).where(
+            blocks.c.blocked_id == me, among(conn, blocks.c.blocker_id, ids)
+        ),
     )
     return set(conn.execute(query).scalars())
 
@@ -116,8 +155,8 @@ def threads_between(conn: Connection, me: str, ids: Sequence[str]) -> list[Threa
         threads.c.responded_at,
     ).where(
         or_(
-            and_(threads.c.initiator_id == me, threads.c.recipient_id.in_(ids)),
-            and_(threads.c.recipient_id == me, threads.c.initiator_id.in_(ids)),
+            and_(threads.c.initiator_id == me, among(conn, threads.c.recipient_id, ids)),
+            and_(threads.c.recipient_id == me, among(conn, threads.c.initiator_id, ids)),
         )
     )
     return [
@@ -141,25 +180,16 @@ class ReceivedRow:
     responded_at: datetime | None
 
 
-def inmails_received(conn: Connection, ids: Sequence[str], *, newest: int) -> list[ReceivedRow]:
-    """The ``newest`` most recent InMail threads each of ``ids`` received, from anyone."""
-    numbered = (
-        select(
-            threads.c.recipient_id,
-            threads.c.created_at,
-            threads.c.status,
-            threads.c.responded_at,
-            func.row_number()
-            .over(
-                partition_by=threads.c.recipient_id,
-                order_by=(threads.c.created_at.desc(), threads.c.id.desc()),
-            )
-            .label("n"),
-        )
-        .where(threads.c.recipient_id.in_(ids), threads.c.kind == "inmail")
-        .subquery()
+def inmails_received(conn: Connection, ids: Sequence[str], *, since: datetime) -> list[ReceivedRow]:
+    """The InMail threads each of ``ids`` received, from anyone, active at or after ``since``
+    (an index range: a thread's last activity is never before it was sent)."""
+    query = select(
+        threads.c.recipient_id, threads.c.created_at, threads.c.status, threads.c.responded_at
+    ).where(
+        among(conn, threads.c.recipient_id, ids),
+        threads.c.last_message_at >= since,
+        threads.c.kind == "inmail",
     )
-    query = select(numbered).where(numbered.c.n <= newest)
     return [
         ReceivedRow(row.recipient_id, row.created_at, row.status, row.responded_at)
         for row in conn.execute(query)
@@ -170,12 +200,12 @@ def last_active(conn: Connection, ids: Sequence[str], *, since: datetime) -> dic
     """Each member's latest message sent, post or comment written at or after ``since``."""
     sent = (
         select(messages.c.sender_id.label("id"), func.max(messages.c.created_at).label("at"))
-        .where(messages.c.sender_id.in_(ids), messages.c.created_at >= since)
+        .where(among(conn, messages.c.sender_id, ids), messages.c.created_at >= since)
         .group_by(messages.c.sender_id)
     )
     written = (
         select(posts.c.author_id.label("id"), func.max(posts.c.created_at).label("at"))
-        .where(posts.c.author_id.in_(ids), posts.c.created_at >= since)
+        .where(among(conn, posts.c.author_id, ids), posts.c.created_at >= since)
         .group_by(posts.c.author_id)
     )
     latest: dict[str, datetime] = {}
@@ -210,5 +240,5 @@ def second_degree(conn: Connection, me: str, *, limit: int) -> list[str]:
 
 def ids_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, str]:
     """Member ids by handle, for the handles that exist."""
-    query = select(members.c.handle, members.c.id).where(members.c.handle.in_(handles))
+    query = select(members.c.handle, members.c.id).where(among(conn, members.c.handle, handles))
     return {row.handle: row.id for row in conn.execute(query)}

@@ -1,4 +1,4 @@
-"""messages by sender and time: who was recently active (targeting), InMails a member sent
+"""indexes for targeting: messages by sender and time (recent activity), blocks by the blocked
 
 Revision ID: 0013
 Revises: 0007
@@ -19,7 +19,10 @@ def upgrade() -> None:
     # Targeting asks for each candidate's latest message since a moment; the stats read the
     # InMails a member sent. Without it both scan every message.
     op.create_index("ix_messages_sender", "messages", ["sender_id", "created_at"])
+    # Who blocked me: the primary key leads with the blocker, so this side had no index.
+    op.create_index("ix_blocks_blocked", "blocks", ["blocked_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_blocks_blocked", table_name="blocks")
     op.drop_index("ix_messages_sender", table_name="messages")
