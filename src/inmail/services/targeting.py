@@ -133,7 +133,7 @@ def _gather(deps: Deps, sender: Account, ids: list[str] | None, now: datetime) -
         _check_known(ids, found)
         members = {i: found[i].member for i in ids}
         due = [i for i in ids if is_due(members[i].plan_due_at, now)]
-        if due:
+        if due or not ids:
             return _Gathered(found[me].member, members, [], due)
         facts = _read_facts(conn, me, ids, deps.targeting, now)
     settings = {i: found[i].settings for i in ids}
