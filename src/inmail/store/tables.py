@@ -131,7 +131,7 @@ connections = Table(
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("a < b", name="ordered_pair"),
 )
-Index("ix_connections_b", connections.c.b)
+Index("ix_connections_b", connections.c.b, connections.c.a)  # covering: see migration 0013
 
 accounts = Table(
     "accounts",

@@ -1,4 +1,4 @@
-"""indexes for targeting: messages by sender and time (recent activity), blocks by the blocked
+"""indexes for targeting: messages by sender, blocks by the blocked, connections (b, a)
 
 Revision ID: 0013
 Revises: 0007
@@ -21,8 +21,14 @@ def upgrade() -> None:
     op.create_index("ix_messages_sender", "messages", ["sender_id", "created_at"])
     # Who blocked me: the primary key leads with the blocker, so this side had no index.
     op.create_index("ix_blocks_blocked", "blocks", ["blocked_id"])
+    # Connections by their b side answer from the index alone (as the primary key does for
+    # the a side): mutual connections walk both sides of dozens of neighbour lists.
+    op.drop_index("ix_connections_b", table_name="connections")
+    op.create_index("ix_connections_b", "connections", ["b", "a"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_connections_b", table_name="connections")
+    op.create_index("ix_connections_b", "connections", ["b"])
     op.drop_index("ix_blocks_blocked", table_name="blocks")
     op.drop_index("ix_messages_sender", table_name="messages")
