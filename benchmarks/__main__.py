@@ -16,6 +16,7 @@ from benchmarks import (
     send_inmail_sqlite,
     spend_postgres,
     spend_sqlite,
+    targeting_100k,
 )
 from benchmarks.report import emit, log
 
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     http_send_inmail.NAME: http_send_inmail.run,
     mutuals_100k.NAME: mutuals_100k.run,
     render_templates.NAME: render_templates.run,
+    targeting_100k.NAME: targeting_100k.run,
 }
 
 

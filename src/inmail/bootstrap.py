@@ -42,6 +42,7 @@ def build(settings: Settings) -> Runtime:
         settings.group_message_monthly_limit,
         followup_max_days=settings.follow_up_max_days,
         job_lease=timedelta(seconds=settings.job_lease_seconds),
+        targeting=settings.targeting_rules(),
     )
     return Runtime(settings, deps, clock)
 

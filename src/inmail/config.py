@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inmail.domain.errors import ValidationError
 from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
+from inmail.domain.targeting import TargetingRules
 from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=300, ge=1)
     """How long a run holds a claimed job (a scheduled follow-up) before another may retry it."""
 
+    targeting_weights: dict[str, int] = Field(default_factory=dict)
+    """Targeting score weights to change, by name, as JSON: ``{"same_company": 8}``
+    (docs/targeting.md lists them; an unknown name stops the start)."""
+
+    targeting_active_days: int = 30
+    """A message, post or comment within this many days makes a member recently active."""
+
+    targeting_min_history: int = 5
+    """InMails a member must have had answered or expired before their bucket shows."""
+
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -80,6 +91,22 @@ class Settings(BaseSettings):
         try:
             return check_accepted(value, "INMAIL_TEST_CLOCK")
         except ValidationError as refused:  # pydantic reports ValueErrors as settings errors
+            raise ValueError(refused.message) from None
+
+    @model_validator(mode="after")
+    def _targeting_rules(self) -> Settings:
+        self.targeting_rules()  # fails loudly at start, not at the first request
+        return self
+
+    def targeting_rules(self) -> TargetingRules:
+        """The targeting score's rules from these settings (ValueError names a wrong one)."""
+        try:
+            return TargetingRules.configured(
+                self.targeting_weights,
+                active_days=self.targeting_active_days,
+                min_history=self.targeting_min_history,
+            )
+        except ValidationError as refused:
             raise ValueError(refused.message) from None
 
     @property

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from inmail.api.app import create_app
 from inmail.bootstrap import build
 from inmail.config import Settings
-from inmail.domain import coach, credits, messaging, network, plans, profile, templates
+from inmail.domain import coach, credits, messaging, network, plans, profile, targeting, templates
 from inmail.domain.text import TextRule
 from tests.api.conftest import ADMIN_TOKEN, Api
 
@@ -110,8 +110,10 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("LetterIn", "subject"): templates.SUBJECT_SOURCE,
     ("LetterIn", "body"): templates.BODY_SOURCE,
     ("FollowUpIn", "body"): messaging.BODY,
+    ("TargetingIn", "q"): targeting.QUERY,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+={0,2}$"
 CODE = {"minLength": 1, "maxLength": plans.CODE_MAX, "pattern": plans.CODE_PATTERN}
 # Other string fields: ids, codes, the handle, enums and times, by their published constraints.
 SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
@@ -137,6 +139,8 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("RenderIn", "to"): ID,
     ("RenderIn", "variant"): {"enum": ["a", "b"]},
     ("FollowUpIn", "template_id"): ID,
+    ("TargetingIn", "candidates"): ID,
+    ("TargetingIn", "cursor"): {"minLength": 1, "maxLength": 200, "pattern": CURSOR_PATTERN},
 }
 
 
@@ -268,8 +272,11 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
             pages += 1
             assert set(_schema(document, schema["$ref"])["properties"]) == {"items", "next_cursor"}
             names = {p["name"] for p in operation.get("parameters", [])}
+            if "requestBody" in operation:  # a list asked for with a body pages in its body
+                ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 15
+    assert pages == 16
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

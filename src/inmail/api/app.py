@@ -20,6 +20,7 @@ from inmail.api import (
     routes_network,
     routes_sequences,
     routes_social,
+    routes_targeting,
     routes_templates,
 )
 from inmail.api.body_limit import BodyLimit
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_social.router)
     app.include_router(routes_templates.router)
     app.include_router(routes_sequences.router)
+    app.include_router(routes_targeting.router)
     pages.install(app, rt)
     return app
 

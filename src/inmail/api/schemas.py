@@ -571,7 +571,8 @@ class IntroductionOut(BaseModel):
 class FollowUpIn(In):
     """A follow-up sent by itself ``after_days`` days after the InMail if no response came
     (charged then, SPEC §5). ``after_days``: from the sender's plan's follow-up wait (7) to the
-    longest schedule (28); its text is ``body``, or ``template_id``: that template rendered for the recipient at send time."""
+    longest schedule (28); its text is ``body``, or ``template_id``: that template's body
+    rendered for the recipient when the InMail is sent."""
 
     after_days: Annotated[int, Field(ge=0, le=36_500), INTEGRAL]
     body: Annotated[str | None, TextField(messaging.BODY), OMITTABLE] = None

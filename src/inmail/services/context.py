@@ -17,6 +17,7 @@ from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, UnknownPlan
 from inmail.domain.plans import Plan, PlanVersion, in_force
 from inmail.domain.sequences import DEFAULT_LEASE, FOLLOW_UP_MAX_DAYS
+from inmail.domain.targeting import DEFAULT_RULES, TargetingRules
 from inmail.services.due_check import DueCheck
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
@@ -86,6 +87,7 @@ class Deps:
     followup_max_days: int = FOLLOW_UP_MAX_DAYS  # the longest scheduled follow-up wait
     job_lease: timedelta = DEFAULT_LEASE  # how long a run holds a claimed job
     due_check: DueCheck = field(default_factory=DueCheck)  # senders with nothing due yet
+    targeting: TargetingRules = DEFAULT_RULES  # the targeting score's weights and terms
 
 
 @dataclass(slots=True)

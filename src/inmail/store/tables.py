@@ -132,7 +132,7 @@ connections = Table(
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("a < b", name="ordered_pair"),
 )
-Index("ix_connections_b", connections.c.b)
+Index("ix_connections_b", connections.c.b, connections.c.a)  # covering: see migration 0013
 
 accounts = Table(
     "accounts",
@@ -321,6 +321,7 @@ messages = Table(
 )
 Index("ix_messages_thread", messages.c.thread_id, messages.c.created_at)
 Index("ix_messages_template_id", messages.c.template_id)
+Index("ix_messages_sender", messages.c.sender_id, messages.c.created_at)
 
 notifications = Table(
     "notifications",
@@ -343,6 +344,7 @@ blocks = Table(
     Column("blocked_id", String(40), ForeignKey("members.id"), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+Index("ix_blocks_blocked", blocks.c.blocked_id)
 
 invitations = Table(
     "invitations",

@@ -23,6 +23,7 @@ from inmail.web import (
     forms,
     member_pages,
     network_pages,
+    targeting_pages,
     template_pages,
 )
 from inmail.web.common import back, page, runtime_of
@@ -114,6 +115,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         *(m.router for m in (member_pages, network_pages, community_pages, admin_pages)),
         coach_pages.router,
         template_pages.router,
+        targeting_pages.router,
     )
     for pages in routers:
         app.include_router(pages)
