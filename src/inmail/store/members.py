@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, select, update
 
+from inmail.domain.search import member_document
+from inmail.store import search
 from inmail.store.tables import accounts, members
 
 
@@ -57,8 +59,14 @@ def members_by_id(conn: Connection, ids: list[str]) -> list[MemberRecord]:
 
 
 def handle_exists(conn: Connection, handle: str) -> bool:
-    found = conn.execute(select(members.c.id).where(members.c.handle == handle)).first()
-    return found is not None
+    return id_by_handle(conn, handle) is not None
+
+
+def id_by_handle(conn: Connection, handle: str) -> str | None:
+    found: str | None = conn.execute(
+        select(members.c.id).where(members.c.handle == handle)
+    ).scalar()
+    return found
 
 
 def list_members(conn: Connection, *, after: str | None, limit: int) -> list[MemberRecord]:
@@ -69,6 +77,7 @@ def list_members(conn: Connection, *, after: str | None, limit: int) -> list[Mem
 
 
 def insert_member(conn: Connection, record: MemberRecord) -> None:
+    """The profile, and its words in the search index (every write of a profile does both)."""
     conn.execute(
         members.insert().values(
             id=record.id,
@@ -81,6 +90,15 @@ def insert_member(conn: Connection, record: MemberRecord) -> None:
             created_at=record.created_at,
         )
     )
+    document = member_document(
+        name=record.name,
+        handle=record.handle,
+        headline=record.headline,
+        company=record.company,
+        school=record.school,
+        interests=record.interests,
+    )
+    search.write_document(conn, search.MEMBERS, record.id, document)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +127,3 @@ def update_messaging_settings(conn: Connection, member_id: str, value: Messaging
             group_messages_open=value.group_messages_open,
         )
     )
-
-
-def search_members(conn: Connection, text: str, *, limit: int = 20) -> list[MemberRecord]:
-    """Members whose handle or name contains ``text`` (case-insensitive)."""
-    pattern = "%" + text.lower().replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
-    query = (
-        _with_plan()
-        .where(
-            func.lower(members.c.handle).like(pattern, escape="\\")
-            | func.lower(members.c.name).like(pattern, escape="\\")
-        )
-        .order_by(members.c.handle)
-        .limit(limit)
-    )
-    return [_member(r) for r in conn.execute(query)]
