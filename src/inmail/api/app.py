@@ -17,6 +17,7 @@ from inmail.api import (
     routes_me,
     routes_messaging,
     routes_network,
+    routes_search,
     routes_social,
 )
 from inmail.api.body_limit import BodyLimit
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_me.router)
     app.include_router(routes_messaging.router)
     app.include_router(routes_network.router)
+    app.include_router(routes_search.router)
     app.include_router(routes_social.router)
     pages.install(app, rt)
     return app

@@ -53,7 +53,9 @@ def reaches(
     """
     me, ids = sender.member_id, list(found)
     connected = reach_store.connected_among(conn, me, ids)
-    mutuals = reach_store.mutuals_among(conn, me, [i for i in ids if i not in connected])
+    mutuals = reach_store.mutuals_among(
+        conn, me, ids
+    )  # introductions are offered to connections too
     blocked = reach_store.blocked_among(conn, me, ids)
     free = [i for i in ids if i not in blocked]
     talking = reach_store.conversing_among(conn, me, free)

@@ -198,7 +198,7 @@ def _owners(conn: Connection, index: Index, seqs: list[int]) -> list[Hit]:
     if not seqs:
         return []
     seq = index.table.c.seq
-    rows = conn.execute(select(seq, index.owner).where(seq.in_(seqs))).tuples().all()
+    rows = conn.execute(select(seq, index.owner).where(seq.in_(seqs))).all()
     owners: dict[int, str] = dict(rows)
     return [(s, owners[s]) for s in seqs]
 

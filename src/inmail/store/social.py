@@ -324,7 +324,7 @@ def member_counts(conn: Connection, ids: list[str]) -> dict[str, int]:
         .where(group_members.c.group_id.in_(ids), group_members.c.status == "member")
         .group_by(group_members.c.group_id)
     )
-    return dict(conn.execute(query).tuples().all())
+    return dict(conn.execute(query).all())
 
 
 def memberships_in(conn: Connection, member_id: str, ids: list[str]) -> dict[str, str]:
@@ -332,4 +332,4 @@ def memberships_in(conn: Connection, member_id: str, ids: list[str]) -> dict[str
     query = select(group_members.c.group_id, group_members.c.status).where(
         group_members.c.member_id == member_id, group_members.c.group_id.in_(ids)
     )
-    return dict(conn.execute(query).tuples().all())
+    return dict(conn.execute(query).all())
