@@ -255,7 +255,7 @@ def test_the_last_page_has_no_cursor(api: Api, me: Member) -> None:
         ({"q": "x" * 10_000}, "q"),
         ({"q": "ada\x01"}, "q"),
         ({"q": "ada\nlovelace"}, "q"),
-        ({"q": " ".join(f"w{i}" for i in range(11))}, "q"),
+        ({"q": "   "}, "q"),
         ({"company": "x" * 201}, "company"),
         ({"school": "a\x00"}, "school"),
         ({"interest": "\x7f"}, "interest"),

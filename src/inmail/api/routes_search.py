@@ -12,18 +12,27 @@ from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit
 from inmail.api.schemas import Page, Price
 from inmail.api.search_schemas import FoundGroupOut, FoundMemberOut
-from inmail.domain.search import QUERY_MAX, Position, decode_position, encode_position
+from inmail.domain.search import (
+    QUERY,
+    QUERY_MAX,
+    Position,
+    decode_position,
+    encode_position,
+)
 from inmail.services import search
 from inmail.services.search import FoundGroup, FoundMember
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=problem_responses(401, 403, 422))
 
+# The pattern is the domain's text rule (domain.search.QUERY), published here and checked
+# there, so a refusal says what is wrong in words rather than by quoting a regex.
 Words = Annotated[
     str,
     Query(
         max_length=QUERY_MAX,
+        json_schema_extra={"pattern": QUERY.pattern},
         description="Words, each matching the start of a word (case and accents ignored); "
-        "one line, no control characters, at most 10 words",
+        "one line without control characters; the first 10 words count",
     ),
 ]
 Degree = Annotated[

@@ -23,13 +23,14 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 from inmail.domain.errors import ValidationError
 from inmail.domain.profile import HANDLE_PATTERN
 from inmail.domain.text import TextRule
 
 QUERY_MAX = 200  # characters of the search box and of each filter
-MAX_WORDS = 10  # words of the search box, and of each filter
+MAX_WORDS = 10  # words of the search box, and of each filter, that a search uses
 WORD_MAX = 64  # characters of a word kept in the index (and of a query word)
 QUERY = TextRule(QUERY_MAX, required=False)
 
@@ -61,37 +62,41 @@ def fold(text: str) -> str:
     return bare.translate(_LETTERS)
 
 
-def words(text: str) -> list[str]:
+@lru_cache(maxsize=65_536)  # profiles repeat their companies, schools, interests and names
+def words(text: str) -> tuple[str, ...]:
     """The distinct words of ``text``, folded, in order; each cut to :data:`WORD_MAX`."""
-    found: list[str] = []
-    for word in _WORD.findall(fold(text)):
-        cut = word[:WORD_MAX]
-        if cut not in found:
-            found.append(cut)
-    return found
+    return _distinct(word[:WORD_MAX] for word in _WORD.findall(fold(text)))
 
 
-def _tagged(tag: str, found: Iterable[str]) -> list[str]:
-    return [tag + word for word in found]
+def _distinct(found: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(found))
+
+
+def _words_of(*texts: str) -> tuple[str, ...]:
+    """The distinct words of all ``texts``, in order (as of the texts joined by spaces)."""
+    return _distinct(word for text in texts for word in words(text))
+
+
+def _tagged(tag: str, found: Iterable[str]) -> tuple[str, ...]:
+    return tuple(tag + word for word in found)
 
 
 def member_document(
     *, name: str, handle: str, headline: str, company: str, school: str, interests: Sequence[str]
 ) -> tuple[str, ...]:
     """What the index holds for a profile: every word, then the tagged words of each field."""
-    everything = words(" ".join((name, handle, headline, company, school, *interests)))
-    return tuple(
-        everything
-        + _tagged(NAME, words(f"{name} {handle}"))
+    return (
+        _words_of(name, handle, headline, company, school, *interests)
+        + _tagged(NAME, _words_of(name, handle))
         + _tagged(COMPANY, words(company))
         + _tagged(SCHOOL, words(school))
-        + _tagged(INTEREST, words(" ".join(interests)))
+        + _tagged(INTEREST, _words_of(*interests))
     )
 
 
 def group_document(*, name: str, description: str) -> tuple[str, ...]:
     """What the index holds for a group: every word, then the tagged words of its name."""
-    return tuple(words(f"{name} {description}") + _tagged(NAME, words(name)))
+    return _words_of(name, description) + _tagged(NAME, words(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,21 +127,27 @@ class Tier(IntEnum):
 
 
 def _query_words(value: str, *, field: str) -> tuple[str, ...]:
+    """The words a search uses: its first :data:`MAX_WORDS` (as a web search engine, the
+    rest are left out: each word costs an index lookup)."""
     QUERY.check(value, field=field)
-    found = words(value)
-    if len(found) > MAX_WORDS:
-        raise ValidationError(f"{field} has at most {MAX_WORDS} words", field=field)
-    return tuple(found)
+    return words(value)[:MAX_WORDS]
+
+
+_DEGREE_IS = "degree is 1, 2 or 3 (3: the 3rd degree or further, out of your network)"
 
 
 def check_degree(degree: int | None) -> int | None:
     """``degree`` when it is one of :data:`DEGREES` (or None: any); else ValidationError."""
     if degree is not None and degree not in DEGREES:
-        raise ValidationError(
-            "degree is 1, 2 or 3 (3: the 3rd degree or further, out of your network)",
-            field="degree",
-        )
+        raise ValidationError(_DEGREE_IS, field="degree")
     return degree
+
+
+def parse_degree(text: str) -> int | None:
+    """A degree as a form sends it: ``""`` (any) or ``"1"``-``"3"``. Raises ValidationError."""
+    if text not in ("", "1", "2", "3"):
+        raise ValidationError(_DEGREE_IS, field="degree")
+    return int(text) if text else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +172,7 @@ class TextSearch:
             return ()
         if not self.words:
             return ((Tier.ELSEWHERE, Match(self.filters)),)
-        names = tuple(_tagged(NAME, self.words))
+        names = _tagged(NAME, self.words)
         return (
             (Tier.NAME, Match(names + self.filters)),
             (Tier.ELSEWHERE, Match(self.words + self.filters, unless=names)),
@@ -171,15 +182,15 @@ class TextSearch:
 def text_search(q: str, **filters: tuple[str, str]) -> TextSearch:
     """The search box ``q`` and ``filters`` (parameter name -> (tag, value)), checked.
 
-    Each is at most :data:`QUERY_MAX` characters on one line, without control
-    characters, and at most :data:`MAX_WORDS` words; ValidationError names the
-    parameter otherwise. Blank values are left out.
+    Each is empty, or at most :data:`QUERY_MAX` characters on one line without
+    control characters and with something visible (:data:`QUERY`, the pattern
+    the API publishes); ValidationError names the parameter otherwise. Only the
+    first :data:`MAX_WORDS` words of each count.
     """
-    q = q.strip()
     found = _query_words(q, field="q")
     tagged: list[str] = []
     for field, (tag, value) in filters.items():
-        tagged += _tagged(tag, _query_words(value.strip(), field=field))
+        tagged += _tagged(tag, _query_words(value, field=field))
     return TextSearch(found, tuple(tagged), blank=bool(q) and not found)
 
 

@@ -130,7 +130,7 @@ def search_members(
     if not text.strip():
         return []
     try:
-        found = search.search_records(deps, text=text, limit=limit, viewer=viewer)
+        found = search.search_records(deps, text=text.strip(), limit=limit, viewer=viewer)
     except ValidationError:
         return []
     return _as_of(deps, found, now)

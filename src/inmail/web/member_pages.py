@@ -23,6 +23,7 @@ from inmail.services import (
     statements,
     subscriptions,
 )
+from inmail.web import people_pages
 from inmail.web.common import Id, back, not_found, page, runtime_of
 from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
 from inmail.web.session import CsrfChecked, WebMember, signed_in_member
@@ -149,11 +150,7 @@ def _compose(
 ) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
-    found = (
-        [m for m in members.search_members(rt.deps, text=q, now=now) if m.id != member_id]
-        if q
-        else []
-    )
+    found = people_pages.recipients_matching(request, member_id, q)  # each with its cost
     shown: dict[str, Any] = {"q": q, "found": found, "failed": failed, "page_key": page_key}
     if not to:
         return page(request, "compose.html", recipient=None, preview=None, error=None, **shown)
