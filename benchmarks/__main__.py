@@ -12,6 +12,7 @@ from benchmarks import (
     http_credits,
     http_send_inmail,
     mutuals_100k,
+    search_100k,
     send_inmail_sqlite,
     spend_postgres,
     spend_sqlite,
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     send_inmail_sqlite.NAME: send_inmail_sqlite.run,
     http_send_inmail.NAME: http_send_inmail.run,
     mutuals_100k.NAME: mutuals_100k.run,
+    search_100k.NAME: search_100k.run,
 }
 
 

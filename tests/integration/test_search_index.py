@@ -106,19 +106,15 @@ def test_pages_hold_exactly_the_matching_documents_in_index_order(
         and (among is None or i in among)
         and (excluding is None or i not in excluding)
     ]
+    scope = search.Scope(
+        among=() if among is None else (_ids(owners, among),),
+        excluding=() if excluding is None else (_ids(owners, excluding),),
+    )
     found: list[str] = []
     after = 0
     with deps.db.read() as conn:
         while True:
-            page = search.find(
-                conn,
-                search.MEMBERS,
-                match,
-                after=after,
-                limit=limit,
-                among=None if among is None else _ids(owners, among),
-                excluding=None if excluding is None else _ids(owners, excluding),
-            )
+            page = search.find(conn, search.MEMBERS, match, after=after, limit=limit, scope=scope)
             found += [owner for _, owner in page]
             if len(page) < limit:
                 break

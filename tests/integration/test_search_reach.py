@@ -185,8 +185,9 @@ def test_a_page_is_priced_exactly_as_the_quote_prices_each_row(deps: Deps, world
     sender = current_account(deps, viewer, now)
     alone = {o: recipient_as_of(deps, sender, o, now) for o in others}
     with deps.db.read() as conn:
-        batch = reaches(deps, conn, sender, recipients(conn, others))
-        ways = cheapest_ways(deps, conn, sender, others, now)
+        found = recipients(conn, others)
+        batch = reaches(deps, conn, sender, found)
+        ways = cheapest_ways(deps, conn, sender, found, now)
         for other in others:
             assert batch[other].reach == gather_reach(deps, conn, sender, alone[other])
     for other in others:

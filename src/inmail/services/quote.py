@@ -6,7 +6,7 @@ them (a search), with the same rules on the same facts, gathered in batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,10 +19,11 @@ from inmail.domain.money import Money
 from inmail.domain.purchases import check_overage, overage_packs
 from inmail.services.context import Deps, current_account
 from inmail.services.reach import gather_reach, recipient_as_of
-from inmail.services.reach_many import reaches, recipients
+from inmail.services.reach_many import reaches
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store.accounts import Account
+from inmail.store.reach import Recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +67,19 @@ class Reachable:
 
 
 def cheapest_ways(
-    deps: Deps, conn: Connection, sender: Account, ids: Sequence[str], now: datetime
+    deps: Deps, conn: Connection, sender: Account, found: Mapping[str, Recipient], now: datetime
 ) -> dict[str, Reachable]:
-    """What :func:`quote` would answer for each of ``ids`` (not the sender), in one read.
+    """What :func:`quote` would answer for each of ``found`` (``reach_many.recipients``; not
+    the sender), in one read.
 
     ``sender`` is as of ``now`` (``current_account``), and so must the recipients be:
     catch up those with a renewal due first (``current_account``, a write), as
-    :func:`quote` does. Unknown ids are left out.
+    :func:`quote` does.
     """
+    if not found:
+        return {}
     purse = Purse(conn, sender, now)
-    reached = reaches(deps, conn, sender, recipients(conn, ids))
+    reached = reaches(deps, conn, sender, found)
     return {i: Reachable(r.degree, purse.way(r.reach)) for i, r in reached.items()}
 
 

@@ -2,15 +2,15 @@
 
 A page of search results needs the reach to each member on it. One
 ``gather_reach`` per row would cost a dozen queries a row; :func:`reaches`
-reads each fact once for the whole page (``store.reach``) and builds the very
-same :class:`Reach` for every row, free routes and all (tests/integration/
+reads every fact for the whole page in one query (``store.reach.facts``) and
+builds the very same :class:`Reach` for every row, free routes and all (tests/integration/
 test_search_reach.py holds it to that, on random small graphs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
@@ -26,7 +26,7 @@ from inmail.services.reach import (
 )
 from inmail.store import reach as reach_store
 from inmail.store.accounts import Account
-from inmail.store.reach import Recipient
+from inmail.store.reach import Facts, Recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,64 +43,53 @@ def recipients(conn: Connection, ids: Sequence[str]) -> dict[str, Recipient]:
 
 
 def reaches(
-    deps: Deps, conn: Connection, sender: Account, found: dict[str, Recipient]
+    deps: Deps, conn: Connection, sender: Account, found: Mapping[str, Recipient]
 ) -> dict[str, Reached]:
-    """The :class:`Reached` for each of ``found`` (from :func:`recipients`), in 8 queries.
+    """The :class:`Reached` for each of ``found`` (from :func:`recipients`), in one query.
 
     As :func:`reach.gather_reach` with its routes: the recipients' plans are
     the ones read, so callers catch up those with a renewal due first (their
     Open Profile needs the plan they are on now). The sender is not among them.
     """
-    me, ids = sender.member_id, list(found)
-    connected = reach_store.connected_among(conn, me, ids)
-    mutuals = reach_store.mutuals_among(
-        conn, me, ids
-    )  # introductions are offered to connections too
-    blocked = reach_store.blocked_among(conn, me, ids)
-    free = [i for i in ids if i not in blocked]
-    talking = reach_store.conversing_among(conn, me, free)
-    groups = reach_store.shared_groups_among(conn, me, free)
-    contacts = reach_store.contact_fields_among(conn, free)
-    introducers = sorted({m for i in free for m in mutuals.get(i, [])[:MUTUALS_SHOWN]})
-    names = reach_store.names_of(conn, introducers)
+    known = reach_store.facts(conn, sender.member_id, list(found))
     plan_of = deps.plans.lookup(conn)
     reached: dict[str, Reached] = {}
     for member_id, recipient in found.items():
-        plan = plan_of(recipient.plan_code, recipient.plan_version)
-        is_connected = member_id in connected
-        shared = mutuals.get(member_id, [])
-        degree = 1 if is_connected else (2 if shared else 3)
+        plan = plan_of(recipient.record.plan, recipient.plan_version)
+        shared = known.mutuals.get(member_id, [])
+        connected = member_id in known.connected
+        degree = 1 if connected else (2 if shared else 3)
         reach = Reach(
             sender_plan=sender.subscription.plan,
-            connected=is_connected,
-            blocked=member_id in blocked,
+            connected=connected,
+            blocked=member_id in known.blocked,
             recipient_accepts_inmail=recipient.inmail_open,
             recipient_open_profile=recipient.open_profile and plan.is_paid,
             open_conversation=False,
         )
         if not reach.blocked:
-            in_groups = groups.get(member_id, [])
-            routes = [group_route(g) for g in in_groups] if recipient.group_messages_open else []
-            routes += [introduction_route(*names[m]) for m in shared[:MUTUALS_SHOWN] if m in names]
-            routes += _contact_routes(contacts.get(member_id, []), degree)
-            routes.append(mention_route(recipient.handle))
-            reach = Reach(
-                sender_plan=reach.sender_plan,
-                connected=reach.connected,
-                blocked=False,
-                recipient_accepts_inmail=reach.recipient_accepts_inmail,
-                recipient_open_profile=reach.recipient_open_profile,
-                open_conversation=member_id in talking,
-                group_peer=bool(in_groups) and recipient.group_messages_open,
-                free_routes=tuple(routes),
-            )
+            reach = _with_routes(reach, recipient, known, member_id, degree)
         reached[member_id] = Reached(degree, reach)
     return reached
 
 
-def _contact_routes(fields: list[tuple[str, str, str]], degree: int) -> list[tuple[str, str]]:
-    return [
+def _with_routes(
+    reach: Reach, recipient: Recipient, known: Facts, member_id: str, degree: int
+) -> Reach:
+    """The reach of someone not blocked: conversations, shared groups and every free route."""
+    in_groups = known.groups.get(member_id, [])
+    routes = [group_route(g) for g in in_groups] if recipient.group_messages_open else []
+    shared = known.mutuals.get(member_id, [])[:MUTUALS_SHOWN]
+    routes += [introduction_route(name, handle) for _, name, handle in shared]
+    routes += [
         contact_route(field, value)
-        for field, value, visibility in fields
+        for field, value, visibility in known.contact.get(member_id, [])
         if visible_to(Visibility(visibility), is_self=False, degree=degree)
     ]
+    routes.append(mention_route(recipient.record.handle))
+    return replace(
+        reach,
+        open_conversation=member_id in known.conversing,
+        group_peer=bool(in_groups) and recipient.group_messages_open,
+        free_routes=tuple(routes),
+    )

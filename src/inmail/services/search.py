@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Select, literal, select, union
+from sqlalchemy import Connection
 
 from inmail.domain.search import (
     Match,
@@ -26,14 +25,18 @@ from inmail.domain.search import (
     member_search,
     text_search,
 )
+from inmail.services import reach_many
 from inmail.services.context import Deps, current_account, is_due
 from inmail.services.quote import CheapestWay, cheapest_ways
+from inmail.store import accounts as account_store
 from inmail.store import members as member_store
 from inmail.store import reach as reach_store
 from inmail.store import search as search_store
 from inmail.store import social
 from inmail.store.accounts import Account
 from inmail.store.members import MemberRecord
+from inmail.store.reach import Recipient
+from inmail.store.search import Scope
 from inmail.store.social import Group
 
 Hit = tuple[Position, str]  # where a result is, and its id
@@ -69,35 +72,42 @@ def find_members(
 
     ``degree``: only members at that degree from the viewer (3: the 3rd or further).
     The viewer and members blocked either way are never found. Each result carries
-    what :func:`quote.quote` would answer for them. Raises ValidationError naming
-    the parameter (``q``, ``company``, ``school``, ``interest``, ``degree``).
+    what :func:`quote.quote` would answer for them. One read transaction, unless the
+    viewer or someone on the page has a renewal due (it is applied first, as the
+    quote does). Raises ValidationError naming the parameter (``q``, ``company``,
+    ``school``, ``interest``, ``degree``).
     """
     search = member_search(q=q, company=company, school=school, interest=interest)
-    check_degree(degree)
-    sender = current_account(deps, viewer, now)
-    scope = _Scope.of(viewer, degree)
+    found = _Search(search, as_handle(q), _scope(check_degree(degree)), {"viewer": viewer})
     with deps.db.read() as conn:
-        hits = member_hits(conn, search, as_handle(q), scope, after, limit)
-        ids = [owner for _, owner in hits]
-        due = [r.id for r in member_store.members_by_id(conn, ids) if is_due(r.plan_due_at, now)]
-        if not due:
-            return _member_page(deps, conn, sender, hits, limit, now)
+        sender = account_store.read_account(conn, viewer, deps.plans.lookup(conn))
+        hits = found.hits(conn, after, limit)
+        people = reach_many.recipients(conn, [owner for _, owner in hits])
+        due = [r.record.id for r in people.values() if is_due(r.record.plan_due_at, now)]
+        if sender is not None and not due and not is_due(sender.next_due_at, now):
+            return _member_page(deps, conn, sender, hits, people, limit, now)
+    sender = current_account(deps, viewer, now)  # raises UnknownMember
     for member_id in due:  # their plan decides their Open Profile: apply their renewals first
         current_account(deps, member_id, now)
     with deps.db.read() as conn:
-        return _member_page(deps, conn, sender, hits, limit, now)
+        people = reach_many.recipients(conn, list(people))
+        return _member_page(deps, conn, sender, hits, people, limit, now)
 
 
 def _member_page(
-    deps: Deps, conn: Connection, sender: Account, hits: list[Hit], limit: int, now: datetime
+    deps: Deps,
+    conn: Connection,
+    sender: Account,
+    hits: list[Hit],
+    people: dict[str, Recipient],
+    limit: int,
+    now: datetime,
 ) -> MemberPage:
-    ids = [owner for _, owner in hits]
-    records = {r.id: r for r in member_store.members_by_id(conn, ids)}
-    ways = cheapest_ways(deps, conn, sender, ids, now)
+    ways = cheapest_ways(deps, conn, sender, people, now)
     items = [
-        FoundMember(records[i], ways[i].degree, ways[i].way)
-        for i in ids
-        if i in records and i in ways
+        FoundMember(people[i].record, ways[i].degree, ways[i].way)
+        for _, i in hits
+        if i in people and i in ways
     ]
     return MemberPage(items, _next(hits, limit))
 
@@ -106,71 +116,63 @@ def _next(hits: Sequence[Hit], limit: int) -> Position | None:
     return hits[-1][0] if len(hits) == limit else None
 
 
+def _scope(degree: int | None) -> Scope:
+    """Who a member's search may find (over the bound ``viewer``): never themself or anyone
+    blocked either way; at ``degree`` 1 or 2, only among those; at 3, outside them."""
+    hidden = reach_store.HIDDEN
+    if degree == 1:
+        return Scope(among=(reach_store.CONNECTIONS,), excluding=(hidden,))
+    if degree == 2:  # too many to look at one by one: checked on what the words find
+        return Scope(within=(reach_store.SECOND_DEGREE,), excluding=(hidden,))
+    if degree == 3:  # outside: not the viewer, their connections or anyone connected to those
+        return Scope(excluding=(hidden, reach_store.CONNECTIONS, reach_store.AROUND))
+    return Scope(excluding=(hidden,))
+
+
 @dataclass(frozen=True, slots=True)
-class _Scope:
-    """Which members a viewer's search may find: ``among`` them only (if set), never
-    ``excluding`` (themself, blocks either way, and the network for the 3rd degree)."""
+class _Search:
+    """A search of members in tiers: the member whose handle is the search box (if any),
+    then each tier of ``search``, in index order, within ``scope``."""
 
-    among: Select[Any] | None
-    excluding: Select[Any] | None
+    search: TextSearch
+    handle: str | None
+    scope: Scope
+    values: dict[str, str]
 
-    @classmethod
-    def of(cls, viewer: str | None, degree: int | None) -> _Scope:
-        if viewer is None:  # the operator's search: everyone
-            return cls(None, None)
-        hidden = reach_store.hidden_from(viewer)
-        if degree == 1:
-            return cls(reach_store.connection_ids(viewer), hidden)
-        if degree == 2:
-            return cls(reach_store.second_degree_ids(viewer), hidden)
-        if degree == 3:
-            outside = union(hidden, reach_store.in_network_ids(viewer)).subquery().select()
-            return cls(None, outside)
-        return cls(None, hidden)
-
-
-def member_hits(
-    conn: Connection,
-    search: TextSearch,
-    handle: str | None,
-    scope: _Scope,
-    after: Position | None,
-    limit: int,
-) -> list[Hit]:
-    """The next ``limit`` results after ``after``: the member whose handle is the search
-    box (if any), then each tier of ``search`` in index order."""
-    found: list[Hit] = []
-    excluding = scope.excluding
-    handle_id = member_store.id_by_handle(conn, handle) if handle and search.words else None
-    if handle_id is not None:
-        if after is None or after.tier == Tier.HANDLE:
-            only = select(literal(handle_id))
-            if scope.among is not None:
-                only = only.where(literal(handle_id).in_(scope.among))
-            match = Match(search.filters)
-            start = after.seq if after else 0
-            hits = search_store.find(
-                conn,
-                search_store.MEMBERS,
-                match,
-                after=start,
-                limit=1,
-                among=only,
-                excluding=excluding,
-            )
-            found += [(Position(Tier.HANDLE, s), o) for s, o in hits]
-        # Found first (or not at all: then no other tier would find them either).
-        gone = select(literal(handle_id))
-        excluding = gone if excluding is None else union(excluding, gone).subquery().select()
-    tiers = _Tiers(search.tiers(), scope.among, excluding)
-    return found + tiers.page(conn, search_store.MEMBERS, after, limit - len(found))
+    def hits(self, conn: Connection, after: Position | None, limit: int) -> list[Hit]:
+        """The next ``limit`` results after ``after``."""
+        found: list[Hit] = []
+        scope, values = self.scope, self.values
+        handle_id = None
+        if self.handle and self.search.words:
+            handle_id = member_store.id_by_handle(conn, self.handle)
+        if handle_id is not None:
+            values = values | {"skip": handle_id}
+            if after is None or after.tier == Tier.HANDLE:
+                only = Scope((search_store.SKIPPED, *scope.among), scope.within, scope.excluding)
+                start = after.seq if after else 0
+                match = Match(self.search.filters)
+                hits = search_store.find(
+                    conn,
+                    search_store.MEMBERS,
+                    match,
+                    after=start,
+                    limit=1,
+                    scope=only,
+                    values=values,
+                )
+                found += [(Position(Tier.HANDLE, s), o) for s, o in hits]
+            # Found first (or not at all: then no other tier would find them either).
+            scope = Scope(scope.among, scope.within, (*scope.excluding, search_store.SKIPPED))
+        tiers = _Tiers(self.search.tiers(), scope, values)
+        return found + tiers.page(conn, search_store.MEMBERS, after, limit - len(found))
 
 
 @dataclass(frozen=True, slots=True)
 class _Tiers:
     tiers: tuple[tuple[Tier, Match], ...]
-    among: Select[Any] | None
-    excluding: Select[Any] | None
+    scope: Scope = search_store.EVERYONE
+    values: dict[str, str] | None = None
 
     def page(
         self, conn: Connection, index: search_store.Index, after: Position | None, limit: int
@@ -186,8 +188,8 @@ class _Tiers:
                 match,
                 after=start,
                 limit=limit - len(found),
-                among=self.among,
-                excluding=self.excluding,
+                scope=self.scope,
+                values=self.values,
             )
             found += [(Position(tier, s), o) for s, o in hits]
         return found
@@ -198,12 +200,12 @@ def search_records(
 ) -> list[MemberRecord]:
     """The first ``limit`` members the search box ``text`` finds, as stored (no quote):
     for the operator (``viewer`` None: everyone) and the network page."""
-    search = member_search(q=text)
-    scope = _Scope.of(viewer, None)
+    scope = search_store.EVERYONE if viewer is None else _scope(None)
+    found = _Search(member_search(q=text), as_handle(text), scope, {"viewer": viewer or ""})
     with deps.db.read() as conn:
-        hits = member_hits(conn, search, as_handle(text), scope, None, limit)
-        records = {r.id: r for r in member_store.members_by_id(conn, [o for _, o in hits])}
-    return [records[o] for _, o in hits if o in records]
+        hits = found.hits(conn, None, limit)
+        people = reach_many.recipients(conn, [o for _, o in hits])
+    return [people[o].record for _, o in hits if o in people]
 
 
 # --- Groups --------------------------------------------------------------------------------
@@ -231,7 +233,7 @@ def find_groups(
     """
     search = text_search(q)
     with deps.db.read() as conn:
-        tiers = _Tiers(search.tiers(), None, None)
+        tiers = _Tiers(search.tiers())
         hits = tiers.page(conn, search_store.GROUPS, after, limit)
         ids = [owner for _, owner in hits]
         found = social.groups_by_id(conn, ids)

@@ -43,6 +43,11 @@ def _member(row: Row[Any]) -> MemberRecord:
     )
 
 
+def member_record(row: Row[Any]) -> MemberRecord:
+    """A profile from a row of ``members`` with the account's ``plan_code`` and ``next_due_at``."""
+    return _member(row)
+
+
 def _with_plan() -> Any:
     return select(members, accounts.c.plan_code, accounts.c.next_due_at).join(
         accounts, accounts.c.member_id == members.c.id

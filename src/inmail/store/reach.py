@@ -1,21 +1,32 @@
-"""What is true between one member and many others, each fact in one query for all of them.
+"""What is true between one member and many others, read for all of them at once.
 
 The batch form of the reads behind a quote (``store.network``, ``store.messaging``,
-``store.social``), for a page of results; and the sets of members a search of
-someone's network looks among or leaves out.
+``store.social``), for a page of results: the recipients in one query, every
+fact between the viewer and them in another (:func:`facts`). And the sets of
+members a search of someone's network looks among or leaves out, over a bound
+``viewer`` (``store.search.SETS``). Each statement is built once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, literal, select, union, union_all
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Select,
+    String,
+    bindparam,
+    literal,
+    select,
+    union,
+    union_all,
+)
 
-from inmail.store.network import neighbours
+from inmail.store.members import MemberRecord, member_record
 from inmail.store.tables import (
     accounts,
     blocks,
@@ -28,176 +39,195 @@ from inmail.store.tables import (
 )
 
 
+def _viewer() -> BindParameter[str]:
+    return bindparam("viewer", type_=String)
+
+
+def _ids() -> BindParameter[Any]:
+    return bindparam("ids", expanding=True)
+
+
+def _neighbours() -> Select[Any]:
+    """The viewer's 1st-degree connections (each pair is stored once, a < b)."""
+    near = union_all(
+        select(connections.c.b.label("id")).where(connections.c.a == _viewer()),
+        select(connections.c.a.label("id")).where(connections.c.b == _viewer()),
+    ).subquery()
+    return select(near.c.id)
+
+
+def _around(near: Select[Any]) -> Any:
+    """Everyone connected to one of ``near`` (the viewer and ``near`` themselves included)."""
+    return union_all(
+        select(connections.c.b.label("id")).where(connections.c.a.in_(near)),
+        select(connections.c.a.label("id")).where(connections.c.b.in_(near)),
+    ).subquery()
+
+
+CONNECTIONS = _neighbours()
+_second = _around(_neighbours())
+SECOND_DEGREE = select(_second.c.id).where(
+    _second.c.id != _viewer(), _second.c.id.not_in(_neighbours())
+)
+# Everyone connected to one of the viewer's connections: with CONNECTIONS and the viewer
+# (HIDDEN), the viewer's network. Kept apart (no UNION to sort): each NOT IN is a set anyway.
+_near_of_near = _around(_neighbours())
+AROUND = select(_near_of_near.c.id)
+HIDDEN = (
+    union(
+        select(_viewer()),
+        select(blocks.c.blocked_id).where(blocks.c.blocker_id == _viewer()),
+        select(blocks.c.blocker_id).where(blocks.c.blocked_id == _viewer()),
+    )
+    .subquery()
+    .select()
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """What the send rules need of a recipient: their settings and the plan they were on."""
+    """A member as the send rules need them: profile, settings and the plan they were on."""
 
-    id: str
-    handle: str
+    record: MemberRecord  # ``plan_due_at``: past it, the plan may be stale (catch up first)
     inmail_open: bool
     open_profile: bool
     group_messages_open: bool
-    plan_code: str
     plan_version: int
-    next_due_at: datetime | None  # past it, the plan may be stale (catch up first)
+
+
+_RECIPIENTS = (
+    select(members, accounts.c.plan_code, accounts.c.plan_version, accounts.c.next_due_at)
+    .join(accounts, accounts.c.member_id == members.c.id)
+    .where(members.c.id.in_(_ids()))
+)
 
 
 def recipients(conn: Connection, ids: Sequence[str]) -> dict[str, Recipient]:
-    query = select(
-        members.c.id,
-        members.c.handle,
-        members.c.inmail_open,
-        members.c.open_profile,
-        members.c.group_messages_open,
-        accounts.c.plan_code,
-        accounts.c.plan_version,
-        accounts.c.next_due_at,
-    ).join(accounts, accounts.c.member_id == members.c.id)
-    return {r.id: Recipient(*r) for r in conn.execute(query.where(members.c.id.in_(ids)))}
+    """The members among ``ids`` (unknown ids left out), in one query."""
+    if not ids:
+        return {}
+    found = conn.execute(_RECIPIENTS, {"ids": list(ids)})
+    return {
+        r.id: Recipient(
+            member_record(r), r.inmail_open, r.open_profile, r.group_messages_open, r.plan_version
+        )
+        for r in found
+    }
 
 
-def connected_among(conn: Connection, member_id: str, ids: Sequence[str]) -> set[str]:
-    """Those of ``ids`` who are the member's 1st-degree connections."""
-    query = union_all(
-        select(connections.c.b).where(connections.c.a == member_id, connections.c.b.in_(ids)),
-        select(connections.c.a).where(connections.c.b == member_id, connections.c.a.in_(ids)),
+@dataclass(slots=True)
+class Facts:
+    """What is true between the viewer and each of some members (keyed by their id)."""
+
+    connected: set[str] = field(default_factory=set)
+    blocked: set[str] = field(default_factory=set)  # either way
+    conversing: set[str] = field(default_factory=set)  # an open conversation, either started it
+    # The connections both have, as (id, name, handle), by id.
+    mutuals: defaultdict[str, list[tuple[str, str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
     )
-    return set(conn.execute(query).scalars())
-
-
-def mutuals_among(conn: Connection, member_id: str, ids: Sequence[str]) -> dict[str, list[str]]:
-    """For each of ``ids`` with any, the connections they share with the member, by id."""
-    mine = select(neighbours(member_id).c.id)
-    query = union_all(
-        select(connections.c.a, connections.c.b).where(
-            connections.c.a.in_(ids), connections.c.b.in_(mine)
-        ),
-        select(connections.c.b, connections.c.a).where(
-            connections.c.b.in_(ids), connections.c.a.in_(mine)
-        ),
+    # The groups both are members of, by name (then id).
+    groups: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # Their contact fields as (field, value, visibility), by field.
+    contact: defaultdict[str, list[tuple[str, str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
     )
-    shared: defaultdict[str, list[str]] = defaultdict(list)
-    for other, mutual in conn.execute(query):
-        shared[other].append(mutual)
-    return {other: sorted(found) for other, found in shared.items()}
-
-
-def blocked_among(conn: Connection, member_id: str, ids: Sequence[str]) -> set[str]:
-    """Those of ``ids`` who blocked the member, or whom the member blocked."""
-    query = union_all(
-        select(blocks.c.blocked_id).where(
-            blocks.c.blocker_id == member_id, blocks.c.blocked_id.in_(ids)
-        ),
-        select(blocks.c.blocker_id).where(
-            blocks.c.blocked_id == member_id, blocks.c.blocker_id.in_(ids)
-        ),
-    )
-    return set(conn.execute(query).scalars())
 
 
 OPEN_STATUSES = ("answered", "open")  # as store.messaging.has_open_conversation
 
 
-def conversing_among(conn: Connection, member_id: str, ids: Sequence[str]) -> set[str]:
-    """Those of ``ids`` with whom the member has an open conversation (either started it)."""
-    open_ = threads.c.status.in_(OPEN_STATUSES)
-    query = union_all(
-        select(threads.c.recipient_id).where(
-            threads.c.initiator_id == member_id, threads.c.recipient_id.in_(ids), open_
-        ),
-        select(threads.c.initiator_id).where(
-            threads.c.recipient_id == member_id, threads.c.initiator_id.in_(ids), open_
-        ),
-    )
-    return set(conn.execute(query).scalars())
+def _none() -> Any:
+    return literal(None, String)
 
 
-def shared_groups_among(
-    conn: Connection, member_id: str, ids: Sequence[str]
-) -> dict[str, list[str]]:
-    """For each of ``ids`` with any, the names of the groups both are members of, by name."""
-    mine = select(group_members.c.group_id).where(
-        group_members.c.member_id == member_id, group_members.c.status == "member"
+def _name_of(member_id: Any) -> Any:
+    return select(members.c.name).where(members.c.id == member_id).scalar_subquery()
+
+
+def _handle_of(member_id: Any) -> Any:
+    return select(members.c.handle).where(members.c.id == member_id).scalar_subquery()
+
+
+def _facts() -> Any:
+    """One row per fact: (kind, member, x, y, z)."""
+    me, ids = _viewer(), _ids()
+    mine = _neighbours()
+    my_groups = select(group_members.c.group_id).where(
+        group_members.c.member_id == me, group_members.c.status == "member"
     )
-    query = (
-        select(group_members.c.member_id, groups.c.name)
+    is_open = threads.c.status.in_(OPEN_STATUSES)
+    link = connections
+    return union_all(
+        select(literal("c"), link.c.b, _none(), _none(), _none()).where(
+            link.c.a == me, link.c.b.in_(ids)
+        ),
+        select(literal("c"), link.c.a, _none(), _none(), _none()).where(
+            link.c.b == me, link.c.a.in_(ids)
+        ),
+        # The mutual's name and handle are looked up per mutual found (few), so the
+        # connections of the page's members drive the search, not the viewer's.
+        select(literal("m"), link.c.a, link.c.b, _name_of(link.c.b), _handle_of(link.c.b)).where(
+            link.c.a.in_(ids), link.c.b.in_(mine)
+        ),
+        select(literal("m"), link.c.b, link.c.a, _name_of(link.c.a), _handle_of(link.c.a)).where(
+            link.c.b.in_(ids), link.c.a.in_(mine)
+        ),
+        select(literal("b"), blocks.c.blocked_id, _none(), _none(), _none()).where(
+            blocks.c.blocker_id == me, blocks.c.blocked_id.in_(ids)
+        ),
+        select(literal("b"), blocks.c.blocker_id, _none(), _none(), _none()).where(
+            blocks.c.blocked_id == me, blocks.c.blocker_id.in_(ids)
+        ),
+        select(literal("t"), threads.c.recipient_id, _none(), _none(), _none()).where(
+            threads.c.initiator_id == me, threads.c.recipient_id.in_(ids), is_open
+        ),
+        select(literal("t"), threads.c.initiator_id, _none(), _none(), _none()).where(
+            threads.c.recipient_id == me, threads.c.initiator_id.in_(ids), is_open
+        ),
+        select(literal("g"), group_members.c.member_id, groups.c.name, groups.c.id, _none())
         .join(groups, groups.c.id == group_members.c.group_id)
         .where(
             group_members.c.member_id.in_(ids),
             group_members.c.status == "member",
-            group_members.c.group_id.in_(mine),
-        )
-        .order_by(group_members.c.member_id, groups.c.name, groups.c.id)
-    )
-    shared: defaultdict[str, list[str]] = defaultdict(list)
-    for other, name in conn.execute(query):
-        shared[other].append(name)
-    return dict(shared)
-
-
-def contact_fields_among(
-    conn: Connection, ids: Sequence[str]
-) -> dict[str, list[tuple[str, str, str]]]:
-    """Each member's contact fields as (field, value, visibility), by field."""
-    query = (
-        select(contact_info.c.member_id, contact_info.c.field, contact_info.c.value)
-        .add_columns(contact_info.c.visibility)
-        .where(contact_info.c.member_id.in_(ids))
-        .order_by(contact_info.c.member_id, contact_info.c.field)
-    )
-    found: defaultdict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for member_id, field, value, visibility in conn.execute(query):
-        found[member_id].append((field, value, visibility))
-    return dict(found)
-
-
-def names_of(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """Members' (name, handle) by id."""
-    query = select(members.c.id, members.c.name, members.c.handle).where(members.c.id.in_(ids))
-    return {i: (name, handle) for i, name, handle in conn.execute(query)}
-
-
-# --- The sets a search of someone's network looks among or leaves out ---------------------
-
-
-def connection_ids(member_id: str) -> Select[Any]:
-    """The member's 1st-degree connections."""
-    return select(neighbours(member_id).c.id)
-
-
-def second_degree_ids(member_id: str) -> Select[Any]:
-    """Members who share a connection with the member and are not connected to them."""
-    near = connection_ids(member_id)
-    query = union_all(
-        select(connections.c.b).where(connections.c.a.in_(near)),
-        select(connections.c.a).where(connections.c.b.in_(near)),
-    ).subquery()
-    return select(query.c.b).where(query.c.b != member_id, query.c.b.not_in(near))
-
-
-def in_network_ids(member_id: str) -> Select[Any]:
-    """The member's 1st- and 2nd-degree network (and the member)."""
-    near = connection_ids(member_id)
-    return (
-        union(
-            near,
-            select(connections.c.b).where(connections.c.a.in_(near)),
-            select(connections.c.a).where(connections.c.b.in_(near)),
-            select(literal(member_id)),
-        )
-        .subquery()
-        .select()
+            group_members.c.group_id.in_(my_groups),
+        ),
+        select(
+            literal("i"),
+            contact_info.c.member_id,
+            contact_info.c.field,
+            contact_info.c.value,
+            contact_info.c.visibility,
+        ).where(contact_info.c.member_id.in_(ids)),
     )
 
 
-def hidden_from(member_id: str) -> Select[Any]:
-    """Who a member's search never finds: themself, and members blocked either way."""
-    return (
-        union(
-            select(literal(member_id)),
-            select(blocks.c.blocked_id).where(blocks.c.blocker_id == member_id),
-            select(blocks.c.blocker_id).where(blocks.c.blocked_id == member_id),
-        )
-        .subquery()
-        .select()
-    )
+_FACTS = _facts()
+
+
+def facts(conn: Connection, member_id: str, ids: Sequence[str]) -> Facts:
+    """Every fact between ``member_id`` and each of ``ids``, in one query."""
+    found = Facts()
+    if not ids:
+        return found
+    groups_of: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    for kind, other, x, y, z in conn.execute(_FACTS, {"viewer": member_id, "ids": list(ids)}):
+        if kind == "c":
+            found.connected.add(other)
+        elif kind == "b":
+            found.blocked.add(other)
+        elif kind == "t":
+            found.conversing.add(other)
+        elif kind == "m":
+            found.mutuals[other].append((x, y, z))
+        elif kind == "g":
+            groups_of[other].append((x, y))
+        else:
+            found.contact[other].append((x, y, z))
+    for shared in found.mutuals.values():
+        shared.sort()
+    for other, named in groups_of.items():
+        found.groups[other] = [name for name, _ in sorted(named)]
+    for fields in found.contact.values():
+        fields.sort()
+    return found

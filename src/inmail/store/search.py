@@ -8,18 +8,23 @@ the same order (by ``seq``, the document's place in the index):
   matches in ``seq`` order, so a page stops after ``limit`` matches however
   many there are.
 - PostgreSQL: a GIN index on ``document`` (a tsvector). A GIN index cannot
-  walk in order, so a page first walks the next :data:`WALK` rows in order
-  (a common word fills the page there) and asks the index only for what is
-  left (a rare word: few matches to sort).
+  walk in order, so a page first walks the next ``WALK x limit`` rows in order
+  (a common word fills the page there) and asks the index only when that is
+  not enough (a rare word: few matches to sort).
 
 A small set of candidates (a member's connections) is looked at one by one
 instead, with the same match written as a condition on each row.
+
+A search runs on a hot path, and building a statement costs more than running
+it: each shape of statement is built once (``_statement``) and run with bound
+values. Which owners a search may find is a :class:`Scope` of such sets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -64,11 +69,23 @@ class Index:
 MEMBERS = Index(member_search, member_search.c.member_id, "member_search_fts")
 GROUPS = Index(group_search, group_search.c.group_id, "group_search_fts")
 
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which owners a search may find: those in every set of ``among`` (a few: each is
+    looked at one by one) and of ``within`` (many: checked on each row the word index
+    finds), and in no set of ``excluding``. The sets are selects of ids over bound values
+    (``store.reach``'s, over ``viewer``; :data:`SKIPPED`), built once: a statement is
+    built once per scope."""
+
+    among: tuple[Select[Any], ...] = ()
+    within: tuple[Select[Any], ...] = ()
+    excluding: tuple[Select[Any], ...] = ()
+
+
+SKIPPED = select(bindparam("skip", type_=Text))  # one id, bound as ``skip``
+EVERYONE = Scope()
 Hit = tuple[int, str]  # (seq, owner id)
-
-
-def _is_sqlite(conn: Connection) -> bool:
-    return conn.dialect.name == "sqlite"
 
 
 def write_document(conn: Connection, index: Index, owner_id: str, document: Sequence[str]) -> None:
@@ -91,116 +108,132 @@ def find(
     *,
     after: int,
     limit: int,
-    among: Select[Any] | None = None,
-    excluding: Select[Any] | None = None,
+    scope: Scope = EVERYONE,
+    values: Mapping[str, Any] | None = None,
 ) -> list[Hit]:
-    """Up to ``limit`` documents that ``match`` holds, with ``seq`` above ``after``, by ``seq``.
+    """Up to ``limit`` documents that ``match`` holds, with ``seq`` above ``after``, by ``seq``,
+    among the owners ``scope`` allows (its sets read ``values``: ``viewer``, ``skip``)."""
+    sqlite = _is_sqlite(conn)
+    bound = {**(values or {}), "after": after, "limit": limit}
+    if scope.among or not match.required:
+        way = "among" if scope.among else "walk"
+        shape = (len(match.required), len(match.unless))
+        if not sqlite:  # one tsquery holds the words
+            shape = (1, 0) if match.required else (0, 0)
+        statement = _statement(index, way, sqlite, scope, shape)
+        return _hits(conn.execute(statement, bound | _words(match, sqlite)))
+    if sqlite:
+        statement = _statement(index, "fts5", True, scope)
+        return _hits(conn.execute(statement, bound | {"match": _fts5_query(match)}))
+    bound |= {"tsquery": _tsquery(match), "window": WALK * limit}
+    walked = _hits(conn.execute(_statement(index, "gin_walk", False, scope), bound))
+    if len(walked) == limit:
+        return walked
+    return _hits(conn.execute(_statement(index, "gin", False, scope), bound))
 
-    ``among``: a select of the only owner ids that may be found (a small set,
-    looked at one by one); ``excluding``: a select of owner ids never found.
-    """
-    if among is not None:
-        return _among(conn, index, match, after, limit, among, excluding)
+
+def _is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def _hits(rows: Any) -> list[Hit]:
+    return [(seq, owner) for seq, owner in rows]
+
+
+def _words(match: Match, sqlite: bool) -> dict[str, Any]:
+    """The bound values of a match written as a condition on a row."""
     if not match.required:
-        return _walk(conn, index, true(), after, limit, excluding)
-    if _is_sqlite(conn):
-        return _fts5(conn, index, match, after, limit, excluding)
-    return _gin(conn, index, match, after, limit, excluding)
+        return {}
+    if not sqlite:
+        return {"tsquery": _tsquery(match)}
+    # " jo" starts a word where it occurs: the words are separated by single spaces.
+    required = {f"w{i}": " " + w for i, w in enumerate(match.required)}
+    return required | {f"u{i}": " " + w for i, w in enumerate(match.unless)}
 
 
-def _kept(index: Index, excluding: Select[Any] | None) -> ColumnElement[bool]:
-    return true() if excluding is None else index.owner.not_in(excluding)
+@lru_cache(maxsize=256)
+def _statement(
+    index: Index, way: str, sqlite: bool, scope: Scope, shape: tuple[int, int] = (0, 0)
+) -> Select[Any]:
+    """The statement of one way to find (see :func:`find`), built once per shape."""
+    seq, owner = index.table.c.seq, index.owner
+    if way == "fts5":
+        return _fts5(index, scope)
+    if way == "gin_walk":
+        return _gin_walk(index, scope)
+    kept = _kept(owner, scope)
+    query = select(seq, owner).where(seq > bindparam("after"), kept).limit(bindparam("limit"))
+    if way == "walk":
+        return query.order_by(seq)
+    if way == "gin":
+        document = index.table.c.document
+        # The index's matches, sorted: never a walk of the whole table in seq order.
+        return query.where(document.op("@@")(_tsquery_param())).order_by(seq + 0)
+    among = and_(*(owner.in_(ids) for ids in scope.among))
+    # seq + 0: sorted after the lookups, never by walking the whole index in seq order.
+    return query.where(among, _row_match(index, sqlite, shape)).order_by(seq + 0)
 
 
-def _walk(
-    conn: Connection,
-    index: Index,
-    condition: ColumnElement[bool],
-    after: int,
-    limit: int,
-    excluding: Select[Any] | None,
-) -> list[Hit]:
-    """The index in ``seq`` order, each row checked: for every document, or a common word."""
-    seq = index.table.c.seq
-    query = (
-        select(seq, index.owner)
-        .where(seq > after, condition, _kept(index, excluding))
-        .order_by(seq)
-        .limit(limit)
-    )
-    return [(s, o) for s, o in conn.execute(query)]
+def _kept(owner: ColumnElement[str], scope: Scope) -> ColumnElement[bool]:
+    """The owner is in every set of ``within`` and in none of ``excluding``."""
+    inside = (owner.in_(ids) for ids in scope.within)
+    return and_(true(), *inside, *(owner.not_in(ids) for ids in scope.excluding))
 
 
-def _among(
-    conn: Connection,
-    index: Index,
-    match: Match,
-    after: int,
-    limit: int,
-    among: Select[Any],
-    excluding: Select[Any] | None,
-) -> list[Hit]:
-    seq = index.table.c.seq
-    query = (
-        select(seq, index.owner)
-        .where(index.owner.in_(among), seq > after, _kept(index, excluding))
-        .where(_row_match(conn, index, match))
-        # seq + 0: sorted after the lookups, never by walking the whole index in seq order
-        .order_by(seq + 0)
-        .limit(limit)
-    )
-    return [(s, o) for s, o in conn.execute(query)]
-
-
-def _row_match(conn: Connection, index: Index, match: Match) -> ColumnElement[bool]:
-    """``match`` as a condition on one row, which no word index answers."""
-    if not match.required:
-        return true()
+def _row_match(index: Index, sqlite: bool, shape: tuple[int, int]) -> ColumnElement[bool]:
+    """A match as a condition on one row, which no word index answers (values: :func:`_words`)."""
+    required, unless = shape
     document = index.table.c.document
-    if not _is_sqlite(conn):
-        return func.coalesce(document.op("@@")(_tsquery(match)), false())
-    # The words are separated by single spaces: " jo" starts a word where it occurs.
+    if not required:
+        return true()
+    if not sqlite:
+        return func.coalesce(document.op("@@")(_tsquery_param()), false())
     text = literal(" ") + document
 
-    def holds(words: tuple[str, ...]) -> ColumnElement[bool]:
-        return and_(*(func.instr(text, literal(" " + word)) > 0 for word in words))
+    def holds(prefix: str, count: int) -> ColumnElement[bool]:
+        return and_(*(func.instr(text, bindparam(f"{prefix}{i}")) > 0 for i in range(count)))
 
-    held = holds(match.required)
-    return and_(held, not_(holds(match.unless))) if match.unless else held
+    held = holds("w", required)
+    return and_(held, not_(holds("u", unless))) if unless else held
 
 
-def _fts5(
-    conn: Connection,
-    index: Index,
-    match: Match,
-    after: int,
-    limit: int,
-    excluding: Select[Any] | None,
-) -> list[Hit]:
+def _fts5(index: Index, scope: Scope) -> Select[Any]:
     fts = table(index.fts, column("rowid", Integer))
     rowid = fts.c.rowid
-    query = (
-        select(rowid)
-        .where(literal_column(index.fts).op("MATCH")(_fts5_query(match)), rowid > after)
+    # The owner of each hit, looked up per row found, and the scope checked on it: the FTS5
+    # walk stays the only loop. (A condition on rowid itself, an IN above all, would make
+    # SQLite run the whole MATCH again for each value.)
+    owner = select(index.owner).where(index.table.c.seq == rowid).scalar_subquery()
+    return (
+        select(rowid, owner)
+        .where(literal_column(index.fts).op("MATCH")(bindparam("match")))
+        .where(rowid > bindparam("after"), _kept(owner, scope))
         .order_by(rowid)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if excluding is not None:
-        # NOT IN, never IN: SQLite would run the whole MATCH again for each value of an IN.
-        query = query.where(
-            rowid.not_in(select(index.table.c.seq).where(index.owner.in_(excluding)))
-        )
-    seqs = list(conn.execute(query).scalars())
-    return _owners(conn, index, seqs)
 
 
-def _owners(conn: Connection, index: Index, seqs: list[int]) -> list[Hit]:
-    if not seqs:
-        return []
-    seq = index.table.c.seq
-    rows = conn.execute(select(seq, index.owner).where(seq.in_(seqs))).all()
-    owners: dict[int, str] = dict(rows)
-    return [(s, owners[s]) for s in seqs]
+def _gin_walk(index: Index, scope: Scope) -> Select[Any]:
+    """The next rows in order, then checked: a fence (LIMIT) keeps the match out of the walk."""
+    seq, owner, document = index.table.c.seq, index.owner, index.table.c.document
+    window = (
+        select(seq, owner, document)
+        .where(seq > bindparam("after"))
+        .order_by(seq)
+        .limit(bindparam("window"))
+        .subquery()
+    )
+    walked_owner = window.c[owner.name]
+    return (
+        select(window.c.seq, walked_owner)
+        .where(window.c.document.op("@@")(_tsquery_param()), _kept(walked_owner, scope))
+        .order_by(window.c.seq)
+        .limit(bindparam("limit"))
+    )
+
+
+def _tsquery_param() -> ColumnElement[Any]:
+    return cast(bindparam("tsquery", type_=Text), TSQUERY)
 
 
 def _fts5_query(match: Match) -> str:
@@ -213,7 +246,7 @@ def _fts5_query(match: Match) -> str:
     return f"{query} NOT {every(match.unless)}" if match.unless else query
 
 
-def _tsquery(match: Match) -> ColumnElement[Any]:
+def _tsquery(match: Match) -> str:
     """``'ada':* & 'c:acme':* & !('n:ada':*)``: each word, quoted, as a prefix."""
 
     def every(words: tuple[str, ...]) -> str:
@@ -221,39 +254,4 @@ def _tsquery(match: Match) -> ColumnElement[Any]:
         return " & ".join(quoted)
 
     query = every(match.required)
-    if match.unless:
-        query += f" & !({every(match.unless)})"
-    return cast(bindparam("tsquery", query), TSQUERY)
-
-
-def _gin(
-    conn: Connection,
-    index: Index,
-    match: Match,
-    after: int,
-    limit: int,
-    excluding: Select[Any] | None,
-) -> list[Hit]:
-    seq, owner, document = index.table.c.seq, index.owner, index.table.c.document
-    query = _tsquery(match)
-    # A fence (LIMIT) keeps the match out of the walk: the next rows in order, then checked.
-    window = (
-        select(seq, owner, document).where(seq > after).order_by(seq).limit(WALK * limit)
-    ).subquery()
-    walked = (
-        select(window.c.seq, window.c[owner.name])
-        .where(window.c.document.op("@@")(query))
-        .where(true() if excluding is None else window.c[owner.name].not_in(excluding))
-        .order_by(window.c.seq)
-        .limit(limit)
-    )
-    found = [(s, o) for s, o in conn.execute(walked)]
-    if len(found) == limit:
-        return found
-    matches = (
-        select(seq, owner)
-        .where(document.op("@@")(query), seq > after, _kept(index, excluding))
-        .order_by(seq + 0)  # the index's matches, sorted: never a walk of the whole table
-        .limit(limit)
-    )
-    return [(s, o) for s, o in conn.execute(matches)]
+    return f"{query} & !({every(match.unless)})" if match.unless else query
