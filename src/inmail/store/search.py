@@ -120,8 +120,12 @@ def find(
         shape = (len(match.required), len(match.unless))
         if not sqlite:  # one tsquery holds the words
             shape = (1, 0) if match.required else (0, 0)
-        statement = _statement(index, way, sqlite, scope, shape)
-        return _hits(conn.execute(statement, bound | _words(match, sqlite)))
+        bound |= _words(match, sqlite) | {"window": WALK * limit}
+        if way == "walk" and scope.within:  # a set of many: the next rows first, as for words
+            walked = _hits(conn.execute(_statement(index, "fenced_walk", sqlite, scope), bound))
+            if len(walked) == limit:
+                return walked
+        return _hits(conn.execute(_statement(index, way, sqlite, scope, shape), bound))
     if sqlite:
         statement = _statement(index, "fts5", True, scope)
         return _hits(conn.execute(statement, bound | {"match": _fts5_query(match)}))
@@ -159,8 +163,8 @@ def _statement(
     seq, owner = index.table.c.seq, index.owner
     if way == "fts5":
         return _fts5(index, scope)
-    if way == "gin_walk":
-        return _gin_walk(index, scope)
+    if way in ("gin_walk", "fenced_walk"):
+        return _fenced_walk(index, scope, words=way == "gin_walk")
     kept = _kept(owner, scope)
     query = select(seq, owner).where(seq > bindparam("after"), kept).limit(bindparam("limit"))
     if way == "walk":
@@ -176,7 +180,9 @@ def _statement(
 
 def _kept(owner: ColumnElement[str], scope: Scope) -> ColumnElement[bool]:
     """The owner is in every set of ``within`` and in none of ``excluding``."""
-    inside = (owner.in_(ids) for ids in scope.within)
+    # An IN inside an expression stays a set, which PostgreSQL hashes once; a bare IN it may
+    # turn into a join that loops over the whole set for every row.
+    inside = (func.coalesce(owner.in_(ids), false()) for ids in scope.within)
     return and_(true(), *inside, *(owner.not_in(ids) for ids in scope.excluding))
 
 
@@ -213,8 +219,9 @@ def _fts5(index: Index, scope: Scope) -> Select[Any]:
     )
 
 
-def _gin_walk(index: Index, scope: Scope) -> Select[Any]:
-    """The next rows in order, then checked: a fence (LIMIT) keeps the match out of the walk."""
+def _fenced_walk(index: Index, scope: Scope, *, words: bool) -> Select[Any]:
+    """The next ``window`` rows in order, then checked (the words, if ``words``, and the
+    scope): a fence (LIMIT) keeps the checks out of the walk, so no plan reads them all."""
     seq, owner, document = index.table.c.seq, index.owner, index.table.c.document
     window = (
         select(seq, owner, document)
@@ -224,9 +231,10 @@ def _gin_walk(index: Index, scope: Scope) -> Select[Any]:
         .subquery()
     )
     walked_owner = window.c[owner.name]
+    held = window.c.document.op("@@")(_tsquery_param()) if words else true()
     return (
         select(window.c.seq, walked_owner)
-        .where(window.c.document.op("@@")(_tsquery_param()), _kept(walked_owner, scope))
+        .where(held, _kept(walked_owner, scope))
         .order_by(window.c.seq)
         .limit(bindparam("limit"))
     )
