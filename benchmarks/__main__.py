@@ -13,6 +13,7 @@ from benchmarks import (
     http_send_inmail,
     mutuals_100k,
     render_templates,
+    search_100k,
     send_inmail_sqlite,
     spend_postgres,
     spend_sqlite,
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     mutuals_100k.NAME: mutuals_100k.run,
     render_templates.NAME: render_templates.run,
     targeting_100k.NAME: targeting_100k.run,
+    search_100k.NAME: search_100k.run,
 }
 
 

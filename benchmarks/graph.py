@@ -7,16 +7,22 @@ one side (the two offsets that would name it add up to ``members``), so there
 are no duplicates and exactly ``members * degree / 2`` pairs; the degrees are
 ``degree / 2`` plus a Poisson-like count around ``degree / 2``.
 
+Each member has a seeded profile (``benchmarks.profiles``): a name, headline,
+company, school and interests.
+
 Loading bypasses the service layer (100,000 ``create_member`` calls would take
 many minutes) and writes the rows those calls would write for a member on the
 free plan: ``members``, ``accounts`` (plan ``basic`` version 1, no credits,
-nothing due) and ``connections`` (once per pair, ``a < b``). SQLite gets
-``executemany`` batches on one transaction; PostgreSQL gets ``COPY``, with the
-keys and indexes of ``connections`` built after the rows are in.
+nothing due), ``member_search`` (the profile's words, ``domain.search``) and
+``connections`` (once per pair, ``a < b``). SQLite gets ``executemany`` batches
+on one transaction (its triggers fill the FTS5 index); PostgreSQL gets ``COPY``,
+with the keys and indexes of ``connections`` and ``member_search`` built after
+the rows are in.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from array import array
@@ -27,6 +33,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+
+from benchmarks.profiles import Profile, random_profiles
+from inmail.domain.search import member_document
 
 BATCH = 50_000
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
@@ -39,6 +48,7 @@ class Graph:
     # Pair k connects ids[left[k]] and ids[right[k]].
     left: array[int]
     right: array[int]
+    profiles: list[Profile]
 
     @property
     def pairs(self) -> int:
@@ -70,7 +80,7 @@ def random_graph(members: int, degree: int, seed: int) -> Graph:
         for d in rng.sample(offsets, degree // 2):
             left.append(i)
             right.append((i + d) % members)
-    return Graph(ids, left, right)
+    return Graph(ids, left, right, random_profiles(members, seed + 2))
 
 
 def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
@@ -85,8 +95,23 @@ def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]
 
 
 def _member_rows(graph: Graph, at: Any) -> Iterator[tuple[Any, ...]]:
-    for i, member_id in enumerate(graph.ids):
-        yield member_id, f"g{i}", f"Member {i}", "[]", at
+    for i, (member_id, p) in enumerate(zip(graph.ids, graph.profiles, strict=True)):
+        interests = json.dumps(list(p.interests), ensure_ascii=False)
+        yield member_id, f"g{i}", p.name, p.headline, p.company, p.school, interests, at
+
+
+def _documents(graph: Graph) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each member's words in the search index, as ``store.members.insert_member`` writes them."""
+    for i, (member_id, p) in enumerate(zip(graph.ids, graph.profiles, strict=True)):
+        document = member_document(
+            name=p.name,
+            handle=f"g{i}",
+            headline=p.headline,
+            company=p.company,
+            school=p.school,
+            interests=p.interests,
+        )
+        yield member_id, document
 
 
 def _account_rows(graph: Graph, at: Any, yes: Any) -> Iterator[tuple[Any, ...]]:
@@ -95,13 +120,14 @@ def _account_rows(graph: Graph, at: Any, yes: Any) -> Iterator[tuple[Any, ...]]:
         yield member_id, f"sub_{i:032x}", code, version, at, -1, 0, yes
 
 
-MEMBER_COLUMNS = "id, handle, name, interests, created_at"
+MEMBER_COLUMNS = "id, handle, name, headline, company, school, interests, created_at"
 ACCOUNT_COLUMNS = (
     "member_id, subscription_id, plan_code, plan_version, anchor, renewed_cycle, balance, "
     "auto_overage"
 )
-SQLITE_INSERT_MEMBER = f"INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+SQLITE_INSERT_MEMBER = f"INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 SQLITE_INSERT_ACCOUNT = f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+SQLITE_INSERT_DOCUMENT = "INSERT INTO member_search (member_id, document) VALUES (?, ?)"
 
 
 def load_sqlite(path: str, graph: Graph, at: datetime) -> None:
@@ -119,6 +145,9 @@ def load_sqlite(path: str, graph: Graph, at: datetime) -> None:
             conn.executemany(SQLITE_INSERT_MEMBER, batch)
         for batch in _batches(_account_rows(graph, stamp, 1)):
             conn.executemany(SQLITE_INSERT_ACCOUNT, batch)
+        documents = ((member_id, " ".join(words)) for member_id, words in _documents(graph))
+        for batch in _batches(documents):
+            conn.executemany(SQLITE_INSERT_DOCUMENT, batch)
         rows = ((a, b, stamp) for a, b in graph.ordered_pairs())
         for batch in _batches(rows):
             conn.executemany("INSERT INTO connections (a, b, created_at) VALUES (?, ?, ?)", batch)
@@ -142,13 +171,20 @@ def load_postgres(engine: Engine, graph: Graph, at: datetime) -> None:
             cur.execute("SET LOCAL maintenance_work_mem = '1GB'")  # for the index builds
             _copy(cur, "members", MEMBER_COLUMNS, _member_rows(graph, stamp))
             _copy(cur, "accounts", ACCOUNT_COLUMNS, _account_rows(graph, stamp, "t"))
+            with _keys_rebuilt(cur, "member_search"):  # the GIN index, built once
+                # tsvector's text form: each word quoted (the words hold no quote or backslash)
+                vectors = (
+                    (member_id, " ".join(f"'{w}'" for w in words))
+                    for member_id, words in _documents(graph)
+                )
+                _copy(cur, "member_search", "member_id, document", vectors)
             with _keys_rebuilt(cur, "connections"):
                 rows = ((a, b, stamp) for a, b in graph.ordered_pairs())
                 _copy(cur, "connections", "a, b, created_at", rows)
         driver.commit()
         driver.autocommit = True
         with driver.cursor() as cur:
-            cur.execute("VACUUM (ANALYZE) members, accounts, connections")
+            cur.execute("VACUUM (ANALYZE) members, accounts, connections, member_search")
         driver.autocommit = False
     finally:
         raw.close()

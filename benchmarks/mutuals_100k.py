@@ -24,6 +24,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -109,20 +110,34 @@ def sample_pairs(graph: Graph, count: int, rng: random.Random) -> list[Pair]:
 
 
 def on_sqlite(graph: Graph, pairs: list[Pair], seconds: float) -> dict[str, Any]:
-    with TemporaryDirectory(prefix="inmail-bench-graph-") as tmp:
-        path = str(Path(tmp) / "graph.db")
-        url = f"sqlite:///{path}"
-        log(f"{NAME}: loading {url}")
-        started = time.perf_counter()
-        _migrate(url)
-        load_sqlite(path, graph, NOW)
-        return _measure("sqlite", url, pairs, seconds, time.perf_counter() - started)
+    with built_sqlite(graph) as (url, built):
+        return _measure("sqlite", url, pairs, seconds, built)
 
 
 def on_postgres(graph: Graph, pairs: list[Pair], seconds: float) -> dict[str, Any]:
+    with built_postgres(graph) as (url, built):
+        return _measure("postgres", url, pairs, seconds, built)
+
+
+@contextmanager
+def built_sqlite(graph: Graph, name: str = NAME) -> Iterator[tuple[str, float]]:
+    """The graph in a migrated SQLite file: (its URL, seconds the build took)."""
+    with TemporaryDirectory(prefix="inmail-bench-graph-") as tmp:
+        path = str(Path(tmp) / "graph.db")
+        url = f"sqlite:///{path}"
+        log(f"{name}: loading {url}")
+        started = time.perf_counter()
+        _migrate(url)
+        load_sqlite(path, graph, NOW)
+        yield url, time.perf_counter() - started
+
+
+@contextmanager
+def built_postgres(graph: Graph, name: str = NAME) -> Iterator[tuple[str, float]]:
+    """The graph in a migrated throwaway PostgreSQL database, dropped afterwards."""
     with postgres.throwaway_database("inmail_graph") as pg_url:
         url = postgres.sqlalchemy_url(pg_url)
-        log(f"{NAME}: loading {pg_url.database}")
+        log(f"{name}: loading {pg_url.database}")
         started = time.perf_counter()
         _migrate(url)
         deps = open_deps(url, pool_size=1)
@@ -130,7 +145,7 @@ def on_postgres(graph: Graph, pairs: list[Pair], seconds: float) -> dict[str, An
             load_postgres(deps.db.engine, graph, NOW)
         finally:
             deps.db.dispose()
-        return _measure("postgres", url, pairs, seconds, time.perf_counter() - started)
+        yield url, time.perf_counter() - started
 
 
 def _migrate(url: str) -> None:

@@ -18,6 +18,7 @@ from inmail.api import (
     routes_me,
     routes_messaging,
     routes_network,
+    routes_search,
     routes_sequences,
     routes_social,
     routes_targeting,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_me.router)
     app.include_router(routes_messaging.router)
     app.include_router(routes_network.router)
+    app.include_router(routes_search.router)
     app.include_router(routes_social.router)
     app.include_router(routes_templates.router)
     app.include_router(routes_sequences.router)

@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from inmail.services.auth import issue_token
 from inmail.services.context import Deps
 from inmail.services.credits import buy_pack, spend_credits, update_overage_settings
+from inmail.services.groups import create_group, join_group
 from inmail.services.members import create_member, list_members
+from inmail.services.network import connect
 from inmail.services.passwords import set_password
+from inmail.services.settings import update_settings
 from inmail.services.subscriptions import change_plan
 
 DEMO_MEMBERS = (
@@ -22,6 +25,210 @@ DEMO_MEMBERS = (
     ("linus", "Linus Torvalds", "basic", "Kernel", "Maintainer"),
 )
 
+
+# School and interests of each demo member above, so the People page has something to find.
+DEMO_PROFILES = {
+    "ada": ("University of London", ("Mathematics", "Poetical science", "Hiring")),
+    "grace": ("Yale University", ("Compilers", "COBOL", "Mentoring")),
+    "alan": ("King's College, Cambridge", ("Cryptography", "Running", "Machine learning")),
+    "katherine": ("West Virginia State", ("Orbital mechanics", "Mentoring")),
+    "edsger": ("Leiden University", ("Algorithms", "Structured programming", "Hiring")),
+    "barbara": ("Stanford University", ("Distributed systems", "Programming languages")),
+    "linus": ("University of Helsinki", ("Open source", "Kernels", "Scuba diving")),
+}
+# The wider network: (handle, name, plan, company, headline, school, interests). Names with
+# accents show that the search ignores them ("jose" finds José, "muller" finds Müller).
+DEMO_NETWORK = (
+    (
+        "jose",
+        "José García",
+        "basic",
+        "Acme Robotics",
+        "Robotics engineer",
+        "Universidad de Sevilla",
+        ("Robotics", "Python", "Cycling"),
+    ),
+    (
+        "marta",
+        "Marta Müller",
+        "premium_business",
+        "Globex Health",
+        "Product manager",
+        "ETH Zürich",
+        ("Healthcare", "Product management", "Climbing"),
+    ),
+    (
+        "soren",
+        "Søren Ødegaard",
+        "basic",
+        "Nordic Energy",
+        "Data scientist",
+        "Aarhus University",
+        ("Climate tech", "Machine learning", "Sailing"),
+    ),
+    (
+        "zoe",
+        "Zoë Martin",
+        "basic",
+        "Acme Robotics",
+        "Staff engineer",
+        "Université de Lyon",
+        ("Rust", "Embedded systems", "Photography"),
+    ),
+    (
+        "lukasz",
+        "Łukasz Kowalski",
+        "basic",
+        "Initech",
+        "Backend engineer",
+        "AGH Kraków",
+        ("Go", "Distributed systems", "Chess"),
+    ),
+    (
+        "amara",
+        "Amara Okafor",
+        "recruiter_lite",
+        "Globex Health",
+        "Talent partner",
+        "University of Lagos",
+        ("Hiring", "Healthcare", "Public speaking"),
+    ),
+    (
+        "hiro",
+        "Hiroshi Tanaka",
+        "basic",
+        "Nakatomi Trading",
+        "Supply chain analyst",
+        "Kyoto University",
+        ("Supply chain", "Go", "Photography"),
+    ),
+    (
+        "priya",
+        "Priya Sharma",
+        "premium_business",
+        "Hooli",
+        "Engineering manager",
+        "IIT Bombay",
+        ("Leadership", "Mentoring", "Python"),
+    ),
+    (
+        "noah",
+        "Noah Williams",
+        "basic",
+        "Hooli",
+        "Site reliability engineer",
+        "University of Toronto",
+        ("Kubernetes", "DevOps", "Running"),
+    ),
+    (
+        "ines",
+        "Inès Lefèvre",
+        "basic",
+        "Umbrella Biotech",
+        "Research scientist",
+        "Sorbonne Université",
+        ("Genomics", "Biotech", "Music"),
+    ),
+    (
+        "omar",
+        "Omar Haddad",
+        "basic",
+        "Initech",
+        "Designer",
+        "American University of Beirut",
+        ("Design systems", "Accessibility", "Typography"),
+    ),
+    (
+        "mei",
+        "Mei Chen",
+        "premium_business",
+        "Stark Industries",
+        "CTO",
+        "Tsinghua University",
+        ("Robotics", "Startups", "Venture capital"),
+    ),
+    (
+        "liam",
+        "Liam O'Brien",
+        "basic",
+        "Acme Robotics",
+        "Sales director",
+        "Trinity College Dublin",
+        ("Sales", "Startups", "Rugby"),
+    ),
+    (
+        "fatima",
+        "Fatima Zahra",
+        "basic",
+        "Globex Health",
+        "Nurse practitioner",
+        "Université Mohammed V",
+        ("Healthcare", "Education", "Running"),
+    ),
+    (
+        "bjorn",
+        "Björn Larsson",
+        "basic",
+        "Nordic Energy",
+        "Electrical engineer",
+        "KTH Stockholm",
+        ("Climate tech", "Embedded systems", "Skiing"),
+    ),
+    (
+        "chloe",
+        "Chloé Dubois",
+        "basic",
+        "Umbrella Biotech",
+        "Data engineer",
+        "Université de Lyon",
+        ("Data engineering", "Python", "Cooking"),
+    ),
+)
+# Who knows whom: degrees and mutual connections for every demo member to see.
+DEMO_CONNECTIONS = (
+    ("ada", "grace"),
+    ("ada", "edsger"),
+    ("ada", "jose"),
+    ("ada", "amara"),
+    ("grace", "barbara"),
+    ("grace", "priya"),
+    ("grace", "zoe"),
+    ("alan", "katherine"),
+    ("alan", "soren"),
+    ("edsger", "lukasz"),
+    ("edsger", "zoe"),
+    ("barbara", "linus"),
+    ("linus", "lukasz"),
+    ("jose", "zoe"),
+    ("jose", "liam"),
+    ("marta", "amara"),
+    ("marta", "fatima"),
+    ("priya", "noah"),
+    ("priya", "mei"),
+    ("soren", "bjorn"),
+    ("ines", "chloe"),
+    ("hiro", "mei"),
+    ("omar", "lukasz"),
+)
+# Groups: (owner, name, description, closed, members).
+DEMO_GROUPS = (
+    (
+        "grace",
+        "Compiler Writers",
+        "Parsers, optimisers and the people who love them.",
+        False,
+        ("barbara", "edsger", "zoe", "lukasz"),
+    ),
+    (
+        "marta",
+        "Healthcare Product",
+        "Product people building for clinics and hospitals.",
+        False,
+        ("amara", "fatima", "ines"),
+    ),
+    ("soren", "Climate Tech Nordics", "Energy, grids and the data behind them.", True, ("bjorn",)),
+    ("jose", "Robotics Guild", "Robots, sensors and embedded Rust.", False, ("zoe", "mei", "liam")),
+)
 
 DEMO_PASSWORD = "inmail-demo"
 
@@ -44,12 +251,22 @@ def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
     start = now - timedelta(days=95)
     ids = {}
     for handle, name, plan, company, headline in DEMO_MEMBERS:
+        school, interests = DEMO_PROFILES.get(handle, ("", ()))
         member = create_member(
-            deps, handle=handle, name=name, plan=plan, company=company, headline=headline, now=start
+            deps,
+            handle=handle,
+            name=name,
+            plan=plan,
+            company=company,
+            headline=headline,
+            school=school,
+            interests=interests,
+            now=start,
         )
         ids[handle] = member.id
         set_password(deps, member_id=member.id, password=DEMO_PASSWORD, now=start)
     _history(deps, ids, start)
+    _network(deps, ids, start)
     return [
         DemoLogin(handle, plan, issue_token(deps, member_id=ids[handle], now=now))
         for handle, _, plan, _, _ in DEMO_MEMBERS
@@ -75,3 +292,30 @@ def _history(deps: Deps, ids: dict[str, str], start: datetime) -> None:
     change_plan(
         deps, member_id=ids["katherine"], plan="premium_business", now=start + timedelta(days=40)
     )
+
+
+def _network(deps: Deps, ids: dict[str, str], start: datetime) -> None:
+    """The wider network: more members, who knows whom, and groups (open and closed)."""
+    for handle, name, plan, company, headline, school, interests in DEMO_NETWORK:
+        member = create_member(
+            deps,
+            handle=handle,
+            name=name,
+            plan=plan,
+            company=company,
+            headline=headline,
+            school=school,
+            interests=interests,
+            now=start,
+        )
+        ids[handle] = member.id
+        set_password(deps, member_id=member.id, password=DEMO_PASSWORD, now=start)
+    for a, b in DEMO_CONNECTIONS:
+        connect(deps, a=ids[a], b=ids[b], now=start)
+    update_settings(deps, member_id=ids["marta"], changes={"open_profile": True}, now=start)
+    for owner, name, description, closed, members in DEMO_GROUPS:
+        group = create_group(
+            deps, owner_id=ids[owner], name=name, description=description, closed=closed, now=start
+        )
+        for handle in members:
+            join_group(deps, member_id=ids[handle], group_id=group.id, now=start)

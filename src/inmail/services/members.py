@@ -10,11 +10,11 @@ from sqlalchemy import Connection
 from inmail.domain.billing import Subscription, catch_up
 from inmail.domain.credits import Book, new_id
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import HandleTaken, UnknownMember
+from inmail.domain.errors import HandleTaken, UnknownMember, ValidationError
 from inmail.domain.plan_changes import subscribe
 from inmail.domain.plans import BASIC
 from inmail.domain.profile import check_handle, check_profile
-from inmail.domain.text import is_clean
+from inmail.services import search
 from inmail.services.context import Deps, current_account, is_due, plans_in_force
 from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import accounts as account_store
@@ -117,12 +117,22 @@ def list_members(
     return _as_of(deps, found, now)
 
 
-def search_members(deps: Deps, *, text: str, now: datetime, limit: int = 20) -> list[MemberRecord]:
-    text = text.strip()
-    if not text or not is_clean(text):  # no profile holds control characters: nothing matches
+def search_members(
+    deps: Deps, *, text: str, now: datetime, limit: int = 20, viewer: str | None = None
+) -> list[MemberRecord]:
+    """The members the search box ``text`` finds (``services.search``: the handle, then the
+    names, then the rest of the profile), with the plan they are on at ``now``.
+
+    ``viewer``: a member searching (they, and members blocked either way, are left
+    out); None: the operator. A blank text, or one the search refuses (control
+    characters, too many words), finds no one.
+    """
+    if not text.strip():
         return []
-    with deps.db.read() as conn:
-        found = member_store.search_members(conn, text[:100], limit=limit)
+    try:
+        found = search.search_records(deps, text=text.strip(), limit=limit, viewer=viewer)
+    except ValidationError:
+        return []
     return _as_of(deps, found, now)
 
 

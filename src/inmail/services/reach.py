@@ -111,19 +111,36 @@ def free_routes(
     """Every free way to reach the recipient besides a direct message, as (channel, detail)."""
     routes: list[tuple[str, str]] = []
     if group_open:
-        routes += [("group_message", f"message them in the group {g.name}") for g in groups]
-    mutuals = network_store.mutual_connections(conn, sender_id, recipient_id, limit=3)
+        routes += [group_route(g.name) for g in groups]
+    mutuals = network_store.mutual_connections(conn, sender_id, recipient_id, limit=MUTUALS_SHOWN)
     for mutual in mutuals:
         member = member_store.get_member(conn, mutual)
         if member is not None:
-            routes.append(
-                ("introduction", f"ask {member.name} (@{member.handle}) to introduce you")
-            )
+            routes.append(introduction_route(member.name, member.handle))
     degree = 1 if connected else (2 if mutuals else 3)
     for field, (value, visibility) in social.contact_fields(conn, recipient_id).items():
         if visible_to(Visibility(visibility), is_self=False, degree=degree):
-            routes.append(("contact_info", f"{field}: {value}"))
+            routes.append(contact_route(field, value))
     recipient = member_store.get_member(conn, recipient_id)
     if recipient is not None:
-        routes.append(("mention", f"mention @{recipient.handle} in a post"))
+        routes.append(mention_route(recipient.handle))
     return routes
+
+
+MUTUALS_SHOWN = 3  # introductions offered: through the first mutual connections, by id
+
+
+def group_route(group_name: str) -> tuple[str, str]:
+    return ("group_message", f"message them in the group {group_name}")
+
+
+def introduction_route(name: str, handle: str) -> tuple[str, str]:
+    return ("introduction", f"ask {name} (@{handle}) to introduce you")
+
+
+def contact_route(field: str, value: str) -> tuple[str, str]:
+    return ("contact_info", f"{field}: {value}")
+
+
+def mention_route(handle: str) -> tuple[str, str]:
+    return ("mention", f"mention @{handle} in a post")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +12,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Made by migrations for one engine only, so not in ``tables.metadata``: the search index's
+# FTS5 tables (and their shadow tables) on SQLite and its GIN indexes on PostgreSQL.
+ENGINE_SPECIFIC = (
+    "member_search_fts",
+    "group_search_fts",
+    "ix_member_search_document",
+    "ix_group_search_document",
+)
+
+
+def include_object(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter when comparing the tables with a database: the engine's own objects
+    (:data:`ENGINE_SPECIFIC`) are left out."""
+    return not (name and name.startswith(ENGINE_SPECIFIC))
 
 
 def alembic_config(engine: Engine) -> Config:

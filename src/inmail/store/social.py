@@ -6,8 +6,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 
+from inmail.domain.search import group_document
+from inmail.store import search
 from inmail.store.network import neighbours
 from inmail.store.tables import (
     contact_info,
@@ -30,7 +32,10 @@ class Group:
 
 
 def insert_group(conn: Connection, group: Group) -> None:
+    """The group, and its words in the search index."""
     conn.execute(insert(groups).values(**asdict(group)))
+    document = group_document(name=group.name, description=group.description)
+    search.write_document(conn, search.GROUPS, group.id, document)
 
 
 def get_group(conn: Connection, group_id: str) -> Group | None:
@@ -108,7 +113,7 @@ def shared_groups(conn: Connection, x: str, y: str) -> list[Group]:
         group_members.c.member_id == y, group_members.c.status == "member"
     )
     query = select(groups).where(groups.c.id.in_(mine), groups.c.id.in_(theirs))
-    return [Group(**r._mapping) for r in conn.execute(query.order_by(groups.c.name))]
+    return [Group(**r._mapping) for r in conn.execute(query.order_by(groups.c.name, groups.c.id))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +207,7 @@ def mentions_of(
 def contact_fields(conn: Connection, member_id: str) -> dict[str, tuple[str, str]]:
     """field -> (value, visibility)."""
     query = select(contact_info).where(contact_info.c.member_id == member_id)
+    query = query.order_by(contact_info.c.field)  # the free routes list them in this order
     return {r.field: (r.value, r.visibility) for r in conn.execute(query)}
 
 
@@ -304,3 +310,26 @@ def comments_on(conn: Connection, post_ids: list[str]) -> dict[str, list[Post]]:
         assert comment.parent_id is not None
         found[comment.parent_id].append(comment)
     return found
+
+
+def groups_by_id(conn: Connection, ids: list[str]) -> dict[str, Group]:
+    found = conn.execute(select(groups).where(groups.c.id.in_(ids)))
+    return {r.id: Group(**r._mapping) for r in found}
+
+
+def member_counts(conn: Connection, ids: list[str]) -> dict[str, int]:
+    """How many members (not requests to join) each of the groups has; 0s left out."""
+    query = (
+        select(group_members.c.group_id, func.count())
+        .where(group_members.c.group_id.in_(ids), group_members.c.status == "member")
+        .group_by(group_members.c.group_id)
+    )
+    return dict(conn.execute(query).all())
+
+
+def memberships_in(conn: Connection, member_id: str, ids: list[str]) -> dict[str, str]:
+    """The member's status ('member' or 'pending') in each of the groups they are in."""
+    query = select(group_members.c.group_id, group_members.c.status).where(
+        group_members.c.member_id == member_id, group_members.c.group_id.in_(ids)
+    )
+    return dict(conn.execute(query).all())

@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal_column,
     true,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -344,7 +345,7 @@ blocks = Table(
     Column("blocked_id", String(40), ForeignKey("members.id"), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
-Index("ix_blocks_blocked", blocks.c.blocked_id)
+Index("ix_blocks_blocked_id", blocks.c.blocked_id)  # who blocked a member (search hides them)
 
 invitations = Table(
     "invitations",
@@ -476,4 +477,27 @@ Index(
     scheduled_followups.c.sender_id,
     scheduled_followups.c.status,
     scheduled_followups.c.due_at,
+)
+
+# The search index (domain/search.py, store/search.py): one row per member or group in the
+# order they were indexed (``seq``: a result's place in its tier), holding the folded words
+# of the profile. ``document`` is their text on SQLite, indexed by an FTS5 table, and a
+# tsvector on PostgreSQL, indexed by GIN; migration 0010 makes those indexes, which are
+# the engine's own (store/schema.ENGINE_SPECIFIC).
+SearchDocument = Text().with_variant(TSVECTOR(), "postgresql")
+
+member_search = Table(
+    "member_search",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False, unique=True),
+    Column("document", SearchDocument, nullable=False),
+)
+
+group_search = Table(
+    "group_search",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("group_id", String(40), ForeignKey("groups.id"), nullable=False, unique=True),
+    Column("document", SearchDocument, nullable=False),
 )

@@ -6,17 +6,19 @@ flash message; a refusal shows the page again with the service's own words (web.
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import quote
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from inmail.domain.errors import DomainError
+from inmail.domain.search import decode_position, encode_position
 from inmail.services import (
     groups,
     inbox,
     posts,
+    search,
 )
 from inmail.web.common import (
     Id,
@@ -38,14 +40,42 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/groups", response_class=HTMLResponse)
-def groups_page(request: Request, member_id: WebMember) -> HTMLResponse:
-    return _groups(request, member_id)
+def groups_page(
+    request: Request, member_id: WebMember, q: str = "", cursor: str = ""
+) -> HTMLResponse:
+    return _groups(request, member_id, q=q, cursor=cursor)
 
 
-def _groups(request: Request, member_id: str, failed: FailedForm | None = None) -> HTMLResponse:
+def _groups(
+    request: Request,
+    member_id: str,
+    failed: FailedForm | None = None,
+    q: str = "",
+    cursor: str = "",
+) -> HTMLResponse:
     rt = runtime_of(request)
     mine = groups.my_groups(rt.deps, member_id=member_id)
-    return page(request, "groups.html", mine=mine, failed=failed)
+    directory = _directory(request, member_id, q, cursor)
+    return page(request, "groups.html", mine=mine, failed=failed, **directory)
+
+
+GROUPS_PER_PAGE = 20
+
+
+def _directory(request: Request, member_id: str, q: str, cursor: str) -> dict[str, Any]:
+    """The group directory: groups the search box finds (every group without one), a page."""
+    rt = runtime_of(request)
+    try:
+        after = decode_position(cursor or None)
+        found = search.find_groups(
+            rt.deps, viewer=member_id, q=q.strip(), after=after, limit=GROUPS_PER_PAGE
+        )
+    except DomainError as refused:
+        return {"q": q, "directory": [], "more": None, "search_error": refused.message}
+    more = None
+    if found.next is not None:
+        more = "/groups?" + urlencode({"q": q, "cursor": encode_position(found.next)})
+    return {"q": q, "directory": found.items, "more": more, "search_error": None}
 
 
 def _groups_again(request: Request, failed: FailedForm) -> HTMLResponse:

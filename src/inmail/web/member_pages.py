@@ -27,7 +27,7 @@ from inmail.services import (
     subscriptions,
     templates,
 )
-from inmail.web import template_pages
+from inmail.web import people_pages, template_pages
 from inmail.web.coach_panel import draft_tips, panel
 from inmail.web.common import Id, back, not_found, page, runtime_of
 from inmail.web.forms import (
@@ -189,11 +189,7 @@ def _compose(
     """The compose page; ``again`` and ``tips``: a draft the coach checked (web.coach_pages)."""
     rt = runtime_of(request)
     now = rt.clock.now()
-    found = (
-        [m for m in members.search_members(rt.deps, text=q, now=now) if m.id != member_id]
-        if q
-        else []
-    )
+    found = people_pages.recipients_matching(request, member_id, q)  # each with its cost
     shown: dict[str, Any] = {"q": q, "found": found, "failed": failed, "page_key": page_key}
     if not to:
         return page(request, "compose.html", recipient=None, preview=None, error=None, **shown)

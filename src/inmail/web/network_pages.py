@@ -68,7 +68,7 @@ def _network(
     found = (
         [
             m
-            for m in members.search_members(rt.deps, text=q, now=rt.clock.now())
+            for m in members.search_members(rt.deps, text=q, now=rt.clock.now(), viewer=member_id)
             if m.id != member_id
         ]
         if q

@@ -23,6 +23,7 @@ from inmail.web import (
     forms,
     member_pages,
     network_pages,
+    people_pages,
     targeting_pages,
     template_pages,
 )
@@ -112,7 +113,10 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     routers = (
         router,
-        *(m.router for m in (member_pages, network_pages, community_pages, admin_pages)),
+        *(
+            m.router
+            for m in (member_pages, people_pages, network_pages, community_pages, admin_pages)
+        ),
         coach_pages.router,
         template_pages.router,
         targeting_pages.router,

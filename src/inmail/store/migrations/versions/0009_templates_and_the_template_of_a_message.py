@@ -1,7 +1,7 @@
 """templates (with an optional B variant, soft-deleted); messages keep their template and variant
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 10:00:00
 """
 

@@ -1,0 +1,233 @@
+"""What is true between one member and many others, read for all of them at once.
+
+The batch form of the reads behind a quote (``store.network``, ``store.messaging``,
+``store.social``), for a page of results: the recipients in one query, every
+fact between the viewer and them in another (:func:`facts`). And the sets of
+members a search of someone's network looks among or leaves out, over a bound
+``viewer`` (``store.search.SETS``). Each statement is built once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Select,
+    String,
+    bindparam,
+    literal,
+    select,
+    union,
+    union_all,
+)
+
+from inmail.store.members import MemberRecord, member_record
+from inmail.store.tables import (
+    accounts,
+    blocks,
+    connections,
+    contact_info,
+    group_members,
+    groups,
+    members,
+    threads,
+)
+
+
+def _viewer() -> BindParameter[str]:
+    return bindparam("viewer", type_=String)
+
+
+def _ids() -> BindParameter[Any]:
+    return bindparam("ids", expanding=True)
+
+
+def _neighbours() -> Select[Any]:
+    """The viewer's 1st-degree connections (each pair is stored once, a < b)."""
+    near = union_all(
+        select(connections.c.b.label("id")).where(connections.c.a == _viewer()),
+        select(connections.c.a.label("id")).where(connections.c.b == _viewer()),
+    ).subquery()
+    return select(near.c.id)
+
+
+def _around(near: Select[Any]) -> Any:
+    """Everyone connected to one of ``near`` (the viewer and ``near`` themselves included)."""
+    return union_all(
+        select(connections.c.b.label("id")).where(connections.c.a.in_(near)),
+        select(connections.c.a.label("id")).where(connections.c.b.in_(near)),
+    ).subquery()
+
+
+CONNECTIONS = _neighbours()
+_second = _around(_neighbours())
+SECOND_DEGREE = select(_second.c.id).where(
+    _second.c.id != _viewer(), _second.c.id.not_in(_neighbours())
+)
+# Everyone connected to one of the viewer's connections: with CONNECTIONS and the viewer
+# (HIDDEN), the viewer's network. Kept apart (no UNION to sort): each NOT IN is a set anyway.
+_near_of_near = _around(_neighbours())
+AROUND = select(_near_of_near.c.id)
+HIDDEN = (
+    union(
+        select(_viewer()),
+        select(blocks.c.blocked_id).where(blocks.c.blocker_id == _viewer()),
+        select(blocks.c.blocker_id).where(blocks.c.blocked_id == _viewer()),
+    )
+    .subquery()
+    .select()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A member as the send rules need them: profile, settings and the plan they were on."""
+
+    record: MemberRecord  # ``plan_due_at``: past it, the plan may be stale (catch up first)
+    inmail_open: bool
+    open_profile: bool
+    group_messages_open: bool
+    plan_version: int
+
+
+_RECIPIENTS = (
+    select(members, accounts.c.plan_code, accounts.c.plan_version, accounts.c.next_due_at)
+    .join(accounts, accounts.c.member_id == members.c.id)
+    .where(members.c.id.in_(_ids()))
+)
+
+
+def recipients(conn: Connection, ids: Sequence[str]) -> dict[str, Recipient]:
+    """The members among ``ids`` (unknown ids left out), in one query."""
+    if not ids:
+        return {}
+    found = conn.execute(_RECIPIENTS, {"ids": list(ids)})
+    return {
+        r.id: Recipient(
+            member_record(r), r.inmail_open, r.open_profile, r.group_messages_open, r.plan_version
+        )
+        for r in found
+    }
+
+
+@dataclass(slots=True)
+class Facts:
+    """What is true between the viewer and each of some members (keyed by their id)."""
+
+    connected: set[str] = field(default_factory=set)
+    blocked: set[str] = field(default_factory=set)  # either way
+    conversing: set[str] = field(default_factory=set)  # an open conversation, either started it
+    # The connections both have, as (id, name, handle), by id.
+    mutuals: defaultdict[str, list[tuple[str, str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    # The groups both are members of, by name (then id).
+    groups: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # Their contact fields as (field, value, visibility), by field.
+    contact: defaultdict[str, list[tuple[str, str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+OPEN_STATUSES = ("answered", "open")  # as store.messaging.has_open_conversation
+
+
+def _none() -> Any:
+    return literal(None, String)
+
+
+def _name_of(member_id: Any) -> Any:
+    return select(members.c.name).where(members.c.id == member_id).scalar_subquery()
+
+
+def _handle_of(member_id: Any) -> Any:
+    return select(members.c.handle).where(members.c.id == member_id).scalar_subquery()
+
+
+def _facts() -> Any:
+    """One row per fact: (kind, member, x, y, z)."""
+    me, ids = _viewer(), _ids()
+    mine = _neighbours()
+    my_groups = select(group_members.c.group_id).where(
+        group_members.c.member_id == me, group_members.c.status == "member"
+    )
+    is_open = threads.c.status.in_(OPEN_STATUSES)
+    link = connections
+    return union_all(
+        select(literal("c"), link.c.b, _none(), _none(), _none()).where(
+            link.c.a == me, link.c.b.in_(ids)
+        ),
+        select(literal("c"), link.c.a, _none(), _none(), _none()).where(
+            link.c.b == me, link.c.a.in_(ids)
+        ),
+        # The mutual's name and handle are looked up per mutual found (few), so the
+        # connections of the page's members drive the search, not the viewer's.
+        select(literal("m"), link.c.a, link.c.b, _name_of(link.c.b), _handle_of(link.c.b)).where(
+            link.c.a.in_(ids), link.c.b.in_(mine)
+        ),
+        select(literal("m"), link.c.b, link.c.a, _name_of(link.c.a), _handle_of(link.c.a)).where(
+            link.c.b.in_(ids), link.c.a.in_(mine)
+        ),
+        select(literal("b"), blocks.c.blocked_id, _none(), _none(), _none()).where(
+            blocks.c.blocker_id == me, blocks.c.blocked_id.in_(ids)
+        ),
+        select(literal("b"), blocks.c.blocker_id, _none(), _none(), _none()).where(
+            blocks.c.blocked_id == me, blocks.c.blocker_id.in_(ids)
+        ),
+        select(literal("t"), threads.c.recipient_id, _none(), _none(), _none()).where(
+            threads.c.initiator_id == me, threads.c.recipient_id.in_(ids), is_open
+        ),
+        select(literal("t"), threads.c.initiator_id, _none(), _none(), _none()).where(
+            threads.c.recipient_id == me, threads.c.initiator_id.in_(ids), is_open
+        ),
+        select(literal("g"), group_members.c.member_id, groups.c.name, groups.c.id, _none())
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(
+            group_members.c.member_id.in_(ids),
+            group_members.c.status == "member",
+            group_members.c.group_id.in_(my_groups),
+        ),
+        select(
+            literal("i"),
+            contact_info.c.member_id,
+            contact_info.c.field,
+            contact_info.c.value,
+            contact_info.c.visibility,
+        ).where(contact_info.c.member_id.in_(ids)),
+    )
+
+
+_FACTS = _facts()
+
+
+def facts(conn: Connection, member_id: str, ids: Sequence[str]) -> Facts:
+    """Every fact between ``member_id`` and each of ``ids``, in one query."""
+    found = Facts()
+    if not ids:
+        return found
+    groups_of: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    for kind, other, x, y, z in conn.execute(_FACTS, {"viewer": member_id, "ids": list(ids)}):
+        if kind == "c":
+            found.connected.add(other)
+        elif kind == "b":
+            found.blocked.add(other)
+        elif kind == "t":
+            found.conversing.add(other)
+        elif kind == "m":
+            found.mutuals[other].append((x, y, z))
+        elif kind == "g":
+            groups_of[other].append((x, y))
+        else:
+            found.contact[other].append((x, y, z))
+    for shared in found.mutuals.values():
+        shared.sort()
+    for other, named in groups_of.items():
+        found.groups[other] = [name for name, _ in sorted(named)]
+    for fields in found.contact.values():
+        fields.sort()
+    return found
