@@ -276,7 +276,7 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
                 ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 17
+    assert pages == 18
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------
