@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     """The largest request body accepted, in bytes; a larger one is refused with 413."""
 
+    bulk_send_max_recipients: int = Field(default=500, ge=1)
+    """The most recipients one bulk send may list; more is refused with 422."""
+
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:

@@ -14,6 +14,7 @@ from inmail.api import (
     errors,
     openapi,
     routes_admin,
+    routes_bulk,
     routes_me,
     routes_messaging,
     routes_network,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_messaging.router)
     app.include_router(routes_network.router)
     app.include_router(routes_social.router)
+    app.include_router(routes_bulk.router)
     pages.install(app, rt)
     return app
 

@@ -19,6 +19,7 @@ anything transport-specific.
     │   └── HandleTaken              handle-taken
     │   └── AlreadySpent             already-spent
     │   └── CostChanged              cost-changed
+    │   └── OverConfirmedTotal       over-confirmed-total
     ├── IdempotencyKeyReused         idempotency-key-reused
     ├── InmailNotOnPlan              inmail-not-on-plan
     ├── PacksNotOnPlan               packs-not-on-plan
@@ -140,6 +141,12 @@ class CostChanged(Conflict):
     """A send would cost more credits than the member was shown and agreed to."""
 
     code = "cost-changed"
+
+
+class OverConfirmedTotal(Conflict):
+    """A bulk send's next send would spend more credits than the member confirmed."""
+
+    code = "over-confirmed-total"
 
 
 class IdempotencyKeyReused(DomainError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -81,6 +82,7 @@ def spend_credits(
     request: dict[str, object] | None = None,
     scope: str | None = None,
     agreed_overage_minor: int | None = None,
+    within: Callable[[Connection, SpendResult], None] | None = None,
 ) -> SpendResult:
     """Spend ``cost`` credits for ``reference`` (one InMail): atomic, never below zero.
 
@@ -95,7 +97,10 @@ def spend_credits(
     ``request`` and ``scope`` name what an idempotency key guards (by
     default, this spend itself). ``agreed_overage_minor`` is the overage price
     the member was shown (0: none): an overage costing more is refused with
-    CostChanged (None: whatever the rules bill).
+    CostChanged (None: whatever the rules bill). ``within`` runs last in the same
+    transaction with the spend's result (what it cost, the overage it billed): a
+    caller's own bookkeeping that must hold with the charge, such as a bulk send's
+    running total; whatever it raises rolls the spend back. A replay does not run it.
     """
     require_utc(now)
     _check_cost(cost)
@@ -107,7 +112,8 @@ def spend_credits(
     order = FastSpendRequest(
         member_id, cost, reference, new_id("sp"), now, None, tuple(also_insert)
     )
-    fast = None if also_execute else _fast_spend(deps, order, scope, idempotency_key, request)
+    general = bool(also_execute) or within is not None
+    fast = None if general else _fast_spend(deps, order, scope, idempotency_key, request)
     if fast is not None:
         return fast
 
@@ -132,6 +138,8 @@ def spend_credits(
                 text=f"Out of credits: {result.overage_charge} of overage credits were billed",
                 reference=reference,
             )
+        if within is not None:
+            within(conn, result)
         return result
 
     return idempotent(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,7 @@ from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.domain.templates import Source, Variant, source_of
 from inmail.services.context import Deps, current_account
-from inmail.services.credits import credit_back, decode_spend, spend_credits
+from inmail.services.credits import SpendResult, credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
 from inmail.services.reach import gather_reach, reach_between, recipient_as_of
 from inmail.services.templates import render_for
@@ -108,6 +109,54 @@ def _send_inmail(
     route = inmail_route(reach_between(deps, sender, to, now, with_routes=not plan.inmail))
     check_agreed_cost(route, agreed)
     subject, body, (template_id, variant) = _text_of(deps, sender_id, to, source, now)
+    text = Written(subject, body, template_id, variant)
+    return deliver_inmail(
+        deps,
+        sender_id=sender_id,
+        to=to,
+        text=text,
+        route=route,
+        plan=plan,
+        now=now,
+        write=write,
+        agreed=agreed,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An InMail's text as sent: subject and body, and the template and variant (``"a"``
+    or ``"b"``) it was rendered from (None for text written by hand)."""
+
+    subject: str
+    body: str
+    template_id: str | None = None
+    variant: str | None = None
+
+
+def deliver_inmail(
+    deps: Deps,
+    *,
+    sender_id: str,
+    to: str,
+    text: Written,
+    route: Route,
+    plan: Plan,
+    now: datetime,
+    write: Keyed[Sent],
+    agreed: Agreed = ANYTHING,
+    within: Callable[[Connection, Sent], None] | None = None,
+) -> Sent:
+    """A new InMail thread whose route, cost and text are decided: the thread, the
+    message, the recipient's notice and the spend, in one transaction.
+
+    The caller has checked the send rules (as :func:`send_inmail` does) under the
+    sender's ``plan`` (the terms of the cycle it is sent in). ``write``'s key is looked
+    up in that transaction first: a stored answer is replayed, nothing written.
+    ``within`` runs last in the transaction with the answer (services.credits
+    .spend_credits): what it raises rolls the whole send back, charging nothing.
+    Raises what the spend refuses (InsufficientCredits, OverageLimitReached, CostChanged).
+    """
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -121,14 +170,16 @@ def _send_inmail(
         None,
         None,
     )
-    message = _inmail_message(thread.id, sender_id, "inmail", subject, body, route, plan, now)
-    message = replace(message, template_id=template_id, variant=variant)
+    message = _inmail_message(
+        thread.id, sender_id, "inmail", text.subject, text.body, route, plan, now
+    )
+    message = replace(message, template_id=text.template_id, variant=text.variant)
     rows = (
         (threads, message_store.thread_row(thread)),
         (messages, message_row(message)),
-        (notifications, _new_inmail_notice(to, sender_id, subject, thread.id, now)),
+        (notifications, _new_inmail_notice(to, sender_id, text.subject, thread.id, now)),
     )
-    return _charge(deps, sender_id, message, route, now, write, rows, (), agreed)
+    return _charge(deps, sender_id, message, route, now, write, rows, (), agreed, within)
 
 
 def _text_of(
@@ -185,8 +236,14 @@ def _charge(
     rows: tuple[Any, ...],
     guards: tuple[Any, ...],
     agreed: Agreed = ANYTHING,
+    within: Callable[[Connection, Sent], None] | None = None,
 ) -> Sent:
     assert message.spend_reference is not None
+
+    def sent_within(conn: Connection, spent: SpendResult) -> None:
+        if within is not None:
+            within(conn, _sent(message, spent.cost, spent.overage_charge, spent.balance_after))
+
     spent = spend_credits(
         deps,
         member_id=sender_id,
@@ -199,6 +256,7 @@ def _charge(
         request=write.request,
         scope=write.scope,
         agreed_overage_minor=agreed.overage_minor,
+        within=None if within is None else sent_within,
     )
     if spent.reference != message.spend_reference:  # a replay: answer with the first message
         message = _first(deps, spent.reference.removeprefix("inmail:"))

@@ -1,0 +1,335 @@
+"""Bulk sends and their recipients, and the facts a bulk send reads for many members at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+
+from inmail.store.idempotency import StoredResponse
+from inmail.store.members import MessagingSettings
+from inmail.store.tables import (
+    accounts,
+    blocks,
+    bulk_send_recipients,
+    bulk_sends,
+    connections,
+    idempotency_keys,
+    members,
+    threads,
+)
+
+UNFINISHED = ("pending", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRecord:
+    id: str
+    owner_id: str
+    template_id: str
+    connections: str
+    status: str
+    recipients: int
+    max_credits: int
+    max_overage_minor: int | None
+    credits_spent: int
+    overage_minor: int
+    overage_currency: str | None
+    stop: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRecord:
+    bulk_id: str
+    position: int
+    member_id: str
+    status: str
+    channel: str | None
+    variant: str | None
+    cost_credits: int
+    overage_minor: int
+    message_id: str | None
+    thread_id: str | None
+    reason: dict[str, Any] | None
+    updated_at: datetime
+    handle: str | None = None  # of the member listed, when there is one
+    name: str | None = None
+
+
+_BULK = BulkRecord.__slots__
+_RECIPIENT = tuple(n for n in RecipientRecord.__slots__ if n not in ("handle", "name"))
+
+
+def _bulk(row: Row[Any]) -> BulkRecord:
+    return BulkRecord(**{name: row._mapping[name] for name in _BULK})
+
+
+def insert_bulk(conn: Connection, bulk: BulkRecord, recipients: Sequence[RecipientRecord]) -> None:
+    conn.execute(insert(bulk_sends).values({n: getattr(bulk, n) for n in _BULK}))
+    rows = [{n: getattr(r, n) for n in _RECIPIENT} for r in recipients]
+    conn.execute(insert(bulk_send_recipients), rows)
+
+
+def get_bulk(conn: Connection, bulk_id: str) -> BulkRecord | None:
+    row = conn.execute(select(bulk_sends).where(bulk_sends.c.id == bulk_id)).first()
+    return None if row is None else _bulk(row)
+
+
+def list_bulks(
+    conn: Connection, owner_id: str, *, before: int | None, limit: int
+) -> list[tuple[int, BulkRecord]]:
+    """(seq, bulk send) of the owner's bulk sends, newest first, those before ``before``."""
+    query = (
+        select(bulk_sends)
+        .where(bulk_sends.c.owner_id == owner_id)
+        .order_by(bulk_sends.c.seq.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(bulk_sends.c.seq < before)
+    return [(row.seq, _bulk(row)) for row in conn.execute(query)]
+
+
+def status_counts(conn: Connection, bulk_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """For each bulk send, how many of its recipients are pending, sent and not sent."""
+    r = bulk_send_recipients
+    query = (
+        select(r.c.bulk_id, r.c.status, func.count())
+        .where(r.c.bulk_id.in_(list(bulk_ids)))
+        .group_by(r.c.bulk_id, r.c.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for bulk_id, status, count in conn.execute(query):
+        counts.setdefault(bulk_id, {})[status] = int(count)
+    return counts
+
+
+def recipients(
+    conn: Connection,
+    bulk_id: str,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+    status: str | None = None,
+) -> list[RecipientRecord]:
+    """The bulk send's recipients in list order (after position ``after``), each with the
+    handle and name of the member listed (None for an id that names nobody)."""
+    r = bulk_send_recipients
+    query = (
+        select(r, members.c.handle, members.c.name)
+        .outerjoin(members, members.c.id == r.c.member_id)
+        .where(r.c.bulk_id == bulk_id)
+        .order_by(r.c.position)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(r.c.position > after)
+    if status is not None:
+        query = query.where(r.c.status == status)
+    return [RecipientRecord(**row._mapping) for row in conn.execute(query)]
+
+
+# ---- a run's writes: each a conditional UPDATE, so two runs of one bulk send agree -------
+
+
+def mark_running(conn: Connection, bulk_id: str, at: datetime) -> None:
+    conn.execute(
+        update(bulk_sends)
+        .where(bulk_sends.c.id == bulk_id, bulk_sends.c.status == "pending")
+        .values(status="running", updated_at=at)
+    )
+
+
+def add_spent(
+    conn: Connection,
+    bulk_id: str,
+    *,
+    credits: int,
+    overage_minor: int,
+    currency: str | None,
+    at: datetime,
+) -> bool:
+    """Count one send's credits and overage into the bulk send, only while it is running
+    and both stay within what the member confirmed. The lock and the check at once."""
+    b = bulk_sends
+    within_overage = or_(
+        b.c.max_overage_minor.is_(None), b.c.overage_minor + overage_minor <= b.c.max_overage_minor
+    )
+    values: dict[str, Any] = {
+        "credits_spent": b.c.credits_spent + credits,
+        "overage_minor": b.c.overage_minor + overage_minor,
+        "updated_at": at,
+    }
+    if currency is not None:
+        values["overage_currency"] = currency
+    moved = conn.execute(
+        update(b)
+        .where(
+            b.c.id == bulk_id,
+            b.c.status.in_(UNFINISHED),
+            b.c.credits_spent + credits <= b.c.max_credits,
+            within_overage,
+        )
+        .values(**values)
+    )
+    return moved.rowcount == 1
+
+
+def settle(conn: Connection, bulk_id: str, position: int, at: datetime, **values: Any) -> bool:
+    """Write a pending recipient's outcome (sent or not sent); False if it was settled."""
+    r = bulk_send_recipients
+    moved = conn.execute(
+        update(r)
+        .where(r.c.bulk_id == bulk_id, r.c.position == position, r.c.status == "pending")
+        .values(updated_at=at, **values)
+    )
+    return moved.rowcount == 1
+
+
+def stop(
+    conn: Connection, bulk_id: str, stop: dict[str, Any], rest: dict[str, Any], at: datetime
+) -> bool:
+    """Stop the bulk send: every recipient still pending is not sent for ``rest``."""
+    moved = conn.execute(
+        update(bulk_sends)
+        .where(bulk_sends.c.id == bulk_id, bulk_sends.c.status.in_(UNFINISHED))
+        .values(status="stopped", stop=stop, finished_at=at, updated_at=at)
+    )
+    if moved.rowcount != 1:
+        return False
+    r = bulk_send_recipients
+    conn.execute(
+        update(r)
+        .where(r.c.bulk_id == bulk_id, r.c.status == "pending")
+        .values(status="not_sent", reason=rest, updated_at=at)
+    )
+    return True
+
+
+def finish(conn: Connection, bulk_id: str, at: datetime) -> bool:
+    """Done, once no recipient is pending; False while one is (or if it was finished)."""
+    r = bulk_send_recipients
+    pending = select(r.c.position).where(r.c.bulk_id == bulk_id, r.c.status == "pending")
+    moved = conn.execute(
+        update(bulk_sends)
+        .where(
+            bulk_sends.c.id == bulk_id,
+            bulk_sends.c.status.in_(UNFINISHED),
+            ~pending.exists(),
+        )
+        .values(status="done", finished_at=at, updated_at=at)
+    )
+    return moved.rowcount == 1
+
+
+def unfinished(conn: Connection, limit: int) -> list[str]:
+    """Bulk sends still pending or running, oldest first (to resume after a restart)."""
+    query = (
+        select(bulk_sends.c.id)
+        .where(bulk_sends.c.status.in_(UNFINISHED))
+        .order_by(bulk_sends.c.seq)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+# ---- what the rules need about many recipients, a query each ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRef:
+    """A member's plan as their account row has it, and when it next renews or expires."""
+
+    code: str
+    version: int
+    next_due_at: datetime | None
+
+
+def plans_of(conn: Connection, ids: Sequence[str]) -> dict[str, PlanRef]:
+    query = select(
+        accounts.c.member_id, accounts.c.plan_code, accounts.c.plan_version, accounts.c.next_due_at
+    ).where(accounts.c.member_id.in_(list(ids)))
+    return {m: PlanRef(code, version, due) for m, code, version, due in conn.execute(query)}
+
+
+def settings_of(conn: Connection, ids: Sequence[str]) -> dict[str, MessagingSettings]:
+    """Each existing member's messaging settings (an id that names nobody is left out)."""
+    query = select(
+        members.c.id, members.c.inmail_open, members.c.open_profile, members.c.group_messages_open
+    ).where(members.c.id.in_(list(ids)))
+    return {row[0]: MessagingSettings(*row[1:]) for row in conn.execute(query)}
+
+
+def connected_to(conn: Connection, member_id: str, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` who are 1st-degree connections of ``member_id``."""
+    a, b, listed = connections.c.a, connections.c.b, list(ids)
+    query = select(a, b).where(
+        or_(and_(a == member_id, b.in_(listed)), and_(b == member_id, a.in_(listed)))
+    )
+    return {y if x == member_id else x for x, y in conn.execute(query)}
+
+
+def blocks_with(conn: Connection, member_id: str, ids: Sequence[str]) -> tuple[set[str], set[str]]:
+    """(those of ``ids`` that ``member_id`` blocked, those who blocked ``member_id``)."""
+    listed = list(ids)
+    query = select(blocks.c.blocker_id, blocks.c.blocked_id).where(
+        or_(
+            and_(blocks.c.blocker_id == member_id, blocks.c.blocked_id.in_(listed)),
+            and_(blocks.c.blocked_id == member_id, blocks.c.blocker_id.in_(listed)),
+        )
+    )
+    mine: set[str] = set()
+    theirs: set[str] = set()
+    for blocker, blocked in conn.execute(query):
+        if blocker == member_id:
+            mine.add(blocked)
+        else:
+            theirs.add(blocker)
+    return mine, theirs
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingRow:
+    thread_id: str
+    last_inmail_at: datetime
+    followups_sent: int
+
+
+def awaiting_from(conn: Connection, sender_id: str, ids: Sequence[str]) -> dict[str, AwaitingRow]:
+    """For each of ``ids``, the sender's newest InMail thread to them awaiting a response."""
+    t = threads
+    query = (
+        select(t.c.recipient_id, t.c.id, t.c.last_inmail_at, t.c.created_at, t.c.followups_sent)
+        .where(
+            t.c.initiator_id == sender_id,
+            t.c.recipient_id.in_(list(ids)),
+            t.c.kind == "inmail",
+            t.c.status == "awaiting_response",
+        )
+        .order_by(t.c.created_at, t.c.id)
+    )
+    found: dict[str, AwaitingRow] = {}
+    for recipient, thread_id, last, created, followups in conn.execute(query):
+        found[recipient] = AwaitingRow(thread_id, last or created, followups)  # newest wins
+    return found
+
+
+def stored_keys(conn: Connection, scope: str, keys: Sequence[str]) -> dict[str, StoredResponse]:
+    """The stored answers of those ``keys`` in ``scope`` that have one."""
+    k = idempotency_keys
+    query = select(k.c.key, k.c.fingerprint, k.c.response).where(
+        k.c.scope == scope, k.c.key.in_(list(keys))
+    )
+    return {key: StoredResponse(fp, response) for key, fp, response in conn.execute(query)}
+
+
+def ids_by_handle(conn: Connection, handles: Sequence[str]) -> dict[str, str]:
+    """Member ids by handle, for the handles that name a member."""
+    query = select(members.c.handle, members.c.id).where(members.c.handle.in_(list(handles)))
+    return {str(row.handle): str(row.id) for row in conn.execute(query)}
