@@ -197,6 +197,28 @@ def test_concurrent_plan_changes_with_one_key_prorate_once(server: Server) -> No
     server.assert_audit_clean()
 
 
+def test_concurrent_inmails_to_one_recipient_answer_one_201_and_the_rest_409(
+    server: Server,
+) -> None:
+    """SPEC §4: one InMail awaiting a response per pair; the losers are charged nothing."""
+    sender, recipient = server.member(), server.member()
+    body = {"to": server.get("/v1/me", recipient)["id"], "subject": "Hi", "body": "A chat?"}
+    answers = race(server, 8, lambda c: c.post("/v1/inmails", json=body, headers=sender))
+    assert sorted(status for status, _ in answers) == [201] + [409] * 7, answers
+    sent = next(answer for status, answer in answers if status == 201)
+    refused = [answer for status, answer in answers if status == 409]
+    assert {(r["code"], r["thread_id"]) for r in refused} == {
+        ("inmail-already-awaiting-response", sent["thread_id"])
+    }
+    ledger = server.get("/v1/me/credits/ledger", sender)["items"]
+    assert [(e["kind"], e["reference"]) for e in ledger if e["kind"] == "spend"] == [
+        ("spend", f"inmail:{sent['id']}")
+    ]
+    assert server.get("/v1/me/credits", sender)["balance"] == 25 - 1
+    assert len(server.get("/v1/threads", sender)["items"]) == 1
+    server.assert_audit_clean()
+
+
 @pytest.mark.postgres
 def test_two_worker_processes_share_one_idempotency_key(postgres_url: str, tmp_path: Path) -> None:
     # Its own database: the module's one-worker server may still be serving the session's.

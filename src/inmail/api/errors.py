@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inmail.api.methods import allowed_methods
-from inmail.domain.errors import DomainError, InmailNotOnPlanWithRoutes, ValidationError
+from inmail.domain.errors import (
+    DomainError,
+    InmailAlreadyAwaitingResponse,
+    InmailNotOnPlanWithRoutes,
+    ValidationError,
+)
+from inmail.domain.messaging import utc_text
 
 STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": 401,
@@ -38,6 +45,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "cannot-cancel-sent-inmail": 409,
     "follow-up-too-early": 409,
     "follow-up-limit-reached": 409,
+    "inmail-already-awaiting-response": 409,
     "not-a-connection": 403,
     "thread-closed": 409,
     "not-group-peers": 403,
@@ -59,6 +67,16 @@ class Problem(BaseModel):
     field: str | None = None
     errors: list[dict[str, str]] | None = None
     free_routes: list[str] | None = None
+    thread_id: str | None = Field(
+        None, description="inmail-already-awaiting-response: the thread awaiting a response"
+    )
+    follow_up_at: datetime | None = Field(
+        None,
+        description=(
+            "inmail-already-awaiting-response: when a follow-up in that thread becomes "
+            "possible (UTC); null when no further follow-up is possible"
+        ),
+    )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -101,6 +119,9 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         extra["field"] = exc.field
     if isinstance(exc, InmailNotOnPlanWithRoutes):
         extra["free_routes"] = exc.free_routes
+    if isinstance(exc, InmailAlreadyAwaitingResponse):
+        at = None if exc.follow_up_at is None else utc_text(exc.follow_up_at)
+        extra |= {"thread_id": exc.thread_id, "follow_up_at": at}
     return problem(status, exc.code, _title(exc.code), exc.message, extra=extra)
 
 

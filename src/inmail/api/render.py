@@ -304,6 +304,8 @@ def quote(q: Quote) -> QuoteOut:
         reason=q.reason,
         overage_charge=None if q.overage_charge is None else Price.of(q.overage_charge),
         alternatives=[AlternativeOut(channel=c, detail=d) for c, d in q.alternatives],
+        thread_id=q.thread_id,
+        follow_up_at=q.follow_up_at,
     )
 
 

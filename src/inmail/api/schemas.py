@@ -395,6 +395,12 @@ class QuoteOut(BaseModel):
     reason: str
     overage_charge: Price | None
     alternatives: list[AlternativeOut]
+    thread_id: str | None = Field(
+        None, description="your InMail thread to them awaiting a response (then allowed is false)"
+    )
+    follow_up_at: datetime | None = Field(
+        None, description="when a follow-up in that thread is possible; null: never, or no thread"
+    )
 
 
 class MemberViewOut(MemberOut):

@@ -32,12 +32,13 @@ from enum import StrEnum
 
 from inmail.domain.errors import (
     DomainError,
+    InmailAlreadyAwaitingResponse,
     InmailNotOnPlan,
     OverageLimitReached,
     TemplatePlaceholderMissing,
     ValidationError,
 )
-from inmail.domain.messaging import Channel, Reach, followup_due_at, inmail_route
+from inmail.domain.messaging import Channel, Reach, new_inmail_route
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack, Plan
 from inmail.domain.purchases import OverageSettings, check_overage, overage_packs
@@ -80,7 +81,6 @@ class Status(StrEnum):
 DUPLICATE = "duplicate-recipient"
 YOURSELF = "recipient-is-you"
 BLOCKED = "recipient-blocked"
-AWAITING = "inmail-already-awaiting-response"
 OVER_TOTAL = "over-confirmed-total"
 STOPPED = "stopped"
 MONEY_CODES = frozenset({"insufficient-credits", "overage-limit-reached", "cost-changed"})
@@ -106,21 +106,19 @@ class Refusal:
         if isinstance(error, TemplatePlaceholderMissing):
             names = tuple(dict.fromkeys(m.placeholder for m in error.missing))
             return cls(error.code, error.message, missing=names)
+        if isinstance(error, InmailAlreadyAwaitingResponse):
+            return cls(
+                error.code,
+                error.message,
+                thread_id=error.thread_id,
+                follow_up_at=error.follow_up_at,
+            )
         return cls(error.code, error.message)
 
     @property
     def is_money(self) -> bool:
         """A refusal for money stops the whole bulk send."""
         return self.code in MONEY_CODES
-
-
-@dataclass(frozen=True, slots=True)
-class Awaiting:
-    """The sender's InMail thread to a recipient that has had no response yet."""
-
-    thread_id: str
-    last_inmail_at: datetime  # UTC: the first InMail, or the latest follow-up
-    followups_sent: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +129,8 @@ class Facts:
     reason it cannot be (a placeholder without a value, text over the limits).
     """
 
-    reach: Reach
+    reach: Reach  # with the sender's InMail to them awaiting a response, if there is one
     you_blocked: bool  # the sender blocked them (they may also have blocked the sender)
-    awaiting: Awaiting | None
     letters: Mapping[Variant, Letter | DomainError]
 
 
@@ -150,8 +147,8 @@ def way_to(facts: Facts, connections: Connections, plan: Plan) -> Way | Refusal:
 
     A connection gets a free message (or is skipped); a member you blocked is said to
     be so; one who blocked you reads as not taking InMail (never revealing a block);
-    then the rules of a single InMail (:func:`inmail.domain.messaging.inmail_route`)
-    and the one InMail awaiting a response per recipient (SPEC §4).
+    then the rules of a new InMail (:func:`inmail.domain.messaging.new_inmail_route`),
+    the one InMail awaiting a response per recipient (SPEC §4) included.
     """
     reach = facts.reach
     if reach.connected and not reach.blocked:
@@ -164,7 +161,7 @@ def way_to(facts: Facts, connections: Connections, plan: Plan) -> Way | Refusal:
     if facts.you_blocked:
         return Refusal(BLOCKED, "you blocked this member: unblock them to write to them")
     try:
-        route = inmail_route(reach)
+        route = new_inmail_route(reach)
     except InmailNotOnPlan:
         return Refusal(
             "inmail-not-on-plan",
@@ -173,28 +170,7 @@ def way_to(facts: Facts, connections: Connections, plan: Plan) -> Way | Refusal:
         )
     except DomainError as refused:
         return Refusal.of(refused)
-    if facts.awaiting is not None:
-        return awaiting_refusal(facts.awaiting, plan)
     return Way(route.channel, route.cost)
-
-
-def awaiting_refusal(awaiting: Awaiting, plan: Plan) -> Refusal:
-    """SPEC §4: no new InMail while the last one to this recipient awaits a response;
-    the refusal names the thread and when a follow-up there becomes possible."""
-    at = None
-    if awaiting.followups_sent < plan.max_followups:
-        at = followup_due_at(awaiting.last_inmail_at, plan)
-    when = (
-        f"a follow-up in it is possible from {at.isoformat().replace('+00:00', 'Z')}"
-        if at is not None
-        else "no further follow-up is possible: wait for their response"
-    )
-    return Refusal(
-        AWAITING,
-        f"your InMail to them (thread {awaiting.thread_id}) is still awaiting a response; {when}",
-        thread_id=awaiting.thread_id,
-        follow_up_at=at,
-    )
 
 
 @dataclass(frozen=True, slots=True)

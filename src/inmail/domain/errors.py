@@ -30,6 +30,7 @@ anything transport-specific.
     ├── CannotCancelSentInmail       cannot-cancel-sent-inmail
     ├── FollowUpTooEarly             follow-up-too-early
     ├── FollowUpLimitReached         follow-up-limit-reached
+    ├── InmailAlreadyAwaitingResponse  inmail-already-awaiting-response
     ├── NotAConnection               not-a-connection
     ├── ThreadClosed                 thread-closed
     ├── Forbidden                    forbidden
@@ -42,6 +43,7 @@ anything transport-specific.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the shapes only: templates imports this module
@@ -215,6 +217,22 @@ class FollowUpLimitReached(DomainError):
     """The thread has had all the follow-ups the plan allows."""
 
     code = "follow-up-limit-reached"
+
+
+class InmailAlreadyAwaitingResponse(DomainError):
+    """An InMail from the sender to this recipient awaits a response: follow up in its thread.
+
+    ``thread_id`` names that thread; ``follow_up_at`` (UTC) is when a follow-up
+    becomes possible there, None when no further follow-up is (the plan's
+    ``max_followups`` are used up).
+    """
+
+    code = "inmail-already-awaiting-response"
+
+    def __init__(self, message: str, *, thread_id: str, follow_up_at: datetime | None) -> None:
+        super().__init__(message)
+        self.thread_id = thread_id
+        self.follow_up_at = follow_up_at
 
 
 class NotAConnection(DomainError):

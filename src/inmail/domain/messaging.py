@@ -15,6 +15,7 @@ from inmail.domain.errors import (
     CostChanged,
     FollowUpLimitReached,
     FollowUpTooEarly,
+    InmailAlreadyAwaitingResponse,
     InmailNotOnPlanWithRoutes,
     RecipientIsConnection,
     RecipientNotAcceptingInmail,
@@ -59,6 +60,16 @@ class Reach:
     open_conversation: bool  # an answered InMail thread between them exists
     group_peer: bool = False  # a shared group, and the recipient takes group messages
     free_routes: tuple[tuple[str, str], ...] = ()  # (channel, detail) of each free route
+    awaiting: AwaitingInmail | None = None  # the sender's InMail to them still unanswered
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingInmail:
+    """An InMail thread from the sender to the recipient that has had no response yet."""
+
+    thread_id: str
+    last_inmail_at: datetime  # UTC: the first InMail, or the latest follow-up
+    followups_sent: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +143,30 @@ def inmail_route(reach: Reach) -> Route:
     return Route(Channel.INMAIL, plan.inmail_cost, f"InMail costs {plan.inmail_cost} credit(s)")
 
 
+def new_inmail_route(reach: Reach) -> Route:
+    """:func:`inmail_route` for a new InMail thread, which also waits for the last one (SPEC §4).
+
+    Raises what :func:`inmail_route` raises, then InmailAlreadyAwaitingResponse
+    (see :func:`check_nothing_awaiting`). A follow-up in the awaiting thread
+    takes :func:`inmail_route` and :func:`check_followup` instead.
+    """
+    route = inmail_route(reach)
+    check_nothing_awaiting(reach.awaiting, reach.sender_plan)
+    return route
+
+
 def cheapest_route(reach: Reach) -> Route:
-    """The cheapest way to reach the recipient, for the cost preview (never raises for rules)."""
+    """The cheapest way to reach the recipient, for the cost preview.
+
+    Raises the refusal of a new InMail (:func:`new_inmail_route`) when no free way exists.
+    """
     if reach.connected:
         return Route(Channel.MESSAGE, 0, "free: 1st-degree connection")
     if reach.open_conversation:
         return Route(Channel.CONVERSATION, 0, "free: you have an open conversation")
     if reach.group_peer:
         return Route(Channel.GROUP_MESSAGE, 0, "free: you share a group")
-    return inmail_route(reach)
+    return new_inmail_route(reach)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +193,48 @@ def check_followup(thread: ThreadState, plan: Plan, now: datetime) -> None:
             f"a follow-up is possible from {due.isoformat()} "
             f"({plan.followup_after_days} days without a response)"
         )
+
+
+def check_nothing_awaiting(awaiting: AwaitingInmail | None, plan: Plan) -> None:
+    """SPEC §4: no new InMail while the sender's last one to this recipient awaits a response.
+
+    ``plan`` is the sender's (its ``followup_after_days`` and ``max_followups``).
+    Raises InmailAlreadyAwaitingResponse naming the thread and when a follow-up
+    becomes possible there (:func:`next_followup_at`; None: never), so the
+    member writes again by the follow-up of SPEC §5 instead of a second thread.
+    """
+    if awaiting is None:
+        return
+    at = next_followup_at(awaiting.last_inmail_at, awaiting.followups_sent, plan)
+    thread = awaiting.thread_id
+    waiting = f"your InMail to this member (thread {thread}) is still awaiting a response"
+    if at is not None:
+        how = (
+            f"write again by a follow-up in that thread (POST /v1/threads/{thread}/messages), "
+            f"possible from {utc_text(at)} ({plan.followup_after_days} days after its last InMail)"
+        )
+    elif awaiting.followups_sent >= plan.max_followups:
+        how = (
+            f"it has had its {plan.max_followups} follow-up(s), so no further follow-up is "
+            "possible: wait for their response"
+        )
+    else:
+        how = "no follow-up is possible before the end of the calendar: wait for their response"
+    raise InmailAlreadyAwaitingResponse(
+        f"{waiting}; nothing was charged: {how}", thread_id=thread, follow_up_at=at
+    )
+
+
+def next_followup_at(last_inmail_at: datetime, followups_sent: int, plan: Plan) -> datetime | None:
+    """When :func:`check_followup` first lets a follow-up through; None if it never will."""
+    if followups_sent >= plan.max_followups:
+        return None
+    return followup_due_at(last_inmail_at, plan)
+
+
+def utc_text(moment: datetime) -> str:
+    """A UTC time as the API writes it: ISO 8601 with ``Z``."""
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def followup_due_at(last_inmail_at: datetime, plan: Plan) -> datetime | None:

@@ -16,10 +16,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.bulk import Awaiting, Facts, Overage, Wallet
+from inmail.domain.bulk import Facts, Overage, Wallet
 from inmail.domain.credits import Book, spending_order
 from inmail.domain.errors import DomainError, UnknownPack
-from inmail.domain.messaging import Reach
+from inmail.domain.messaging import AwaitingInmail, Reach
 from inmail.domain.plans import Pack, Plan
 from inmail.domain.templates import Letter, Variant
 from inmail.services.context import Deps, account_in_memory, is_due
@@ -104,6 +104,7 @@ def _facts(
     awaiting = bulk_store.awaiting_from(conn, owner_id, ids)
     facts: dict[str, Facts] = {}
     for member_id, their in settings.items():
+        waiting = awaiting.get(member_id)
         reach = Reach(
             sender_plan=plan,
             connected=member_id in connected,
@@ -111,14 +112,13 @@ def _facts(
             recipient_accepts_inmail=their.inmail_open,
             recipient_open_profile=their.open_profile and member_id in paid,
             open_conversation=False,
+            awaiting=None
+            if waiting is None
+            else AwaitingInmail(waiting.thread_id, waiting.last_inmail_at, waiting.followups_sent),
         )
-        waiting = awaiting.get(member_id)
         facts[member_id] = Facts(
             reach,
             you_blocked=member_id in mine,
-            awaiting=None
-            if waiting is None
-            else Awaiting(waiting.thread_id, waiting.last_inmail_at, waiting.followups_sent),
             letters={variant: found[member_id] for variant, found in letters.items()},
         )
     return facts

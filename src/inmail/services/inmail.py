@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, update
+from sqlalchemy.exc import IntegrityError
 
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import (
     CannotCancelSentInmail,
+    Conflict,
     Forbidden,
     NotAConnection,
     NotFound,
@@ -27,9 +29,11 @@ from inmail.domain.messaging import (
     ThreadStatus,
     check_agreed_cost,
     check_followup,
+    check_nothing_awaiting,
     check_text,
     credit_back_applies,
     inmail_route,
+    new_inmail_route,
 )
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
@@ -37,7 +41,7 @@ from inmail.domain.templates import Source, Variant, source_of
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import SpendResult, credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
-from inmail.services.reach import gather_reach, reach_between, recipient_as_of
+from inmail.services.reach import awaiting_inmail, gather_reach, reach_between, recipient_as_of
 from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -82,6 +86,8 @@ def send_inmail(
     (``variant``, A by default) is rendered for the recipient
     (services.templates.render_for raises what it refuses) and the message keeps
     the template and variant. Giving both, or neither, is a ValidationError.
+    While an InMail from the sender to ``to`` awaits a response, a new one is
+    refused with InmailAlreadyAwaitingResponse, charging nothing (SPEC §4).
     """
     require_utc(now)
     source = source_of(subject, body, template_id, variant)
@@ -106,7 +112,7 @@ def _send_inmail(
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
     sender = current_account(deps, sender_id, now)
     plan = sender.subscription.plan
-    route = inmail_route(reach_between(deps, sender, to, now, with_routes=not plan.inmail))
+    route = new_inmail_route(reach_between(deps, sender, to, now, with_routes=not plan.inmail))
     check_agreed_cost(route, agreed)
     subject, body, (template_id, variant) = _text_of(deps, sender_id, to, source, now)
     text = Written(subject, body, template_id, variant)
@@ -179,7 +185,25 @@ def deliver_inmail(
         (messages, message_row(message)),
         (notifications, _new_inmail_notice(to, sender_id, text.subject, thread.id, now)),
     )
-    return _charge(deps, sender_id, message, route, now, write, rows, (), agreed, within)
+    try:
+        return _charge(deps, sender_id, message, route, now, write, rows, (), agreed, within)
+    except IntegrityError:
+        raise _lost_the_race(deps, sender_id, to, plan) from None
+
+
+def _lost_the_race(deps: Deps, sender_id: str, to: str, plan: Plan) -> Conflict:
+    """A concurrent send to ``to`` wrote its thread first: the one-awaiting index refused ours.
+
+    Its transaction rolled back, charging nothing. Raises that send's
+    InmailAlreadyAwaitingResponse; returns a Conflict to raise if the thread
+    was answered in the meantime.
+    """
+    with deps.db.read() as conn:
+        check_nothing_awaiting(awaiting_inmail(conn, sender_id, to), plan)
+    return Conflict(
+        "another InMail to this member was sent and answered while you were sending; "
+        "nothing was charged: send again"
+    )
 
 
 def _text_of(

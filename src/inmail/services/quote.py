@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from inmail.domain.credits import spending_order
-from inmail.domain.errors import DomainError
+from inmail.domain.errors import DomainError, InmailAlreadyAwaitingResponse
 from inmail.domain.messaging import Channel, cheapest_route
 from inmail.domain.money import Money
 from inmail.domain.purchases import check_overage, overage_packs
@@ -24,9 +24,17 @@ class Quote:
     reason: str
     overage_charge: Money | None
     alternatives: tuple[tuple[str, str], ...]
+    thread_id: str | None = None  # the sender's InMail thread to them that awaits a response
+    follow_up_at: datetime | None = None  # when a follow-up is possible there (None: never)
 
 
 def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
+    """What reaching ``to`` costs ``member_id`` at ``now`` (credits), or why it is not allowed.
+
+    While an InMail of theirs to ``to`` awaits a response and no free way
+    exists, it is not allowed: ``thread_id`` names that thread and
+    ``follow_up_at`` (UTC) says when a follow-up there becomes possible.
+    """
     account = current_account(deps, member_id, now)
     recipient = recipient_as_of(deps, account, to, now)
     with deps.db.read() as conn:
@@ -36,14 +44,7 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
         try:
             route = cheapest_route(reach)
         except DomainError as refusal:
-            return Quote(
-                Channel.INMAIL,
-                reach.sender_plan.inmail_cost,
-                False,
-                refusal.message,
-                None,
-                alternatives,
-            )
+            return _refused(reach.sender_plan.inmail_cost, refusal, alternatives)
         available = sum(lot.remaining for lot in spending_order(book.lots, now))
         if route.cost <= available:
             return Quote(route.channel, route.cost, True, route.reason, None, alternatives)
@@ -62,3 +63,11 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
         return Quote(route.channel, route.cost, False, refusal.message, None, alternatives)
     why = f"{route.reason}; you have {available}, so overage will bill {price}"
     return Quote(route.channel, route.cost, True, why, price, alternatives)
+
+
+def _refused(cost: int, refusal: DomainError, alternatives: tuple[tuple[str, str], ...]) -> Quote:
+    """No InMail, and no free way: why (and the awaiting thread, when that is why)."""
+    refused = Quote(Channel.INMAIL, cost, False, refusal.message, None, alternatives)
+    if isinstance(refusal, InmailAlreadyAwaitingResponse):
+        return replace(refused, thread_id=refusal.thread_id, follow_up_at=refusal.follow_up_at)
+    return refused

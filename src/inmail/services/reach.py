@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from inmail.domain.errors import UnknownMember, ValidationError
-from inmail.domain.messaging import Reach
+from inmail.domain.messaging import AwaitingInmail, Reach
 from inmail.domain.network import Visibility, visible_to
 from inmail.services.context import Deps, current_account, is_due
 from inmail.store import accounts as account_store
@@ -73,6 +73,7 @@ def gather_reach(
         raise UnknownMember(f"there is no member {recipient_id!r}")
     blocked = network_store.is_blocked_either_way(conn, sender_id, recipient_id)
     connected = network_store.are_connected(conn, sender_id, recipient_id)
+    inmail_refused = connected or blocked or not settings.inmail_open  # before any wait
     reach = Reach(
         sender_plan=sender.subscription.plan,
         connected=connected,
@@ -80,6 +81,7 @@ def gather_reach(
         recipient_accepts_inmail=settings.inmail_open,
         recipient_open_profile=settings.open_profile and recipient.subscription.plan.is_paid,
         open_conversation=False,
+        awaiting=None if inmail_refused else awaiting_inmail(conn, sender_id, recipient_id),
     )
     if not with_routes or blocked:
         return reach
@@ -94,6 +96,15 @@ def gather_reach(
         group_peer=bool(groups) and open_to_groups,
         free_routes=tuple(routes),
     )
+
+
+def awaiting_inmail(conn: Connection, sender_id: str, recipient_id: str) -> AwaitingInmail | None:
+    """The sender's InMail thread to the recipient that awaits a response, if there is one."""
+    thread = message_store.awaiting_inmail(conn, sender_id, recipient_id)
+    if thread is None:
+        return None
+    last = thread.last_inmail_at or thread.created_at  # always set on an InMail thread
+    return AwaitingInmail(thread.id, last, thread.followups_sent)
 
 
 def free_routes(

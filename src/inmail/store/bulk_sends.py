@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from inmail.store.idempotency import StoredResponse
 from inmail.store.members import MessagingSettings
 from inmail.store.tables import (
+    AWAITING_INMAIL,
     accounts,
     blocks,
     bulk_send_recipients,
@@ -309,8 +310,7 @@ def awaiting_from(conn: Connection, sender_id: str, ids: Sequence[str]) -> dict[
         .where(
             t.c.initiator_id == sender_id,
             t.c.recipient_id.in_(list(ids)),
-            t.c.kind == "inmail",
-            t.c.status == "awaiting_response",
+            AWAITING_INMAIL,  # literals, as the one-awaiting index has them (store.tables)
         )
         .order_by(t.c.created_at, t.c.id)
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from inmail.store.tables import messages, notifications, threads
+from inmail.store.tables import AWAITING_INMAIL, messages, notifications, threads
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,9 @@ class MessageRecord:
 
 
 def _thread(row: Row[Any]) -> ThreadRecord:
-    return ThreadRecord(**row._mapping)
+    values = dict(row._mapping)
+    values.pop("duplicate_rank", None)  # only the one-awaiting index reads it
+    return ThreadRecord(**values)
 
 
 def _message(row: Row[Any]) -> MessageRecord:
@@ -162,6 +164,27 @@ def awaiting_threads(conn: Connection, initiator_id: str) -> list[ThreadRecord]:
         threads.c.initiator_id == initiator_id, threads.c.status == "awaiting_response"
     )
     return [_thread(r) for r in conn.execute(query.order_by(threads.c.last_inmail_at))]
+
+
+def awaiting_inmail(conn: Connection, initiator_id: str, recipient_id: str) -> ThreadRecord | None:
+    """The newest InMail thread from ``initiator_id`` to ``recipient_id`` awaiting a response.
+
+    There is at most one, but for the older duplicates migration 0008 kept.
+    """
+    # AWAITING_INMAIL is written in literals: the query's WHERE then implies the partial
+    # index's, so SQLite and PostgreSQL (in a generic plan too) look the pair up there.
+    query = (
+        select(threads)
+        .where(
+            threads.c.initiator_id == initiator_id,
+            threads.c.recipient_id == recipient_id,
+            AWAITING_INMAIL,
+        )
+        .order_by(threads.c.created_at.desc(), threads.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _thread(row)
 
 
 def inmails_sent_by(conn: Connection, member_id: str) -> list[tuple[datetime, datetime | None]]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    literal_column,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -256,9 +257,28 @@ threads = Table(
     Column("opened_at", UTCDateTime, nullable=True),
     Column("responded_at", UTCDateTime, nullable=True),
     Column("group_id", String(40), nullable=True),  # the group a group-message thread is in
+    # 0, but for the older ones of several InMail threads that already awaited a response from
+    # one sender to one recipient when migration 0008 came (1 = the next older, ...): they stay
+    # as they were, and every new thread takes 0 (docs/rules.md, "One InMail awaiting").
+    Column("duplicate_rank", Integer, nullable=False, server_default="0"),
 )
 Index("ix_threads_initiator", threads.c.initiator_id, threads.c.last_message_at)
 Index("ix_threads_recipient", threads.c.recipient_id, threads.c.last_message_at)
+# SPEC §4: one InMail awaiting a response per sender and recipient. The race guard: of two
+# concurrent sends to one recipient only one thread can be written (and so only one charged).
+# Literals, not parameters: a query that repeats this WHERE can then use the index.
+AWAITING_INMAIL = (threads.c.kind == literal_column("'inmail'")) & (
+    threads.c.status == literal_column("'awaiting_response'")
+)
+Index(
+    "uq_threads_awaiting_inmail",
+    threads.c.initiator_id,
+    threads.c.recipient_id,
+    threads.c.duplicate_rank,
+    unique=True,
+    sqlite_where=AWAITING_INMAIL,
+    postgresql_where=AWAITING_INMAIL,
+)
 
 templates = Table(
     "templates",

@@ -1,10 +1,11 @@
 """bulk sends and their recipients (issue 10 §6)
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0008, 0009
 Create Date: 2026-12-03 10:00:00
 
-Chained after 0009 (templates) on the bulk branch: a bulk send names its template.
+On the bulk branch it follows both 0008 (one awaiting InMail per pair) and 0009
+(templates: a bulk send names its template), joining the two heads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = ("0008", "0009")
 branch_labels = None
 depends_on = None
 
