@@ -123,6 +123,9 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("PriceIn", "currency"): {"pattern": "^[A-Z]{3}$"},
     ("ContactFieldIn", "visibility"): {"enum": ["only_me", "connections", "network", "everyone"]},
     ("ClockIn", "now"): {"format": "date-time"},
+    ("BulkSendIn", "template_id"): ID,
+    ("BulkSendIn", "recipients"): ID,
+    ("BulkSendIn", "connections"): {"enum": ["message", "skip"]},
 }
 
 
@@ -255,7 +258,7 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
             assert set(_schema(document, schema["$ref"])["properties"]) == {"items", "next_cursor"}
             names = {p["name"] for p in operation.get("parameters", [])}
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 13
+    assert pages == 14
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

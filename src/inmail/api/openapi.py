@@ -66,6 +66,9 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
         "Accept": ("/v1/invitations/{invitation_id}/accept", "post", {"invitation_id": "id"}),
         "Decline": ("/v1/invitations/{invitation_id}/decline", "post", {"invitation_id": "id"}),
     },
+    ("/v1/bulk-sends", "post", "202"): {
+        "ReadBulkSend": ("/v1/bulk-sends/{bulk_id}", "get", {"bulk_id": "id"}),
+    },
     ("/v1/introductions", "post", "201"): {
         "Forward": ("/v1/introductions/{intro_id}/forward", "post", {"intro_id": "id"}),
         "Decline": ("/v1/introductions/{intro_id}/decline", "post", {"intro_id": "id"}),

@@ -22,7 +22,11 @@ router = APIRouter(
 @router.post(
     "/bulk-sends",
     status_code=202,
-    responses={200: {"model": BulkDryRunOut, "description": "The dry run: nothing was written"}},
+    response_model=None,  # one model per status, below
+    responses={
+        200: {"model": BulkDryRunOut, "description": "The dry run: nothing was written"},
+        202: {"model": BulkSendOut, "description": "Stored; sent in the background"},
+    },
 )
 def post_bulk_send(
     body: BulkSendIn,
