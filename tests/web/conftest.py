@@ -50,10 +50,12 @@ from playwright.sync_api import (
 
 from inmail.bootstrap import build, migrate
 from inmail.config import Settings
+from inmail.domain.templates import Letter, TemplateText
 from inmail.services import passwords
 from inmail.services.credits import adjust_credits, spend_credits
 from inmail.services.members import create_member
 from inmail.services.network import connect
+from inmail.services.templates import create_template
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +114,18 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "uma": ("Uma Upgrader", PAID),
     "val": ("Val Basic", "basic"),
     "dov": ("Dov Downgrader", PAID),
+    # A bulk send: Bo writes one template to five people (tests/web/test_bulk_pages.py).
+    "bo": ("Bo Bulksender", PAID),
+    "kai": ("Kai Listone", "basic"),
+    "lea": ("Lea Listtwo", "basic"),
+    "moe": ("Moe Listthree", "basic"),
+    "ned": ("Ned Listfour", "basic"),
+    "ola": ("Ola Listfive", "basic"),
 }
+BULK_TEMPLATE = TemplateText(
+    Letter("A role for you, {first_name}", "Hi {first_name}, would you have 15 minutes to talk?"),
+    Letter("Quick question, {first_name}", "Hello {first_name}, is {company|your team} hiring?"),
+)
 
 
 def _seed(database_url: str) -> dict[str, Member]:
@@ -143,6 +156,9 @@ def _seed(database_url: str) -> dict[str, Member]:
         adjust_credits(deps, member_id=made["nora"].id, amount=-25, reason="seed: used up", now=T0)
         connect(deps, a=made["nora"].id, b=made["mia"].id, now=T0)
         connect(deps, a=made["mia"].id, b=made["omar"].id, now=T0)
+        create_template(
+            deps, owner_id=made["bo"].id, name="Hiring hello", text=BULK_TEMPLATE, now=T0
+        )
         return made
     finally:
         rt.close()

@@ -27,7 +27,14 @@ from inmail.services import (
     statements,
     subscriptions,
 )
-from inmail.web import admin_pages, community_pages, member_pages, network_pages, pages
+from inmail.web import (
+    admin_pages,
+    bulk_pages,
+    community_pages,
+    member_pages,
+    network_pages,
+    pages,
+)
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
     Site,
     Visitor,
@@ -57,7 +64,7 @@ class Bad:
 
 
 def _web_form_routes() -> set[str]:
-    modules = (pages, member_pages, network_pages, community_pages, admin_pages)
+    modules = (pages, member_pages, network_pages, community_pages, admin_pages, bulk_pages)
     return {
         route.path
         for module in modules
@@ -171,6 +178,12 @@ def _cases(site: Site) -> list[Bad]:
             who="operator",
         ),
         Bad(f"/admin/members/{ada}/plan", {"plan": "platinum"}, 422, "no plan", who="operator"),
+        Bad(
+            "/bulk",
+            {"template": "tpl_nobody", "recipients": bob, "max_credits": "1", "once": "k1"},
+            404,
+            "you have no template 'tpl_nobody'",
+        ),
     ]
 
 
