@@ -19,7 +19,6 @@ anything transport-specific.
     │   └── HandleTaken              handle-taken
     │   └── AlreadySpent             already-spent
     │   └── CostChanged              cost-changed
-    │   └── OverConfirmedTotal       over-confirmed-total
     ├── IdempotencyKeyReused         idempotency-key-reused
     ├── InmailNotOnPlan              inmail-not-on-plan
     ├── PacksNotOnPlan               packs-not-on-plan
@@ -143,12 +142,6 @@ class CostChanged(Conflict):
     """A send would cost more credits than the member was shown and agreed to."""
 
     code = "cost-changed"
-
-
-class OverConfirmedTotal(Conflict):
-    """A bulk send's next send would spend more credits than the member confirmed."""
-
-    code = "over-confirmed-total"
 
 
 class IdempotencyKeyReused(DomainError):

@@ -46,25 +46,35 @@ class Gathered:
 
     plan: Plan
     wallet: Wallet
-    template: Template
+    template: Template | None  # None when not rendered
     facts: dict[str, Facts]
     people: dict[str, Person]
 
 
 def gather(
-    deps: Deps, *, owner_id: str, template_id: str, recipients: Sequence[str], now: datetime
+    deps: Deps,
+    *,
+    owner_id: str,
+    template_id: str,
+    recipients: Sequence[str],
+    now: datetime,
+    render: bool = True,
 ) -> Gathered:
-    """The facts for a bulk send of ``template_id`` to ``recipients`` at ``now``.
+    """The facts for a bulk send of ``template_id`` to ``recipients`` at ``now``; the
+    template rendered for each of them unless ``render`` is False (a run sends the text
+    rendered when it was confirmed, and only checks the rules again).
 
     Raises NotFound when the template is not the owner's (or was deleted) and
-    UnknownMember when the owner is nobody. Three read transactions whatever the
-    number of recipients: one per variant rendered, and one for everything else.
+    UnknownMember when the owner is nobody. A read transaction for everything, and one
+    per variant rendered, whatever the number of recipients.
     """
-    template = get_template(deps, owner_id=owner_id, template_id=template_id)
+    template = get_template(deps, owner_id=owner_id, template_id=template_id) if render else None
     ids = sorted({r for r in recipients if r != owner_id})
-    letters = {Variant.A: _letters(deps, owner_id, template_id, ids, now, Variant.A)}
-    if template.text.b is not None:
-        letters[Variant.B] = _letters(deps, owner_id, template_id, ids, now, Variant.B)
+    letters: dict[Variant, dict[str, Letter | DomainError]] = {}
+    if template is not None:
+        letters[Variant.A] = _letters(deps, owner_id, template_id, ids, now, Variant.A)
+        if template.text.b is not None:
+            letters[Variant.B] = _letters(deps, owner_id, template_id, ids, now, Variant.B)
     with deps.db.read() as conn:
         sender, book = account_in_memory(deps, conn, owner_id, now)
         plan = sender.subscription.plan

@@ -9,8 +9,9 @@ confirmed, and marks the recipient sent: so whatever runs it — the request's b
 task, a resumed run after a crash, two processes at once — no recipient is charged twice
 and the credits (and overage money) confirmed are never passed.
 
-Reads are batched: :func:`services.bulk_facts.gather` reads the facts for up to
-:data:`BATCH` recipients at once; then each send is one write transaction.
+Each recipient gets the text rendered when the bulk send was confirmed. Reads are batched:
+:func:`services.bulk_facts.gather` checks the rules again for up to :data:`BATCH`
+recipients at once, just before they are sent; then each send is one write transaction.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import Connection
 
 from inmail.domain.bulk import (
     Connections,
@@ -35,7 +34,7 @@ from inmail.domain.bulk import (
     stopped_by,
     way_to,
 )
-from inmail.domain.errors import CostChanged, DomainError, NotFound, OverConfirmedTotal
+from inmail.domain.errors import Conflict, CostChanged, DomainError, NotFound
 from inmail.domain.messaging import Agreed, Channel, Route
 from inmail.domain.plans import Plan
 from inmail.domain.templates import Letter, Source, Variant
@@ -45,14 +44,11 @@ from inmail.services.context import Deps
 from inmail.services.inmail import Sent, Written, deliver_inmail, message_write, send_message
 from inmail.store import bulk_sends as bulk_store
 from inmail.store.bulk_sends import BulkRecord, RecipientRecord
+from inmail.store.fast_spend import Guard
 
 BATCH = 50  # recipients whose facts are read at once
 Clock = Callable[[], datetime]
 logger = logging.getLogger("inmail.bulk")
-
-
-class _Settled(Exception):
-    """Another run settled this recipient first: this send rolls back, charging nothing."""
 
 
 class _Finished(Exception):
@@ -108,16 +104,14 @@ class _Run:
                 return self._stop(stop)
 
     def _send_batch(self, batch: list[RecipientRecord]) -> Stop | None:
-        try:
-            gathered = gather(
-                self.deps,
-                owner_id=self.bulk.owner_id,
-                template_id=self.bulk.template_id,
-                recipients=[r.member_id for r in batch],
-                now=self.clock(),
-            )
-        except NotFound as gone:  # the template was deleted since: nothing more can be sent
-            return Stop(batch[0].position, Refusal.of(gone))
+        gathered = gather(
+            self.deps,
+            owner_id=self.bulk.owner_id,
+            template_id=self.bulk.template_id,
+            recipients=[r.member_id for r in batch],
+            now=self.clock(),
+            render=False,
+        )
         keys = [recipient_key(self.bulk.id, r.member_id) for r in batch]
         with self.deps.db.read() as conn:
             stored = bulk_store.stored_keys(conn, self._scope, keys)
@@ -145,9 +139,7 @@ class _Run:
         if isinstance(way, Refusal):
             return self._not_sent(recipient, way)
         variant = Variant(recipient.variant or Variant.A)
-        letter = facts.letters[variant] if variant in facts.letters else facts.letters[Variant.A]
-        if isinstance(letter, DomainError):
-            return self._not_sent(recipient, Refusal.of(letter))
+        letter = Letter(recipient.subject or "", recipient.body or "")  # as confirmed
         if way.channel == Channel.MESSAGE:
             return self._message(recipient, letter)
         return self._inmail(recipient, way, letter, variant, gathered.plan)
@@ -192,10 +184,12 @@ class _Run:
                 now=now,
                 write=write,
                 agreed=Agreed(None, None if cap is None else cap - self.overage),
-                within=self._counted(recipient, way.channel, now),
+                then_execute=self._counted(recipient, way.channel, now),
             )
-        except _Settled:
-            return None
+        except CostChanged as refused:  # more overage money than confirmed: a stop
+            return self._refused(recipient, Refusal.of(refused))
+        except Conflict as refused:
+            return self._not_counted(recipient, way.cost, refused)
         except DomainError as refused:
             return self._refused(recipient, Refusal.of(refused))
         self.spent += sent.cost_credits
@@ -211,42 +205,51 @@ class _Run:
 
     def _counted(
         self, recipient: RecipientRecord, channel: Channel, now: datetime
-    ) -> Callable[[Connection, Sent], None]:
-        """In the send's transaction: count it into the bulk send within the confirmed
-        caps, and mark the recipient sent (or roll the send back)."""
+    ) -> Callable[[Sent], tuple[Guard, ...]]:
+        """What the send's own transaction also does: count it into the bulk send within
+        the confirmed caps, and mark the recipient sent. Either changing no row rolls the
+        send back (Conflict): another run stopped the bulk send, passed the cap, or sent
+        to this recipient first."""
 
-        def count(conn: Connection, sent: Sent) -> None:
+        def statements(sent: Sent) -> tuple[Guard, ...]:
             overage = sent.overage_charge
-            counted = bulk_store.add_spent(
-                conn,
+            overage_minor = 0 if overage is None else overage.amount_minor
+            count = bulk_store.count_spent(
                 self.bulk.id,
                 credits=sent.cost_credits,
-                overage_minor=0 if overage is None else overage.amount_minor,
+                overage_minor=overage_minor,
                 currency=None if overage is None else overage.currency,
                 at=now,
             )
-            if not counted:
-                raise self._why_not_counted(conn, sent)
-            settled = bulk_store.settle(
-                conn, self.bulk.id, recipient.position, now, channel=channel.value, **_sent(sent)
+            mark = bulk_store.mark_sent(
+                self.bulk.id,
+                recipient.position,
+                now,
+                channel=channel.value,
+                cost=sent.cost_credits,
+                overage_minor=overage_minor,
+                message_id=sent.id,
+                thread_id=sent.thread_id,
             )
-            if not settled:
-                raise _Settled(recipient.position)
+            return count, mark
 
-        return count
+        return statements
 
-    def _why_not_counted(self, conn: Connection, sent: Sent) -> Exception:
-        bulk = bulk_store.get_bulk(conn, self.bulk.id)
+    def _not_counted(self, recipient: RecipientRecord, cost: int, refused: Conflict) -> Stop | None:
+        """A send rolled back by a conflict: say why from what the other run left."""
+        with self.deps.db.read() as conn:
+            bulk = bulk_store.get_bulk(conn, self.bulk.id)
+            now = bulk_store.get_recipient(conn, self.bulk.id, recipient.position)
         assert bulk is not None
+        assert now is not None
         if Status(bulk.status).finished:
-            return _Finished(bulk.status)
-        if bulk.credits_spent + sent.cost_credits > bulk.max_credits:
-            refusal = over_total(bulk.credits_spent, sent.cost_credits, bulk.max_credits)
-            return OverConfirmedTotal(refusal.detail)
-        return CostChanged(
-            "this send's overage would pass the overage you confirmed for the bulk send; "
-            "nothing more was charged"
-        )
+            raise _Finished(bulk.status)
+        if now.status != Outcome.PENDING:
+            return None  # another run settled them
+        self.spent, self.overage = bulk.credits_spent, bulk.overage_minor
+        if bulk.credits_spent + cost > bulk.max_credits:
+            return self._not_sent(recipient, over_total(bulk.credits_spent, cost, bulk.max_credits))
+        return self._refused(recipient, Refusal.of(refused))
 
     def _sent_before(self, recipient: RecipientRecord, response: str) -> None:
         """A send whose key is stored: its answer is this recipient's (the key is ours)."""

@@ -5,7 +5,8 @@ docs/rules.md "Bulk sends"). Sending is services.bulk_runs.
 - :func:`start_bulk_send` plans it the same way and stores it, keyed by the client's
   ``Idempotency-Key``: the bulk send and each recipient's planned outcome, those that
   can be written to as ``pending``. The sends happen after (services.bulk_runs), each
-  its own atomic charge with its own key derived from the bulk send's id.
+  its own atomic charge with its own key derived from the bulk send's id, of the text
+  rendered here (what is sent is what was confirmed).
 - :func:`get_bulk_send` and :func:`list_bulk_sends` show them to their owner only.
 """
 
@@ -91,10 +92,12 @@ def dry_run(
     planned = _plan(owner_id, request, gathered)
     confirmed = Confirmed(request.max_credits, request.max_overage_minor)
     budgeted = apply_budget(planned, gathered.wallet, confirmed)
+    assert gathered.template is not None
     return DryRun(request, budgeted, gathered.people, gathered.template.name)
 
 
 def _plan(owner_id: str, request: BulkRequest, gathered: Gathered) -> list[Planned]:
+    assert gathered.template is not None
     return plan_recipients(
         owner_id,
         request.recipients,
@@ -189,6 +192,8 @@ def _recipient(bulk_id: str, p: Planned, now: datetime) -> RecipientRecord:
         status=Outcome.PENDING.value if sendable else Outcome.NOT_SENT.value,
         channel=None if p.channel is None else p.channel.value,
         variant=None if p.variant is None else p.variant.value,
+        subject=None if p.letter is None or not sendable else p.letter.subject,
+        body=None if p.letter is None or not sendable else p.letter.body,
         cost_credits=0,
         overage_minor=0,
         message_id=None,

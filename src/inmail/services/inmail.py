@@ -47,6 +47,7 @@ from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
 from inmail.store import spends as spend_store
+from inmail.store.fast_spend import Guard
 from inmail.store.messaging import MessageRecord, ThreadRecord, message_row, notification_row
 from inmail.store.tables import messages, notifications, threads
 
@@ -151,7 +152,7 @@ def deliver_inmail(
     now: datetime,
     write: Keyed[Sent],
     agreed: Agreed = ANYTHING,
-    within: Callable[[Connection, Sent], None] | None = None,
+    then_execute: Callable[[Sent], tuple[Guard, ...]] | None = None,
 ) -> Sent:
     """A new InMail thread whose route, cost and text are decided: the thread, the
     message, the recipient's notice and the spend, in one transaction.
@@ -159,9 +160,11 @@ def deliver_inmail(
     The caller has checked the send rules (as :func:`send_inmail` does) under the
     sender's ``plan`` (the terms of the cycle it is sent in). ``write``'s key is looked
     up in that transaction first: a stored answer is replayed, nothing written.
-    ``within`` runs last in the transaction with the answer (services.credits
-    .spend_credits): what it raises rolls the whole send back, charging nothing.
-    Raises what the spend refuses (InsufficientCredits, OverageLimitReached, CostChanged).
+    ``then_execute`` builds conditional UPDATEs from the answer, run last in that
+    transaction (services.credits.spend_credits): one that changes no row rolls the
+    whole send back (Conflict), charging nothing. Raises what the spend refuses
+    (InsufficientCredits, OverageLimitReached, CostChanged, Conflict) and
+    InmailAlreadyAwaitingResponse when a concurrent send to ``to`` came first.
     """
     thread = ThreadRecord(
         new_id("th"),
@@ -186,7 +189,7 @@ def deliver_inmail(
         (notifications, _new_inmail_notice(to, sender_id, text.subject, thread.id, now)),
     )
     try:
-        return _charge(deps, sender_id, message, route, now, write, rows, (), agreed, within)
+        return _charge(deps, sender_id, message, route, now, write, rows, (), agreed, then_execute)
     except IntegrityError:
         raise _lost_the_race(deps, sender_id, to, plan) from None
 
@@ -260,13 +263,13 @@ def _charge(
     rows: tuple[Any, ...],
     guards: tuple[Any, ...],
     agreed: Agreed = ANYTHING,
-    within: Callable[[Connection, Sent], None] | None = None,
+    then_execute: Callable[[Sent], tuple[Guard, ...]] | None = None,
 ) -> Sent:
     assert message.spend_reference is not None
 
-    def sent_within(conn: Connection, spent: SpendResult) -> None:
-        if within is not None:
-            within(conn, _sent(message, spent.cost, spent.overage_charge, spent.balance_after))
+    def after(spent: SpendResult) -> tuple[Guard, ...]:
+        assert then_execute is not None
+        return then_execute(_sent(message, spent.cost, spent.overage_charge, spent.balance_after))
 
     spent = spend_credits(
         deps,
@@ -280,7 +283,7 @@ def _charge(
         request=write.request,
         scope=write.scope,
         agreed_overage_minor=agreed.overage_minor,
-        within=None if within is None else sent_within,
+        then_execute=None if then_execute is None else after,
     )
     if spent.reference != message.spend_reference:  # a replay: answer with the first message
         message = _first(deps, spent.reference.removeprefix("inmail:"))

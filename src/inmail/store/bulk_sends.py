@@ -7,8 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
+from inmail.store.fast_spend import Guard
 from inmail.store.idempotency import StoredResponse
 from inmail.store.members import MessagingSettings
 from inmail.store.tables import (
@@ -53,6 +65,8 @@ class RecipientRecord:
     status: str
     channel: str | None
     variant: str | None
+    subject: str | None  # the text confirmed, to send (None: not sent, or a free message)
+    body: str | None
     cost_credits: int
     overage_minor: int
     message_id: str | None
@@ -147,39 +161,82 @@ def mark_running(conn: Connection, bulk_id: str, at: datetime) -> None:
     )
 
 
-def add_spent(
-    conn: Connection,
-    bulk_id: str,
-    *,
-    credits: int,
-    overage_minor: int,
-    currency: str | None,
-    at: datetime,
-) -> bool:
+_b, _r = bulk_sends, bulk_send_recipients
+# Built once with bind parameters (p_..., apart from the columns' names): every send of
+# every bulk send runs the same two statements, which the spend's hot path compiles once
+# (store.fast_spend.Guard).
+_COUNT_SPENT = (
+    update(_b)
+    .where(
+        _b.c.id == bindparam("p_bulk_id"),
+        _b.c.status != "done",
+        _b.c.status != "stopped",
+        _b.c.credits_spent + bindparam("p_credits") <= _b.c.max_credits,
+        or_(
+            _b.c.max_overage_minor.is_(None),
+            _b.c.overage_minor + bindparam("p_overage") <= _b.c.max_overage_minor,
+        ),
+    )
+    .values(
+        credits_spent=_b.c.credits_spent + bindparam("p_credits"),
+        overage_minor=_b.c.overage_minor + bindparam("p_overage"),
+        overage_currency=func.coalesce(
+            bindparam("p_currency", type_=String), _b.c.overage_currency
+        ),
+        updated_at=bindparam("p_at"),
+    )
+)
+_MARK_SENT = (
+    update(_r)
+    .where(
+        _r.c.bulk_id == bindparam("p_bulk_id"),
+        _r.c.position == bindparam("p_pos"),
+        _r.c.status == "pending",
+    )
+    .values(
+        status="sent",
+        channel=bindparam("p_channel"),
+        cost_credits=bindparam("p_cost"),
+        overage_minor=bindparam("p_overage"),
+        message_id=bindparam("p_message_id"),
+        thread_id=bindparam("p_thread_id"),
+        updated_at=bindparam("p_at"),
+    )
+)
+
+
+def count_spent(
+    bulk_id: str, *, credits: int, overage_minor: int, currency: str | None, at: datetime
+) -> Guard:
     """Count one send's credits and overage into the bulk send, only while it is running
-    and both stay within what the member confirmed. The lock and the check at once."""
-    b = bulk_sends
-    within_overage = or_(
-        b.c.max_overage_minor.is_(None), b.c.overage_minor + overage_minor <= b.c.max_overage_minor
-    )
-    values: dict[str, Any] = {
-        "credits_spent": b.c.credits_spent + credits,
-        "overage_minor": b.c.overage_minor + overage_minor,
-        "updated_at": at,
-    }
-    if currency is not None:
-        values["overage_currency"] = currency
-    moved = conn.execute(
-        update(b)
-        .where(
-            b.c.id == bulk_id,
-            b.c.status.in_(UNFINISHED),
-            b.c.credits_spent + credits <= b.c.max_credits,
-            within_overage,
-        )
-        .values(**values)
-    )
-    return moved.rowcount == 1
+    and both stay within what the member confirmed: the lock and the check at once, run
+    in the send's own transaction (it must change one row, or the send rolls back)."""
+    params = {"p_bulk_id": bulk_id, "p_credits": credits, "p_overage": overage_minor}
+    return Guard(_COUNT_SPENT, params | {"p_currency": currency, "p_at": at})
+
+
+def mark_sent(
+    bulk_id: str,
+    position: int,
+    at: datetime,
+    *,
+    channel: str,
+    cost: int,
+    overage_minor: int,
+    message_id: str,
+    thread_id: str,
+) -> Guard:
+    """A pending recipient marked sent, in the send's own transaction (it must change one
+    row: no other run settled them first)."""
+    params = {"p_bulk_id": bulk_id, "p_pos": position, "p_channel": channel, "p_cost": cost}
+    params |= {"p_overage": overage_minor, "p_message_id": message_id, "p_thread_id": thread_id}
+    return Guard(_MARK_SENT, params | {"p_at": at})
+
+
+def get_recipient(conn: Connection, bulk_id: str, position: int) -> RecipientRecord | None:
+    r = bulk_send_recipients
+    row = conn.execute(select(r).where(r.c.bulk_id == bulk_id, r.c.position == position)).first()
+    return None if row is None else RecipientRecord(**row._mapping)
 
 
 def settle(conn: Connection, bulk_id: str, position: int, at: datetime, **values: Any) -> bool:

@@ -482,6 +482,9 @@ bulk_send_recipients = Table(
     Column("status", String(10), nullable=False),  # pending | sent | not_sent
     Column("channel", String(20), nullable=True),  # inmail | open_profile | message
     Column("variant", String(1), nullable=True),  # a | b
+    # The text rendered when the bulk send was confirmed: what is sent (null: not sent).
+    Column("subject", String(200), nullable=True),
+    Column("body", Text, nullable=True),
     Column("cost_credits", Integer, nullable=False, server_default="0"),
     Column("overage_minor", BigInteger, nullable=False, server_default="0"),
     Column("message_id", String(40), nullable=True),

@@ -68,6 +68,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=True),
         sa.Column("variant", sa.String(length=1), nullable=True),
+        sa.Column("subject", sa.String(length=200), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
         sa.Column("cost_credits", sa.Integer(), server_default="0", nullable=False),
         sa.Column("overage_minor", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("message_id", sa.String(length=40), nullable=True),
