@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from benchmarks import (
+    bulk_send_sqlite,
     http_credits,
     http_send_inmail,
     mutuals_100k,
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     send_inmail_sqlite.NAME: send_inmail_sqlite.run,
     http_send_inmail.NAME: http_send_inmail.run,
     mutuals_100k.NAME: mutuals_100k.run,
+    bulk_send_sqlite.NAME: bulk_send_sqlite.run,
 }
 
 
