@@ -13,6 +13,7 @@ from benchmarks import (
     http_credits,
     http_send_inmail,
     mutuals_100k,
+    render_templates,
     send_inmail_sqlite,
     spend_postgres,
     spend_sqlite,
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     http_send_inmail.NAME: http_send_inmail.run,
     mutuals_100k.NAME: mutuals_100k.run,
     bulk_send_sqlite.NAME: bulk_send_sqlite.run,
+    render_templates.NAME: render_templates.run,
 }
 
 

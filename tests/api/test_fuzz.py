@@ -96,6 +96,14 @@ CONFIG = schemathesis.Config.from_dict(
                 "include-method": "POST",
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             },
+            {
+                # A template renders only when the recipient has a value (or the template a
+                # fallback) for each placeholder, and within the InMail limits: facts about
+                # the recipient's profile that no schema can state (422, API.md).
+                "include-path": "/v1/me/templates/{template_id}/render",
+                "include-method": "POST",
+                "checks": {"positive_data_acceptance": {"enabled": False}},
+            },
         ],
         "phases": {
             "examples": {"enabled": True},

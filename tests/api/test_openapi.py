@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from inmail.api.app import create_app
 from inmail.bootstrap import build
 from inmail.config import Settings
-from inmail.domain import credits, messaging, network, plans, profile
+from inmail.domain import credits, messaging, network, plans, profile, templates
 from inmail.domain.text import TextRule
 from tests.api.conftest import ADMIN_TOKEN, Api
 
@@ -102,6 +102,11 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("MemberIn", "school"): profile.SCHOOL,
     ("MemberIn", "interests"): profile.INTEREST,
     ("PlanIn", "name"): plans.PLAN_NAME,
+    ("TemplateIn", "name"): templates.NAME,
+    ("TemplateIn", "subject"): templates.SUBJECT_SOURCE,
+    ("TemplateIn", "body"): templates.BODY_SOURCE,
+    ("LetterIn", "subject"): templates.SUBJECT_SOURCE,
+    ("LetterIn", "body"): templates.BODY_SOURCE,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
 CODE = {"minLength": 1, "maxLength": plans.CODE_MAX, "pattern": plans.CODE_PATTERN}
@@ -126,6 +131,10 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("BulkSendIn", "template_id"): ID,
     ("BulkSendIn", "recipients"): ID,
     ("BulkSendIn", "connections"): {"enum": ["message", "skip"]},
+    ("InmailIn", "template_id"): ID,
+    ("InmailIn", "variant"): {"enum": ["a", "b"]},
+    ("RenderIn", "to"): ID,
+    ("RenderIn", "variant"): {"enum": ["a", "b"]},
 }
 
 
@@ -258,7 +267,7 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
             assert set(_schema(document, schema["$ref"])["properties"]) == {"items", "next_cursor"}
             names = {p["name"] for p in operation.get("parameters", [])}
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 14
+    assert pages == 15
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

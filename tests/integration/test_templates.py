@@ -15,6 +15,7 @@ from inmail.domain.errors import (
     ValidationError,
 )
 from inmail.domain.templates import PLACEHOLDERS, Letter, TemplateText, Variant
+from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.services.groups import create_group, join_group
 from inmail.services.inmail import decline, post_in_thread, send_inmail
@@ -28,9 +29,10 @@ from inmail.services.templates import (
     replace_template,
     template_stats,
 )
-from inmail.store.tables import connections, messages
+from inmail.store.tables import connections, messages, templates
 from tests.conftest import T0
 from tests.helpers import balance, days, new_member
+from tests.integration.test_send_concurrency import together
 
 NOW = T0 + days(1)
 EVERYTHING = " | ".join(f"{name}={{{name}}}" for name in PLACEHOLDERS)
@@ -243,3 +245,43 @@ def test_stats_count_each_template_and_variant(deps: Deps) -> None:
     # 50 days on: every send is counted; the decline came after 30 days.
     assert (gone.total.counted, gone.total.answered, gone.total.declined) == (5, 1, 0)
     assert gone.total.response_rate == 0.2
+
+
+# ---- concurrency: keyed creation and keyed sends from a template, on both engines
+
+
+def test_concurrent_creations_with_one_key_make_one_template(deps: Deps) -> None:
+    me = _person(deps, "grace", "Grace Hopper")
+    text = TemplateText(Letter("Hello {first_name}", "Body"))
+
+    def create(_: int) -> str:
+        made = create_template(
+            deps, owner_id=me, name="Once", text=text, now=NOW, idempotency_key="same-key"
+        )
+        return made.id
+
+    results = together(8, create)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert len(set(results)) == 1
+    with deps.db.read() as conn:
+        assert conn.execute(select(templates.c.id)).scalars().all() == [results[0]]
+
+
+def test_concurrent_template_sends_with_one_key_send_and_charge_once(deps: Deps) -> None:
+    me, ada = _person(deps, "grace", "Grace Hopper"), _person(deps, "ada", "Ada Lovelace")
+    template = _template(deps, me, "Hi {first_name}")
+
+    def send(_: int) -> str:
+        sent = send_inmail(
+            deps, sender_id=me, to=ada, template_id=template, now=NOW, idempotency_key="k"
+        )
+        return sent.id
+
+    results = together(8, send)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert len(set(results)) == 1
+    with deps.db.read() as conn:
+        rows = conn.execute(select(messages.c.id, messages.c.body, messages.c.template_id)).all()
+    assert [tuple(r) for r in rows] == [(results[0], "Hi Ada", template)]
+    assert balance(deps, me, NOW) == 24
+    assert run_audit(deps) == []

@@ -3,6 +3,7 @@ the response counts per template (domain/templates.py): no database."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from inmail.domain.errors import TemplatePlaceholderMissing, TemplateSyntaxError, ValidationError
 from inmail.domain.templates import (
+    GRAMMAR_PATTERN,
     PLACEHOLDERS,
     Letter,
     Placeholder,
@@ -155,7 +157,10 @@ def test_a_template_lists_every_problem_of_every_field() -> None:
     ]
     assert refused.value.field == "subject"
     assert refused.value.code == "validation-error"
-    assert "(and 1 more)" in refused.value.message
+    assert refused.value.message.startswith("subject, line 1, column 1: unknown placeholder {x}")
+    assert "; variants.b.body, line 2, column 1: a '{' that opens no placeholder" in (
+        refused.value.message
+    )
 
 
 def test_a_template_follows_the_text_rules_of_an_inmail() -> None:
@@ -229,6 +234,19 @@ def test_escaped_text_renders_to_itself(text: str) -> None:
     parsed = parse(escape(text), field="body")
     assert parsed.problems == ()
     assert fill(parsed.parts, EVERY_VALUE) == (text, ())
+
+
+# Texts made mostly of the grammar's own pieces, so that valid and invalid ones both occur.
+PIECES = st.lists(
+    st.sampled_from(["{", "}", "|", "a", " ", "\n", "x", *PLACEHOLDERS, "First_Name"]),
+    max_size=12,
+).map("".join)
+
+
+@given(PIECES)
+def test_the_published_pattern_accepts_exactly_what_parse_accepts(text: str) -> None:
+    valid = not parse(text, field="body").problems
+    assert valid == bool(re.fullmatch(GRAMMAR_PATTERN, text))
 
 
 @given(TEXT)

@@ -121,6 +121,13 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "moe": ("Moe Listthree", "basic"),
     "ned": ("Ned Listfour", "basic"),
     "ola": ("Ola Listfive", "basic"),
+    "tess": ("Tess Templater", PAID),
+    "wyn": ("Wyn Recipient", "basic"),
+    "ode": ("Ode", "basic"),
+}
+# Profile texts besides the name, for the members whose tests need them (templates fill them in).
+PROFILES: dict[str, dict[str, str]] = {
+    "wyn": {"company": "Northwind", "headline": "Data engineer"},
 }
 BULK_TEMPLATE = TemplateText(
     Letter("A role for you, {first_name}", "Hi {first_name}, would you have 15 minutes to talk?"),
@@ -138,7 +145,8 @@ def _seed(database_url: str) -> dict[str, Member]:
         for handle, (name, plan) in MEMBERS.items():
             # Cara has two months of history, so her chart has cycles with bars in them.
             since = T0 - timedelta(days=70) if handle == "cara" else T0
-            record = create_member(deps, handle=handle, name=name, plan=plan, now=since)
+            profile = PROFILES.get(handle, {})
+            record = create_member(deps, handle=handle, name=name, plan=plan, now=since, **profile)
             with pytest.MonkeyPatch.context() as patch:
                 if handle not in REAL_HASH:  # argon2's defaults take a second a sign-in here
                     patch.setattr(passwords, "_hasher", QUICK_HASHER)

@@ -17,6 +17,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from inmail.domain.money import Money
+from inmail.domain.templates import Letter, TemplateText
 from inmail.services import (
     catalog,
     credits,
@@ -26,6 +27,7 @@ from inmail.services import (
     settings,
     statements,
     subscriptions,
+    templates,
 )
 from inmail.web import (
     admin_pages,
@@ -34,6 +36,7 @@ from inmail.web import (
     member_pages,
     network_pages,
     pages,
+    template_pages,
 )
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
     Site,
@@ -64,7 +67,15 @@ class Bad:
 
 
 def _web_form_routes() -> set[str]:
-    modules = (pages, member_pages, network_pages, community_pages, admin_pages, bulk_pages)
+    modules = (
+        pages,
+        member_pages,
+        network_pages,
+        community_pages,
+        admin_pages,
+        template_pages,
+        bulk_pages,
+    )
     return {
         route.path
         for module in modules
@@ -99,6 +110,9 @@ def _cases(site: Site) -> list[Bad]:
         deps, owner_id=ada, name="Engines", description="", closed=False, now=now
     ).id
     groups.join_group(deps, member_id=bob, group_id=group, now=now)
+    template = templates.create_template(
+        deps, owner_id=ada, name="Intro", text=TemplateText(Letter("Hi", "Hello")), now=now
+    ).id
     long_subject, long_body = "s" * 1000, "b" * 2001
     return [
         Bad("/login", {"handle": "ada", "password": "wrong password"}, 401, "do not match", "ada"),
@@ -184,12 +198,27 @@ def _cases(site: Site) -> list[Bad]:
             404,
             "you have no template 'tpl_nobody'",
         ),
+        Bad(
+            "/templates",
+            {"name": "Intro", "subject": "Hi {nickname}", "body": "Kept template body"},
+            422,
+            "unknown placeholder {nickname}",
+            "Kept template body",
+        ),
+        Bad(
+            f"/templates/{template}",
+            {"name": "Intro", "subject": "Hi", "body": "50% off} today"},
+            422,
+            "a '}' that closes nothing",
+            "50% off} today",
+        ),
+        Bad("/templates/tpl_nobody/delete", {}, 404, "you have no template 'tpl_nobody'"),
     ]
 
 
 def test_every_web_form_answers_bad_data_with_its_page_and_the_words(site: Site) -> None:
     cases = _cases(site)
-    ids = re.compile(r"/(m|th|g|inv|intro|post)_[0-9a-z]+|/premium_business")  # ids to {id}
+    ids = re.compile(r"/(m|th|g|inv|intro|post|tpl)_[0-9a-z]+|/premium_business")  # ids to {id}
     tried = {ids.sub("/{id}", case.path) for case in cases}
     routes = {re.sub(r"\{[a-z_]+\}", "{id}", path) for path in _web_form_routes()}
     assert tried == routes, f"forms without a case: {routes - tried}"

@@ -19,6 +19,7 @@ from inmail.api import (
     routes_messaging,
     routes_network,
     routes_social,
+    routes_templates,
 )
 from inmail.api.body_limit import BodyLimit
 from inmail.api.methods import Methods
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_network.router)
     app.include_router(routes_social.router)
     app.include_router(routes_bulk.router)
+    app.include_router(routes_templates.router)
     pages.install(app, rt)
     return app
 

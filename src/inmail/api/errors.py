@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -20,6 +21,8 @@ from inmail.domain.errors import (
     DomainError,
     InmailAlreadyAwaitingResponse,
     InmailNotOnPlanWithRoutes,
+    TemplatePlaceholderMissing,
+    TemplateSyntaxError,
     ValidationError,
 )
 from inmail.domain.messaging import utc_text
@@ -52,6 +55,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "group-messages-closed": 403,
     "group-message-limit-reached": 429,
     "not-a-mutual-connection": 403,
+    "template-placeholder-missing": 422,
 }
 PROBLEM = "application/problem+json"
 
@@ -65,7 +69,7 @@ class Problem(BaseModel):
     detail: str
     code: str
     field: str | None = None
-    errors: list[dict[str, str]] | None = None
+    errors: list[dict[str, str | int]] | None = None
     free_routes: list[str] | None = None
     thread_id: str | None = Field(
         None, description="inmail-already-awaiting-response: the thread awaiting a response"
@@ -77,6 +81,9 @@ class Problem(BaseModel):
             "possible (UTC); null when no further follow-up is possible"
         ),
     )
+    # template-placeholder-missing: each {placeholder, field} without a value, and for whom
+    missing: list[dict[str, str]] | None = None
+    recipient: str | None = None
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -122,6 +129,11 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InmailAlreadyAwaitingResponse):
         at = None if exc.follow_up_at is None else utc_text(exc.follow_up_at)
         extra |= {"thread_id": exc.thread_id, "follow_up_at": at}
+    if isinstance(exc, TemplateSyntaxError):
+        extra["errors"] = [asdict(p) for p in exc.problems]  # field, offset, line, column
+    if isinstance(exc, TemplatePlaceholderMissing):
+        extra["missing"] = [asdict(m) for m in exc.missing]
+        extra["recipient"] = exc.recipient
     return problem(status, exc.code, _title(exc.code), exc.message, extra=extra)
 
 

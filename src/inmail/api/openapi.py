@@ -69,6 +69,16 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
     ("/v1/bulk-sends", "post", "202"): {
         "ReadBulkSend": ("/v1/bulk-sends/{bulk_id}", "get", {"bulk_id": "id"}),
     },
+    ("/v1/me/templates", "post", "201"): {
+        "ReadTemplate": ("/v1/me/templates/{template_id}", "get", {"template_id": "id"}),
+        "ReplaceTemplate": ("/v1/me/templates/{template_id}", "put", {"template_id": "id"}),
+        "DeleteTemplate": ("/v1/me/templates/{template_id}", "delete", {"template_id": "id"}),
+        "RenderTemplate": (
+            "/v1/me/templates/{template_id}/render",
+            "post",
+            {"template_id": "id"},
+        ),
+    },
     ("/v1/introductions", "post", "201"): {
         "Forward": ("/v1/introductions/{intro_id}/forward", "post", {"intro_id": "id"}),
         "Decline": ("/v1/introductions/{intro_id}/decline", "post", {"intro_id": "id"}),

@@ -32,7 +32,9 @@ from inmail.api.schemas import (
     ThreadMessageIn,
     ThreadOut,
 )
-from inmail.services import inbox, inmail, quote
+from inmail.api.template_schemas import template_stats
+from inmail.domain.templates import Variant
+from inmail.services import inbox, inmail, quote, templates
 
 router = APIRouter(
     prefix="/v1", tags=["messaging"], responses=problem_responses(401, 403, 404, 409, 422)
@@ -55,6 +57,8 @@ def send_inmail(
         body=body.body,
         now=now,
         idempotency_key=key,
+        template_id=body.template_id,
+        variant=None if body.variant is None else Variant(body.variant),
     )
     return render.sent(sent)
 
@@ -157,11 +161,13 @@ def notifications(
 @router.get("/me/stats")
 def stats(member_id: CurrentMember, deps: ServicesDep, now: Now) -> StatsOut:
     figures = inbox.stats(deps, member_id=member_id, now=now)
+    per_template = templates.template_stats(deps, owner_id=member_id, now=now)
     return StatsOut(
         inmails_sent=figures.inmails_sent,
         responses=figures.responses,
         counted=figures.counted,
         response_rate=figures.response_rate,
+        templates=[template_stats(t) for t in per_template],
     )
 
 

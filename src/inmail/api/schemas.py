@@ -281,10 +281,26 @@ class ChargeOut(BaseModel):
     price: Price
 
 
+def _one_source(schema: dict[str, Any]) -> None:
+    """Subject and body, or a template: never both, never neither (stated for clients)."""
+    _no_default_null(schema)
+    schema["anyOf"] = [
+        {"required": ["subject", "body"], "properties": {"template_id": False, "variant": False}},
+        {"required": ["template_id"], "properties": {"subject": False, "body": False}},
+    ]
+
+
 class InmailIn(In):
+    """``subject`` and ``body``, or ``template_id`` (and ``variant``, A by default): the
+    sender's template rendered for ``to``. Both or neither is a 422 naming the field."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_one_source)
+
     to: MemberId
-    subject: Subject
-    body: Body
+    subject: Annotated[Subject | None, OMITTABLE] = None
+    body: Annotated[Body | None, OMITTABLE] = None
+    template_id: Annotated[MemberId | None, OMITTABLE] = None
+    variant: Annotated[Literal["a", "b"] | None, OMITTABLE] = None
 
 
 class SentOut(BaseModel):
@@ -374,11 +390,38 @@ class NotificationOut(BaseModel):
     reference: str
 
 
+class ResponseCountsOut(BaseModel):
+    """SPEC §5 with the counts behind the rate: ``response_rate`` = (answered + declined) /
+    ``counted``; ``counted`` = ``sent`` - ``pending_under_30_days``; null when 0."""
+
+    sent: int
+    answered: int = Field(description="replied to within 30 days")
+    declined: int = Field(description="declined within 30 days")
+    pending_under_30_days: int = Field(description="no response yet, sent under 30 days ago")
+    no_response: int = Field(description="no response within 30 days")
+    counted: int
+    response_rate: float | None
+
+
+class VariantStatsOut(ResponseCountsOut):
+    variant: Literal["a", "b"]
+
+
+class TemplateStatsOut(BaseModel):
+    template_id: str
+    name: str
+    deleted: bool
+    total: ResponseCountsOut
+    variants: list[VariantStatsOut]
+
+
 class StatsOut(BaseModel):
     inmails_sent: int
     responses: int
     counted: int
     response_rate: float | None
+    # Per template (live ones, and deleted ones that sent InMail), newest first.
+    templates: list[TemplateStatsOut] = []
 
 
 class AlternativeOut(BaseModel):

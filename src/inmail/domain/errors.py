@@ -78,9 +78,8 @@ class TemplateSyntaxError(ValidationError):
     (field, offset, line, column, message)."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{first.describe()}{more}", field=first.field)
+        described = "; ".join(p.describe() for p in problems)
+        super().__init__(described, field=problems[0].field)
         self.problems = tuple(problems)
 
 

@@ -43,6 +43,10 @@ PLACEHOLDERS = (
     "mutual_connection",
     "my_name",
 )
+# The grammar as one anchored regular expression (ECMA-262 and Python read it alike), for the
+# API's published schema: literal text, escaped braces, known placeholders. parse() and it
+# accept the same texts (tests/unit/test_template_rules.py checks it).
+GRAMMAR_PATTERN = r"^(?:[^{}]|\{\{|\}\}|\{(?:" + "|".join(PLACEHOLDERS) + r")(?:\|[^{}\r\n]*)?\})*$"
 NAME_MAX = 200
 NAME = TextRule(NAME_MAX)  # a template's own name, for its owner
 # The source of a template's subject and body: the limits of the InMail it renders to.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, union_all, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, union_all, update
 
 from inmail.store.tables import connections, group_members, groups, members, messages, templates
 from inmail.store.tables import threads as thread_table
@@ -94,53 +94,50 @@ def delete_template(conn: Connection, template_id: str, at: datetime) -> bool:
 # ---- what placeholders are filled with ----------------------------------------------------
 
 
+# Built once: a bulk send and every send from a template run them, and building these
+# statements costs more than running them. Lists of recipients are expanding parameters.
+_MINE_G, _THEIRS_G = group_members.alias("mine"), group_members.alias("theirs")
+_SHARED_GROUPS = (
+    select(_THEIRS_G.c.member_id, groups.c.name)
+    .join(_MINE_G, _MINE_G.c.group_id == _THEIRS_G.c.group_id)
+    .join(groups, groups.c.id == _THEIRS_G.c.group_id)
+    .where(
+        _MINE_G.c.member_id == bindparam("sender"),
+        _MINE_G.c.status == "member",
+        _THEIRS_G.c.status == "member",
+        _THEIRS_G.c.member_id.in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(_THEIRS_G.c.member_id, groups.c.name, groups.c.id)
+)
+
+
 def first_shared_groups(conn: Connection, sender: str, recipients: Sequence[str]) -> dict[str, str]:
     """For each recipient sharing a group with ``sender`` (both members, not pending), the
     name of the first such group by name (then id): one query for any number of them."""
-    mine = group_members.alias("mine")
-    theirs = group_members.alias("theirs")
-    query = (
-        select(theirs.c.member_id, groups.c.name)
-        .join(mine, mine.c.group_id == theirs.c.group_id)
-        .join(groups, groups.c.id == theirs.c.group_id)
-        .where(
-            mine.c.member_id == sender,
-            mine.c.status == "member",
-            theirs.c.status == "member",
-            theirs.c.member_id.in_(list(recipients)),
-        )
-        .order_by(theirs.c.member_id, groups.c.name, groups.c.id)
-    )
     first: dict[str, str] = {}
-    for member_id, name in conn.execute(query):
+    for member_id, name in conn.execute(
+        _SHARED_GROUPS, {"sender": sender, "ids": list(recipients)}
+    ):
         first.setdefault(member_id, name)
     return first
 
 
-def first_mutual_connections(
-    conn: Connection, sender: str, recipients: Sequence[str]
-) -> dict[str, str]:
-    """For each recipient with a connection in common with ``sender``, the name of the
-    mutual connection the sender has been connected to longest (then the lowest id).
-
-    One query for any number of recipients: the sender's neighbours joined to each
-    recipient's, ranked per recipient.
-    """
-    ids = list(recipients)
+def _mutuals_ranked() -> Any:
+    # The sender's neighbours (since when) joined to each recipient's, ranked per recipient.
     mine = union_all(
         select(connections.c.b.label("id"), connections.c.created_at.label("since")).where(
-            connections.c.a == sender
+            connections.c.a == bindparam("sender")
         ),
         select(connections.c.a.label("id"), connections.c.created_at.label("since")).where(
-            connections.c.b == sender
+            connections.c.b == bindparam("sender")
         ),
     ).subquery()
     theirs = union_all(
         select(connections.c.a.label("recipient"), connections.c.b.label("id")).where(
-            connections.c.a.in_(ids)
+            connections.c.a.in_(bindparam("ids_a", expanding=True))
         ),
         select(connections.c.b.label("recipient"), connections.c.a.label("id")).where(
-            connections.c.b.in_(ids)
+            connections.c.b.in_(bindparam("ids_b", expanding=True))
         ),
     ).subquery()
     rank = func.row_number().over(
@@ -151,12 +148,25 @@ def first_mutual_connections(
         .join(mine, mine.c.id == theirs.c.id)
         .subquery()
     )
-    query = (
+    return (
         select(ranked.c.recipient, members.c.name)
         .join(members, members.c.id == ranked.c.id)
         .where(ranked.c.rank == 1)
     )
-    return {row.recipient: row.name for row in conn.execute(query)}
+
+
+_FIRST_MUTUALS = _mutuals_ranked()
+
+
+def first_mutual_connections(
+    conn: Connection, sender: str, recipients: Sequence[str]
+) -> dict[str, str]:
+    """For each recipient with a connection in common with ``sender``, the name of the
+    mutual connection the sender has been connected to longest (then the lowest id): one
+    query for any number of recipients."""
+    ids = list(recipients)
+    values = {"sender": sender, "ids_a": ids, "ids_b": ids}
+    return {row.recipient: row.name for row in conn.execute(_FIRST_MUTUALS, values)}
 
 
 # ---- what became of the InMails sent from templates ----------------------------------------

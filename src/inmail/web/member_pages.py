@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from inmail.domain.errors import DomainError, ValidationError
 from inmail.domain.messaging import Agreed, Channel
+from inmail.domain.templates import Letter
 from inmail.services import (
     catalog,
     credits,
@@ -22,7 +23,9 @@ from inmail.services import (
     settings,
     statements,
     subscriptions,
+    templates,
 )
+from inmail.web import template_pages
 from inmail.web.common import Id, back, not_found, page, runtime_of
 from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
 from inmail.web.session import CsrfChecked, WebMember, signed_in_member
@@ -133,10 +136,11 @@ def compose(
     q: Annotated[str, Query(max_length=100)] = "",
     to: Annotated[str, Query(max_length=40)] = "",
     once: PageKey = "",
+    template: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     if to and (keyed := keyed_page(request, once)):
         return keyed
-    return _compose(request, member_id, q, to, page_key=once or None)
+    return _compose(request, member_id, q, to, page_key=once or None, template=template)
 
 
 def _compose(
@@ -146,6 +150,7 @@ def _compose(
     to: str,
     failed: FailedForm | None = None,
     page_key: str | None = None,
+    template: str = "",
 ) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
@@ -172,12 +177,14 @@ def _compose(
         preview=preview,
         error=None,
         balance=balance,
+        from_template=template_pages.from_template(rt.deps, member_id, to, template, now),
         **shown,
     )
 
 
 def _compose_again(request: Request, failed: FailedForm) -> HTMLResponse:
-    return _compose(request, signed_in_member(request), "", failed.values.get("to", ""), failed)
+    to, template = failed.values.get("to", ""), failed.values.get("template", "")
+    return _compose(request, signed_in_member(request), "", to, failed, template=template)
 
 
 @router.post("/compose", dependencies=[CsrfChecked])
@@ -192,8 +199,10 @@ def send(
     cost: Annotated[int | None, Form(ge=0)] = None,
     overage: Annotated[int | None, Form(ge=0)] = None,
     once: OnceKey = None,
+    template: Annotated[str, Form(max_length=50)] = "",
 ) -> Response:
-    """Send by the channel and at the cost the page showed (never a costlier one)."""
+    """Send by the channel and at the cost the page showed (never a costlier one); from the
+    template chosen when the text is the template's as rendered (web.template_pages)."""
     rt = runtime_of(request)
     now = rt.clock.now()
     if channel == Channel.MESSAGE:
@@ -201,15 +210,15 @@ def send(
             rt.deps, sender_id=member_id, to=to, body=body, now=now, idempotency_key=once
         )
     else:
+        letter = Letter(subject, body)
         sent = inmail.send_inmail(
             rt.deps,
             sender_id=member_id,
             to=to,
-            subject=subject,
-            body=body,
             now=now,
             idempotency_key=once,
             agreed=Agreed(cost, overage),
+            **template_pages.send_as(rt.deps, member_id, to, letter, template, now),
         )
     text = (
         "Sent for free."
@@ -505,6 +514,10 @@ def plan_changed(view: subscriptions.SubscriptionView, names: dict[str, str]) ->
 @router.get("/stats", response_class=HTMLResponse)
 def stats_page(request: Request, member_id: WebMember) -> HTMLResponse:
     rt = runtime_of(request)
+    now = rt.clock.now()
     return page(
-        request, "stats.html", stats=inbox.stats(rt.deps, member_id=member_id, now=rt.clock.now())
+        request,
+        "stats.html",
+        stats=inbox.stats(rt.deps, member_id=member_id, now=now),
+        template_stats=templates.template_stats(rt.deps, owner_id=member_id, now=now),
     )

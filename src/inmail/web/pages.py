@@ -16,7 +16,15 @@ from inmail.bootstrap import Runtime
 from inmail.services.auth import is_operator_token
 from inmail.services.passwords import LoginFailed, check_login
 from inmail.store.web import shared_secret
-from inmail.web import admin_pages, bulk_pages, community_pages, forms, member_pages, network_pages
+from inmail.web import (
+    admin_pages,
+    bulk_pages,
+    community_pages,
+    forms,
+    member_pages,
+    network_pages,
+    template_pages,
+)
 from inmail.web.common import back, page, runtime_of
 from inmail.web.forms import FailedForm, on_failure
 from inmail.web.session import CsrfChecked, LoginRequired
@@ -104,6 +112,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     routers = (
         router,
         *(m.router for m in (member_pages, network_pages, community_pages, admin_pages)),
+        template_pages.router,
         bulk_pages.router,
     )
     for pages in routers:
