@@ -19,7 +19,7 @@ from inmail.domain.bulk import Connections, Status
 from inmail.domain.errors import InsufficientCredits
 from inmail.domain.templates import Letter, TemplateText
 from inmail.services.audit import run_audit
-from inmail.services.bulk_runs import run_bulk_send
+from inmail.services.bulk_runs import resume_unfinished, run_bulk_send
 from inmail.services.bulk_sends import BulkRequest, get_bulk_send, start_bulk_send
 from inmail.services.context import Deps
 from inmail.services.credits import adjust_credits, update_overage_settings
@@ -202,3 +202,17 @@ def test_a_run_that_dies_anywhere_resumes_without_writing_to_anyone_twice(
     assert messages_by(deps, sender) == Counter({"message": 2, "inmail": 4})
     assert balance(deps, sender, NOW) == 25 - 4
     assert_each_written_once(deps, sender, people, bulk_id)
+
+
+def test_a_restarted_process_resumes_every_unfinished_bulk_send(deps: Deps) -> None:
+    sender, template_id, people = setup(deps, 3)
+    bulk_id = start(deps, sender, template_id, people, max_credits=3)
+    with pytest.raises(Crash):
+        run_bulk_send(deps, bulk_id=bulk_id, clock=crashing_clock(4))  # after one InMail
+
+    assert resume_unfinished(deps, clock=lambda: NOW) == 1
+
+    assert get_bulk_send(deps, owner_id=sender, bulk_id=bulk_id).status == Status.DONE
+    assert resume_unfinished(deps, clock=lambda: NOW) == 0
+    assert written_to(deps, sender) == Counter(people)
+    assert balance(deps, sender, NOW) == 25 - 3
