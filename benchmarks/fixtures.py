@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
 from datetime import UTC, datetime
+from pathlib import Path
 
+from benchmarks.graph import Graph, load_sqlite
+from inmail.domain.credits import new_id
 from inmail.services.catalog import seed_catalog
 from inmail.services.context import Deps, PlanVersionCache
 from inmail.services.credits import adjust_credits
@@ -42,6 +46,19 @@ def plain_members(url: str, members: int, *, prefix: str, now: datetime = NOW) -
         ]
     finally:
         deps.db.dispose()
+
+
+def many_plain_members(path: Path, members: int, *, now: datetime = NOW) -> list[str]:
+    """``members`` members on the free plan, written in bulk into the SQLite file at ``path``.
+
+    The rows ``plain_members`` would write (see benchmarks.graph), without a transaction
+    and an fsync each: enough people to write to that no sender writes to one twice
+    (SPEC §4: a second InMail to someone who has not answered the first is refused).
+    Handles are ``g0``, ``g1``, ...: call it once per database.
+    """
+    ids = [new_id("m") for _ in range(members)]
+    load_sqlite(str(path), Graph(ids, array("I"), array("I")), now)
+    return ids
 
 
 def _funded_member(deps: Deps, handle: str, now: datetime) -> str:

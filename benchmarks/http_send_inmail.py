@@ -4,8 +4,12 @@ One ``inmail serve`` (one worker, SQLite file, system clock) and a sender on
 ``recruiter_corporate`` with plenty of credits. There is no HTTP endpoint for
 credit adjustments, so the database is set up as an operator would, through
 the service layer, before the server starts on that file. Ours sends the same
-InMail body to the same recipient over and over: each request is a new
-InMail (a spend, a thread, a message, a notification; answered 201). The
+InMail to a new recipient each time: each request is a new InMail (a spend, a
+thread, a message, a notification; answered 201). No recipient gets two: a
+second InMail to someone who has not answered the first is refused (SPEC §4).
+The recipients are written in bulk beforehand, as many as
+:data:`MAX_SENDS_PER_S` could use, and the load generator takes the bodies
+from that pool (``--bodies``), each once; running out fails the run. The
 baseline is ``/healthz`` on the same server with the same headers, which pays
 for the HTTP parsing, routing, thread pool and access log but reads no
 database. The rounds alternate the two (see ``http_credits``).
@@ -13,12 +17,14 @@ database. The rounds alternate the two (see ``http_credits``).
 
 from __future__ import annotations
 
+import json
+import math
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.fixtures import CREDITS, open_deps, plain_members, prepare
+from benchmarks.fixtures import CREDITS, many_plain_members, open_deps, prepare
 from benchmarks.report import Comparison, log
 from benchmarks.served import Request, Server, Sides, load, serving
 from inmail.services.auth import issue_token
@@ -34,33 +40,47 @@ OURS_PATH = "/v1/inmails"
 BASELINE_PATH = "/healthz"
 SUBJECT = "A role you might like"
 BODY = "Hello! We are hiring for a role that matches your profile. Are you open to a chat?"
+# More InMails a second than one server process answers here (about 120; /healthz about 700).
+MAX_SENDS_PER_S = 2_000
 
 
 def run(seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="inmail-bench-http-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'served.db'}"
+        path = Path(tmp) / "served.db"
+        url = f"sqlite:///{path}"
         log(f"{NAME}: preparing {url}")
         # The server runs on the system clock: set up at the same moment, so nothing falls due.
-        token, recipient = sender_and_recipient(url, datetime.now(UTC))
+        now = datetime.now(UTC)
+        token = funded_sender(url, now)
+        pool = Path(tmp) / "inmails.jsonl"
+        recipients = many_plain_members(path, recipients_needed(seconds), now=now)
+        pool.write_text("".join(json.dumps(inmail_to(r)) + "\n" for r in recipients))
         log(f"{NAME}: starting inmail serve; {CONNECTIONS} connections")
         with serving(url, Path(tmp), ADMIN_TOKEN, None) as server:
-            return _compare(server, token, recipient, seconds)
+            return _compare(server, token, pool, seconds) | {"recipients": len(recipients)}
 
 
-def sender_and_recipient(url: str, now: datetime) -> tuple[str, str]:
-    """Migrate and seed; a funded sender and a member to write to; (sender's token, recipient)."""
+def funded_sender(url: str, now: datetime) -> str:
+    """Migrate and seed; a funded sender; its token."""
     (sender,) = prepare(url, 1, now=now)
-    (recipient,) = plain_members(url, 1, prefix="to", now=now)
     deps = open_deps(url)
     try:
-        return issue_token(deps, member_id=sender, now=now), recipient
+        return issue_token(deps, member_id=sender, now=now)
     finally:
         deps.db.dispose()
 
 
-def _compare(server: Server, token: str, recipient: str, seconds: float) -> dict[str, Any]:
-    inmail = {"to": recipient, "subject": SUBJECT, "body": BODY}
-    send = Request(OURS_PATH, token, method="POST", body=inmail, expect=201)
+def inmail_to(recipient: str) -> dict[str, str]:
+    return {"to": recipient, "subject": SUBJECT, "body": BODY}
+
+
+def recipients_needed(seconds: float) -> int:
+    """Every send of a run at up to MAX_SENDS_PER_S: warm-up, rounds, and one more second."""
+    return math.ceil(MAX_SENDS_PER_S * (WARMUP_SECONDS + seconds + 1))
+
+
+def _compare(server: Server, token: str, pool: Path, seconds: float) -> dict[str, Any]:
+    send = Request(OURS_PATH, token, method="POST", pool=pool, expect=201)
     healthz = Request(BASELINE_PATH, token)
     # Warm up: the server's plan cache, statement caches and thread pool; the SQLite WAL.
     load(server, send, CONNECTIONS, WARMUP_SECONDS)

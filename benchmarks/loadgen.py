@@ -4,8 +4,13 @@ It runs in its own process so that it does not share a GIL with the server or
 the benchmark runner. ``--connections`` keep-alive connections to 127.0.0.1
 (only) each send one request (a GET, or a POST with ``--body``), read the
 whole answer, and send the next, until the deadline. Every request is the same
-bytes. Raw asyncio streams keep the client's cost per request small (tens
-of microseconds), far below the server's, so the server is what is measured.
+bytes, or, with ``--bodies PATH`` (a POST), the next body of a pool: a file of
+JSON bodies, one a line, each sent once, in order, by whichever connection is
+next; the bodies left unsent are written back to the file at the end, so the
+next run goes on where this one stopped, and running out is an error. The
+requests are built before the clock starts. Raw asyncio streams keep the
+client's cost per request small (tens of microseconds), far below the
+server's, so the server is what is measured.
 
 Every connection is opened and makes one request before the clock starts. It
 prints one JSON line: ``{"ops", "seconds", "cpu_seconds", "errors", "first_error"}``
@@ -20,8 +25,9 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 HOST = "127.0.0.1"  # never anything else: this is a load generator
 # A hard stop even if the server stops answering: the deadline plus this.
@@ -73,6 +79,20 @@ def build_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
 
+@dataclass(slots=True)
+class Pool:
+    """Requests to send once each, in order, whichever connection asks next."""
+
+    requests: list[bytes]
+    sent: int = 0
+
+    def next(self) -> bytes:
+        if self.sent == len(self.requests):
+            raise RuntimeError(f"the --bodies pool ran out after {self.sent} requests")
+        self.sent += 1
+        return self.requests[self.sent - 1]
+
+
 async def exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
 ) -> tuple[int, bytes]:
@@ -94,7 +114,7 @@ async def exchange(
 
 async def connection(
     port: int,
-    request: bytes,
+    request: Callable[[], bytes],
     expect: int,
     ready: asyncio.Barrier,
     go: asyncio.Event,
@@ -109,7 +129,7 @@ async def connection(
         return
     try:
         try:
-            status, body = await exchange(reader, writer, request)  # warm, before the clock
+            status, body = await exchange(reader, writer, request())  # warm, before the clock
         except BAD_ANSWER as exc:
             counts.error(f"warm-up failed: {exc.__class__.__name__}: {exc}")
             await ready.abort()
@@ -122,7 +142,7 @@ async def connection(
         await go.wait()
         deadline = start[1]
         while time.perf_counter() < deadline:
-            status, body = await exchange(reader, writer, request)
+            status, body = await exchange(reader, writer, request())
             if time.perf_counter() > deadline:
                 break  # finished after the bell: not counted
             if status == expect:
@@ -135,8 +155,9 @@ async def connection(
 
 
 async def load(
-    port: int, request: bytes, connections: int, seconds: float, expect: int = 200
+    port: int, request: Callable[[], bytes], connections: int, seconds: float, expect: int = 200
 ) -> Result:
+    """``request()`` gives each request's bytes (the same ones, or the next of a pool)."""
     counts = Counts()
     start = [0.0, 0.0]  # started at, deadline: set once every connection is ready
     ready = asyncio.Barrier(connections + 1)
@@ -184,6 +205,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--method", choices=("GET", "POST"), default="GET")
     parser.add_argument("--body", help="a JSON body to send (with --method POST)")
     parser.add_argument(
+        "--bodies",
+        type=Path,
+        help="a file of JSON bodies, one a line, each sent once (with --method POST); "
+        "what is left unsent is written back",
+    )
+    parser.add_argument(
         "--expect", type=int, default=200, help="the status that counts as done (default 200)"
     )
     parser.add_argument("--connections", type=int, default=8)
@@ -195,18 +222,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--seconds must be in (0, 600]")
     if not args.path.startswith("/"):
         parser.error("--path must start with /")
-    if (args.body is not None) != (args.method == "POST"):
-        parser.error("--body goes with --method POST, and only with it")
+    if args.body is not None and args.bodies is not None:
+        parser.error("--body or --bodies, not both")
+    if (args.body is not None or args.bodies is not None) != (args.method == "POST"):
+        parser.error("--body or --bodies goes with --method POST, and only with it")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     headers = [tuple(h.split(":", 1)) for h in args.header]
-    body = None if args.body is None else args.body.encode()
     pairs = [(n.strip(), v.strip()) for n, v in headers]
-    request = build_request(args.port, args.path, pairs, args.method, body)
-    result = asyncio.run(load(args.port, request, args.connections, args.seconds, args.expect))
+
+    def build(body: bytes | None) -> bytes:
+        return build_request(args.port, args.path, pairs, args.method, body)
+
+    if args.bodies is None:
+        request = build(None if args.body is None else args.body.encode())
+        result = asyncio.run(
+            load(args.port, lambda: request, args.connections, args.seconds, args.expect)
+        )
+    else:
+        bodies = args.bodies.read_text().splitlines()
+        pool = Pool([build(body.encode()) for body in bodies])
+        try:
+            result = asyncio.run(
+                load(args.port, pool.next, args.connections, args.seconds, args.expect)
+            )
+        finally:
+            args.bodies.write_text("".join(f"{body}\n" for body in bodies[pool.sent :]))
     print(
         json.dumps(
             {

@@ -151,6 +151,7 @@ class Request:
     method: str = "GET"
     body: object = None  # sent as JSON (with method POST)
     expect: int = 200
+    pool: Path | None = None  # or a file of JSON bodies, each sent once (see benchmarks.loadgen)
 
 
 @dataclass(slots=True)
@@ -205,6 +206,8 @@ def load(
     ]
     if request.body is not None:
         command += ["--body", json.dumps(request.body)]
+    if request.pool is not None:
+        command += ["--bodies", str(request.pool)]
     before = server.cpu_seconds()
     done = subprocess.run(
         command,

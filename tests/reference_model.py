@@ -1,4 +1,5 @@
-"""A small, obviously correct in-memory model of the credit ledger (SPEC §2, §3, §6).
+"""A small, obviously correct in-memory model of the credit ledger (SPEC §2, §3, §6),
+and of who may send a new InMail to whom (SPEC §4: :class:`AwaitingInmails`).
 
 Written from the SPEC with the default catalog, not from ``src/``: the stateful test in
 ``tests/integration/test_ledger_model.py`` drives the real services and this model side by
@@ -364,3 +365,27 @@ class Ledger:
         ]
         moments += [at for account in self.accounts.values() if (at := account.next_renewal_at())]
         return min(moments, default=None)
+
+
+@dataclass(slots=True)
+class AwaitingInmails:
+    """SPEC §4: a sender has at most one InMail awaiting a response per recipient.
+
+    ``tests/integration/test_send_concurrency.py`` sends, answers and declines
+    through the services and here side by side.
+    """
+
+    threads: dict[tuple[str, str], str] = field(default_factory=dict)  # (from, to) -> thread
+
+    def check_send(self, sender: str, recipient: str) -> None:
+        """Refused while the pair's last InMail awaits a response: the follow-up is the way."""
+        if (sender, recipient) in self.threads:
+            raise Refused("inmail-already-awaiting-response")
+
+    def sent(self, sender: str, recipient: str, thread: str) -> None:
+        self.check_send(sender, recipient)
+        self.threads[(sender, recipient)] = thread
+
+    def responded(self, sender: str, recipient: str) -> None:
+        """A reply or a decline ends the wait."""
+        del self.threads[(sender, recipient)]

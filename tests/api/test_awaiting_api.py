@@ -127,9 +127,7 @@ def test_a_retry_of_the_first_send_with_its_key_still_answers_its_201(api: Api) 
 
 def test_a_free_open_profile_inmail_waits_for_its_answer_too(api: Api) -> None:
     sender, recipient = api.member("basic"), api.member("premium_business")
-    opened = api.client.put(
-        "/v1/me/settings", json={"open_profile": True}, headers=recipient.auth
-    )
+    opened = api.client.put("/v1/me/settings", json={"open_profile": True}, headers=recipient.auth)
     assert opened.status_code == 200, opened.text
     first = _sent(api, sender, recipient)
     assert first["cost_credits"] == 0

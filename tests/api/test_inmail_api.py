@@ -116,20 +116,22 @@ def test_a_basic_member_is_told_the_free_routes(api: Api) -> None:
 
 
 def test_running_out_with_overage_off_is_refused_and_with_overage_on_is_billed(api: Api) -> None:
-    sender, recipient = api.member("sales_navigator_professional"), api.member()
+    sender = api.member("sales_navigator_professional")
+    # A recipient each: a second InMail to one who has not answered would wait (SPEC §4).
+    recipients = iter([api.member() for _ in range(18)])
     for _ in range(15):
-        assert _send(api, sender, recipient).status_code == 201
+        assert _send(api, sender, next(recipients)).status_code == 201
     api.client.put("/v1/me/settings", json={"auto_overage": False}, headers=sender.auth)
-    _problem(_send(api, sender, recipient), 402, "insufficient-credits")
+    _problem(_send(api, sender, next(recipients)), 402, "insufficient-credits")
     api.client.put(
         "/v1/me/settings",
         json={"auto_overage": True, "overage_limit_minor": 1000},
         headers=sender.auth,
     )
-    billed = _send(api, sender, recipient).json()
+    billed = _send(api, sender, next(recipients)).json()
     assert billed["overage_charge"] == {"amount_minor": 1000, "currency": "USD"}
     assert billed["balance_after"] == 0
-    _problem(_send(api, sender, recipient), 402, "overage-limit-reached")
+    _problem(_send(api, sender, next(recipients)), 402, "overage-limit-reached")
     notes = api.client.get("/v1/me/notifications", headers=sender.auth).json()["items"]
     assert "overage_purchase" in [n["kind"] for n in notes]
     charges = api.client.get("/v1/me/charges", headers=sender.auth).json()["items"]
@@ -283,8 +285,8 @@ def test_the_quote_explains_cost_refusals_and_overage(api: Api) -> None:
         True,
         None,
     )
-    for _ in range(15):
-        _send(api, sender, target)
+    for other in [api.member() for _ in range(15)]:  # spent elsewhere: none awaits target
+        assert _send(api, sender, other).status_code == 201
     quote = api.client.get(f"/v1/me/quote?to={target.id}", headers=sender.auth).json()
     assert quote["overage_charge"] == {"amount_minor": 1000, "currency": "USD"}
     assert "overage will bill 10.00 USD" in quote["reason"]
@@ -363,9 +365,9 @@ def test_notifications_warn_about_renewals_forfeits_expiry_and_low_balance(api: 
 
 
 def test_a_low_balance_is_notified_once_per_cycle(api: Api) -> None:
-    sender, recipient = api.member("sales_navigator_professional"), api.member()
-    for _ in range(13):
-        _send(api, sender, recipient)
+    sender = api.member("sales_navigator_professional")
+    for recipient in [api.member() for _ in range(13)]:  # one InMail awaiting each (SPEC §4)
+        assert _send(api, sender, recipient).status_code == 201
     for _ in range(2):
         notes = api.client.get("/v1/me/notifications", headers=sender.auth).json()["items"]
         assert [n["text"] for n in notes if n["kind"] == "low_balance"] == [

@@ -4,8 +4,9 @@ The concurrent tests run on a real SQLite file and on a real PostgreSQL (the ``d
 fixture is parametrized over both). Threads share one ``Deps`` (the pool gives each its
 own connection) and start together at a barrier so the writes really overlap.
 
-The state machine at the end sends, replies, declines, reads, follows up and moves the
-clock at random (on SQLite, and more briefly on PostgreSQL); after every step the audit
+The state machine at the end sends (refused while the pair's last InMail awaits a
+response), replies, declines, reads, follows up and moves the clock at random (on SQLite,
+and more briefly on PostgreSQL); after every step the audit
 must be clean, every charged InMail must have exactly one spend, and credits come back
 only when the sender's plan opted in (``credit_back_days``) and the answer came in time,
 once per InMail.
@@ -44,6 +45,7 @@ from inmail.domain.errors import (
     FollowUpLimitReached,
     FollowUpTooEarly,
     Forbidden,
+    InmailAlreadyAwaitingResponse,
     InmailNotOnPlan,
     InsufficientCredits,
     NotFound,
@@ -59,6 +61,7 @@ from inmail.store.db import Database, make_engine
 from inmail.store.tables import ledger_entries, messages, metadata, notifications, threads
 from tests.conftest import T0
 from tests.helpers import balance, days, new_member
+from tests.reference_model import AwaitingInmails, Refused
 
 T = TypeVar("T")
 
@@ -67,7 +70,7 @@ LATER = NOW + days(8)  # past the 7-day wait for a follow-up, before the Feb 28 
 CREDITS = 25  # what premium_business grants at creation
 SENDING_THREADS = 20
 SENDS_PER_THREAD = 2  # 40 sends for 25 credits
-RECIPIENTS = 5
+RECIPIENTS = SENDING_THREADS * SENDS_PER_THREAD  # one each: a second InMail would wait (§4)
 REPLAYS = 16
 FOLLOW_UPS = 8
 RACE_ROUNDS = 10
@@ -395,6 +398,15 @@ WHO = st.integers(0, len(MEMBER_PLANS) - 1)
 OTHER = st.integers(1, len(MEMBER_PLANS) - 1)
 
 
+def refused_by(model_action: Callable[[], object]) -> str | None:
+    """The code the reference model refuses ``model_action`` with, or None."""
+    try:
+        model_action()
+    except Refused as refused:
+        return refused.code
+    return None
+
+
 @dataclass
 class ThreadModel:
     initiator: str
@@ -417,6 +429,7 @@ class SendingMachine(RuleBasedStateMachine):
         self.members: list[str] = []
         self.plan_of: dict[str, str] = {}
         self.model: dict[str, ThreadModel] = {}
+        self.awaiting = AwaitingInmails()
         self.expected_refunds = 0
 
     def teardown(self) -> None:
@@ -459,9 +472,22 @@ class SendingMachine(RuleBasedStateMachine):
             with pytest.raises(InmailNotOnPlan):
                 send()
             return multiple()
+        refusal = refused_by(lambda: self.awaiting.check_send(sender_id, recipient_id))
+        if refusal is not None:  # SPEC §4: write again by a follow-up, not a second thread
+            with pytest.raises(InmailAlreadyAwaitingResponse) as caught:
+                send()
+            assert caught.value.code == refusal
+            thread = self.awaiting.threads[(sender_id, recipient_id)]
+            m = self.model[thread]
+            assert caught.value.thread_id == thread
+            assert caught.value.follow_up_at == (
+                None if m.followups >= MAX_FOLLOW_UPS else m.last_inmail_at + FOLLOW_UP_WAIT
+            )
+            return multiple()
         sent = send()  # every paid plan has automatic overage on: a send never runs dry
         assert (sent.kind, sent.cost_credits) == ("inmail", 1)
         self.model[sent.thread_id] = ThreadModel(sender_id, recipient_id, self.now, [self.now])
+        self.awaiting.sent(sender_id, recipient_id, sent.thread_id)
         return sent.thread_id
 
     @rule(thread=threads, wait=WAITS, declines=st.booleans())
@@ -564,6 +590,7 @@ class SendingMachine(RuleBasedStateMachine):
 
     def responded(self, m: ThreadModel, status: str) -> None:
         m.status = status
+        self.awaiting.responded(m.initiator, m.recipient)
         if self.credit_back_days and self.plan_of[m.initiator] == CREDIT_BACK_PLAN:
             window = timedelta(days=self.credit_back_days)
             self.expected_refunds += sum(self.now - at <= window for at in m.charged_at)

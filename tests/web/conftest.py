@@ -124,6 +124,9 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "tess": ("Tess Templater", PAID),
     "wyn": ("Wyn Recipient", "basic"),
     "ode": ("Ode", "basic"),
+    "zed": ("Zed Zephyr", "basic"),
+    "aria": ("Aria Awaiting", PAID),
+    "otto": ("Otto Unanswered", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {

@@ -73,7 +73,7 @@ def gather_reach(
         raise UnknownMember(f"there is no member {recipient_id!r}")
     blocked = network_store.is_blocked_either_way(conn, sender_id, recipient_id)
     connected = network_store.are_connected(conn, sender_id, recipient_id)
-    inmail_refused = connected or blocked or not settings.inmail_open  # before any wait
+    inmail_refused = connected or blocked or not settings.inmail_open  # whatever awaits
     reach = Reach(
         sender_plan=sender.subscription.plan,
         connected=connected,

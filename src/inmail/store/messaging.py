@@ -180,7 +180,9 @@ def awaiting_inmail(conn: Connection, initiator_id: str, recipient_id: str) -> T
             threads.c.recipient_id == recipient_id,
             AWAITING_INMAIL,
         )
-        .order_by(threads.c.created_at.desc(), threads.c.id.desc())
+        # Rank 0 is the newest of a pair's duplicates (and the only thread of everyone
+        # else); in index order, so there is nothing to sort.
+        .order_by(threads.c.duplicate_rank)
         .limit(1)
     )
     row = conn.execute(query).first()

@@ -50,6 +50,10 @@ _WEB_WORDS = {
         "This form was already sent, with other content. Nothing more was sent: "
         "check the result, or send again to send this as well."
     ),
+    "inmail-already-awaiting-response": (
+        "Your InMail to this member is still awaiting a response: this one was not sent and "
+        "nothing was charged. Write again by a follow-up in that conversation."
+    ),
 }
 
 

@@ -164,12 +164,12 @@ def _compose(
         return page(request, "compose.html", recipient=None, preview=None, error=None, **shown)
     try:
         recipient = members.get_member(rt.deps, to, now=now)
-        preview = quote.quote(rt.deps, member_id=member_id, to=to, now=rt.clock.now())
+        preview = quote.quote(rt.deps, member_id=member_id, to=to, now=now)
     except DomainError as error:
         return page(
             request, "compose.html", recipient=None, preview=None, error=error.message, **shown
         )
-    balance = statements.get_credits(rt.deps, member_id=member_id, now=rt.clock.now()).balance
+    balance = statements.get_credits(rt.deps, member_id=member_id, now=now).balance
     return page(
         request,
         "compose.html",
@@ -178,6 +178,7 @@ def _compose(
         error=None,
         balance=balance,
         from_template=template_pages.from_template(rt.deps, member_id, to, template, now),
+        now=now,
         **shown,
     )
 
