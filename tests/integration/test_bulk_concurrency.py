@@ -19,7 +19,8 @@ from inmail.domain.bulk import Connections, Status
 from inmail.domain.errors import InsufficientCredits
 from inmail.domain.templates import Letter, TemplateText
 from inmail.services.audit import run_audit
-from inmail.services.bulk_runs import resume_unfinished, run_bulk_send
+from inmail.services.bulk_background import resume_unfinished
+from inmail.services.bulk_runs import run_bulk_send
 from inmail.services.bulk_sends import BulkRequest, get_bulk_send, start_bulk_send
 from inmail.services.context import Deps
 from inmail.services.credits import adjust_credits, update_overage_settings

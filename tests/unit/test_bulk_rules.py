@@ -9,20 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from inmail.domain.bulk import (
-    NOTHING_CONFIRMED,
-    Confirmed,
     Connections,
     Facts,
     Outcome,
-    Overage,
     Planned,
     Refusal,
-    Wallet,
-    apply_budget,
     check_recipients,
     plan_recipients,
     way_to,
 )
+from inmail.domain.bulk_budget import NOTHING_CONFIRMED, Confirmed, Overage, Wallet, apply_budget
 from inmail.domain.errors import (
     DomainError,
     TemplatePlaceholderMissing,

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from inmail.api.fields import INTEGRAL, OMITTABLE
 from inmail.api.pagination import encode_cursor
 from inmail.api.schemas import Count, In, MemberId, Page, Price
-from inmail.domain.bulk import Connections, Outcome, Planned, Stop, Totals
+from inmail.domain.bulk import Connections, Outcome, Planned
+from inmail.domain.bulk_budget import Stop, Totals
 from inmail.domain.money import Money
 from inmail.services.bulk_facts import Person
 from inmail.services.bulk_sends import BulkRequest, BulkView, DryRun, reason_json

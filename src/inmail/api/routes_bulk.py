@@ -11,7 +11,7 @@ from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, next_cursor
 from inmail.api.schemas import Page
 from inmail.bootstrap import Runtime
-from inmail.services import bulk_runs, bulk_sends
+from inmail.services import bulk_background, bulk_sends
 from inmail.services.bulk_sends import BulkView
 
 router = APIRouter(
@@ -91,6 +91,8 @@ def list_bulk_sends(
 
 def _going_on(rt: Runtime, view: BulkView, background: BackgroundTasks) -> BulkView:
     """Send (or resume sending) an unfinished bulk send after the answer, in this process."""
-    if not view.status.finished and not bulk_runs.running_here(view.bulk.id):
-        background.add_task(bulk_runs.run_here, rt.deps, bulk_id=view.bulk.id, clock=rt.clock.now)
+    if not view.status.finished and not bulk_background.running_here(view.bulk.id):
+        background.add_task(
+            bulk_background.run_here, rt.deps, bulk_id=view.bulk.id, clock=rt.clock.now
+        )
     return view

@@ -16,7 +16,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.bulk import Facts, Overage, Wallet
+from inmail.domain.bulk import Facts
+from inmail.domain.bulk_budget import Overage, Wallet
 from inmail.domain.credits import Book, spending_order
 from inmail.domain.errors import DomainError, UnknownPack
 from inmail.domain.messaging import AwaitingInmail, Reach
@@ -25,7 +26,7 @@ from inmail.domain.templates import Letter, Variant
 from inmail.services.context import Deps, account_in_memory, is_due
 from inmail.services.templates import Template, get_template, render_batch
 from inmail.store import accounts as account_store
-from inmail.store import bulk_sends as bulk_store
+from inmail.store import bulk_facts as facts_store
 from inmail.store import catalog as catalog_store
 from inmail.store import members as member_store
 from inmail.store.accounts import Account
@@ -107,11 +108,11 @@ def _facts(
     letters: dict[Variant, dict[str, Letter | DomainError]],
     now: datetime,
 ) -> dict[str, Facts]:
-    settings = bulk_store.settings_of(conn, ids)
+    settings = facts_store.settings_of(conn, ids)
     paid = _on_paid_plans(deps, conn, list(settings), now)
-    connected = bulk_store.connected_to(conn, owner_id, ids)
-    mine, theirs = bulk_store.blocks_with(conn, owner_id, ids)
-    awaiting = bulk_store.awaiting_from(conn, owner_id, ids)
+    connected = facts_store.connected_to(conn, owner_id, ids)
+    mine, theirs = facts_store.blocks_with(conn, owner_id, ids)
+    awaiting = facts_store.awaiting_from(conn, owner_id, ids)
     facts: dict[str, Facts] = {}
     for member_id, their in settings.items():
         waiting = awaiting.get(member_id)
@@ -138,7 +139,7 @@ def _on_paid_plans(deps: Deps, conn: Connection, ids: list[str], now: datetime) 
     """Those of ``ids`` on a paid plan at ``now`` (only they may open their profile)."""
     plan_of = deps.plans.lookup(conn)
     paid = set()
-    for member_id, ref in bulk_store.plans_of(conn, ids).items():
+    for member_id, ref in facts_store.plans_of(conn, ids).items():
         if is_due(ref.next_due_at, now):  # a renewal may have changed their plan: as of now
             plan = account_in_memory(deps, conn, member_id, now)[0].subscription.plan
         else:

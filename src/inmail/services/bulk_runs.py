@@ -16,24 +16,12 @@ recipients at once, just before they are sent; then each send is one write trans
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from inmail.domain.bulk import (
-    Connections,
-    Outcome,
-    Refusal,
-    Status,
-    Stop,
-    Way,
-    over_total,
-    stopped_by,
-    way_to,
-)
+from inmail.domain.bulk import Connections, Outcome, Refusal, Status, Way, way_to
+from inmail.domain.bulk_budget import Stop, over_total, stopped_by
 from inmail.domain.errors import Conflict, CostChanged, DomainError, NotFound
 from inmail.domain.messaging import Agreed, Channel, Route
 from inmail.domain.plans import Plan
@@ -42,13 +30,13 @@ from inmail.services.bulk_facts import Gathered, gather
 from inmail.services.bulk_sends import reason_json
 from inmail.services.context import Deps
 from inmail.services.inmail import Sent, Written, deliver_inmail, message_write, send_message
+from inmail.store import bulk_facts as facts_store
 from inmail.store import bulk_sends as bulk_store
 from inmail.store.bulk_sends import BulkRecord, RecipientRecord
 from inmail.store.fast_spend import Guard
 
 BATCH = 50  # recipients whose facts are read at once
 Clock = Callable[[], datetime]
-logger = logging.getLogger("inmail.bulk")
 
 
 class _Finished(Exception):
@@ -114,7 +102,7 @@ class _Run:
         )
         keys = [recipient_key(self.bulk.id, r.member_id) for r in batch]
         with self.deps.db.read() as conn:
-            stored = bulk_store.stored_keys(conn, self._scope, keys)
+            stored = facts_store.stored_keys(conn, self._scope, keys)
         for recipient, key in zip(batch, keys, strict=True):
             if key in stored:  # sent before a crash (or by another run): record it
                 self._sent_before(recipient, stored[key].response)
@@ -239,12 +227,12 @@ class _Run:
         """A send rolled back by a conflict: say why from what the other run left."""
         with self.deps.db.read() as conn:
             bulk = bulk_store.get_bulk(conn, self.bulk.id)
-            now = bulk_store.get_recipient(conn, self.bulk.id, recipient.position)
+            current = bulk_store.get_recipient(conn, self.bulk.id, recipient.position)
         assert bulk is not None
-        assert now is not None
+        assert current is not None
         if Status(bulk.status).finished:
             raise _Finished(bulk.status)
-        if now.status != Outcome.PENDING:
+        if current.status != Outcome.PENDING:
             return None  # another run settled them
         self.spent, self.overage = bulk.credits_spent, bulk.overage_minor
         if bulk.credits_spent + cost > bulk.max_credits:
@@ -252,7 +240,11 @@ class _Run:
         return self._refused(recipient, Refusal.of(refused))
 
     def _sent_before(self, recipient: RecipientRecord, response: str) -> None:
-        """A send whose key is stored: its answer is this recipient's (the key is ours)."""
+        """A send whose key is stored: its answer is this recipient's (the key is ours).
+
+        Only a free message is found so, sent before a crash: an InMail's key is stored
+        in the transaction that marks its recipient sent.
+        """
         key = recipient_key(self.bulk.id, recipient.member_id)
         sent = message_write(self.deps, self.bulk.owner_id, key, {}).decode(response)
         channel = Channel.MESSAGE if sent.kind == "message" else Channel.INMAIL
@@ -291,8 +283,8 @@ class _Run:
                 status=Outcome.NOT_SENT.value,
                 reason=reason_json(stop.refusal),
             )
-            where = {"position": stop.position, **reason_json(stop.refusal)}
-            bulk_store.stop(conn, self.bulk.id, where, reason_json(stopped_by(stop)), now)
+            stopped_at = {"position": stop.position, **reason_json(stop.refusal)}
+            bulk_store.stop(conn, self.bulk.id, stopped_at, reason_json(stopped_by(stop)), now)
         return self._status()
 
     def _finish(self) -> Status:
@@ -321,54 +313,3 @@ def _sent(sent: Sent) -> dict[str, object]:
 
 def _connections(bulk: BulkRecord) -> Connections:
     return Connections(bulk.connections)
-
-
-# ---- which process sends it --------------------------------------------------------------
-
-_running: set[str] = set()
-_guard = threading.Lock()
-
-
-@contextmanager
-def _claimed(bulk_id: str) -> Iterator[bool]:
-    """Whether this process may run the bulk send now (it is not running it already)."""
-    with _guard:
-        mine = bulk_id not in _running
-        _running.add(bulk_id)
-    try:
-        yield mine
-    finally:
-        if mine:
-            with _guard:
-                _running.discard(bulk_id)
-
-
-def running_here(bulk_id: str) -> bool:
-    """Whether this process is sending the bulk send right now."""
-    with _guard:
-        return bulk_id in _running
-
-
-def run_here(deps: Deps, *, bulk_id: str, clock: Clock) -> None:
-    """Run the bulk send in this process unless it already is (a background task's body).
-
-    A failure (the database gone away) is logged: the bulk send stays unfinished and
-    the next look at it resumes it.
-    """
-    with _claimed(bulk_id) as mine:
-        if not mine:
-            return
-        try:
-            run_bulk_send(deps, bulk_id=bulk_id, clock=clock)
-        except Exception:
-            logger.exception("bulk send %s stopped short; it resumes when next looked at", bulk_id)
-
-
-def resume_unfinished(deps: Deps, *, clock: Clock, limit: int = 100) -> int:
-    """Run every unfinished bulk send (after a restart: for a worker or a command);
-    how many there were."""
-    with deps.db.read() as conn:
-        ids = bulk_store.unfinished(conn, limit)
-    for bulk_id in ids:
-        run_here(deps, bulk_id=bulk_id, clock=clock)
-    return len(ids)

@@ -18,23 +18,22 @@ from datetime import datetime
 from typing import Any
 
 from inmail.domain.bulk import (
-    Budgeted,
-    Confirmed,
     Connections,
     Outcome,
     Planned,
     Refusal,
     Status,
-    apply_budget,
     check_recipients,
     plan_recipients,
 )
+from inmail.domain.bulk_budget import Budgeted, Confirmed, apply_budget
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound, ValidationError
 from inmail.services.bulk_facts import Gathered, Person, gather
 from inmail.services.context import Deps
 from inmail.services.idempotency import keyed, keyed_write, stored_answer
+from inmail.store import bulk_facts as facts_store
 from inmail.store import bulk_sends as bulk_store
 from inmail.store.bulk_sends import BulkRecord, RecipientRecord
 
@@ -279,5 +278,5 @@ def ids_for_handles(deps: Deps, handles: Sequence[str]) -> tuple[list[str], list
     """
     wanted = [h.strip().removeprefix("@").lower() for h in handles if h.strip()]
     with deps.db.read() as conn:
-        found = bulk_store.ids_by_handle(conn, sorted(set(wanted)))
+        found = facts_store.ids_by_handle(conn, sorted(set(wanted)))
     return [found[h] for h in wanted if h in found], [h for h in wanted if h not in found]

@@ -18,7 +18,7 @@ from pydantic import StringConstraints
 
 from inmail.domain.bulk import Connections
 from inmail.domain.errors import DomainError, ValidationError
-from inmail.services import bulk_runs, bulk_sends, members, templates
+from inmail.services import bulk_background, bulk_sends, members, templates
 from inmail.services.bulk_sends import BulkRequest
 from inmail.web.common import Id, back, not_found, page, runtime_of
 from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure, refused_on
@@ -176,7 +176,7 @@ def send(
         idempotency_key=once,
         max_recipients=rt.settings.bulk_send_max_recipients,
     )
-    background.add_task(bulk_runs.run_here, rt.deps, bulk_id=bulk_id, clock=rt.clock.now)
+    background.add_task(bulk_background.run_here, rt.deps, bulk_id=bulk_id, clock=rt.clock.now)
     return back(request, f"/bulk/{bulk_id}", "Bulk send started.")
 
 
@@ -193,8 +193,8 @@ def progress_page(
     except DomainError as error:
         return not_found(request, error)
     going = not view.status.finished
-    if going and not bulk_runs.running_here(bulk_id):
-        background.add_task(bulk_runs.run_here, rt.deps, bulk_id=bulk_id, clock=rt.clock.now)
+    if going and not bulk_background.running_here(bulk_id):
+        background.add_task(bulk_background.run_here, rt.deps, bulk_id=bulk_id, clock=rt.clock.now)
     return page(
         request, "bulk_progress.html", view=view, refresh=REFRESH_SECONDS if going else None
     )
