@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from benchmarks import (
+    bulk_send_sqlite,
     http_credits,
     http_send_inmail,
     mutuals_100k,
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     send_inmail_sqlite.NAME: send_inmail_sqlite.run,
     http_send_inmail.NAME: http_send_inmail.run,
     mutuals_100k.NAME: mutuals_100k.run,
+    bulk_send_sqlite.NAME: bulk_send_sqlite.run,
     render_templates.NAME: render_templates.run,
     targeting_100k.NAME: targeting_100k.run,
     search_100k.NAME: search_100k.run,

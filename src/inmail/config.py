@@ -80,6 +80,8 @@ class Settings(BaseSettings):
 
     targeting_min_history: int = 5
     """InMails a member must have had answered or expired before their bucket shows."""
+    bulk_send_max_recipients: int = Field(default=500, ge=1)
+    """The most recipients one bulk send may list; more is refused with 422."""
 
     @field_validator("test_clock")
     @classmethod

@@ -7,7 +7,10 @@ Each pass, at one ``now`` from the runtime's clock:
    renewed twice, whoever else renews it: another worker, a member's request);
 2. sends or ends every due scheduled follow-up (services.sequences.run_due:
    each claimed atomically, sent with an idempotency key derived from its id,
-   so two workers, or a worker and the sender's request, send it once).
+   so two workers, or a worker and the sender's request, send it once);
+3. resumes every unfinished bulk send (services.bulk_background.resume_unfinished:
+   one its app process could not finish, after a restart; each recipient's send
+   has its own derived key, so a bulk send run twice charges nobody twice).
 
 Then it sleeps ``poll_seconds`` (the setting ``INMAIL_WORKER_POLL_SECONDS``).
 SIGTERM and Ctrl-C stop it cleanly: the job in hand finishes, follow-ups claimed
@@ -27,6 +30,7 @@ from datetime import datetime
 from types import FrameType
 
 from inmail.bootstrap import Runtime
+from inmail.services.bulk_background import resume_unfinished
 from inmail.services.renewals import renew_all
 from inmail.services.sequences import RunReport, run_due
 
@@ -43,6 +47,7 @@ class PassReport:
     at: datetime
     renewed: int
     follow_ups: RunReport
+    bulk_sends: int = 0
 
     def __str__(self) -> str:
         f = self.follow_ups
@@ -50,12 +55,12 @@ class PassReport:
             f"pass at {self.at.isoformat().replace('+00:00', 'Z')}: renewed {self.renewed} "
             f"cycle(s); scheduled follow-ups: {f.sent} sent, {f.failed} failed, "
             f"{f.cancelled} cancelled, {f.retried} left for a retry, "
-            f"{f.skipped} decided elsewhere"
+            f"{f.skipped} decided elsewhere; bulk sends resumed: {self.bulk_sends}"
         )
 
     @property
     def did_something(self) -> bool:
-        return self.renewed > 0 or self.follow_ups.total > 0
+        return self.renewed > 0 or self.follow_ups.total > 0 or self.bulk_sends > 0
 
 
 class Worker:
@@ -75,10 +80,12 @@ class Worker:
         return self._stopping.is_set()
 
     def run_pass(self) -> PassReport:
-        """Renewals due by the clock's now, then the scheduled follow-ups due."""
+        """Renewals due by the clock's now, the scheduled follow-ups due, unfinished bulk sends."""
         deps, now = self._runtime.deps, self._runtime.clock.now()
         renewed = renew_all(deps, now=now, should_stop=self._stopping.is_set)
-        report = PassReport(now, renewed, self._follow_ups())
+        follow_ups = self._follow_ups()
+        bulk = 0 if self.stopping else resume_unfinished(deps, clock=self._runtime.clock.now)
+        report = PassReport(now, renewed, follow_ups, bulk)
         logger.log(logging.INFO if report.did_something else logging.DEBUG, "%s", report)
         return report
 

@@ -134,6 +134,9 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("ContactFieldIn", "visibility"): {"enum": ["only_me", "connections", "network", "everyone"]},
     ("ClockIn", "now"): {"format": "date-time"},
     ("CoachIn", "to"): ID,
+    ("BulkSendIn", "template_id"): ID,
+    ("BulkSendIn", "recipients"): ID,
+    ("BulkSendIn", "connections"): {"enum": ["message", "skip"]},
     ("InmailIn", "template_id"): ID,
     ("InmailIn", "variant"): {"enum": ["a", "b"]},
     ("RenderIn", "to"): ID,
@@ -276,7 +279,7 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
                 ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 18
+    assert pages == 19
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

@@ -50,10 +50,12 @@ from playwright.sync_api import (
 
 from inmail.bootstrap import build, migrate
 from inmail.config import Settings
+from inmail.domain.templates import Letter, TemplateText
 from inmail.services import passwords
 from inmail.services.credits import adjust_credits, spend_credits
 from inmail.services.members import create_member
 from inmail.services.network import connect
+from inmail.services.templates import create_template
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,6 +117,13 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "coco": ("Coco Coached", PAID),  # the message coach's tests
     "dana": ("Dana Drafted", "basic"),
     "eli": ("Eli Unscripted", PAID),
+    # A bulk send: Bo writes one template to five people (tests/web/test_bulk_pages.py).
+    "bo": ("Bo Bulksender", PAID),
+    "kai": ("Kai Listone", "basic"),
+    "lea": ("Lea Listtwo", "basic"),
+    "moe": ("Moe Listthree", "basic"),
+    "nia": ("Nia Listfour", "basic"),
+    "ola": ("Ola Listfive", "basic"),
     "tess": ("Tess Templater", PAID),
     "wyn": ("Wyn Recipient", "basic"),
     "ode": ("Ode", "basic"),
@@ -128,6 +137,10 @@ MEMBERS: dict[str, tuple[str, str]] = {
 PROFILES: dict[str, dict[str, str]] = {
     "wyn": {"company": "Northwind", "headline": "Data engineer"},
 }
+BULK_TEMPLATE = TemplateText(
+    Letter("A role for you, {first_name}", "Hi {first_name}, would you have 15 minutes to talk?"),
+    Letter("Quick question, {first_name}", "Hello {first_name}, is {company|your team} hiring?"),
+)
 
 
 def _seed(database_url: str) -> dict[str, Member]:
@@ -159,6 +172,9 @@ def _seed(database_url: str) -> dict[str, Member]:
         adjust_credits(deps, member_id=made["nora"].id, amount=-25, reason="seed: used up", now=T0)
         connect(deps, a=made["nora"].id, b=made["mia"].id, now=T0)
         connect(deps, a=made["mia"].id, b=made["omar"].id, now=T0)
+        create_template(
+            deps, owner_id=made["bo"].id, name="Hiring hello", text=BULK_TEMPLATE, now=T0
+        )
         return made
     finally:
         rt.close()

@@ -31,6 +31,7 @@ from inmail.services import (
 )
 from inmail.web import (
     admin_pages,
+    bulk_pages,
     coach_pages,
     community_pages,
     member_pages,
@@ -75,6 +76,8 @@ def _web_form_routes() -> set[str]:
         admin_pages,
         coach_pages,
         template_pages,
+        template_pages,
+        bulk_pages,
     )
     return {
         route.path
@@ -206,6 +209,12 @@ def _cases(site: Site) -> list[Bad]:
             who="operator",
         ),
         Bad(f"/admin/members/{ada}/plan", {"plan": "platinum"}, 422, "no plan", who="operator"),
+        Bad(
+            "/bulk",
+            {"template": "tpl_nobody", "recipients": bob, "max_credits": "1", "once": "k1"},
+            404,
+            "you have no template 'tpl_nobody'",
+        ),
         Bad(
             "/templates",
             {"name": "Intro", "subject": "Hi {nickname}", "body": "Kept template body"},

@@ -14,6 +14,7 @@ from inmail.api import (
     errors,
     openapi,
     routes_admin,
+    routes_bulk,
     routes_coach,
     routes_me,
     routes_messaging,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_network.router)
     app.include_router(routes_search.router)
     app.include_router(routes_social.router)
+    app.include_router(routes_bulk.router)
     app.include_router(routes_templates.router)
     app.include_router(routes_sequences.router)
     app.include_router(routes_targeting.router)

@@ -66,6 +66,9 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
         "Accept": ("/v1/invitations/{invitation_id}/accept", "post", {"invitation_id": "id"}),
         "Decline": ("/v1/invitations/{invitation_id}/decline", "post", {"invitation_id": "id"}),
     },
+    ("/v1/bulk-sends", "post", "202"): {
+        "ReadBulkSend": ("/v1/bulk-sends/{bulk_id}", "get", {"bulk_id": "id"}),
+    },
     ("/v1/me/templates", "post", "201"): {
         "ReadTemplate": ("/v1/me/templates/{template_id}", "get", {"template_id": "id"}),
         "ReplaceTemplate": ("/v1/me/templates/{template_id}", "put", {"template_id": "id"}),

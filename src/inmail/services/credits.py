@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -51,7 +52,7 @@ from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store import spends as spend_store
-from inmail.store.fast_spend import FastSpendRequest, Replay
+from inmail.store.fast_spend import FastSpendRequest, Guard, Replay
 from inmail.store.idempotency import StoredResponse
 from inmail.store.messaging import notify
 from inmail.store.spends import SpendRecord
@@ -81,6 +82,7 @@ def spend_credits(
     request: dict[str, object] | None = None,
     scope: str | None = None,
     agreed_overage_minor: int | None = None,
+    then_execute: Callable[[SpendResult], tuple[Guard, ...]] | None = None,
 ) -> SpendResult:
     """Spend ``cost`` credits for ``reference`` (one InMail): atomic, never below zero.
 
@@ -95,7 +97,12 @@ def spend_credits(
     ``request`` and ``scope`` name what an idempotency key guards (by
     default, this spend itself). ``agreed_overage_minor`` is the overage price
     the member was shown (0: none): an overage costing more is refused with
-    CostChanged (None: whatever the rules bill).
+    CostChanged (None: whatever the rules bill). ``then_execute`` builds, from the
+    spend's result (what it cost, the overage it billed), conditional UPDATEs
+    (store.fast_spend.Guard) run last in the same transaction, each of which must
+    change exactly one row (else Conflict, nothing written): a caller's bookkeeping that
+    must hold with the charge, such as a bulk send's running total. Unlike
+    ``also_execute`` they run on the hot path too. A replay runs none of them.
     """
     require_utc(now)
     _check_cost(cost)
@@ -107,6 +114,8 @@ def spend_credits(
     order = FastSpendRequest(
         member_id, cost, reference, new_id("sp"), now, None, tuple(also_insert)
     )
+    if then_execute is not None:
+        order = replace(order, then=lambda after: then_execute(_result(order, after)))
     fast = None if also_execute else _fast_spend(deps, order, scope, idempotency_key, request)
     if fast is not None:
         return fast
@@ -117,8 +126,10 @@ def spend_credits(
         opened.save()
         for table, values in also_insert:
             conn.execute(table.insert().values(**values))
-        for statement in also_execute:
-            if conn.execute(statement).rowcount != 1:
+        after = () if then_execute is None else then_execute(result)
+        guarded = [(s, None) for s in also_execute] + [(g.statement, g.params) for g in after]
+        for statement, params in guarded:
+            if conn.execute(statement, params).rowcount != 1:
                 raise Conflict(
                     "this changed while you were sending (an answer or another follow-up "
                     "arrived); nothing was charged: reload and try again"

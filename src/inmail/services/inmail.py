@@ -48,7 +48,7 @@ from inmail.domain.sequences import due_at as follow_up_due_at
 from inmail.domain.sequences import sent_text as scheduled_sent_text
 from inmail.domain.templates import Source, Variant, source_of
 from inmail.services.context import Deps, current_account
-from inmail.services.credits import credit_back, decode_spend, spend_credits
+from inmail.services.credits import SpendResult, credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
 from inmail.services.reach import gather_reach, reach_between, recipient_as_of
 from inmail.services.templates import render_for
@@ -57,6 +57,7 @@ from inmail.store import messaging as message_store
 from inmail.store import network as network_store
 from inmail.store import sequences as schedule_store
 from inmail.store import spends as spend_store
+from inmail.store.fast_spend import Guard
 from inmail.store.messaging import MessageRecord, ThreadRecord, message_row, notification_row
 from inmail.store.sequences import ScheduledRecord
 from inmail.store.tables import messages, notifications, scheduled_followups, threads
@@ -136,6 +137,59 @@ def _send_inmail(
     route = new_inmail_route(reach_between(deps, sender, to, now, with_routes=not plan.inmail))
     check_agreed_cost(route, agreed)
     subject, body, (template_id, variant) = _text_of(deps, sender_id, to, source, now)
+    text = Written(subject, body, template_id, variant)
+    return deliver_inmail(
+        deps,
+        sender_id=sender_id,
+        to=to,
+        text=text,
+        route=route,
+        plan=plan,
+        now=now,
+        write=write,
+        agreed=agreed,
+        schedule=schedule,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An InMail's text as sent: subject and body, and the template and variant (``"a"``
+    or ``"b"``) it was rendered from (None for text written by hand)."""
+
+    subject: str
+    body: str
+    template_id: str | None = None
+    variant: str | None = None
+
+
+def deliver_inmail(
+    deps: Deps,
+    *,
+    sender_id: str,
+    to: str,
+    text: Written,
+    route: Route,
+    plan: Plan,
+    now: datetime,
+    write: Keyed[Sent],
+    agreed: Agreed = ANYTHING,
+    then_execute: Callable[[Sent], tuple[Guard, ...]] | None = None,
+    schedule: Callable[[str, str], dict[str, Any]] | None = None,
+) -> Sent:
+    """A new InMail thread whose route, cost and text are decided: the thread, the
+    message, the recipient's notice and the spend, in one transaction; with
+    ``schedule`` (:func:`plan_follow_up`), the scheduled follow-up's row too.
+
+    The caller has checked the send rules (as :func:`send_inmail` does) under the
+    sender's ``plan`` (the terms of the cycle it is sent in). ``write``'s key is looked
+    up in that transaction first: a stored answer is replayed, nothing written.
+    ``then_execute`` builds conditional UPDATEs from the answer, run last in that
+    transaction (services.credits.spend_credits): one that changes no row rolls the
+    whole send back (Conflict), charging nothing. Raises what the spend refuses
+    (InsufficientCredits, OverageLimitReached, CostChanged, Conflict) and
+    InmailAlreadyAwaitingResponse when a concurrent send to ``to`` came first.
+    """
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -149,17 +203,19 @@ def _send_inmail(
         None,
         None,
     )
-    message = _inmail_message(thread.id, sender_id, "inmail", subject, body, route, plan, now)
-    message = replace(message, template_id=template_id, variant=variant)
+    message = _inmail_message(
+        thread.id, sender_id, "inmail", text.subject, text.body, route, plan, now
+    )
+    message = replace(message, template_id=text.template_id, variant=text.variant)
     rows: tuple[Any, ...] = (
         (threads, message_store.thread_row(thread)),
         (messages, message_row(message)),
-        (notifications, _new_inmail_notice(to, sender_id, subject, thread.id, now)),
+        (notifications, _new_inmail_notice(to, sender_id, text.subject, thread.id, now)),
     )
     if schedule is not None:
         rows += ((scheduled_followups, schedule(thread.id, sender_id)),)
     try:
-        return _charge(deps, sender_id, message, route, now, write, rows, (), agreed)
+        return _charge(deps, sender_id, message, route, now, write, rows, (), agreed, then_execute)
     except IntegrityError:
         raise _lost_the_race(deps, sender_id, to, plan) from None
 
@@ -265,8 +321,14 @@ def _charge(
     rows: tuple[Any, ...],
     guards: tuple[Any, ...],
     agreed: Agreed = ANYTHING,
+    then_execute: Callable[[Sent], tuple[Guard, ...]] | None = None,
 ) -> Sent:
     assert message.spend_reference is not None
+
+    def after(spent: SpendResult) -> tuple[Guard, ...]:
+        assert then_execute is not None
+        return then_execute(_sent(message, spent.cost, spent.overage_charge, spent.balance_after))
+
     spent = spend_credits(
         deps,
         member_id=sender_id,
@@ -279,6 +341,7 @@ def _charge(
         request=write.request,
         scope=write.scope,
         agreed_overage_minor=agreed.overage_minor,
+        then_execute=None if then_execute is None else after,
     )
     if spent.reference != message.spend_reference:  # a replay: answer with the first message
         message = _first(deps, spent.reference.removeprefix("inmail:"))

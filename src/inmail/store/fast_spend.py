@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, Update
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from inmail.domain.credits import Book, EntryKind, Lot, LotSource, draw
 from inmail.domain.plans import Plan
@@ -79,6 +80,22 @@ class Abandon(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Guard:
+    """A conditional UPDATE that must change exactly one row, and its parameters.
+
+    Build ``statement`` once (a module constant with bind parameters): the hot path
+    compiles each statement once and keeps it. Parameters are plain values (text,
+    numbers, None, UTC datetimes).
+    """
+
+    statement: Update
+    params: dict[str, Any]
+
+
+_COMPILED_GUARDS_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
 class FastSpendRequest:
     member_id: str
     cost: int
@@ -88,6 +105,9 @@ class FastSpendRequest:
     key: tuple[str, str, str] | None  # (scope, key, fingerprint)
     also_insert: tuple[tuple[Table, dict[str, Any]], ...] = ()
     """Rows written in the same transaction as the spend (the InMail it pays for)."""
+    then: Callable[[int], tuple[Guard, ...]] | None = None
+    """Conditional UPDATEs built from the balance after, run last: each must change
+    exactly one row, or the attempt is abandoned (a bulk send's running total)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +127,8 @@ class FastSpend:
         assert dbapi is not None
         self._driver_error: type[Exception] = dbapi.Error
         self._inserts: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+        # Keyed by the statement itself (held here, so its identity cannot be reused).
+        self._guards: dict[Update, SQLCompiler] = {}
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -176,6 +198,8 @@ class FastSpend:
             self._write_one_lot(cur, req, book, now)
         for table, values in req.also_insert:
             self._insert(cur, table, values)
+        for statement in () if req.then is None else req.then(balance_after):
+            self._guard(cur, statement)
         if req.key is not None:
             scope, key, fingerprint = req.key
             cur.execute(
@@ -195,6 +219,28 @@ class FastSpend:
             )
         else:
             cur.execute(sql, values)
+
+    def _guard(self, cur: Any, guard: Guard) -> None:
+        """Run a conditional UPDATE; Abandon unless it changed exactly one row."""
+        compiled = self._guards.get(guard.statement)
+        if compiled is None:
+            if len(self._guards) >= _COMPILED_GUARDS_MAX:
+                self._guards.clear()
+            built = guard.statement.compile(dialect=self._engine.dialect)
+            assert isinstance(built, SQLCompiler)
+            compiled = self._guards[guard.statement] = built
+        params = compiled.construct_params(guard.params)
+        assert params is not None
+        if self._sqlite:
+            names = compiled.positiontup or ()
+            cur.execute(compiled.string, tuple(self._bind(params[name]) for name in names))
+        else:
+            cur.execute(compiled.string, params)
+        if cur.rowcount != 1:
+            raise Abandon
+
+    def _bind(self, value: Any) -> Any:
+        return self._time(value) if isinstance(value, datetime) else value
 
     def _insert_sql(self, table: Table, keys: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
         cache_key = (table.name, keys)

@@ -501,3 +501,55 @@ group_search = Table(
     Column("group_id", String(40), ForeignKey("groups.id"), nullable=False, unique=True),
     Column("document", SearchDocument, nullable=False),
 )
+
+# A bulk send (issue 10 §6): one template to up to 500 recipients, each its own atomic
+# charge. seq orders a member's bulk sends (newest first) for their list and its cursor.
+bulk_sends = Table(
+    "bulk_sends",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("owner_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("template_id", String(40), ForeignKey("templates.id"), nullable=False),
+    Column("connections", String(10), nullable=False),  # message | skip
+    Column("status", String(10), nullable=False),  # pending | running | done | stopped
+    Column("recipients", Integer, nullable=False),  # how many were listed
+    # What the member confirmed, and what the sends spent and billed so far: each send
+    # adds to these in its own transaction, and only while they stay within the caps.
+    Column("max_credits", Integer, nullable=False),
+    Column("max_overage_minor", BigInteger, nullable=True),  # null: no cap but the rules'
+    Column("credits_spent", Integer, nullable=False, server_default="0"),
+    Column("overage_minor", BigInteger, nullable=False, server_default="0"),
+    Column("overage_currency", String(3), nullable=True),
+    Column("stop", JSON, nullable=True),  # {position, code, detail}: what stopped it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    # The last line of defence: the sends' own guards keep within these already.
+    CheckConstraint("credits_spent <= max_credits", name="within_confirmed_credits"),
+    CheckConstraint(
+        "max_overage_minor IS NULL OR overage_minor <= max_overage_minor",
+        name="within_confirmed_overage",
+    ),
+)
+Index("ix_bulk_sends_owner_id_seq", bulk_sends.c.owner_id, bulk_sends.c.seq)
+
+bulk_send_recipients = Table(
+    "bulk_send_recipients",
+    metadata,
+    Column("bulk_id", String(40), ForeignKey("bulk_sends.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # in the list as given, from 1
+    Column("member_id", String(40), nullable=False),  # as listed: it may name no member
+    Column("status", String(10), nullable=False),  # pending | sent | not_sent
+    Column("channel", String(20), nullable=True),  # inmail | open_profile | message
+    Column("variant", String(1), nullable=True),  # a | b
+    # The text rendered when the bulk send was confirmed: what is sent (null: not sent).
+    Column("subject", String(200), nullable=True),
+    Column("body", Text, nullable=True),
+    Column("cost_credits", Integer, nullable=False, server_default="0"),
+    Column("overage_minor", BigInteger, nullable=False, server_default="0"),
+    Column("message_id", String(40), nullable=True),
+    Column("thread_id", String(40), nullable=True),
+    Column("reason", JSON, nullable=True),  # {code, detail, missing?, thread_id?, follow_up_at?}
+    Column("updated_at", UTCDateTime, nullable=False),
+)

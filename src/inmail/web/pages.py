@@ -18,6 +18,7 @@ from inmail.services.passwords import LoginFailed, check_login
 from inmail.store.web import shared_secret
 from inmail.web import (
     admin_pages,
+    bulk_pages,
     coach_pages,
     community_pages,
     forms,
@@ -120,6 +121,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         coach_pages.router,
         template_pages.router,
         targeting_pages.router,
+        bulk_pages.router,
     )
     for pages in routers:
         app.include_router(pages)
