@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inmail.domain.templates import Letter, TemplateText
 from inmail.services.auth import issue_token
 from inmail.services.context import Deps
 from inmail.services.credits import buy_pack, spend_credits, update_overage_settings
@@ -14,6 +15,7 @@ from inmail.services.network import connect
 from inmail.services.passwords import set_password
 from inmail.services.settings import update_settings
 from inmail.services.subscriptions import change_plan
+from inmail.services.templates import create_template
 
 DEMO_MEMBERS = (
     ("ada", "Ada Lovelace", "recruiter", "Analytical Engines", "Talent partner"),
@@ -267,6 +269,7 @@ def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
         set_password(deps, member_id=member.id, password=DEMO_PASSWORD, now=start)
     _history(deps, ids, start)
     _network(deps, ids, start)
+    _templates(deps, ids, start)
     return [
         DemoLogin(handle, plan, issue_token(deps, member_id=ids[handle], now=now))
         for handle, _, plan, _, _ in DEMO_MEMBERS
@@ -292,6 +295,29 @@ def _history(deps: Deps, ids: dict[str, str], start: datetime) -> None:
     change_plan(
         deps, member_id=ids["katherine"], plan="premium_business", now=start + timedelta(days=40)
     )
+
+
+DEMO_TEMPLATE = TemplateText(
+    Letter(
+        "A question about {company|your team}",
+        "Hi {first_name},\n\nI am {my_name}; we both care about {shared_interest|engineering}. "
+        "I am hiring for a small team and your work as {headline|an engineer} stood out. "
+        "Would you be open to a 15-minute call next week?",
+    ),
+    Letter(
+        "{first_name}, 15 minutes next week?",
+        "Hi {first_name},\n\n{mutual_connection|A colleague} suggested I write to you. "
+        "I am {my_name}, hiring for a small team. Could we talk for 15 minutes next week?",
+    ),
+)
+
+
+def _templates(deps: Deps, ids: dict[str, str], start: datetime) -> None:
+    """A template with an A and a B variant for each paid demo member, to try bulk sends."""
+    for handle in ("alan", "ada", "grace"):
+        create_template(
+            deps, owner_id=ids[handle], name="Hiring hello", text=DEMO_TEMPLATE, now=start
+        )
 
 
 def _network(deps: Deps, ids: dict[str, str], start: datetime) -> None:
