@@ -77,6 +77,15 @@ def test_the_basic_refusal_lists_the_free_routes() -> None:
         inmail_route(reach(sender_plan=PLANS.plan("basic"), free_routes=routes))
 
 
+@pytest.mark.parametrize(
+    "free", [{"connected": True}, {"open_conversation": True}, {"group_peer": True}, {}]
+)
+def test_a_block_closes_every_way_even_a_free_one(free: dict[str, bool]) -> None:
+    # A blocked connection was quoted "free: 1st-degree connection", which the send refused.
+    with pytest.raises(RecipientNotAcceptingInmail, match="does not accept InMail from you"):
+        cheapest_route(reach(blocked=True, **free))
+
+
 def test_the_cheapest_route_prefers_free_channels() -> None:
     assert cheapest_route(reach(connected=True)).channel is Channel.MESSAGE
     assert cheapest_route(reach(open_conversation=True)).channel is Channel.CONVERSATION

@@ -159,7 +159,11 @@ def cheapest_route(reach: Reach) -> Route:
     """The cheapest way to reach the recipient, for the cost preview.
 
     Raises the refusal of a new InMail (:func:`new_inmail_route`) when no free way exists.
+    A block either way closes every way, the free ones too (the sends refuse them): it is
+    told in the words of InMail turned off, so nobody learns who blocked whom.
     """
+    if reach.blocked:
+        raise RecipientNotAcceptingInmail("this member does not accept InMail from you")
     if reach.connected:
         return Route(Channel.MESSAGE, 0, "free: 1st-degree connection")
     if reach.open_conversation:
