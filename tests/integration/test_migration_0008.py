@@ -23,6 +23,7 @@ from inmail.services.catalog import seed_catalog
 from inmail.services.context import Deps, PlanVersionCache
 from inmail.services.inmail import decline, post_in_thread, send_inmail
 from inmail.store import schema
+from inmail.store import search as search_store
 from inmail.store.db import Database, make_engine
 from inmail.store.messaging import ThreadRecord, thread_row
 from inmail.store.tables import threads
@@ -60,7 +61,10 @@ def _thread(
 
 def _old_data(deps: Deps) -> tuple[str, str]:
     """Three awaiting InMails a -> b (two at the same moment), one a -> c, and others."""
-    a, b, c = (new_member(deps, "premium_business", T0) for _ in range(3))
+    with pytest.MonkeyPatch.context() as old_app:
+        # The app of 0007 kept no search index (migration 0010 builds it from the members).
+        old_app.setattr(search_store, "write_document", lambda *_args, **_kw: None)
+        a, b, c = (new_member(deps, "premium_business", T0) for _ in range(3))
     rows = [
         _thread("th_old1", a, b, T0 + days(1)),
         _thread("th_old2", a, b, T0 + days(2)),
