@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from inmail.domain.messaging import BODY_MAX, SUBJECT_MAX, Channel, Route, followup_due_at
+from inmail.domain.messaging import BODY_MAX, SUBJECT_MAX, Channel, Route, next_followup_at
 from inmail.domain.plans import Plan
 from inmail.domain.reading import looks_english, mentions, name_parts, placeholders, words
 from inmail.domain.text import TextRule
@@ -129,9 +129,7 @@ def awaiting(
 ) -> Awaiting:
     """An awaiting InMail thread, with when the sender's ``plan`` allows a follow-up (SPEC §5):
     ``followup_after_days`` after its last InMail, while ``max_followups`` are not used up."""
-    if followups_sent >= plan.max_followups:
-        return Awaiting(thread_id, sent_at, None)
-    return Awaiting(thread_id, sent_at, followup_due_at(last_inmail_at, plan))
+    return Awaiting(thread_id, sent_at, next_followup_at(last_inmail_at, followups_sent, plan))
 
 
 @dataclass(frozen=True, slots=True)
