@@ -136,9 +136,15 @@ def build(deps: Deps, world: World) -> tuple[list[str], str]:
     with deps.db.write() as conn:
         for a, b in world.connections:
             network_store.insert_connection(conn, ids[a], ids[b], T0)
+        awaiting: set[tuple[int, int]] = set()
         for a, b, status in world.threads:
-            if a != b:
-                message_store.insert_thread(conn, _thread(ids[a], ids[b], status))
+            # One InMail awaiting a response per sender and recipient (migration 0008's
+            # unique index): a world cannot hold a second one for the same pair.
+            if a == b or (status == "awaiting_response" and (a, b) in awaiting):
+                continue
+            if status == "awaiting_response":
+                awaiting.add((a, b))
+            message_store.insert_thread(conn, _thread(ids[a], ids[b], status))
         for a, b in world.blocks:
             network_store.block(conn, ids[a], ids[b], T0)
     viewer = ids[0]

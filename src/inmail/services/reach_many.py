@@ -10,7 +10,7 @@ test_search_reach.py holds it to that, on random small graphs).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
@@ -53,35 +53,38 @@ def reaches(
     Open Profile needs the plan they are on now). The sender is not among them.
     """
     known = reach_store.facts(conn, sender.member_id, list(found))
-    # As gather_reach: the sender's InMail still awaiting a response makes a new one refused.
     awaiting = message_store.awaiting_inmails(conn, sender.member_id, list(found))
     plan_of = deps.plans.lookup(conn)
     reached: dict[str, Reached] = {}
     for member_id, recipient in found.items():
         plan = plan_of(recipient.record.plan, recipient.plan_version)
-        shared = known.mutuals.get(member_id, [])
         connected = member_id in known.connected
-        degree = 1 if connected else (2 if shared else 3)
+        degree = 1 if connected else (2 if known.mutuals.get(member_id) else 3)
+        blocked = member_id in known.blocked
+        # As gather_reach: the sender's InMail still awaiting a response makes a new one
+        # refused, and nobody blocked either way has a route, free or not.
+        asks_inmail = not (connected or blocked or not recipient.inmail_open)
+        in_groups = [] if blocked else known.groups.get(member_id, [])
         reach = Reach(
             sender_plan=sender.subscription.plan,
             connected=connected,
-            blocked=member_id in known.blocked,
+            blocked=blocked,
             recipient_accepts_inmail=recipient.inmail_open,
             recipient_open_profile=recipient.open_profile and plan.is_paid,
-            open_conversation=False,
+            open_conversation=not blocked and member_id in known.conversing,
+            group_peer=bool(in_groups) and recipient.group_messages_open,
+            free_routes=() if blocked else _free_routes(recipient, known, member_id, degree),
+            awaiting=awaiting.get(member_id) if asks_inmail else None,
         )
-        if not (connected or reach.blocked or not recipient.inmail_open):
-            reach = replace(reach, awaiting=awaiting.get(member_id))
-        if not reach.blocked:
-            reach = _with_routes(reach, recipient, known, member_id, degree)
         reached[member_id] = Reached(degree, reach)
     return reached
 
 
-def _with_routes(
-    reach: Reach, recipient: Recipient, known: Facts, member_id: str, degree: int
-) -> Reach:
-    """The reach of someone not blocked: conversations, shared groups and every free route."""
+def _free_routes(
+    recipient: Recipient, known: Facts, member_id: str, degree: int
+) -> tuple[tuple[str, str], ...]:
+    """Every free route to someone not blocked: shared groups, introductions, contact info
+    and a mention, in the order :func:`reach.gather_reach` gives them."""
     in_groups = known.groups.get(member_id, [])
     routes = [group_route(g) for g in in_groups] if recipient.group_messages_open else []
     shared = known.mutuals.get(member_id, [])[:MUTUALS_SHOWN]
@@ -92,9 +95,4 @@ def _with_routes(
         if visible_to(Visibility(visibility), is_self=False, degree=degree)
     ]
     routes.append(mention_route(recipient.record.handle))
-    return replace(
-        reach,
-        open_conversation=member_id in known.conversing,
-        group_peer=bool(in_groups) and recipient.group_messages_open,
-        free_routes=tuple(routes),
-    )
+    return tuple(routes)

@@ -190,6 +190,7 @@ class _Tiers:
                 limit=limit - len(found),
                 scope=self.scope,
                 values=self.values,
+                rare=tier == Tier.NAME,  # few names hold a given word: no walk to fill a page
             )
             found += [(Position(tier, s), o) for s, o in hits]
         return found

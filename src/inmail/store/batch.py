@@ -2,12 +2,16 @@
 
 ``column.in_(ids)`` binds one parameter per id: for 200 ids, SQLAlchemy renders 200
 placeholders and the driver parses them all, on every call, which costs more than
-running the query. :func:`among` binds the whole list once, as one string the database
+running the query (an ``expanding`` bind parameter is no better: it is rendered again
+for each call's count). Here the whole list is bound once, as one string the database
 reads as a list, in a subquery the database runs once: an array literal unnested on
 PostgreSQL (``IN (SELECT unnest(CAST(:ids AS VARCHAR[])))``; a string, because the
 driver's own array dumping costs as much again, and a subquery, because a cast inside
 ``= ANY(...)`` is parsed again for every row it filters), a JSON array read by
 ``json_each`` on SQLite.
+
+Two forms: :func:`among` for a statement built per call, and :func:`id_list` with
+:func:`bound_ids` for a statement built once per engine and bound by name.
 """
 
 from __future__ import annotations
@@ -16,17 +20,41 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, String, bindparam, cast, func, select
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    select,
+)
 
 
 def among(conn: Connection, column: ColumnElement[Any], ids: Sequence[str]) -> ColumnElement[bool]:
     """``column IN ids`` for ``conn``'s engine, with ``ids`` bound as one value."""
-    if conn.dialect.name == "postgresql":
-        listed = bindparam(None, array_literal(ids), type_=String, unique=True)
-        return column.in_(select(func.unnest(cast(listed, ARRAY(String)))))
-    listed = bindparam(None, json.dumps(list(ids)), type_=String, unique=True)
-    each = func.json_each(listed).table_valued("value")
-    return column.in_(select(each.c.value))
+    listed = bindparam(None, bound_ids(conn.dialect.name, ids), type_=String, unique=True)
+    return column.in_(_unpacked(conn.dialect.name, listed))
+
+
+def id_list(dialect: str, name: str) -> Select[Any]:
+    """The ids bound by ``name`` (a value from :func:`bound_ids`), as a one-column SELECT
+    for ``column.in_(...)`` in a statement built once for the engine ``dialect``."""
+    return _unpacked(dialect, bindparam(name, type_=String))
+
+
+def bound_ids(dialect: str, ids: Sequence[str]) -> str:
+    """``ids`` as the one value :func:`id_list` unpacks on the engine ``dialect``."""
+    return array_literal(ids) if dialect == "postgresql" else json.dumps(list(ids))
+
+
+def _unpacked(dialect: str, listed: BindParameter[str]) -> Select[Any]:
+    if dialect == "postgresql":
+        return select(func.unnest(cast(listed, ARRAY(String))))
+    return select(func.json_each(listed).table_valued("value").c.value)
 
 
 def array_literal(values: Sequence[str]) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from inmail.domain.messaging import AwaitingInmail
+from inmail.store.batch import among
 from inmail.store.tables import AWAITING_INMAIL, messages, notifications, threads
 
 
@@ -235,7 +236,7 @@ def awaiting_inmails(
         )
         .where(
             threads.c.initiator_id == initiator_id,
-            threads.c.recipient_id.in_(list(recipient_ids)),
+            among(conn, threads.c.recipient_id, recipient_ids),
             AWAITING_INMAIL,
         )
         .order_by(threads.c.recipient_id, threads.c.duplicate_rank.desc())

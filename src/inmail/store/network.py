@@ -6,7 +6,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from inmail.store.tables import blocks, connections, invitations
 
@@ -26,8 +36,9 @@ def insert_connection(conn: Connection, x: str, y: str, at: datetime) -> None:
     conn.execute(connections.insert().values(a=a, b=b, created_at=at))
 
 
-def neighbours(member_id: str) -> Any:
-    """A subquery of the member's 1st-degree connections (column ``id``)."""
+def neighbours(member_id: str | ColumnElement[str]) -> Any:
+    """A subquery of the member's 1st-degree connections (column ``id``); ``member_id`` is
+    an id or a bound parameter (for a statement built once)."""
     return union_all(
         select(connections.c.b.label("id")).where(connections.c.a == member_id),
         select(connections.c.a.label("id")).where(connections.c.b == member_id),

@@ -10,7 +10,8 @@ the same order (by ``seq``, the document's place in the index):
 - PostgreSQL: a GIN index on ``document`` (a tsvector). A GIN index cannot
   walk in order, so a page first walks the next ``WALK x limit`` rows in order
   (a common word fills the page there) and asks the index only when that is
-  not enough (a rare word: few matches to sort).
+  not enough (a rare word: few matches to sort). Words a caller knows to be
+  rare (a name's: ``find(rare=True)``) go to the index at once.
 
 A small set of candidates (a member's connections) is looked at one by one
 instead, with the same match written as a condition on each row.
@@ -110,9 +111,14 @@ def find(
     limit: int,
     scope: Scope = EVERYONE,
     values: Mapping[str, Any] | None = None,
+    rare: bool = False,
 ) -> list[Hit]:
     """Up to ``limit`` documents that ``match`` holds, with ``seq`` above ``after``, by ``seq``,
-    among the owners ``scope`` allows (its sets read ``values``: ``viewer``, ``skip``)."""
+    among the owners ``scope`` allows (its sets read ``values``: ``viewer``, ``skip``).
+
+    ``rare``: the caller expects few documents to match (a name's words): PostgreSQL
+    asks its word index at once, rather than first walking rows that would mostly fail.
+    """
     sqlite = _is_sqlite(conn)
     bound = {**(values or {}), "after": after, "limit": limit}
     if scope.among or not match.required:
@@ -130,9 +136,10 @@ def find(
         statement = _statement(index, "fts5", True, scope)
         return _hits(conn.execute(statement, bound | {"match": _fts5_query(match)}))
     bound |= {"tsquery": _tsquery(match), "window": WALK * limit}
-    walked = _hits(conn.execute(_statement(index, "gin_walk", False, scope), bound))
-    if len(walked) == limit:
-        return walked
+    if not rare:
+        walked = _hits(conn.execute(_statement(index, "gin_walk", False, scope), bound))
+        if len(walked) == limit:
+            return walked
     return _hits(conn.execute(_statement(index, "gin", False, scope), bound))
 
 
