@@ -38,7 +38,8 @@ def axe_violations(page: Page) -> list[str]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(axe_source())
     result: dict[str, Any] = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        "tags => axe.run(document, "
+        "{runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
         AXE_TAGS,
     )
     lines = []
@@ -67,9 +68,10 @@ def wider_than_window(page: Page) -> list[str]:
           for (const el of document.body.querySelectorAll('*')) {
             const box = el.getBoundingClientRect();
             if (box.width > 0 && box.right > limit + 1 && !el.closest('.scroll')) {
-              out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-                       (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') +
-                       ' → ' + Math.round(box.right) + 'px');
+              const cls = typeof el.className === 'string' && el.className
+                ? '.' + el.className.split(' ').join('.') : '';
+              const id = el.id ? '#' + el.id : '';
+              out.push(el.tagName.toLowerCase() + id + cls + ' → ' + Math.round(box.right) + 'px');
             }
           }
           return out.slice(0, 10);

@@ -49,7 +49,8 @@ def test_the_phone_menu_is_one_line_and_opens_without_javascript(
     _sign_in_on_a_phone(page, server.members["grace"])
     header = page.get_by_role("banner")
     box = header.bounding_box()
-    assert box is not None and box["height"] < 64, box  # brand and "Menu": one line
+    assert box is not None
+    assert box["height"] < 64, box  # brand and "Menu": one line
     menu = page.locator("summary", has_text="Menu")
     expect(menu).to_be_visible()
     expect(page.get_by_role("link", name="Credits", exact=True)).to_be_hidden()

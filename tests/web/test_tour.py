@@ -58,9 +58,40 @@ def _send(page: Page, to: Member) -> str:
     return page.url.removeprefix(page.url.split("/threads/")[0])
 
 
-def test_every_page_reads_well_at_both_widths(
-    new_page: Callable[[], Page], server: Server
-) -> None:
+def _fill_in(page: Page) -> str:
+    """Ada posts (mentioning Grace) and saves a template, so those pages show content; the
+    template's path."""
+    page.goto("/feed")
+    page.get_by_label("What is on your mind?").fill(
+        "Comparing notes on compilers with @grace this week. Who else wants to join?"
+    )
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.get_by_text("Comparing notes on compilers")).to_be_visible()
+    page.goto("/templates")
+    page.get_by_label("Name (only you see it)").fill("First hello")
+    page.get_by_label("Subject", exact=True).fill("A question for you, {first_name}")
+    page.get_by_label("Message", exact=True).fill(
+        "Hi {first_name}, I enjoyed your work at {company|your company}. Could we talk?"
+    )
+    page.get_by_role("button", name="Save template").click()
+    page.goto("/templates")
+    page.get_by_role("link", name="First hello").first.click()
+    expect(page).to_have_url(re.compile(r"/templates/[^/?]+"))
+    return page.url.removeprefix(page.url.split("/templates/")[0])
+
+
+def _open_menu(page: Page, problems: list[str]) -> None:
+    """The phone's menu, opened over the inbox: screenshotted and checked like a page."""
+    page.set_viewport_size({"width": WIDTHS["phone"], "height": HEIGHT})
+    page.goto("/inbox")
+    page.locator("summary", has_text="Menu").click()
+    expect(page.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
+    page.screenshot(path=str(_tour_dir() / f"menu-{WIDTHS['phone']}.png"))
+    problems.extend(check_page(page, "the open menu at 390px"))
+    page.set_viewport_size({"width": WIDTHS["desktop"], "height": HEIGHT})
+
+
+def test_every_page_reads_well_at_both_widths(new_page: Callable[[], Page], server: Server) -> None:
     problems: list[str] = []
     guest = new_page()
     console = Console().watch(guest)
@@ -77,12 +108,13 @@ def test_every_page_reads_well_at_both_widths(
     console.watch(ada)
     sign_in(ada, server.members["ada"])
     thread = _send(ada, server.members["hubert"])
-    hubert, grace = server.members["hubert"], server.members["grace"]
+    template = _fill_in(ada)
+    hubert, grace = server.members["hubert"], server.members["grace"]  # a long name; a connection
     member_pages = {
         "inbox": "/inbox",
         "thread": thread,
         "compose": "/compose",
-        "compose-paid": f"/compose?to={hubert.id}",
+        "compose-paid": f"/compose?to={server.members['zed'].id}",
         "compose-free": f"/compose?to={grace.id}",
         "people": "/people?q=Hopper",
         "profile": f"/members/{hubert.id}",
@@ -96,10 +128,12 @@ def test_every_page_reads_well_at_both_widths(
         "mentions": "/mentions",
         "notifications": "/notifications",
         "templates": "/templates",
+        "template": template,
         "stats": "/stats",
     }
     for name, path in member_pages.items():
         _visit(ada, name, path, problems)
+    _open_menu(ada, problems)
     assert console.errors == []  # before the 404 below, which the console reports as an error
     ada.goto("/threads/no-such-thread")
     _look(ada, "not-found", problems)
@@ -120,6 +154,9 @@ def test_the_favicon_is_served_from_the_app(server: Server) -> None:
 
 def test_axe_reports_what_it_is_there_to_catch(page: Page) -> None:
     """The checker itself: a button without a name and an image without a text are serious."""
-    page.set_content('<html lang="en"><title>Test</title><body><main><img src="x.png"><button></button></main></body></html>')
+    page.set_content(
+        '<html lang="en"><title>Test</title>'
+        '<body><main><img src="x.png"><button></button></main></body></html>'
+    )
     found = axe_violations(page)
     assert [line.split(" ")[0] for line in found] == ["button-name", "image-alt"]
