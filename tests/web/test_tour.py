@@ -133,6 +133,11 @@ def test_every_page_reads_well_at_both_widths(new_page: Callable[[], Page], serv
     }
     for name, path in member_pages.items():
         _visit(ada, name, path, problems)
+    ada.goto("/credits")
+    ada.get_by_role("link", name=re.compile(r"^Buy 5 credits")).click()
+    expect(ada.get_by_role("button", name=re.compile(r"^Confirm: pay"))).to_be_visible()
+    _look(ada, "confirm-pack", problems)
+    _visit(ada, "confirm-plan", "/credits/plan/confirm?plan=recruiter_lite", problems)
     _open_menu(ada, problems)
     assert console.errors == []  # before the 404 below, which the console reports as an error
     ada.goto("/threads/no-such-thread")
