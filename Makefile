@@ -43,6 +43,7 @@ AXE := tests/web/node_modules/axe-core/axe.min.js
 axe: $(AXE)
 
 $(AXE): tests/web/package.json tests/web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for axe-core: apt-get install npm"; exit 1; }
 	npm ci --prefix tests/web --no-audit --no-fund
 	touch $(AXE)
 
