@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint typecheck pytest bench lock clean
+.PHONY: install browser axe demo test lint typecheck pytest screenshots bench lock clean
 
 install: $(STAMP)
 
@@ -37,8 +37,22 @@ browser:
 	@test -x $(CHROMIUM) || { echo "installing chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-pytest: install browser
+# axe-core, pinned in tests/web/package-lock.json, for the accessibility checks (tests/web/axe.py).
+AXE := tests/web/node_modules/axe-core/axe.min.js
+
+axe: $(AXE)
+
+$(AXE): tests/web/package.json tests/web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for axe-core: apt-get install npm"; exit 1; }
+	npm ci --prefix tests/web --no-audit --no-fund
+	touch $(AXE)
+
+pytest: install browser axe
 	$(BIN)/pytest
+
+# Every page at 1280 and 390 px into docs/screenshots/ (the README's tour links them).
+screenshots: install browser axe
+	INMAIL_TOUR_DIR=docs/screenshots $(BIN)/pytest tests/web/test_tour.py -q
 
 test: lint typecheck pytest
 
@@ -51,4 +65,4 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/web/node_modules

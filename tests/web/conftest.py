@@ -132,10 +132,15 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "otto": ("Otto Unanswered", "basic"),
     "sol": ("Sol Scheduler", PAID),
     "ned": ("Ned Noreply", "basic"),
+    # The tour (tests/web/test_tour.py): every page, looked at and checked, with a long name.
+    "ada": ("Ada Lovelace", PAID),
+    "grace": ("Grace Hopper", "basic"),
+    "hubert": ("Hubert Wolfeschlegelsteinhausenbergerdorff-Brightwater", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {
     "wyn": {"company": "Northwind", "headline": "Data engineer"},
+    "grace": {"company": "Remington Rand", "headline": "Compiler engineer"},
 }
 BULK_TEMPLATE = TemplateText(
     Letter("A role for you, {first_name}", "Hi {first_name}, would you have 15 minutes to talk?"),
@@ -172,6 +177,7 @@ def _seed(database_url: str) -> dict[str, Member]:
         adjust_credits(deps, member_id=made["nora"].id, amount=-25, reason="seed: used up", now=T0)
         connect(deps, a=made["nora"].id, b=made["mia"].id, now=T0)
         connect(deps, a=made["mia"].id, b=made["omar"].id, now=T0)
+        connect(deps, a=made["ada"].id, b=made["grace"].id, now=T0)
         create_template(
             deps, owner_id=made["bo"].id, name="Hiring hello", text=BULK_TEMPLATE, now=T0
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
@@ -33,6 +33,7 @@ from inmail.web.forms import FailedForm, on_failure
 from inmail.web.session import CsrfChecked, LoginRequired
 
 router = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).parent / "static"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -42,6 +43,12 @@ def home(request: Request) -> Response:
     if request.session.get("operator") is True:
         return RedirectResponse("/admin", status_code=303)
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The SVG icon, for what asks the conventional path (a CSV download, the API docs page)."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -110,7 +117,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         https_only=runtime.settings.secure_cookies,
         max_age=14 * 24 * 3600,
     )
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
     routers = (
         router,
