@@ -378,7 +378,7 @@ def test_a_members_page_describes_the_next_renewal_under_a_scheduled_cancel(
     found = re.search(r'<p id="next-renewal">(.*?)</p>', page, re.S)
     assert found is not None
     assert found.group(1) == (
-        "Next renewal 2026-02-28, to Basic (free): no credits, no fee; 25 will be forfeited."
+        "Next renewal 28 Feb 2026, to Basic (free): no credits, no fee; 25 will be forfeited."
     )
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from inmail.domain.errors import DomainError, NotFound, ValidationError
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
-from inmail.services import catalog, members, renewals, statements, subscriptions
+from inmail.services import catalog, members, renewals, statement, statements, subscriptions
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.web.common import back, page, runtime_of
@@ -169,7 +169,10 @@ def _member(
         member=member,
         credits=credits,
         subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
-        lines=statements.recent_ledger(rt.deps, member_id=member_id, now=now, limit=LEDGER_LINES),
+        lines=statement.describe_lines(
+            rt.deps,
+            statements.recent_ledger(rt.deps, member_id=member_id, now=now, limit=LEDGER_LINES),
+        ),
         ledger_limit=LEDGER_LINES,
         charges=charges,
         charges_after=charges_after,
