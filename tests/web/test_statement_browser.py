@@ -130,6 +130,12 @@ def test_the_statement_is_newest_first_in_words_with_pages_that_go_older_and_new
     expect(table).not_to_contain_text("cycle:")  # no internal references on the page
     expect(table).not_to_contain_text("inmail:")
     expect(page.get_by_role("link", name="Newer")).to_have_count(0)  # the newest page
+    # Charges are newest first too, in words: the pack, then the latest plan fee.
+    charges = page.locator("#charges tbody tr")
+    expect(charges.nth(0).locator("td")).to_have_text(["29 Jan 2026", "Pack of 5", "45.00 USD"])
+    expect(charges.nth(1).locator("td")).to_have_text(
+        ["27 Jan 2026", "Plan fee for the cycle", "59.99 USD"]
+    )
     first_page = rows.all_inner_texts()
     _look(page, "credits-statement")
 
@@ -277,12 +283,10 @@ def test_stats_show_sent_answered_declined_and_pending_beside_the_rate(
         "2 of the 3 InMails that count were answered or declined within 30 days."
     )
     figures = page.locator("#response-counts")
-    for term, value in (
-        ("Sent", "4"),
-        ("Answered", "1"),
-        ("Declined", "1"),
-        ("Pending", "1"),
-        ("No response", "1"),
-    ):
-        expect(figures.locator(f"dt:text-is('{term}') + dd")).to_contain_text(value)
+    for term, value in (("Sent", 4), ("Answered", 1), ("Declined", 1), ("Pending", 1)):
+        row = figures.get_by_role("row", name=re.compile(f"^{term} "))
+        expect(row.locator("td.num")).to_have_text(str(value))
+    expect(
+        figures.get_by_role("row", name=re.compile("^No response")).locator("td.num")
+    ).to_have_text("1")
     _look(page, "stats")
