@@ -130,7 +130,7 @@ def test_an_upgrade_shows_its_charge_first_and_is_charged_once(page: Page, serve
     page.goto("/credits")
     expect(page.locator("#balance")).to_have_text("50")
     charges = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Amount"))
-    expect(charges.get_by_role("row").filter(has_text="proration")).to_have_count(1)
+    expect(charges.get_by_role("row").filter(has_text="Upgrade, prorated")).to_have_count(1)
 
 
 def test_a_downgrade_is_shown_with_its_date_and_the_next_renewal_follows_it(
