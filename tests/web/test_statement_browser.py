@@ -290,3 +290,22 @@ def test_stats_show_sent_answered_declined_and_pending_beside_the_rate(
         figures.get_by_role("row", name=re.compile("^No response")).locator("td.num")
     ).to_have_text("1")
     _look(page, "stats")
+
+
+def test_every_date_a_member_reads_has_its_year_and_times_their_zone(
+    page: Page, served: Runtime
+) -> None:
+    writer, reader = _member(served, "Dora", PAID), _member(served, "Rudi")
+    thread = _send(served, writer, reader, T0 - timedelta(hours=1))
+    sign_in(page, writer)
+    page.goto(f"/threads/{thread}")
+    expect(page.get_by_text(f"{writer.name} · 31 Jan 2026, 08:00 UTC")).to_be_visible()
+    _look(page, "thread-dates")
+    page.goto("/credits/packs/confirm?pack=pack_5")
+    expect(page.locator("#confirm-details")).to_contain_text("on 31 Jan 2027, unless spent before")
+    _look(page, "confirm-pack")
+    page.goto("/credits/plan/confirm?plan=basic")
+    expect(page.locator("#confirm-details")).to_contain_text("on 28 Feb 2026, 09:00 UTC")
+    _look(page, "confirm-plan")
+    page.goto(f"/feed?mention={reader.handle}")
+    _look(page, "feed-mention")
