@@ -94,6 +94,9 @@ def test_the_credits_page_leads_with_balance_and_renewal_then_actions_then_histo
     # The renewal's day carries its year: "28 Feb 2026", never "Feb 28".
     expect(page.locator("#renewal-heading + .stat")).to_have_text("28 Feb 2026")
     expect(page.locator("#next-renewal")).to_contain_text("+25 credits, up to")
+    # One cycle, in one year: the chart says "31 Jan"; its table of figures the whole day.
+    expect(page.locator("svg.chart text")).to_have_text(["31 Jan"])
+    expect(page.locator("#cycle-figures tbody td").first).to_have_text("31 Jan 2026")
     _look(page, "credits-new-member")
 
 
