@@ -288,6 +288,9 @@ def test_a_member_page_shows_credits_ledger_charges_and_changes_the_plan(operato
     assert "59.99 USD" in shown.text
     assert "45.00 USD" in shown.text
     assert "latest 100 lines" in shown.text
+    assert 'Pack of 5 <span class="muted">(grant, purchase)</span>' in shown.text  # in words
+    charged = shown.text[shown.text.index('id="charges-heading"') :]
+    assert charged.index("pack (5 credits)") < charged.index("subscription")  # newest first
     upgraded = operator.post(f"/admin/members/{member_id}/plan", plan="recruiter")
     assert upgraded.url.path == f"/admin/members/{member_id}"
     # Created just now: the whole cycle is left, so the whole fee difference and 25 credits.

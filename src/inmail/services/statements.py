@@ -157,8 +157,12 @@ def list_charges(
     now: datetime,
     after: int | None = None,
     limit: int = 50,
+    newest_first: bool = False,
+    before: int | None = None,
 ) -> list[ChargeLine]:
-    """Charges oldest first; ``member_id=None`` lists every member's (the operator's export).
+    """Charges oldest first (``newest_first``: newest first); ``member_id=None`` lists every
+    member's (the operator's export). ``after``/``before``: only charges whose ``seq`` is
+    above/below that cursor.
 
     Every renewal due by ``now`` is applied first, so the fees of cycles that
     started while nobody looked are in the list, at their cycle's start.
@@ -167,11 +171,14 @@ def list_charges(
         refresh(deps, member_id, now)
     else:
         renew_all(deps, now=now)
-    query = select(charges).order_by(charges.c.seq).limit(limit)
+    order = charges.c.seq.desc() if newest_first else charges.c.seq
+    query = select(charges).order_by(order).limit(limit)
     if member_id is not None:
         query = query.where(charges.c.member_id == member_id)
     if after is not None:
         query = query.where(charges.c.seq > after)
+    if before is not None:
+        query = query.where(charges.c.seq < before)
     with deps.db.read() as conn:
         rows = conn.execute(query).all()
     return [

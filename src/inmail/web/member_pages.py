@@ -325,7 +325,9 @@ def _credits(
         periods=statement.by_cycle(shown.lines, view.cycle_start),
         packs=catalog.list_packs(rt.deps),
         plans=plans,
-        charges=statements.list_charges(rt.deps, member_id=member_id, now=now, limit=200)[::-1],
+        charges=statements.list_charges(
+            rt.deps, member_id=member_id, now=now, limit=200, newest_first=True
+        ),
         subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
         settings=settings.get_settings(rt.deps, member_id=member_id),
         failed=failed,
