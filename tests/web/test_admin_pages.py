@@ -284,10 +284,13 @@ def test_a_member_page_shows_credits_ledger_charges_and_changes_the_plan(operato
     shown = operator.client.get(f"/admin/members/{member_id}")
     assert shown.status_code == 200
     assert re.search(r'id="balance">30<', shown.text)
-    assert "2027-01-31" in shown.text  # the pack's lot expires a year after purchase
+    assert "31 Jan 2027" in shown.text  # the pack's lot expires a year after purchase
     assert "59.99 USD" in shown.text
     assert "45.00 USD" in shown.text
     assert "latest 100 lines" in shown.text
+    assert 'Pack of 5 <span class="muted">(grant, purchase)</span>' in shown.text  # in words
+    charged = shown.text[shown.text.index('id="charges-heading"') :]
+    assert charged.index("pack (5 credits)") < charged.index("subscription")  # newest first
     upgraded = operator.post(f"/admin/members/{member_id}/plan", plan="recruiter")
     assert upgraded.url.path == f"/admin/members/{member_id}"
     # Created just now: the whole cycle is left, so the whole fee difference and 25 credits.
@@ -378,7 +381,7 @@ def test_a_members_page_describes_the_next_renewal_under_a_scheduled_cancel(
     found = re.search(r'<p id="next-renewal">(.*?)</p>', page, re.S)
     assert found is not None
     assert found.group(1) == (
-        "Next renewal 2026-02-28, to Basic (free): no credits, no fee; 25 will be forfeited."
+        "Next renewal 28 Feb 2026, to Basic (free): no credits, no fee; 25 will be forfeited."
     )
 
 

@@ -58,7 +58,7 @@ def test_compose_says_an_inmail_awaits_and_links_to_the_follow_up(
     expect(awaiting).to_contain_text("Your InMail to Otto Unanswered is still awaiting a response")
     expect(awaiting).to_contain_text("nothing is charged")
     expect(awaiting).to_contain_text(
-        "You can follow up in that conversation from Feb 07, 09:00 UTC"
+        "You can follow up in that conversation from 7 Feb 2026, 09:00 UTC"
     )
     expect(page.locator("#cost-preview")).to_contain_text("Cannot send a new InMail")
     expect(page.get_by_role("button", name=re.compile("Send"))).to_have_count(0)

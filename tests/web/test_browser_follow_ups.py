@@ -59,7 +59,7 @@ def test_schedule_a_follow_up_on_compose_see_it_on_the_thread_and_cancel_it(
     )
     card = page.locator("#scheduled-follow-up")
     expect(card.get_by_role("heading")).to_have_text("Scheduled follow-up pending")
-    expect(card).to_contain_text("Sent by itself on Feb 10, 2026 09:00 UTC if Ned Noreply")
+    expect(card).to_contain_text("Sent by itself on 10 Feb 2026, 09:00 UTC if Ned Noreply")
     expect(card).to_contain_text(FOLLOW_UP)
     _no_sideways_scroll(page)
     _shots(page, "follow-up-thread")
@@ -87,7 +87,7 @@ def test_the_follow_up_works_without_javascript(browser: Browser, server: Server
         page.get_by_label("Follow-up text").fill("Any thoughts?")
         page.get_by_role("button", name="Send InMail (1 credit)").click()  # no confirm: no JS
         card = page.locator("#scheduled-follow-up")
-        expect(card).to_contain_text("Sent by itself on Feb 07, 2026 09:00 UTC")
+        expect(card).to_contain_text("Sent by itself on 7 Feb 2026, 09:00 UTC")
         card.get_by_role("button", name="Cancel the scheduled follow-up").click()
         expect(card.get_by_role("heading")).to_have_text("Scheduled follow-up cancelled")
     finally:

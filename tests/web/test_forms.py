@@ -431,7 +431,7 @@ def test_the_same_confirmed_purchase_sent_twice_charges_once(site: Site) -> None
     shown = _text(confirm.text)
     assert "5 credits for 45.00 USD" in shown
     assert "your balance goes from 25 to 30" in shown
-    assert "on Jan 31, 2027" in shown
+    assert "on 31 Jan 2027" in shown
     form = {"csrf": ada.csrf, "once": _once(confirm.text, "/credits/packs"), "pack": "pack_5"}
     first = ada.client.post("/credits/packs", data=form)
     again = ada.client.post("/credits/packs", data=form)
@@ -453,8 +453,8 @@ def test_a_confirmed_upgrade_is_charged_once_and_as_shown(site: Site) -> None:
     assert "Upgrade to Recruiter now" in shown
     assert "Charged now 387.50 USD" in shown  # (835.00 - 59.99) / 2, rounded down
     assert "Credits now +12 at once: your balance goes from 25 to 37" in shown
-    assert "Rollover cap 150 plan credits, from the renewal on Feb 28, 2026" in shown
-    assert "Next renewal Feb 28, 2026: Recruiter, +50 credits, fee 835.00 USD" in shown
+    assert "Rollover cap 150 plan credits, from the renewal on 28 Feb 2026" in shown
+    assert "Next renewal 28 Feb 2026: Recruiter, +50 credits, fee 835.00 USD" in shown
     form = {"csrf": ada.csrf, "once": _once(confirm.text, "/credits/plan"), "plan": "recruiter"}
     first = ada.client.post("/credits/plan", data=form)
     again = ada.client.post("/credits/plan", data=form)
@@ -474,12 +474,12 @@ def test_a_scheduled_cancel_shows_what_the_renewal_will_really_do(site: Site) ->
     confirm = _text(ada.get("/credits/plan/confirm?plan=basic").text)
     assert "Cancel: move to Basic (free) at the end of this cycle" in confirm
     assert "Charged now nothing" in confirm
-    assert "on Feb 28, 2026 at 09:00 UTC" in confirm
-    assert "Forfeited 25 plan credits at the renewal on Feb 28, 2026" in confirm
+    assert "on 28 Feb 2026, 09:00 UTC" in confirm
+    assert "Forfeited 25 plan credits at the renewal on 28 Feb 2026" in confirm
     before = _text(ada.get("/credits").text)
     assert "+25 credits, up to 75 plan credits; fee 59.99 USD." in before
     done = _text(ada.post("/credits/plan", plan="basic").text)
-    assert "Basic (free) starts at the next renewal, on Feb 28, 2026; nothing charged now." in done
+    assert "Basic (free) starts at the next renewal, on 28 Feb 2026; nothing charged now." in done
     assert "Your plan becomes Basic (free) then." in done
     assert "No credits are granted and no fee is charged after that." in done
     assert "25 credits will be forfeited at the renewal." in done

@@ -88,7 +88,7 @@ def test_a_pack_is_confirmed_with_its_price_and_bought_once(page: Page, server: 
     expect(page.get_by_role("heading", name="Confirm your purchase")).to_be_visible()
     expect(_said(page, "Charged now")).to_have_text("45.00 USD")
     expect(_said(page, "Credits")).to_have_text("+5 at once: your balance goes from 25 to 30")
-    expect(_said(page, "Expire")).to_have_text("on Jan 31, 2027, unless spent before")
+    expect(_said(page, "Expire")).to_have_text("on 31 Jan 2027, unless spent before")
     _both_widths(page, "confirm-pack")
     page.get_by_role("button", name="Confirm: pay 45.00 USD").click()
     expect(page.get_by_role("status")).to_have_text("Charged 45.00 USD for 5 credits.")
@@ -111,7 +111,7 @@ def test_an_upgrade_shows_its_charge_first_and_is_charged_once(page: Page, serve
     expect(_said(page, "Charged now")).to_contain_text("775.01 USD")  # the whole cycle is left
     expect(_said(page, "Credits now")).to_have_text("+25 at once: your balance goes from 25 to 50")
     expect(_said(page, "Rollover cap")).to_contain_text(
-        "150 plan credits, from the renewal on Feb 28, 2026"
+        "150 plan credits, from the renewal on 28 Feb 2026"
     )
     _both_widths(page, "confirm-upgrade")
     form = page.locator("form[action='/credits/plan']")
@@ -130,7 +130,7 @@ def test_an_upgrade_shows_its_charge_first_and_is_charged_once(page: Page, serve
     page.goto("/credits")
     expect(page.locator("#balance")).to_have_text("50")
     charges = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Amount"))
-    expect(charges.get_by_role("row").filter(has_text="proration")).to_have_count(1)
+    expect(charges.get_by_role("row").filter(has_text="Upgrade, prorated")).to_have_count(1)
 
 
 def test_a_downgrade_is_shown_with_its_date_and_the_next_renewal_follows_it(
@@ -142,7 +142,7 @@ def test_a_downgrade_is_shown_with_its_date_and_the_next_renewal_follows_it(
         page.get_by_role("heading", name="Cancel: move to Basic (free) at the end of this cycle")
     ).to_be_visible()
     expect(_said(page, "Forfeited")).to_contain_text(
-        "25 plan credits at the renewal on Feb 28, 2026"
+        "25 plan credits at the renewal on 28 Feb 2026"
     )
     expect(_said(page, "Charged now")).to_have_text("nothing")
     _both_widths(page, "confirm-cancel")

@@ -82,7 +82,7 @@ def test_a_send_with_the_box_ticked_schedules_it_and_the_thread_shows_it(site: S
     shown = _text(thread.text)
     assert "InMail sent: 1 credit spent, 24 left. Follow-up scheduled in 10 days" in shown
     assert "Scheduled follow-up pending" in shown
-    assert "Sent by itself on Feb 10, 2026 09:00 UTC if Bob Babbage has neither replied" in shown
+    assert "Sent by itself on 10 Feb 2026, 09:00 UTC if Bob Babbage has neither replied" in shown
     assert FOLLOW_UP in shown
     assert "Cancel the scheduled follow-up" in shown
     thread_path = thread.url.path
@@ -96,7 +96,7 @@ def test_a_send_with_the_box_ticked_schedules_it_and_the_thread_shows_it(site: S
     shown = _text(cancelled.text)
     assert "Scheduled follow-up cancelled: nothing will be sent or charged." in shown
     assert (
-        "Scheduled follow-up cancelled Cancelled on Jan 31, 2026 09:00 UTC: you cancelled it"
+        "Scheduled follow-up cancelled Cancelled on 31 Jan 2026, 09:00 UTC: you cancelled it"
         in shown
     )
     assert "Cancel the scheduled follow-up" not in shown
@@ -167,7 +167,7 @@ def test_a_due_follow_up_goes_out_on_the_senders_next_page(site: Site) -> None:
     shown = _text(ada.get("/inbox").text)  # any page of Ada's
     assert "Inbox" in shown
     thread = _text(ada.get(thread_path).text)
-    assert "Scheduled follow-up sent Sent on Feb 07, 2026 09:00 UTC" in thread
+    assert "Scheduled follow-up sent Sent on 7 Feb 2026, 09:00 UTC" in thread
     assert thread.count(FOLLOW_UP) == 1  # in the conversation, not repeated in the card
     assert _balance(site, "ada") == 23
     assert FOLLOW_UP in bob_visit.get(thread_path).text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,3 +103,39 @@ def check_agreed_charge(charge: Money | None, agreed_minor: int | None, what: st
         f"{what} now bills {charge}, but you were shown {shown}; nothing was charged: "
         "look at the new amount and confirm again"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CheaperPack:
+    """A pack whose credits cost less each than overage's: ``per_credit`` vs ``overage_per_credit``
+    (both rounded down to the minor unit, for showing)."""
+
+    pack: Pack
+    per_credit: Money
+    overage_per_credit: Money
+
+
+def packs_cheaper_than_overage(plan: Plan, packs: Iterable[Pack]) -> list[CheaperPack]:
+    """The packs ``plan`` may buy whose price per credit is below its overage pack's (SPEC §6),
+    cheapest per credit first; none when the plan has no packs or no overage.
+
+    Compared exactly (price x credits of the other), in the overage pack's currency only.
+    """
+    every = list(packs)
+    overage = next((p for p in every if p.code == plan.overage_pack), None)
+    if not (plan.packs and plan.overage) or overage is None:
+        return []
+    o_price, o_credits = overage.price, overage.credits
+    cheaper = [
+        p
+        for p in every
+        if p.code != overage.code
+        and p.price.currency == o_price.currency
+        and p.price.amount_minor * o_credits < o_price.amount_minor * p.credits
+    ]
+    cheaper.sort(key=lambda p: (p.price.amount_minor / p.credits, p.credits))
+    each = Money(o_price.amount_minor // o_credits, o_price.currency)
+    return [
+        CheaperPack(p, Money(p.price.amount_minor // p.credits, p.price.currency), each)
+        for p in cheaper
+    ]

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound
-from inmail.domain.messaging import ResponseStats, SentInmail, followup_due_at, response_stats
+from inmail.domain.messaging import (
+    ResponseStats,
+    SentInmail,
+    ThreadStatus,
+    followup_due_at,
+    response_stats,
+)
+from inmail.domain.templates import Counts, TemplateSend, count_responses
 from inmail.services.context import Deps, current_account
 from inmail.services.statements import get_credits
 from inmail.store import messaging as message_store
@@ -175,3 +182,20 @@ def stats(deps: Deps, *, member_id: str, now: datetime) -> ResponseStats:
     with deps.db.read() as conn:
         sent = message_store.inmails_sent_by(conn, member_id)
     return response_stats([SentInmail(at, answered) for at, answered in sent], now)
+
+
+def response_counts(deps: Deps, *, member_id: str, now: datetime) -> Counts:
+    """The member's InMails (follow-ups included) as SPEC §5 counts them at ``now``: sent,
+    answered and declined within 30 days, pending (under 30 days, no response yet), no
+    response, and the rate over those that count."""
+    require_utc(now)
+    with deps.db.read() as conn:
+        found = message_store.inmail_outcomes(conn, member_id)
+    sends = [TemplateSend(at, responded, _outcome(status)) for at, responded, status in found]
+    return count_responses(sends, now)
+
+
+def _outcome(status: str) -> str:
+    # Read only when the thread has a response: a decline, or else a reply (the thread is
+    # "answered", or "open" once the conversation goes on).
+    return "declined" if status == ThreadStatus.DECLINED else "answered"

@@ -116,13 +116,13 @@ def list_ledger(
 ) -> list[LedgerLine]:
     """The member's ledger, oldest first, ``limit`` lines after line ``after``."""
     refresh(deps, member_id, now)
-    query = _ledger_of(member_id).order_by(ledger_entries.c.id).limit(limit)
+    query = ledger_of(member_id).order_by(ledger_entries.c.id).limit(limit)
     if after is not None:
         query = query.where(ledger_entries.c.id > after)
-    return _ledger_lines(deps, query)
+    return ledger_lines(deps, query)
 
 
-def _ledger_of(member_id: str) -> Select[Any]:
+def ledger_of(member_id: str) -> Select[Any]:
     return (
         select(ledger_entries, lots.c.source)
         .join(lots, lots.c.id == ledger_entries.c.lot_id)
@@ -130,7 +130,7 @@ def _ledger_of(member_id: str) -> Select[Any]:
     )
 
 
-def _ledger_lines(deps: Deps, query: Select[Any]) -> list[LedgerLine]:
+def ledger_lines(deps: Deps, query: Select[Any]) -> list[LedgerLine]:
     with deps.db.read() as conn:
         rows = conn.execute(query).all()
     return [
@@ -157,8 +157,12 @@ def list_charges(
     now: datetime,
     after: int | None = None,
     limit: int = 50,
+    newest_first: bool = False,
+    before: int | None = None,
 ) -> list[ChargeLine]:
-    """Charges oldest first; ``member_id=None`` lists every member's (the operator's export).
+    """Charges oldest first (``newest_first``: newest first); ``member_id=None`` lists every
+    member's (the operator's export). ``after``/``before``: only charges whose ``seq`` is
+    above/below that cursor.
 
     Every renewal due by ``now`` is applied first, so the fees of cycles that
     started while nobody looked are in the list, at their cycle's start.
@@ -167,11 +171,14 @@ def list_charges(
         refresh(deps, member_id, now)
     else:
         renew_all(deps, now=now)
-    query = select(charges).order_by(charges.c.seq).limit(limit)
+    order = charges.c.seq.desc() if newest_first else charges.c.seq
+    query = select(charges).order_by(order).limit(limit)
     if member_id is not None:
         query = query.where(charges.c.member_id == member_id)
     if after is not None:
         query = query.where(charges.c.seq > after)
+    if before is not None:
+        query = query.where(charges.c.seq < before)
     with deps.db.read() as conn:
         rows = conn.execute(query).all()
     return [
@@ -184,7 +191,7 @@ def list_charges(
 
 @dataclass(frozen=True, slots=True)
 class CycleSummary:
-    label: str
+    start: datetime  # UTC: the cycle's (or, on Basic, the calendar month's) first moment
     granted: int
     spent: int
     lost: int  # forfeited above the cap or expired
@@ -204,8 +211,8 @@ def cycle_summaries(
     starts = [start for start in dated if start is not None]
     totals = {start: [0, 0, 0] for start in starts}
     # Only the lines of the cycles shown: an old account's whole ledger is never loaded.
-    recent = _ledger_of(member_id).where(ledger_entries.c.at >= starts[0])
-    for line in _ledger_lines(deps, recent.order_by(ledger_entries.c.id)):
+    recent = ledger_of(member_id).where(ledger_entries.c.at >= starts[0])
+    for line in ledger_lines(deps, recent.order_by(ledger_entries.c.id)):
         bucket = max((s for s in starts if s <= line.at), default=None)
         if bucket is None:
             continue
@@ -215,7 +222,7 @@ def cycle_summaries(
             totals[bucket][2] -= line.amount
         elif line.amount > 0:
             totals[bucket][0] += line.amount
-    return [CycleSummary(s.strftime("%b %d"), *totals[s]) for s in starts]
+    return [CycleSummary(s, *totals[s]) for s in starts]
 
 
 def month_floor(moment: datetime) -> datetime:
@@ -262,8 +269,8 @@ def recent_ledger(
 ) -> list[LedgerLine]:
     """The member's latest ``limit`` ledger lines, newest first."""
     refresh(deps, member_id, now)
-    return _ledger_lines(
-        deps, _ledger_of(member_id).order_by(ledger_entries.c.id.desc()).limit(limit)
+    return ledger_lines(
+        deps, ledger_of(member_id).order_by(ledger_entries.c.id.desc()).limit(limit)
     )
 
 

@@ -259,6 +259,19 @@ def inmails_sent_by(conn: Connection, member_id: str) -> list[tuple[datetime, da
     return [(r[0], r[1]) for r in conn.execute(query)]
 
 
+def inmail_outcomes(
+    conn: Connection, member_id: str
+) -> list[tuple[datetime, datetime | None, str]]:
+    """(sent at, responded at, thread status) of every InMail the member sent, follow-ups
+    included: the status tells a reply ("answered") from a decline ("declined")."""
+    query = (
+        select(messages.c.created_at, threads.c.responded_at, threads.c.status)
+        .join(threads, threads.c.id == messages.c.thread_id)
+        .where(messages.c.sender_id == member_id, messages.c.kind.in_(("inmail", "followup")))
+    )
+    return [(r[0], r[1], r[2]) for r in conn.execute(query)]
+
+
 def notification_row(
     member_id: str, at: datetime, kind: str, text: str, reference: str, once_key: str | None = None
 ) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from inmail.domain.errors import DomainError, NotFound, ValidationError
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
-from inmail.services import catalog, members, renewals, statements, subscriptions
+from inmail.services import catalog, members, renewals, statement, statements, subscriptions
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.web.common import back, page, runtime_of
@@ -142,10 +142,10 @@ def members_page(
 def member_page(
     request: Request,
     member_id: str,
-    charges_after: Annotated[int | None, Query(ge=0)] = None,
+    charges_before: Annotated[int | None, Query(ge=0)] = None,
 ) -> HTMLResponse:
     try:
-        return _member(request, member_id, charges_after)
+        return _member(request, member_id, charges_before)
     except DomainError as error:
         return page(request, "error.html", status_code=404, message=error.message)
 
@@ -153,7 +153,7 @@ def member_page(
 def _member(
     request: Request,
     member_id: str,
-    charges_after: int | None = None,
+    charges_before: int | None = None,
     failed: FailedForm | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
@@ -161,7 +161,12 @@ def _member(
     member = members.get_member(rt.deps, member_id, now=now)
     credits = statements.get_credits(rt.deps, member_id=member_id, now=now)
     charges = statements.list_charges(
-        rt.deps, member_id=member_id, now=now, after=charges_after, limit=CHARGES_PER_PAGE
+        rt.deps,
+        member_id=member_id,
+        now=now,
+        before=charges_before,
+        limit=CHARGES_PER_PAGE,
+        newest_first=True,
     )
     return page(
         request,
@@ -169,10 +174,13 @@ def _member(
         member=member,
         credits=credits,
         subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
-        lines=statements.recent_ledger(rt.deps, member_id=member_id, now=now, limit=LEDGER_LINES),
+        lines=statement.describe_lines(
+            rt.deps,
+            statements.recent_ledger(rt.deps, member_id=member_id, now=now, limit=LEDGER_LINES),
+        ),
         ledger_limit=LEDGER_LINES,
         charges=charges,
-        charges_after=charges_after,
+        charges_before=charges_before,
         next_charges=charges[-1].seq if len(charges) == CHARGES_PER_PAGE else None,
         plans=catalog.list_plans(rt.deps),
         failed=failed,

@@ -16,12 +16,14 @@ from inmail.domain.errors import DomainError
 from inmail.services.context import Deps
 from inmail.services.members import get_member, members_by_id
 from inmail.store.members import MemberRecord
+from inmail.web.dates import FILTERS
 from inmail.web.look import initials, swatch
 from inmail.web.session import csrf_token, flash, take_flashes
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["initials"] = initials
 templates.env.filters["swatch"] = swatch
+templates.env.filters.update(FILTERS)  # day, moment: every date on every page (web.dates)
 
 # Form text defaults to "" so that the services, not the form parser, say what is wrong.
 Text = Annotated[str, Form(max_length=10_000)]

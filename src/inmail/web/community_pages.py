@@ -203,11 +203,17 @@ def message_group_member(
 
 
 @router.get("/feed", response_class=HTMLResponse)
-def feed_page(request: Request, member_id: WebMember) -> HTMLResponse:
-    return _feed(request, member_id)
+def feed_page(
+    request: Request, member_id: WebMember, mention: Annotated[str, Query(max_length=64)] = ""
+) -> HTMLResponse:
+    """The feed; ``mention``: a handle to start the post with (compose's free route)."""
+    draft = f"@{mention.strip().lstrip('@')} " if mention.strip().lstrip("@") else ""
+    return _feed(request, member_id, draft=draft)
 
 
-def _feed(request: Request, member_id: str, failed: FailedForm | None = None) -> HTMLResponse:
+def _feed(
+    request: Request, member_id: str, failed: FailedForm | None = None, draft: str = ""
+) -> HTMLResponse:
     rt = runtime_of(request)
     found = [p for _, p in posts.feed(rt.deps, member_id=member_id, limit=50)]
     comments = posts.comments_on(rt.deps, post_ids=[p.id for p in found])
@@ -216,6 +222,7 @@ def _feed(request: Request, member_id: str, failed: FailedForm | None = None) ->
     return page(
         request,
         "feed.html",
+        draft=draft,
         posts=found,
         comments=comments,
         people=people_by_id(rt.deps, ids, rt.clock.now()),

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from inmail.domain.coach import Tip
 from inmail.domain.errors import DomainError, ValidationError
 from inmail.domain.messaging import Agreed, Channel
+from inmail.domain.purchases import packs_cheaper_than_overage
 from inmail.domain.templates import Letter
 from inmail.services import (
     catalog,
@@ -23,6 +24,7 @@ from inmail.services import (
     quote,
     sequences,
     settings,
+    statement,
     statements,
     subscriptions,
     templates,
@@ -30,6 +32,7 @@ from inmail.services import (
 from inmail.web import people_pages, template_pages
 from inmail.web.coach_panel import draft_tips, panel
 from inmail.web.common import Id, back, not_found, page, runtime_of
+from inmail.web.dates import chart_labels, day
 from inmail.web.forms import (
     FailedForm,
     OnceKey,
@@ -39,6 +42,7 @@ from inmail.web.forms import (
     on_failure,
     refused_on,
 )
+from inmail.web.free_routes import WHY_FREE, free_routes
 from inmail.web.sequence_fields import (
     FollowUpBody,
     FollowUpChecked,
@@ -200,7 +204,12 @@ def _compose(
         return page(
             request, "compose.html", recipient=None, preview=None, error=error.message, **shown
         )
-    balance = statements.get_credits(rt.deps, member_id=member_id, now=now).balance
+    mine = statements.get_credits(rt.deps, member_id=member_id, now=now)
+    cheaper = (
+        packs_cheaper_than_overage(mine.terms, catalog.list_packs(rt.deps))
+        if preview.overage_charge
+        else []
+    )
     if tips is None:  # before anything is written: the tips about the recipient
         tips = draft_tips(rt, member_id, to, "", "", sends_free=preview.cost_credits == 0)
     terms = sequences.follow_up_terms(rt.deps, member_id=member_id, now=now)
@@ -210,7 +219,10 @@ def _compose(
         recipient=recipient,
         preview=preview,
         error=None,
-        balance=balance,
+        balance=mine.balance,
+        routes=free_routes(rt.deps, member_id, recipient, preview.alternatives),
+        why_free=WHY_FREE,
+        cheaper=cheaper,
         again=again,
         **panel(tips, written=again is not None),
         from_template=template_pages.from_template(rt.deps, member_id, to, template, now),
@@ -277,30 +289,45 @@ def send(
 
 @router.get("/credits", response_class=HTMLResponse)
 def credits_page(
-    request: Request, member_id: WebMember, page_after: Annotated[int | None, Query(ge=0)] = None
+    request: Request,
+    member_id: WebMember,
+    before: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
 ) -> HTMLResponse:
-    return _credits(request, member_id, page_after)
+    """The credits page; ``before``/``after``: the statement's Older/Newer page cursors."""
+    return _credits(request, member_id, before=before, after=after)
 
 
 def _credits(
-    request: Request, member_id: str, after: int | None = None, failed: FailedForm | None = None
+    request: Request,
+    member_id: str,
+    failed: FailedForm | None = None,
+    *,
+    before: int | None = None,
+    after: int | None = None,
 ) -> HTMLResponse:
     rt = runtime_of(request)
     now = rt.clock.now()
     view = statements.get_credits(rt.deps, member_id=member_id, now=now)
-    lines = statements.list_ledger(rt.deps, member_id=member_id, now=now, after=after, limit=25)
+    shown = statement.statement_page(
+        rt.deps, member_id=member_id, now=now, before=before, after=after
+    )
     plans = catalog.list_plans(rt.deps)
+    summary = statements.cycle_summaries(rt.deps, member_id=member_id, now=now)
     return page(
         request,
         "credits.html",
         plan_names={p.code: p.name for p in plans},
         credits=view,
-        summary=statements.cycle_summaries(rt.deps, member_id=member_id, now=now),
-        lines=lines,
-        next_after=lines[-1].id if len(lines) == 25 else None,
+        summary=summary,
+        chart_labels=chart_labels([c.start for c in summary]),
+        statement=shown,
+        periods=statement.by_cycle(shown.lines, view.cycle_start),
         packs=catalog.list_packs(rt.deps),
         plans=plans,
-        charges=statements.list_charges(rt.deps, member_id=member_id, now=now, limit=200),
+        charges=statements.list_charges(
+            rt.deps, member_id=member_id, now=now, limit=200, newest_first=True
+        ),
         subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
         settings=settings.get_settings(rt.deps, member_id=member_id),
         failed=failed,
@@ -319,10 +346,10 @@ def ledger_csv(request: Request, member_id: WebMember) -> Response:
     )
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        ["id", "at", "kind", "amount", "balance_after", "lot_id", "source", "reference"]
-    )
-    for line in lines:
+    header = ["id", "at", "kind", "amount", "balance_after", "lot_id", "source", "reference"]
+    writer.writerow([*header, "description"])  # times in UTC (ISO 8601), as the API's
+    for shown in statement.describe_lines(rt.deps, lines):
+        line = shown.line
         writer.writerow(
             [
                 line.id,
@@ -333,6 +360,7 @@ def ledger_csv(request: Request, member_id: WebMember) -> Response:
                 line.lot_id,
                 line.source,
                 line.reference,
+                shown.said.text,
             ]
         )
     headers = {"Content-Disposition": 'attachment; filename="inmail-ledger.csv"'}
@@ -549,7 +577,7 @@ def plan_changed(view: subscriptions.SubscriptionView, names: dict[str, str]) ->
         return f"Upgraded to {plan}: {charged} for {granted} now."
     if view.change == "scheduled" and view.pending_plan and view.cycle_end:
         pending = names.get(view.pending_plan, view.pending_plan)
-        when = view.cycle_end.strftime("%b %d, %Y")
+        when = day(view.cycle_end)  # UTC: the operator's page says it too
         return f"{pending} starts at the next renewal, on {when}; nothing charged now."
     if view.change == "unscheduled":
         return f"The scheduled change was withdrawn: you stay on {plan}."
@@ -563,6 +591,6 @@ def stats_page(request: Request, member_id: WebMember) -> HTMLResponse:
     return page(
         request,
         "stats.html",
-        stats=inbox.stats(rt.deps, member_id=member_id, now=now),
+        counts=inbox.response_counts(rt.deps, member_id=member_id, now=now),
         template_stats=templates.template_stats(rt.deps, owner_id=member_id, now=now),
     )
