@@ -136,6 +136,8 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "ada": ("Ada Lovelace", PAID),
     "grace": ("Grace Hopper", "basic"),
     "hubert": ("Hubert Wolfeschlegelsteinhausenbergerdorff-Brightwater", "basic"),
+    # Nobody writes to, mentions or invites Ivy: her pages stay empty (tests/web/test_look.py).
+    "ivy": ("Ivy Untouched", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {
