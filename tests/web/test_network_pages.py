@@ -264,7 +264,7 @@ def test_an_introduction_forwarded_opens_a_free_thread(site: Site) -> None:
 
     notices = ada.get("/notifications")
     assert "An introduction was made" in _text(notices)
-    link = re.search(r'href="(/threads/[^"]+)"', notices.text)
+    link = re.search(r'href="(/notifications/[^"]+\?to=thread[^"]+)"', notices.text)
     assert link is not None
     thread = _text(ada.get(link.group(1)))
     assert "You two should meet" in thread
