@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import Query
+from fastapi import Body, Query
 from pydantic import BaseModel, Field
 
+from inmail.api.fields import OMITTABLE
 from inmail.api.schemas import In
 
 BoxQuery = Annotated[
@@ -24,7 +25,15 @@ Reason = Literal["not_interested", "not_now", "wrong_person"]
 
 
 class DeclineIn(In):
-    reason: Reason | None = Field(default=None, description="why: counted in the sender's stats")
+    reason: Annotated[
+        Reason | None, OMITTABLE, Field(description="why: counted in their stats")
+    ] = None
+
+
+B = TypeVar("B", bound=In)
+NoBody = Annotated[B, Body()]
+"""A request body that may be left out (then the route's default instance stands for it)."""
+NO_REASON = DeclineIn()
 
 
 class ArchivedOut(BaseModel):

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from inmail.api import render
 from inmail.api.deps import CurrentMember, IdempotencyKey, IdPath, MemberQuery, Now, ServicesDep
 from inmail.api.errors import problem_responses
-from inmail.api.inbox_schemas import BoxQuery, DeclineIn
+from inmail.api.inbox_schemas import NO_REASON, BoxQuery, DeclineIn, NoBody
 from inmail.api.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -150,11 +150,12 @@ def decline(
     member_id: CurrentMember,
     deps: ServicesDep,
     now: Now,
-    body: DeclineIn | None = None,
+    body: NoBody[DeclineIn] = NO_REASON,
 ) -> DeclinedOut:
-    reason = None if body is None or body.reason is None else DeclineReason(body.reason)
+    """The body is optional: without one (or a reason), the decline gives none."""
+    reason = None if body.reason is None else DeclineReason(body.reason)
     inmail.decline(deps, member_id=member_id, thread_id=thread_id, now=now, reason=reason)
-    return DeclinedOut(status="declined", reason=body.reason if body else None)
+    return DeclinedOut(status="declined", reason=body.reason)
 
 
 @router.get("/me/follow-ups")

@@ -76,12 +76,15 @@ def _in_box(member_id: str, box: Box, archived: ColumnElement[bool]) -> ColumnEl
 
 
 def _first_subject() -> Any:
-    first = (
-        select(func.min(messages.c.seq))
-        .where(messages.c.thread_id == threads.c.id, messages.c.subject.is_not(None))
+    """The subject of the thread's first message that has one (its InMail's)."""
+    first = messages.alias("first_message")
+    oldest = (
+        select(func.min(first.c.seq))
+        .where(first.c.thread_id == threads.c.id, first.c.subject.is_not(None))
+        .correlate(threads)
         .scalar_subquery()
     )
-    return select(messages.c.subject).where(messages.c.seq == first).scalar_subquery()
+    return select(messages.c.subject).where(messages.c.seq == oldest).scalar_subquery()
 
 
 def list_box(
