@@ -132,10 +132,21 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "otto": ("Otto Unanswered", "basic"),
     "sol": ("Sol Scheduler", PAID),
     "ned": ("Ned Noreply", "basic"),
+    # The inbox (tests/web/test_inbox_browser.py): Ida writes; Hal, Huw and Hana read; Ivy is
+    # Ida's and Hal's mutual connection; Ike fills pages of sent InMail.
+    "ida": ("Ida Inboxer", PAID),
+    "hal": ("Hal Hearer", "basic"),
+    "huw": ("Huw Archiver", "basic"),
+    "hana": ("Hana Notified", "basic"),
+    "ivy": ("Ivy Mutual", "basic"),
+    "ike": ("Ike Pager", PAID),
+    "fay": ("Fay Followup", PAID),
+    "fin": ("Fin Silent", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {
     "wyn": {"company": "Northwind", "headline": "Data engineer"},
+    "ida": {"company": "Analytical Engines", "headline": "Talent partner for engineers"},
 }
 BULK_TEMPLATE = TemplateText(
     Letter("A role for you, {first_name}", "Hi {first_name}, would you have 15 minutes to talk?"),
@@ -172,6 +183,8 @@ def _seed(database_url: str) -> dict[str, Member]:
         adjust_credits(deps, member_id=made["nora"].id, amount=-25, reason="seed: used up", now=T0)
         connect(deps, a=made["nora"].id, b=made["mia"].id, now=T0)
         connect(deps, a=made["mia"].id, b=made["omar"].id, now=T0)
+        connect(deps, a=made["ida"].id, b=made["ivy"].id, now=T0)
+        connect(deps, a=made["ivy"].id, b=made["hal"].id, now=T0)
         create_template(
             deps, owner_id=made["bo"].id, name="Hiring hello", text=BULK_TEMPLATE, now=T0
         )
