@@ -44,11 +44,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Plain DROP COLUMNs as well (SQLite 3.35+): a batch copy would rebuild the threads
+    # table and its partial unique index.
     op.drop_index("ix_notifications_member_unread", table_name="notifications")
-    with op.batch_alter_table("notifications") as batch:
-        batch.drop_column("read_at")
-    with op.batch_alter_table("threads") as batch:
-        batch.drop_column("decline_reason")
-        for side in reversed(_SIDES):
-            batch.drop_column(f"{side}_archived_seq")
-            batch.drop_column(f"{side}_seen_seq")
+    op.drop_column("notifications", "read_at")
+    op.drop_column("threads", "decline_reason")
+    for side in reversed(_SIDES):
+        op.drop_column("threads", f"{side}_archived_seq")
+        op.drop_column("threads", f"{side}_seen_seq")
