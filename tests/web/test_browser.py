@@ -247,7 +247,7 @@ def test_a_group_member_gets_a_free_group_message(
     assert _balance(owner) == "25"  # a group message costs no credit
 
     other.goto("/inbox")
-    other.get_by_role("row").filter(has_text=founder.name).get_by_role("link").click()
+    other.get_by_role("listitem").filter(has_text=founder.name).get_by_role("link").click()
     expect(other.get_by_role("article")).to_contain_text("Welcome aboard, Gwen!")
     other.goto("/groups")
     expect(other.locator("#my-groups")).to_contain_text("Browser Testers")
