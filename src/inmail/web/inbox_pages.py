@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from inmail.api.pagination import decode_thread_cursor, encode_thread_cursor
 from inmail.domain.errors import DomainError
 from inmail.domain.inbox import BOX_LABELS, DECLINE_LABELS, Box, box_of
-from inmail.services import inbox, threads
+from inmail.services import inbox, members, threads
 from inmail.store.messaging import ThreadRecord
 from inmail.web.common import back, not_found, page, runtime_of
 from inmail.web.community_pages import notification_link
@@ -42,6 +42,7 @@ def inbox_page(
     last = rows[-1].thread if len(rows) == PAGE_SIZE else None
     more = None if last is None else encode_thread_cursor(last.last_message_at, last.id)
     due = inbox.follow_ups(rt.deps, member_id=member_id, now=now) if shown is Box.INBOX else []
+    names = members.members_by_id(rt.deps, [d.thread.recipient_id for d in due], now=now)
     return page(
         request,
         "inbox.html",
@@ -51,6 +52,7 @@ def inbox_page(
         more=more,
         paged=bool(after),
         due=due,
+        names=names,
         member_id=member_id,
     )
 
