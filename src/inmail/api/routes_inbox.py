@@ -18,7 +18,9 @@ from inmail.services import inbox, threads
 from inmail.services.context import Deps
 from inmail.services.threads import InboxItem
 
-router = APIRouter(prefix="/v1", tags=["messaging"], responses=problem_responses(401, 404, 422))
+router = APIRouter(
+    prefix="/v1", tags=["messaging"], responses=problem_responses(401, 403, 404, 422)
+)
 
 
 def box_page(
