@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inmail.domain import dates
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound
 from inmail.domain.inbox import notice_text
@@ -181,7 +182,7 @@ def _credit_warnings(deps: Deps, member_id: str, now: datetime) -> None:
             (
                 "forfeit_soon",
                 f"Use them or lose them: {credits.forfeit_at_next_renewal} credits will be "
-                f"forfeited at the renewal on {renewal.date().isoformat()}",
+                f"forfeited at the renewal on {dates.day(renewal)}",
                 f"renewal:{renewal.isoformat()}",
             )
         )
@@ -190,7 +191,7 @@ def _credit_warnings(deps: Deps, member_id: str, now: datetime) -> None:
             notices.append(
                 (
                     "expiring_soon",
-                    f"{lot.remaining} credits expire on {lot.expires_at.date().isoformat()}",
+                    f"{lot.remaining} credits expire on {dates.day(lot.expires_at)}",
                     f"lot:{lot.id}",
                 )
             )
