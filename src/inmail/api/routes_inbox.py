@@ -35,11 +35,9 @@ def box_page(
 
 
 def _thread(item: InboxItem) -> ThreadOut:
-    shown = render.thread(item.thread, ())
+    last = () if item.last_message is None else (item.last_message,)
+    shown = render.thread(item.thread, last)  # with its last message only, as without a box
     shown.subject, shown.unread, shown.archived = item.subject, item.unread, item.archived
-    if item.last_message is not None:
-        shown.last_message = render.last_message(item.last_message)
-        shown.messages = []
     return shown
 
 
