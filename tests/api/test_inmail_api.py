@@ -358,7 +358,7 @@ def test_notifications_warn_about_renewals_forfeits_expiry_and_low_balance(api: 
     api.advance(days=365 - 86 - 2)  # two days before the pack expires
     notes = api.client.get("/v1/me/notifications", headers=member.auth).json()["items"]
     assert [n["text"] for n in notes if n["kind"] == "expiring_soon"] == [
-        "1 credits expire on 2027-01-31"
+        "1 credits expire on 31 Jan 2027"
     ]
     again = api.client.get("/v1/me/notifications", headers=member.auth).json()["items"]
     assert len(again) == len(notes)  # each warning is written once

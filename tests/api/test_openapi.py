@@ -144,6 +144,7 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("FollowUpIn", "template_id"): ID,
     ("TargetingIn", "candidates"): ID,
     ("TargetingIn", "cursor"): {"minLength": 1, "maxLength": 200, "pattern": CURSOR_PATTERN},
+    ("DeclineIn", "reason"): {"enum": ["not_interested", "not_now", "wrong_person"]},
 }
 
 

@@ -136,13 +136,24 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "ada": ("Ada Lovelace", PAID),
     "grace": ("Grace Hopper", "basic"),
     "hubert": ("Hubert Wolfeschlegelsteinhausenbergerdorff-Brightwater", "basic"),
-    # Nobody writes to, mentions or invites Ivy: her pages stay empty (tests/web/test_look.py).
-    "ivy": ("Ivy Untouched", "basic"),
+    # Nobody writes to, mentions or invites Una: her pages stay empty (tests/web/test_look.py).
+    "una": ("Una Untouched", "basic"),
+    # The inbox (tests/web/test_inbox_browser.py): Ida writes; Hal, Huw and Hana read; Ivy is
+    # Ida's and Hal's mutual connection; Ike fills pages of sent InMail.
+    "ida": ("Ida Inboxer", PAID),
+    "hal": ("Hal Hearer", "basic"),
+    "huw": ("Huw Archiver", "basic"),
+    "hana": ("Hana Notified", "basic"),
+    "ivy": ("Ivy Mutual", "basic"),
+    "ike": ("Ike Pager", PAID),
+    "fay": ("Fay Followup", PAID),
+    "fin": ("Fin Silent", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {
     "wyn": {"company": "Northwind", "headline": "Data engineer"},
     "grace": {"company": "Remington Rand", "headline": "Compiler engineer"},
+    "ida": {"company": "Analytical Engines", "headline": "Talent partner for engineers"},
 }
 BULK_TEMPLATE = TemplateText(
     Letter("A role for you, {first_name}", "Hi {first_name}, would you have 15 minutes to talk?"),
@@ -180,6 +191,8 @@ def _seed(database_url: str) -> dict[str, Member]:
         connect(deps, a=made["nora"].id, b=made["mia"].id, now=T0)
         connect(deps, a=made["mia"].id, b=made["omar"].id, now=T0)
         connect(deps, a=made["ada"].id, b=made["grace"].id, now=T0)
+        connect(deps, a=made["ida"].id, b=made["ivy"].id, now=T0)
+        connect(deps, a=made["ivy"].id, b=made["hal"].id, now=T0)
         create_template(
             deps, owner_id=made["bo"].id, name="Hiring hello", text=BULK_TEMPLATE, now=T0
         )

@@ -53,8 +53,8 @@ def test_sign_in_lands_on_the_empty_inbox(page: Page, server: Server) -> None:
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
     screenshot(page, "login")
     sign_in(page, server.members["kim"])
-    expect(page.get_by_role("heading", name="Inbox and sent")).to_be_visible()
-    expect(page.get_by_text("No conversations yet.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Messages")).to_be_visible()
+    expect(page.get_by_text("No messages yet.")).to_be_visible()
 
 
 def test_a_wrong_password_is_refused_in_words(page: Page, server: Server) -> None:
@@ -147,8 +147,8 @@ def test_the_recipient_replies_and_the_thread_is_answered(
 
     reader = new_page()  # a new browser context: the recipient's own session
     sign_in(reader, recipient)
-    row = reader.get_by_role("row").filter(has_text=sender.name)
-    expect(row).to_contain_text("received")
+    row = reader.get_by_role("listitem").filter(has_text=sender.name)
+    expect(row).to_contain_text("Quick question")
     expect(row).to_contain_text("awaiting response")
     screenshot(reader, "inbox")
     row.get_by_role("link", name=sender.name).click()
@@ -164,7 +164,7 @@ def test_the_recipient_replies_and_the_thread_is_answered(
     writer.reload()  # the sender sees the answer too
     expect(writer.locator(".badge", has_text="answered")).to_be_visible()
     expect(writer.get_by_text("Yes, happy to. Thursday?")).to_be_visible()
-    expect(writer.get_by_text("Read 31 Jan 2026, 09:00 UTC")).to_be_visible()
+    expect(writer.get_by_text("Read Sat 31 Jan 2026, 09:00 UTC")).to_be_visible()
 
 
 def test_a_script_in_a_message_renders_as_text(
@@ -247,7 +247,7 @@ def test_a_group_member_gets_a_free_group_message(
     assert _balance(owner) == "25"  # a group message costs no credit
 
     other.goto("/inbox")
-    other.get_by_role("row").filter(has_text=founder.name).get_by_role("link").click()
+    other.get_by_role("listitem").filter(has_text=founder.name).get_by_role("link").click()
     expect(other.get_by_role("article")).to_contain_text("Welcome aboard, Gwen!")
     other.goto("/groups")
     expect(other.locator("#my-groups")).to_contain_text("Browser Testers")

@@ -69,8 +69,8 @@ def test_the_tips_follow_the_draft_as_the_member_types(
     assert width <= PHONE["width"]  # nothing overflows on a phone
     screenshot(page, "coach-compose-390")
     assert asked == []  # the tips never asked to confirm a send
-    page.goto("/inbox")
-    expect(page.get_by_text("No conversations yet.")).to_be_visible()
+    page.goto("/inbox?box=sent")
+    expect(page.get_by_text("Nothing sent yet.")).to_be_visible()
 
 
 def test_check_message_shows_the_tips_without_javascript(browser: Browser, server: Server) -> None:

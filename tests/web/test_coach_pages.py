@@ -128,7 +128,7 @@ def test_check_message_without_javascript_shows_the_tips_and_keeps_the_draft(
     assert ">To whom it may concern, we have a role.</textarea>" in checked.text
     assert _once(checked.text) == form["once"]  # the same page: sending from here sends once
     assert _balance(site, "ada") == 25
-    assert "No conversations yet." in _text(ada.get("/inbox").text)
+    assert "Nothing sent yet." in _text(ada.get("/inbox?box=sent").text)
 
     sent = ada.client.post("/compose", data={**form, "body": "Hi Bob, a role. Interested?"})
     assert "InMail sent: 1 credit spent, 24 left." in _text(sent.text)

@@ -302,7 +302,7 @@ def test_the_same_compose_form_sent_twice_sends_one_inmail(site: Site) -> None:
     for answer in (first, again):
         assert "InMail sent: 1 credit spent, 24 left." in _text(answer.text)
     assert _balance(site, "ada") == 24
-    threads = set(re.findall(r'href="/threads/([^"]+)"', ada.get("/inbox").text))
+    threads = set(re.findall(r'href="/threads/([^"]+)"', ada.get("/inbox?box=sent").text))
     assert len(threads) == 1
     other = {**form, "body": "Something else"}
     changed = ada.client.post("/compose", data=other)
@@ -339,7 +339,7 @@ def test_a_send_that_now_costs_more_than_the_page_showed_is_refused_uncharged(
     assert (answer.status_code, answer.headers["content-type"]) == (409, HTML)
     assert "sending now costs 1 credit(s), not the 0 you were shown" in _text(answer.text)
     assert _balance(site, "ada") == 25
-    assert not re.findall(r'href="/threads/', ada.get("/inbox").text)
+    assert not re.findall(r'href="/threads/', ada.get("/inbox?box=sent").text)
 
 
 def test_a_send_that_would_now_bill_overage_unseen_is_refused_uncharged(site: Site) -> None:

@@ -125,7 +125,7 @@ def test_people_show_avatars_degrees_and_the_channel_with_an_icon(
 
 
 def test_an_empty_page_says_what_to_do_next(page: Page, server: Server) -> None:
-    sign_in(page, server.members["ivy"])  # the tour mentions Grace: Ivy has nothing yet
+    sign_in(page, server.members["una"])  # the tour mentions Grace: Una has nothing yet
     page.goto("/templates")
     empty = page.locator(".empty")
     expect(empty).to_contain_text("No templates yet.")

@@ -36,8 +36,8 @@ def _balance(page: Page) -> str:
 
 
 def _inmail_threads(page: Page, recipient: Member) -> int:
-    page.goto("/inbox")
-    return page.get_by_role("row").filter(has_text=recipient.name).count()
+    page.goto("/inbox?box=sent")
+    return page.locator("li.thread-row").filter(has_text=recipient.name).count()
 
 
 def test_the_same_compose_form_sent_again_after_back_sends_one_inmail(

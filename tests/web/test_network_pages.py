@@ -264,7 +264,7 @@ def test_an_introduction_forwarded_opens_a_free_thread(site: Site) -> None:
 
     notices = ada.get("/notifications")
     assert "An introduction was made" in _text(notices)
-    link = re.search(r'href="(/threads/[^"]+)"', notices.text)
+    link = re.search(r'href="(/notifications/[^"]+\?to=thread[^"]+)"', notices.text)
     assert link is not None
     thread = _text(ada.get(link.group(1)))
     assert "You two should meet" in thread
@@ -343,7 +343,11 @@ def test_a_mention_reaches_the_members_mentions_and_notifications(site: Site) ->
 
     notices = bob.get("/notifications")
     assert "@ada mentioned you: Notes on the engine" in _text(notices)
-    assert re.search(r'href="/mentions#post-[^"]+"', notices.text)
+    # Each links through its own read mark to the post it is about.
+    link = re.search(r'href="(/notifications/\d+\?to=post%3A[^"]+)"', notices.text)
+    assert link is not None
+    opened = bob.client.get(link.group(1), follow_redirects=False)
+    assert opened.headers["location"].startswith("/mentions#post-")
 
     post_id = re.search(r'action="/posts/([^"]+)/comments"', bob.get("/feed").text)
     assert post_id is not None
@@ -412,7 +416,7 @@ def test_the_inbox_lists_my_inmails_awaiting_a_response_until_answered(
     built.member("sam", "Sam Sender", plan="premium_business")
     built.member("rae", "Rae Recipient")
     sam = built.visitor("sam")
-    assert "No InMail of yours is waiting for an answer." in _text(sam.get("/inbox"))
+    assert "No InMail of yours is waiting for an answer." in _text(sam.get("/inbox?box=awaiting"))
     sent = send_inmail(
         built.runtime.deps,
         sender_id=built.ids["sam"],
@@ -421,9 +425,9 @@ def test_the_inbox_lists_my_inmails_awaiting_a_response_until_answered(
         body="Open to a chat?",
         now=built.runtime.clock.now(),
     )
-    inbox = _text(sam.get("/inbox"))
-    assert "Awaiting response To Rae Recipient" in inbox
-    assert "not read yet" in inbox
+    inbox = _text(sam.get("/inbox?box=awaiting"))
+    assert "Rae Recipient 31 Jan 2026 Hello You: Open to a chat?" in inbox
+    assert "awaiting response not read yet" in inbox
     post_in_thread(
         built.runtime.deps,
         member_id=built.ids["rae"],
@@ -431,4 +435,4 @@ def test_the_inbox_lists_my_inmails_awaiting_a_response_until_answered(
         body="Sure",
         now=built.runtime.clock.now(),
     )
-    assert "No InMail of yours is waiting for an answer." in _text(sam.get("/inbox"))
+    assert "No InMail of yours is waiting for an answer." in _text(sam.get("/inbox?box=awaiting"))

@@ -16,6 +16,7 @@ from inmail.api import (
     routes_admin,
     routes_bulk,
     routes_coach,
+    routes_inbox,
     routes_me,
     routes_messaging,
     routes_network,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_coach.router)
     app.include_router(routes_me.router)
     app.include_router(routes_messaging.router)
+    app.include_router(routes_inbox.router)
     app.include_router(routes_network.router)
     app.include_router(routes_search.router)
     app.include_router(routes_social.router)

@@ -231,6 +231,7 @@ def thread(t: ThreadRecord, messages: Sequence[MessageRecord]) -> ThreadOut:
         opened_at=t.opened_at,
         responded_at=t.responded_at,
         followups_sent=t.followups_sent,
+        decline_reason=t.decline_reason,  # type: ignore[arg-type]
         last_message=None if not messages else last_message(messages[-1]),
         messages=[
             MessageOut(
@@ -293,7 +294,15 @@ def invitations(found: list[Invitation], limit: int) -> Page[InvitationOut]:
 
 
 def notice(n: Notice) -> NotificationOut:
-    return NotificationOut(id=str(n.id), at=n.at, kind=n.kind, text=n.text, reference=n.reference)
+    return NotificationOut(
+        id=str(n.id),
+        at=n.at,
+        kind=n.kind,
+        text=n.text,
+        reference=n.reference,
+        read_at=n.read_at,
+        actor=n.actor_id,
+    )
 
 
 def quote(q: Quote) -> QuoteOut:

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from inmail.api import render
 from inmail.api.deps import CurrentMember, IdempotencyKey, IdPath, MemberQuery, Now, ServicesDep
 from inmail.api.errors import problem_responses
+from inmail.api.inbox_schemas import NO_REASON, BoxQuery, DeclineIn, NoBody
 from inmail.api.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -17,9 +18,11 @@ from inmail.api.pagination import (
     encode_thread_cursor,
     next_cursor,
 )
+from inmail.api.routes_inbox import box_page
 from inmail.api.routes_sequences import follow_up_request, scheduled, scheduled_ref
 from inmail.api.schemas import (
     DeclinedOut,
+    DeclinesOut,
     FollowUpOut,
     InmailIn,
     InmailSentOut,
@@ -35,8 +38,9 @@ from inmail.api.schemas import (
     ThreadOut,
 )
 from inmail.api.template_schemas import template_stats
+from inmail.domain.inbox import Box, DeclineReason
 from inmail.domain.templates import Variant
-from inmail.services import inbox, inmail, quote, sequences, templates
+from inmail.services import inbox, inmail, quote, sequences, templates, threads
 
 router = APIRouter(
     prefix="/v1", tags=["messaging"], responses=problem_responses(401, 403, 404, 409, 422)
@@ -91,9 +95,15 @@ def send_message(
 
 @router.get("/threads")
 def list_threads(
-    member_id: CurrentMember, deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    box: BoxQuery = None,
 ) -> Page[ThreadOut]:
     before = decode_thread_cursor(cursor)
+    if box is not None:
+        return box_page(deps, member_id, Box(box), before, limit)
     found = inbox.list_thread_views(deps, member_id=member_id, before=before, limit=limit)
     items = [render.thread(view.thread, view.messages) for view in found]
     last = found[-1].thread if len(found) == limit else None
@@ -105,6 +115,8 @@ def list_threads(
 def read_thread(thread_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> ThreadOut:
     view = inbox.get_thread(deps, member_id=member_id, thread_id=thread_id)
     shown = render.thread(view.thread, view.messages)
+    unread, archived = threads.thread_state(deps, member_id=member_id, thread_id=thread_id)
+    shown.unread, shown.archived = unread, archived
     found = sequences.schedule_of_thread(deps, member_id=member_id, thread_id=thread_id)
     shown.scheduled_follow_up = None if found is None else scheduled(found)
     return shown
@@ -127,16 +139,23 @@ def post_in_thread(
 
 @router.post("/threads/{thread_id}/read")
 def mark_read(thread_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now) -> ReadOut:
-    opened = inmail.mark_read(deps, member_id=member_id, thread_id=thread_id, now=now)
+    """Either member has seen the thread so far; the recipient's first read is the receipt."""
+    opened = threads.read_thread(deps, member_id=member_id, thread_id=thread_id, now=now)
     return ReadOut(thread_id=thread_id, opened_at=opened)
 
 
-@router.post("/threads/{thread_id}/decline")
+@router.post("/threads/{thread_id}/decline", response_model_exclude_none=True)
 def decline(
-    thread_id: IdPath, member_id: CurrentMember, deps: ServicesDep, now: Now
+    thread_id: IdPath,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    body: NoBody[DeclineIn] = NO_REASON,
 ) -> DeclinedOut:
-    inmail.decline(deps, member_id=member_id, thread_id=thread_id, now=now)
-    return DeclinedOut(status="declined")
+    """The body is optional: without one (or a reason), the decline gives none."""
+    reason = None if body.reason is None else DeclineReason(body.reason)
+    inmail.decline(deps, member_id=member_id, thread_id=thread_id, now=now, reason=reason)
+    return DeclinedOut(status="declined", reason=body.reason)
 
 
 @router.get("/me/follow-ups")
@@ -170,7 +189,10 @@ def notifications(
 def stats(member_id: CurrentMember, deps: ServicesDep, now: Now) -> StatsOut:
     figures = inbox.stats(deps, member_id=member_id, now=now)
     per_template = templates.template_stats(deps, owner_id=member_id, now=now)
+    declines = threads.declines_by_reason(deps, member_id=member_id)
     return StatsOut(
+        declined=sum(declines.values()),
+        declines_by_reason=DeclinesOut(**declines),
         inmails_sent=figures.inmails_sent,
         responses=figures.responses,
         counted=figures.counted,

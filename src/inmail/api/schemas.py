@@ -368,15 +368,22 @@ class ThreadOut(BaseModel):
         default=None,
         description="GET /v1/threads/{id}: the follow-up its sender scheduled (only they see it)",
     )
+    subject: str | None = Field(default=None, description="the first InMail's subject, if any")
+    unread: bool = Field(
+        default=False, description="it holds a message from the other you have not seen"
+    )
+    archived: bool = Field(default=False, description="you archived it, and nothing came since")
+    decline_reason: Literal["not_interested", "not_now", "wrong_person"] | None = None
 
 
 class ReadOut(BaseModel):
     thread_id: str
-    opened_at: datetime
+    opened_at: datetime | None = Field(description="the recipient's first read (the receipt)")
 
 
 class DeclinedOut(BaseModel):
     status: Literal["declined"]
+    reason: Literal["not_interested", "not_now", "wrong_person"] | None = None
 
 
 class FollowUpOut(BaseModel):
@@ -391,8 +398,12 @@ class NotificationOut(BaseModel):
     id: str
     at: datetime
     kind: str
-    text: str
+    text: str = Field(description='who and what: "New InMail from Ada Lovelace: <subject>"')
     reference: str
+    read_at: datetime | None = Field(default=None, description="null while unread")
+    actor: str | None = Field(
+        default=None, description="the member it is about (a thread's other side)"
+    )
 
 
 class ResponseCountsOut(BaseModel):
@@ -420,11 +431,22 @@ class TemplateStatsOut(BaseModel):
     variants: list[VariantStatsOut]
 
 
+class DeclinesOut(BaseModel):
+    """Your InMails declined, by the reason the recipient gave."""
+
+    not_interested: int
+    not_now: int
+    wrong_person: int
+    not_given: int
+
+
 class StatsOut(BaseModel):
     inmails_sent: int
     responses: int
     counted: int
     response_rate: float | None
+    declined: int = 0
+    declines_by_reason: DeclinesOut | None = None
     # Per template (live ones, and deleted ones that sent InMail), newest first.
     templates: list[TemplateStatsOut] = []
 

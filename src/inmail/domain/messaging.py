@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from inmail.domain.dates import day_and_time
 from inmail.domain.errors import (
     CostChanged,
     FollowUpLimitReached,
@@ -194,7 +195,7 @@ def check_followup(thread: ThreadState, plan: Plan, now: datetime) -> None:
         )
     if now < due:
         raise FollowUpTooEarly(
-            f"a follow-up is possible from {due.isoformat()} "
+            f"a follow-up is possible from {day_and_time(due)} "
             f"({plan.followup_after_days} days without a response)"
         )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inmail.domain import dates
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound
+from inmail.domain.inbox import notice_text
 from inmail.domain.messaging import (
     ResponseStats,
     SentInmail,
@@ -17,6 +19,8 @@ from inmail.domain.messaging import (
 from inmail.domain.templates import Counts, TemplateSend, count_responses
 from inmail.services.context import Deps, current_account
 from inmail.services.statements import get_credits
+from inmail.store import inbox as inbox_store
+from inmail.store import members as member_store
 from inmail.store import messaging as message_store
 from inmail.store.messaging import MessageRecord, ThreadRecord
 
@@ -109,11 +113,16 @@ def _notify_due(deps: Deps, member_id: str, due: list[FollowUpDue]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
+    """A notification: ``text`` names who when it is about a thread (domain.inbox.notice_text);
+    ``actor_id``: that other member; ``read_at``: None while unread."""
+
     id: int
     at: datetime
     kind: str
     text: str
     reference: str
+    read_at: datetime | None = None
+    actor_id: str | None = None
 
 
 WARN_BEFORE = timedelta(days=3)
@@ -133,7 +142,42 @@ def list_notifications(
     _credit_warnings(deps, member_id, now)
     with deps.db.read() as conn:
         rows = message_store.list_notifications(conn, member_id, before=before, limit=limit)
-    return [Notice(r.id, r.at, r.kind, r.text, r.reference) for r in rows]
+        about = [r.reference.removeprefix("thread:") for r in rows]
+        others = inbox_store.thread_others(conn, member_id, about)
+        names = {
+            m.id: m.name
+            for m in member_store.members_by_id(conn, sorted({o for o, _ in others.values()}))
+        }
+    notices = []
+    for r in rows:
+        other, reason = others.get(r.reference.removeprefix("thread:"), (None, None))
+        who = None if other is None else names.get(other)
+        text = notice_text(r.kind, r.text, who, reason)
+        notices.append(Notice(r.id, r.at, r.kind, text, r.reference, r.read_at, other))
+    return notices
+
+
+def mark_notice_read(deps: Deps, *, member_id: str, notice_id: int, now: datetime) -> datetime:
+    """Mark one of the member's notifications read: when it was (first) read.
+    Raises NotFound for a notification that is not theirs."""
+    require_utc(now)
+    with deps.db.write() as conn:
+        read_at = inbox_store.mark_notice_read(conn, member_id, notice_id, now)
+    if read_at is None:
+        raise NotFound(f"there is no notification {notice_id}")
+    return read_at
+
+
+def mark_all_notices_read(deps: Deps, *, member_id: str, now: datetime) -> int:
+    """Mark every unread notification of the member read: how many were unread."""
+    require_utc(now)
+    with deps.db.write() as conn:
+        return inbox_store.mark_all_read(conn, member_id, now)
+
+
+def unread_notice_count(deps: Deps, *, member_id: str) -> int:
+    with deps.db.read() as conn:
+        return inbox_store.unread_notices(conn, member_id)
 
 
 def _credit_warnings(deps: Deps, member_id: str, now: datetime) -> None:
@@ -145,7 +189,7 @@ def _credit_warnings(deps: Deps, member_id: str, now: datetime) -> None:
             (
                 "forfeit_soon",
                 f"Use them or lose them: {credits.forfeit_at_next_renewal} credits will be "
-                f"forfeited at the renewal on {renewal.date().isoformat()}",
+                f"forfeited at the renewal on {dates.day(renewal)}",
                 f"renewal:{renewal.isoformat()}",
             )
         )
@@ -154,7 +198,7 @@ def _credit_warnings(deps: Deps, member_id: str, now: datetime) -> None:
             notices.append(
                 (
                     "expiring_soon",
-                    f"{lot.remaining} credits expire on {lot.expires_at.date().isoformat()}",
+                    f"{lot.remaining} credits expire on {dates.day(lot.expires_at)}",
                     f"lot:{lot.id}",
                 )
             )

@@ -21,6 +21,7 @@ from inmail.domain.errors import (
     NotFound,
     ThreadClosed,
 )
+from inmail.domain.inbox import DeclineReason
 from inmail.domain.messaging import (
     ANYTHING,
     Agreed,
@@ -562,9 +563,12 @@ def _respond(
     *,
     reply_body: str | None,
     write: Keyed[Sent] | None,
+    reason: DeclineReason | None = None,
 ) -> Sent:
-    """A reply (with a body) or a decline (without): closes the wait, maybe credits back."""
+    """A reply (with a body) or a decline (without, with its ``reason`` if given): closes
+    the wait, maybe credits back."""
     status = ThreadStatus.ANSWERED if reply_body is not None else ThreadStatus.DECLINED
+    said = None if reason is None else reason.value
 
     def effect(conn: Connection) -> Sent:
         # Lock order account -> thread, the same as a follow-up's, so the two never deadlock.
@@ -572,7 +576,7 @@ def _respond(
         moved = conn.execute(
             update(threads)
             .where(threads.c.id == thread.id, threads.c.status == thread.status)
-            .values(status=status.value, responded_at=now, last_message_at=now)
+            .values(status=status.value, responded_at=now, last_message_at=now, decline_reason=said)
         )
         if moved.rowcount != 1:
             raise ThreadClosed("this thread was answered or declined a moment ago")
@@ -630,14 +634,23 @@ def _credit_back_inmails(deps: Deps, conn: Connection, thread: ThreadRecord, now
             credit_back(deps, conn, member_id=thread.initiator_id, reference=reference, now=now)
 
 
-def decline(deps: Deps, *, member_id: str, thread_id: str, now: datetime) -> ThreadStatus:
+def decline(
+    deps: Deps,
+    *,
+    member_id: str,
+    thread_id: str,
+    now: datetime,
+    reason: DeclineReason | None = None,
+) -> ThreadStatus:
+    """The recipient declines an InMail, with a ``reason`` or none; the thread closes.
+    Raises Forbidden (not the recipient of an InMail) and ThreadClosed (already answered)."""
     require_utc(now)
     thread = _visible_thread(deps, member_id, thread_id)
     if member_id != thread.recipient_id or thread.kind != "inmail":
         raise Forbidden("only the recipient of an InMail can decline it")
     if thread.status != ThreadStatus.AWAITING_RESPONSE:
         raise ThreadClosed(f"this InMail is already {thread.status.replace('_', ' ')}")
-    _respond(deps, thread, now, reply_body=None, write=None)
+    _respond(deps, thread, now, reply_body=None, write=None, reason=reason)
     return ThreadStatus.DECLINED
 
 

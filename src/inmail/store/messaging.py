@@ -29,6 +29,7 @@ class ThreadRecord:
     opened_at: datetime | None
     responded_at: datetime | None
     group_id: str | None = None
+    decline_reason: str | None = None  # the recipient's DeclineReason value, if they gave one
 
     def involves(self, member_id: str) -> bool:
         return member_id in (self.initiator_id, self.recipient_id)
@@ -50,10 +51,24 @@ class MessageRecord:
     variant: str | None = None  # variant ("a" or "b"): for the sender's stats per template
 
 
+# Columns of a thread that are one side's state, not the thread's (store.inbox reads them).
+_NOT_IN_RECORD = (
+    "duplicate_rank",  # only the one-awaiting index reads it
+    "initiator_seen_seq",
+    "initiator_archived_seq",
+    "recipient_seen_seq",
+    "recipient_archived_seq",
+)
+
+
+def thread_of_row(values: dict[str, Any]) -> ThreadRecord:
+    """A thread's record from its row's columns (by name)."""
+    kept = {name: value for name, value in values.items() if name not in _NOT_IN_RECORD}
+    return ThreadRecord(**kept)
+
+
 def _thread(row: Row[Any]) -> ThreadRecord:
-    values = dict(row._mapping)
-    values.pop("duplicate_rank", None)  # only the one-awaiting index reads it
-    return ThreadRecord(**values)
+    return thread_of_row(dict(row._mapping))
 
 
 def _message(row: Row[Any]) -> MessageRecord:

@@ -262,6 +262,14 @@ threads = Table(
     # one sender to one recipient when migration 0008 came (1 = the next older, ...): they stay
     # as they were, and every new thread takes 0 (docs/rules.md, "One InMail awaiting").
     Column("duplicate_rank", Integer, nullable=False, server_default="0"),
+    # The newest message seq each side has seen and, when it archived the thread, the newest
+    # then: a newer message makes the thread unread and unarchived for it (migration 0014).
+    Column("initiator_seen_seq", BigId, nullable=True),
+    Column("initiator_archived_seq", BigId, nullable=True),
+    Column("recipient_seen_seq", BigId, nullable=True),
+    Column("recipient_archived_seq", BigId, nullable=True),
+    # Why the recipient declined: not_interested | not_now | wrong_person (None: not said).
+    Column("decline_reason", String(20), nullable=True),
 )
 Index("ix_threads_initiator", threads.c.initiator_id, threads.c.last_message_at)
 Index("ix_threads_recipient", threads.c.recipient_id, threads.c.last_message_at)
@@ -335,8 +343,15 @@ notifications = Table(
     Column("reference", String(200), nullable=False),
     # Set for notifications computed on read (follow-up due), so each is written once.
     Column("once_key", String(200), nullable=True, unique=True),
+    Column("read_at", UTCDateTime, nullable=True),  # when the member read it (migration 0014)
 )
 Index("ix_notifications_member", notifications.c.member_id, notifications.c.id)
+Index(
+    "ix_notifications_member_unread",
+    notifications.c.member_id,
+    sqlite_where=notifications.c.read_at.is_(None),
+    postgresql_where=notifications.c.read_at.is_(None),
+)
 
 blocks = Table(
     "blocks",

@@ -14,7 +14,9 @@ from fastapi.templating import Jinja2Templates
 from inmail.bootstrap import Runtime
 from inmail.domain.errors import DomainError
 from inmail.services.context import Deps
+from inmail.services.inbox import unread_notice_count
 from inmail.services.members import get_member, members_by_id
+from inmail.services.threads import unread_count
 from inmail.store.members import MemberRecord
 from inmail.web.dates import FILTERS
 from inmail.web.look import initials, swatch
@@ -23,7 +25,9 @@ from inmail.web.session import csrf_token, flash, take_flashes
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["initials"] = initials
 templates.env.filters["swatch"] = swatch
-templates.env.filters.update(FILTERS)  # day, moment: every date on every page (web.dates)
+# Dates with the year, never a timestamp, in the member's zone (web.dates):
+# {{ at | day }}, {{ at | weekday }}, {{ at | moment }}, {{ at | day_and_time }}.
+templates.env.filters.update(FILTERS)
 
 # Form text defaults to "" so that the services, not the form parser, say what is wrong.
 Text = Annotated[str, Form(max_length=10_000)]
@@ -47,6 +51,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
             request.session.clear()
     base = {
         "me": me,
+        "unread": unread_counts(rt.deps, me.id) if me else {},
         "operator": request.session.get("operator") is True,
         "csrf": csrf_token(request),
         "flashes": take_flashes(request),
@@ -54,6 +59,14 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "page_key": None,  # the one-time key a page carries in its URL (web.forms.keyed_page)
     }
     return templates.TemplateResponse(request, template, base | context, status_code=status_code)
+
+
+def unread_counts(deps: Deps, member_id: str) -> dict[str, int]:
+    """The navigation's counts: unread threads (for Inbox) and notifications, by the path."""
+    return {
+        "/inbox": unread_count(deps, member_id=member_id),
+        "/notifications": unread_notice_count(deps, member_id=member_id),
+    }
 
 
 def back(

@@ -92,4 +92,25 @@ def moment_filter(context: Context, when: datetime | None) -> str:
     return moment(when, zone_for(context.get("me")))
 
 
-FILTERS = {"day": day_filter, "moment": moment_filter}
+@pass_context
+def weekday_filter(context: Context, when: datetime | date | None) -> str:
+    """Jinja's ``weekday``: "Sun 6 Dec 2026", in the signed-in member's zone ("" for None)."""
+    return day_filter(context, when, weekday=True)
+
+
+@pass_context
+def day_and_time_filter(context: Context, when: datetime | None) -> str:
+    """Jinja's ``day_and_time``: "Sun 6 Dec 2026, 13:33 UTC", in the signed-in member's zone."""
+    if when is None:
+        return ""
+    zone = zone_for(context.get("me"))
+    shown = _in_zone(when, zone)
+    return f"{day(shown, zone, weekday=True)}, {shown:%H:%M} {_zone_name(shown)}"
+
+
+FILTERS = {
+    "day": day_filter,
+    "moment": moment_filter,
+    "weekday": weekday_filter,
+    "day_and_time": day_and_time_filter,
+}

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from inmail.domain.coach import Tip
 from inmail.domain.errors import DomainError, ValidationError
+from inmail.domain.inbox import DECLINE_LABELS, decline_reason_of
 from inmail.domain.messaging import Agreed, Channel
 from inmail.domain.purchases import packs_cheaper_than_overage
 from inmail.domain.templates import Letter
@@ -28,8 +29,10 @@ from inmail.services import (
     statements,
     subscriptions,
     templates,
+    threads,
 )
-from inmail.web import people_pages, template_pages
+from inmail.services.threads import NOT_GIVEN
+from inmail.web import inbox_pages, people_pages, template_pages
 from inmail.web.coach_panel import draft_tips, panel
 from inmail.web.common import Id, back, not_found, page, runtime_of
 from inmail.web.dates import chart_labels, day
@@ -55,27 +58,6 @@ router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=5000)]
 
 
-@router.get("/inbox", response_class=HTMLResponse)
-def inbox_page(request: Request, member_id: WebMember) -> HTMLResponse:
-    rt = runtime_of(request)
-    now = rt.clock.now()
-    threads = inbox.list_threads(rt.deps, member_id=member_id, limit=100)
-    others = {
-        t.id: t.recipient_id if t.initiator_id == member_id else t.initiator_id for t in threads
-    }
-    names = members.members_by_id(rt.deps, others.values(), now=now)
-    due = inbox.follow_ups(rt.deps, member_id=member_id, now=now)
-    return page(
-        request,
-        "inbox.html",
-        threads=threads,
-        others=others,
-        names=names,
-        due=due,
-        member_id=member_id,
-    )
-
-
 @router.get("/threads/{thread_id}", response_class=HTMLResponse)
 def thread_page(
     request: Request, thread_id: str, member_id: WebMember, once: PageKey = ""
@@ -99,8 +81,7 @@ def _thread(
     rt = runtime_of(request)
     view = inbox.get_thread(rt.deps, member_id=member_id, thread_id=thread_id)
     thread = view.thread
-    if member_id == thread.recipient_id and thread.opened_at is None:
-        inmail.mark_read(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
+    extras = inbox_pages.thread_extras(request, member_id, thread)  # marks it read, too
     senders = [m.sender_id for m in view.messages]
     people = members.members_by_id(
         rt.deps, [thread.initiator_id, thread.recipient_id, *senders], now=rt.clock.now()
@@ -116,16 +97,18 @@ def _thread(
         failed=failed,
         page_key=page_key,
         scheduled=scheduled,
+        **extras,
     )
 
 
-def _thread_again(request: Request, failed: FailedForm) -> HTMLResponse:
+def thread_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    """The thread page again, with the refused form's input and message (web.forms)."""
     thread_id = request.path_params["thread_id"]
     return _thread(request, signed_in_member(request), thread_id, failed)
 
 
 @router.post("/threads/{thread_id}/messages", dependencies=[CsrfChecked])
-@on_failure(_thread_again)
+@on_failure(thread_again)
 def post_message(
     request: Request, thread_id: str, member_id: WebMember, body: Text, once: OnceKey = None
 ) -> Response:
@@ -145,15 +128,23 @@ def post_message(
 
 
 @router.post("/threads/{thread_id}/decline", dependencies=[CsrfChecked])
-@on_failure(_thread_again)
-def decline(request: Request, thread_id: str, member_id: WebMember) -> Response:
+@on_failure(thread_again)
+def decline(
+    request: Request,
+    thread_id: str,
+    member_id: WebMember,
+    reason: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
     rt = runtime_of(request)
-    inmail.decline(rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now())
+    why = decline_reason_of(reason)
+    inmail.decline(
+        rt.deps, member_id=member_id, thread_id=thread_id, now=rt.clock.now(), reason=why
+    )
     return back(request, f"/threads/{thread_id}", "Declined. The sender has been told.")
 
 
 @router.post("/threads/{thread_id}/scheduled-follow-up/cancel", dependencies=[CsrfChecked])
-@on_failure(_thread_again)
+@on_failure(thread_again)
 def cancel_scheduled_follow_up(
     request: Request, thread_id: str, member_id: WebMember, schedule: Id
 ) -> Response:
@@ -593,4 +584,6 @@ def stats_page(request: Request, member_id: WebMember) -> HTMLResponse:
         "stats.html",
         counts=inbox.response_counts(rt.deps, member_id=member_id, now=now),
         template_stats=templates.template_stats(rt.deps, owner_id=member_id, now=now),
+        declines=threads.declines_by_reason(rt.deps, member_id=member_id),
+        decline_labels={**DECLINE_LABELS, NOT_GIVEN: "No reason given"},
     )

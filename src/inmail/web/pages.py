@@ -22,6 +22,7 @@ from inmail.web import (
     coach_pages,
     community_pages,
     forms,
+    inbox_pages,
     member_pages,
     network_pages,
     people_pages,
@@ -121,6 +122,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     routers = (
         router,
+        inbox_pages.router,
         *(
             m.router
             for m in (member_pages, people_pages, network_pages, community_pages, admin_pages)
