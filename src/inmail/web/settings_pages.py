@@ -208,9 +208,11 @@ def _welcome_again(request: Request, failed: FailedForm) -> HTMLResponse:
 def set_password(
     request: Request, token: str, password: Password = "", password_again: Password = ""
 ) -> Response:
+    rt = runtime_of(request)
+    # A used or expired link says so first: typing the password again would not help.
+    invitation_links.open_link(rt.deps, token=token, now=rt.clock.now())
     if password != password_again:
         raise ValidationError("the two passwords differ: type the same one twice", field="password")
-    rt = runtime_of(request)
     member_id = invitation_links.set_password_with_link(
         rt.deps, token=token, password=password, now=rt.clock.now()
     )
