@@ -57,11 +57,14 @@ def change_settings(
 
 
 @router.get("/me/tokens")
-def list_tokens(member_id: CurrentMember, deps: ServicesDep) -> Page[TokenInfoOut]:
+def list_tokens(
+    member_id: CurrentMember, deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[TokenInfoOut]:
     """My API tokens, newest first: ids and creation times (a token is shown only when made)."""
     found = auth.list_tokens(deps, member_id=member_id)
-    items = [TokenInfoOut(id=t.id, created_at=t.created_at) for t in found]
-    return Page(items=items, next_cursor=None)
+    shown, after = page_in_memory([t.id for t in found], cursor, limit)
+    items = [TokenInfoOut(id=t.id, created_at=t.created_at) for t in found[shown]]
+    return Page(items=items, next_cursor=after)
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, responses=problem_responses(404))

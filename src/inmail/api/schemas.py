@@ -205,9 +205,15 @@ class SettingsIn(In):
     auto_overage: Annotated[bool | None, OMITTABLE] = None
     overage_limit_minor: Annotated[int, Field(ge=0, le=10**12), INTEGRAL] | None = None
     time_zone: Annotated[
-        str | None,
+        Annotated[
+            str,
+            StringConstraints(
+                min_length=1, max_length=profile.TIME_ZONE_MAX, pattern=profile.TIME_ZONE_PATTERN
+            ),
+        ]
+        | None,
         OMITTABLE,
-        Field(max_length=64, description="IANA name, e.g. Europe/Paris: how times are shown"),
+        Field(description="IANA name, e.g. Europe/Paris: how times are shown"),
     ] = None
 
 
