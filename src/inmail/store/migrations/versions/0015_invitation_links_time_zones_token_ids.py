@@ -52,7 +52,7 @@ def downgrade() -> None:
     with op.batch_alter_table("member_tokens") as batch:
         batch.drop_constraint("uq_member_tokens_id", type_="unique")
         batch.drop_column("id")
-    with op.batch_alter_table("members") as batch:
-        batch.drop_column("time_zone")
+    # Not a batch: on SQLite that rebuilds ``members``, which every other table refers to.
+    op.execute("ALTER TABLE members DROP COLUMN time_zone")
     op.drop_index("ix_member_invitation_links_member_id", table_name="member_invitation_links")
     op.drop_table("member_invitation_links")
