@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import NotFound, UnknownMember
+from inmail.domain.errors import InvitationLinkUsed, NotFound, UnknownMember
 from inmail.domain.invitation_links import check_usable, expires_at
 from inmail.services import passwords
 from inmail.services.context import Deps
@@ -107,10 +107,11 @@ def set_password_with_link(deps: Deps, *, token: str, password: str, now: dateti
     hashed = passwords.hash_password(password)  # slow (argon2): outside the transaction
     with deps.db.write() as conn:
         link = link_store.find_link(conn, _hash(token))
-        assert link is not None  # links are never deleted once used, only unused ones replaced
+        if link is None:  # replaced by a newer link since it was opened
+            raise NotFound("this invitation link was replaced by a newer one: use that one")
         check_usable(expires=link.expires_at, used_at=link.used_at, now=now)
-        if not link_store.mark_used(conn, _hash(token), now):
-            check_usable(expires=link.expires_at, used_at=now, now=now)
+        if not link_store.mark_used(conn, _hash(token), now):  # another request used it first
+            raise InvitationLinkUsed("this invitation link was already used")
         web_store.set_password_hash(conn, holder.member_id, hashed, now)
     return holder.member_id
 
