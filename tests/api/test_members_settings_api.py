@@ -114,6 +114,12 @@ def test_writing_to_a_member_you_blocked_says_so_and_the_blocked_one_hears_nothi
     assert "you blocked this member" in refused.json()["detail"]
     quote = api.client.get(f"/v1/me/quote?to={bob.id}", headers=ada.auth).json()
     assert "you blocked this member" in quote["reason"]
+    group = api.client.post("/v1/groups", json={"name": "Blockers"}, headers=ada.auth).json()
+    assert api.client.post(f"/v1/groups/{group['id']}/join", headers=bob.auth).status_code == 200
+    in_group = api.client.post(
+        f"/v1/groups/{group['id']}/messages", json={"to": bob.id, "body": "Hi"}, headers=ada.auth
+    )
+    assert (in_group.status_code, in_group.json()["code"]) == (403, "recipient-blocked")
     theirs = {"to": ada.id, "subject": "Hello", "body": "Why?"}
     answered = api.client.post("/v1/inmails", json=theirs, headers=bob.auth)
     assert answered.status_code == 403

@@ -97,6 +97,9 @@ def test_the_operator_creates_a_member_whose_link_sets_a_password_once(
     url = operator.get_by_label("Invitation link").input_value()
     assert "/welcome/inv_" in url
     _look(operator, "admin-invitation-link")
+    operator.get_by_role("link", name=f"← @{handle}").click()
+    expect(operator.get_by_role("button", name="Issue an invitation link")).to_be_visible()
+    _look(operator, "admin-member")
 
     member = new_page()
     path = url[url.index("/welcome/") :]
