@@ -23,11 +23,14 @@ from inmail.config import Settings
 from inmail.domain.errors import DomainError
 from inmail.services.audit import run_audit
 from inmail.services.demo import load_demo_data
+from inmail.services.invitation_links import issue_link_for_handle
 from inmail.services.renewals import count_due, renew_all
 
 app = typer.Typer(help="inmail: credit-metered direct messaging.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+member_app = typer.Typer(help="Members.", no_args_is_help=True)
+app.add_typer(member_app, name="member")
 out = Console()
 err = Console(stderr=True)
 
@@ -50,6 +53,21 @@ def db_upgrade() -> None:
     with runtime() as rt:
         migrate(rt)
         out.print(f"database ready: {rt.settings.database_url}")
+
+
+@member_app.command("invite")
+def member_invite(handle: Annotated[str, typer.Argument(help="The member's handle.")]) -> None:
+    """Print a one-time link with which the member sets a password and signs in.
+
+    The link starts with INMAIL_BASE_URL and works for INMAIL_INVITATION_LINK_DAYS days;
+    a new link makes the member's earlier unused ones stop working.
+    """
+    with runtime() as rt:
+        days = rt.settings.invitation_link_days
+        link = issue_link_for_handle(rt.deps, handle=handle, now=rt.clock.now(), days=days)
+    # Whole on one line, never wrapped: it is made to be copied.
+    out.print(link.url(rt.settings.base_url), soft_wrap=True, highlight=False)
+    err.print(f"for @{link.handle}; works once, until {link.expires_at:%d %b %Y %H:%M} UTC")
 
 
 @app.command("demo-data")

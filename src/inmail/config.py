@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, field_validator, model_validator
+from limits import parse as parse_limit
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inmail.domain.errors import ValidationError
+from inmail.domain.invitation_links import DEFAULT_DAYS, MAX_DAYS
 from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import TargetingRules
 from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
@@ -83,6 +85,22 @@ class Settings(BaseSettings):
     bulk_send_max_recipients: int = Field(default=500, ge=1)
     """The most recipients one bulk send may list; more is refused with 422."""
 
+    base_url: str = "http://127.0.0.1:8000"
+    """Where members reach the web app: invitation links printed by the CLI start with it."""
+
+    invitation_link_days: int = Field(default=DEFAULT_DAYS, ge=1, le=MAX_DAYS)
+    """How many days an invitation (password-set) link works."""
+
+    sign_in_throttle_storage: str = "memory://"
+    """Where failed sign-ins are counted (a ``limits`` storage URI): ``memory://`` is per
+    server process; ``redis://host:6379`` shares the counts between processes."""
+
+    sign_in_limit_per_handle: str = "5/15 minutes"
+    """Failed sign-ins allowed for one handle (and for the operator token) in a moving window."""
+
+    sign_in_limit_per_address: str = "50/15 minutes"
+    """Failed sign-ins allowed from one client address in a moving window."""
+
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -94,6 +112,16 @@ class Settings(BaseSettings):
             return check_accepted(value, "INMAIL_TEST_CLOCK")
         except ValidationError as refused:  # pydantic reports ValueErrors as settings errors
             raise ValueError(refused.message) from None
+
+    @field_validator("sign_in_limit_per_handle", "sign_in_limit_per_address")
+    @classmethod
+    def _limit(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_limit(value)  # fails at start, not at the first failed sign-in
+        except ValueError:
+            name = f"INMAIL_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must be a limit such as '5/15 minutes'") from None
+        return value
 
     @model_validator(mode="after")
     def _targeting_rules(self) -> Settings:

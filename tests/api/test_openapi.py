@@ -145,6 +145,11 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("TargetingIn", "candidates"): ID,
     ("TargetingIn", "cursor"): {"minLength": 1, "maxLength": 200, "pattern": CURSOR_PATTERN},
     ("DeclineIn", "reason"): {"enum": ["not_interested", "not_now", "wrong_person"]},
+    ("SettingsIn", "time_zone"): {
+        "minLength": 1,
+        "maxLength": profile.TIME_ZONE_MAX,
+        "pattern": profile.TIME_ZONE_PATTERN,
+    },
 }
 
 
@@ -280,7 +285,7 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
                 ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 19
+    assert pages == 20  # GET /v1/me/tokens is one
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

@@ -30,6 +30,7 @@ from inmail.services import (
     templates,
 )
 from inmail.web import (
+    admin_member_forms,
     admin_pages,
     bulk_pages,
     coach_pages,
@@ -37,6 +38,7 @@ from inmail.web import (
     member_pages,
     network_pages,
     pages,
+    settings_pages,
     template_pages,
 )
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
@@ -78,6 +80,8 @@ def _web_form_routes() -> set[str]:
         template_pages,
         template_pages,
         bulk_pages,
+        settings_pages,
+        admin_member_forms,
     )
     return {
         route.path
@@ -159,7 +163,14 @@ def _cases(site: Site) -> list[Bad]:
             "visibility is one of only_me, connections, network, everyone",
             "ada@example.org",
         ),
-        Bad("/invitations", {"to": "m_nobody", "note": "Kept note"}, 404, "no member", "Kept note"),
+        # Invitations go to members found by name: the results show again, the note kept.
+        Bad(
+            "/invitations",
+            {"to": bob, "q": "Bob", "note": "Kept note " + "x" * 300},
+            422,
+            "note is at most 300 characters",
+            "Kept note",
+        ),
         Bad(f"/members/{ada}/invite", {"note": "me"}, 422, "you cannot invite yourself"),
         Bad("/invitations/inv_nobody/accept", {}, 404, "there is no invitation 'inv_nobody'"),
         Bad("/invitations/inv_nobody/decline", {}, 404, "there is no invitation 'inv_nobody'"),
@@ -198,8 +209,65 @@ def _cases(site: Site) -> list[Bad]:
             404,
             "there is no post 'post_nobody'",
         ),
-        Bad("/logout", {"csrf": "forged"}, 403, "this form has expired"),
-        Bad("/admin/renewals", {"csrf": "forged"}, 403, "this form has expired", who="operator"),
+        Bad("/logout", {"csrf": "forged"}, 403, "opened before you last signed in"),
+        Bad(
+            "/admin/renewals",
+            {"csrf": "forged"},
+            403,
+            "opened before you last signed in",
+            who="operator",
+        ),
+        Bad(
+            "/settings/reach",
+            {"open_profile": "on"},
+            422,
+            "Open Profile is for members on a paid plan",
+            who="bob",
+        ),
+        Bad(
+            "/settings/overage",
+            {"auto_overage": "on", "overage_limit": "lots"},
+            422,
+            "the limit is an amount like 50 or 49.99",
+            "lots",
+        ),
+        Bad("/settings/time-zone", {"time_zone": "Mars/Olympus"}, 422, "IANA name"),
+        Bad(
+            "/settings/profile",
+            {"name": " ", "headline": "Kept headline"},
+            422,
+            "name cannot be blank",
+            "Kept headline",
+        ),
+        Bad(
+            "/settings/contact",
+            {"email": "kept@example.com", "email_visibility": "martians"},
+            422,
+            "visibility",
+            "kept@example.com",
+        ),
+        Bad("/settings/tokens/tok_nobody/revoke", {}, 404, "you have no token 'tok_nobody'"),
+        Bad(
+            "/welcome/inv_nobody",
+            {"password": "long enough", "password_again": "long enough"},
+            404,
+            "invitation link is not valid",
+        ),
+        Bad(
+            "/admin/members/new",
+            {"handle": "Bad Handle!", "name": "Kept Name", "plan": "basic"},
+            422,
+            "a handle is 2 to 30",
+            "Kept Name",
+            who="operator",
+        ),
+        Bad(
+            "/admin/members/m_nobody/invitation",
+            {},
+            404,
+            "there is no member 'm_nobody'",
+            who="operator",
+        ),
         Bad(
             f"/admin/plans/{PAID}",
             {"monthly_allotment": "-3", "rollover_cap": "75", "price": "59.99"},
@@ -235,11 +303,11 @@ def _cases(site: Site) -> list[Bad]:
 
 def test_every_web_form_answers_bad_data_with_its_page_and_the_words(site: Site) -> None:
     cases = _cases(site)
-    ids = re.compile(r"/(m|th|g|inv|intro|post|tpl)_[0-9a-z]+|/premium_business")  # ids to {id}
+    ids = re.compile(r"/(m|th|g|inv|intro|post|tpl|tok)_[0-9a-z]+|/premium_business")  # ids to {id}
     tried = {ids.sub("/{id}", case.path) for case in cases}
     routes = {re.sub(r"\{[a-z_]+\}", "{id}", path) for path in _web_form_routes()}
     assert tried == routes, f"forms without a case: {routes - tried}"
-    visitors = {"ada": site.visitor("ada"), "operator": _operator(site)}
+    visitors = {"ada": site.visitor("ada"), "bob": site.visitor("bob"), "operator": _operator(site)}
     for case in cases:
         visitor = visitors[case.who]
         form = {"csrf": visitor.csrf, **case.form}

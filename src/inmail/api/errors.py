@@ -23,6 +23,7 @@ from inmail.domain.errors import (
     InmailNotOnPlanWithRoutes,
     TemplatePlaceholderMissing,
     TemplateSyntaxError,
+    TooManyAttempts,
     ValidationError,
 )
 from inmail.domain.messaging import utc_text
@@ -57,6 +58,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "group-message-limit-reached": 429,
     "not-a-mutual-connection": 403,
     "template-placeholder-missing": 422,
+    "recipient-blocked": 403,
+    "invitation-link-used": 410,
+    "invitation-link-expired": 410,
+    "too-many-attempts": 429,
+    "stale-form": 403,
 }
 PROBLEM = "application/problem+json"
 
@@ -135,7 +141,10 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InmailAlreadyAwaitingResponse):
         at = None if exc.follow_up_at is None else utc_text(exc.follow_up_at)
         extra |= {"thread_id": exc.thread_id, "follow_up_at": at}
-    return problem(status, exc.code, _title(exc.code), exc.message, extra=extra)
+    headers = None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return problem(status, exc.code, _title(exc.code), exc.message, headers=headers, extra=extra)
 
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:

@@ -110,6 +110,7 @@ def settings(s: MemberSettings) -> SettingsOut:
         group_messages_open=s.group_messages_open,
         auto_overage=s.auto_overage,
         overage_limit_minor=s.overage_limit_minor,
+        time_zone=s.time_zone,
     )
 
 

@@ -17,6 +17,7 @@ from inmail.api.schemas import (
     ClockOut,
     ConnectionIn,
     ConnectionOut,
+    InvitationLinkOut,
     MemberIn,
     MemberOut,
     Page,
@@ -30,7 +31,15 @@ from inmail.api.schemas import (
 from inmail.bootstrap import Runtime
 from inmail.clock import TestClock
 from inmail.domain.money import Money
-from inmail.services import catalog, members, network, renewals, statements, subscriptions
+from inmail.services import (
+    catalog,
+    invitation_links,
+    members,
+    network,
+    renewals,
+    statements,
+    subscriptions,
+)
 from inmail.services.audit import run_audit
 from inmail.services.auth import issue_token
 
@@ -53,6 +62,18 @@ def create_member(
 @router.post("/members/{member_id}/tokens", status_code=201, responses=problem_responses(404))
 def create_token(member_id: IdPath, deps: ServicesDep, now: Now) -> TokenOut:
     return TokenOut(token=issue_token(deps, member_id=member_id, now=now))
+
+
+@router.post("/members/{member_id}/invitations", status_code=201, responses=problem_responses(404))
+def create_invitation_link(member_id: IdPath, rt: RuntimeDep, now: Now) -> InvitationLinkOut:
+    """A one-time link with which the member sets a password and signs in (shown once, stored
+    hashed; it expires after INMAIL_INVITATION_LINK_DAYS). Their earlier unused links stop
+    working."""
+    days = rt.settings.invitation_link_days
+    link = invitation_links.issue_link(rt.deps, member_id=member_id, now=now, days=days)
+    return InvitationLinkOut(
+        url=link.url(rt.settings.base_url), member_id=link.member_id, expires_at=link.expires_at
+    )
 
 
 @router.post(

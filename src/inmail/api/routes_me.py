@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from inmail.api import render
-from inmail.api.deps import AnyCaller, CodeQuery, CurrentMember, IdempotencyKey, Now, ServicesDep
+from inmail.api.deps import (
+    AnyCaller,
+    CodeQuery,
+    CurrentMember,
+    IdempotencyKey,
+    IdPath,
+    Now,
+    ServicesDep,
+)
 from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_in_memory
 from inmail.api.schemas import (
@@ -22,8 +30,9 @@ from inmail.api.schemas import (
     SettingsOut,
     SubscriptionOut,
     SubscriptionPreviewOut,
+    TokenInfoOut,
 )
-from inmail.services import catalog, credits, members, settings, statements, subscriptions
+from inmail.services import auth, catalog, credits, members, settings, statements, subscriptions
 
 router = APIRouter(prefix="/v1", tags=["member"], responses=problem_responses(401, 403, 422))
 
@@ -45,6 +54,24 @@ def change_settings(
     changes = body.model_dump(exclude_unset=True)
     updated = settings.update_settings(deps, member_id=member_id, changes=changes, now=now)
     return render.settings(updated)
+
+
+@router.get("/me/tokens")
+def list_tokens(
+    member_id: CurrentMember, deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[TokenInfoOut]:
+    """My API tokens, newest first: ids and creation times (a token is shown only when made)."""
+    found = auth.list_tokens(deps, member_id=member_id)
+    shown, after = page_in_memory([t.id for t in found], cursor, limit)
+    items = [TokenInfoOut(id=t.id, created_at=t.created_at) for t in found[shown]]
+    return Page(items=items, next_cursor=after)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204, responses=problem_responses(404))
+def revoke_token(token_id: IdPath, member_id: CurrentMember, deps: ServicesDep) -> None:
+    """Revoke one of my tokens: it stops working (within seconds on every server process).
+    Revoking the token the request is made with is allowed."""
+    auth.revoke_token(deps, member_id=member_id, token_id=token_id)
 
 
 @router.get("/me/subscription")

@@ -204,6 +204,17 @@ class SettingsIn(In):
     group_messages_open: Annotated[bool | None, OMITTABLE] = None
     auto_overage: Annotated[bool | None, OMITTABLE] = None
     overage_limit_minor: Annotated[int, Field(ge=0, le=10**12), INTEGRAL] | None = None
+    time_zone: Annotated[
+        Annotated[
+            str,
+            StringConstraints(
+                min_length=1, max_length=profile.TIME_ZONE_MAX, pattern=profile.TIME_ZONE_PATTERN
+            ),
+        ]
+        | None,
+        OMITTABLE,
+        Field(description="IANA name, e.g. Europe/Paris: how times are shown"),
+    ] = None
 
 
 class SettingsOut(BaseModel):
@@ -212,6 +223,22 @@ class SettingsOut(BaseModel):
     group_messages_open: bool
     auto_overage: bool
     overage_limit_minor: int | None
+    time_zone: str
+
+
+class TokenInfoOut(BaseModel):
+    """One of my API tokens: its id (for revoking it) and when it was made; never the token."""
+
+    id: str
+    created_at: datetime
+
+
+class InvitationLinkOut(BaseModel):
+    """A one-time password-set link for a member: shown once, stored hashed."""
+
+    url: str
+    member_id: str
+    expires_at: datetime
 
 
 class LotOut(BaseModel):

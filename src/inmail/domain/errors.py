@@ -27,6 +27,7 @@ anything transport-specific.
     ├── OverageLimitReached          overage-limit-reached
     ├── RecipientIsConnection        recipient-is-connection
     ├── RecipientNotAcceptingInmail  recipient-not-accepting-inmail
+    ├── RecipientBlockedByYou        recipient-blocked
     ├── CannotCancelSentInmail       cannot-cancel-sent-inmail
     ├── FollowUpTooEarly             follow-up-too-early
     ├── FollowUpLimitReached         follow-up-limit-reached
@@ -37,7 +38,11 @@ anything transport-specific.
     ├── NotGroupPeers                not-group-peers
     ├── GroupMessagesClosed          group-messages-closed
     ├── GroupMessageLimitReached     group-message-limit-reached
-    └── NotAMutualConnection         not-a-mutual-connection
+    ├── NotAMutualConnection         not-a-mutual-connection
+    ├── InvitationLinkUsed           invitation-link-used
+    ├── InvitationLinkExpired        invitation-link-expired
+    ├── TooManyAttempts              too-many-attempts
+    └── StaleForm                    stale-form
 """
 
 from __future__ import annotations
@@ -200,6 +205,12 @@ class RecipientNotAcceptingInmail(DomainError):
     code = "recipient-not-accepting-inmail"
 
 
+class RecipientBlockedByYou(DomainError):
+    """The sender blocked the recipient: they must unblock them to write to them."""
+
+    code = "recipient-blocked"
+
+
 class CannotCancelSentInmail(DomainError):
     """A sent InMail cannot be cancelled, edited or deleted."""
 
@@ -274,3 +285,33 @@ class NotAMutualConnection(DomainError):
     """Introductions go through someone connected to both members."""
 
     code = "not-a-mutual-connection"
+
+
+class InvitationLinkUsed(DomainError):
+    """An invitation (password-set) link was used already: each works once."""
+
+    code = "invitation-link-used"
+
+
+class InvitationLinkExpired(DomainError):
+    """An invitation (password-set) link is past its expiry."""
+
+    code = "invitation-link-expired"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins for a handle or from an address; ``retry_after`` is in
+    whole seconds from now."""
+
+    code = "too-many-attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StaleForm(DomainError):
+    """A form carries the CSRF token of an earlier session (e.g. opened before signing in
+    again): nothing was done, and the form is shown again with what was typed."""
+
+    code = "stale-form"

@@ -18,6 +18,7 @@ from inmail.domain.errors import (
     FollowUpTooEarly,
     InmailAlreadyAwaitingResponse,
     InmailNotOnPlanWithRoutes,
+    RecipientBlockedByYou,
     RecipientIsConnection,
     RecipientNotAcceptingInmail,
 )
@@ -62,6 +63,7 @@ class Reach:
     group_peer: bool = False  # a shared group, and the recipient takes group messages
     free_routes: tuple[tuple[str, str], ...] = ()  # (channel, detail) of each free route
     awaiting: AwaitingInmail | None = None  # the sender's InMail to them still unanswered
+    you_blocked: bool = False  # the sender blocked them (told as such: it is the sender's act)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,7 @@ def inmail_route(reach: Reach) -> Route:
         raise RecipientIsConnection(
             "you are connected: send a free message (POST /v1/messages) instead"
         )
+    _check_not_blocked_by_you(reach)
     if reach.blocked or not reach.recipient_accepts_inmail:
         raise RecipientNotAcceptingInmail("this member does not accept InMail from you")
     if reach.recipient_open_profile:
@@ -156,13 +159,20 @@ def new_inmail_route(reach: Reach) -> Route:
     return route
 
 
+def _check_not_blocked_by_you(reach: Reach) -> None:
+    if reach.you_blocked:
+        raise RecipientBlockedByYou("you blocked this member: unblock them to write to them")
+
+
 def cheapest_route(reach: Reach) -> Route:
     """The cheapest way to reach the recipient, for the cost preview.
 
     Raises the refusal of a new InMail (:func:`new_inmail_route`) when no free way exists.
-    A block either way closes every way, the free ones too (the sends refuse them): it is
-    told in the words of InMail turned off, so nobody learns who blocked whom.
+    A block either way closes every way, the free ones too (the sends refuse them): a
+    block by the recipient is told in the words of InMail turned off, so nobody learns
+    who blocked them; the sender's own block is told as such (RecipientBlockedByYou).
     """
+    _check_not_blocked_by_you(reach)
     if reach.blocked:
         raise RecipientNotAcceptingInmail("this member does not accept InMail from you")
     if reach.connected:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from inmail.domain.errors import ValidationError
 from inmail.domain.text import TextRule
@@ -56,3 +57,27 @@ def check_profile(
         )
     for interest in interests:
         INTEREST.check(interest, field="interests")
+
+
+TIME_ZONE_MAX = 64
+TIME_ZONE_PATTERN = r"^[A-Za-z0-9/_+-]+$"  # the characters of IANA names (no dots: no paths)
+
+
+def check_time_zone(name: object) -> str:
+    """An IANA time zone name the system knows (``Europe/Paris``, ``UTC``), as given.
+
+    Times are stored in UTC and only shown in it. ValidationError names ``time_zone``.
+    """
+    problem = ValidationError(
+        "the time zone must be an IANA name such as Europe/Paris or UTC", field="time_zone"
+    )
+    if not isinstance(name, str) or not name or len(name) > TIME_ZONE_MAX:
+        raise problem
+    # ZoneInfo would also open file paths ("/etc/x", "../x"): names have no dots, no leading "/".
+    if name.startswith("/") or not re.fullmatch(TIME_ZONE_PATTERN, name):
+        raise problem
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise problem from None
+    return name

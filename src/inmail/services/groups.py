@@ -16,6 +16,7 @@ from inmail.domain.errors import (
     GroupMessagesClosed,
     NotFound,
     NotGroupPeers,
+    RecipientBlockedByYou,
     UnknownMember,
     ValidationError,
 )
@@ -192,6 +193,8 @@ def _check_peers(conn: Connection, group_id: str, sender_id: str, to: str) -> No
     members = {social.membership(conn, group_id, m) for m in (sender_id, to)}
     if members != {"member"}:
         raise NotGroupPeers("group messages go between members of the same group")
+    if network_store.has_blocked(conn, sender_id, to):
+        raise RecipientBlockedByYou("you blocked this member: unblock them to write to them")
     if not settings.group_messages_open or network_store.is_blocked_either_way(conn, sender_id, to):
         raise GroupMessagesClosed("this member does not accept group messages")
 

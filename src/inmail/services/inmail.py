@@ -19,6 +19,7 @@ from inmail.domain.errors import (
     Forbidden,
     NotAConnection,
     NotFound,
+    RecipientBlockedByYou,
     ThreadClosed,
 )
 from inmail.domain.inbox import DeclineReason
@@ -695,6 +696,8 @@ def _send_message(
         existing = message_store.thread_between(conn, "message", sender_id, to)
     if not reach.connected:
         raise NotAConnection("free messages go to 1st-degree connections; try InMail")
+    if reach.you_blocked:
+        raise RecipientBlockedByYou("you blocked this member: unblock them to write to them")
     if reach.blocked:
         raise Forbidden("you cannot message this member")
     thread = existing or _open_message_thread(deps, sender_id, to, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -150,3 +151,37 @@ def _as_of(deps: Deps, records: list[MemberRecord], now: datetime) -> list[Membe
     with deps.db.read() as conn:
         fresh = {r.id: r for r in member_store.members_by_id(conn, due)}
     return [fresh.get(r.id, r) for r in records]
+
+
+def update_profile(
+    deps: Deps,
+    *,
+    member_id: str,
+    name: str,
+    headline: str,
+    company: str,
+    school: str,
+    interests: Sequence[str],
+) -> MemberRecord:
+    """Replace the member's own name, headline, company, school and interests.
+
+    The texts follow :func:`inmail.domain.profile.check_profile` (ValidationError names
+    the field); the search index is rewritten in the same transaction, so the member is
+    found by their new words at once. Raises UnknownMember.
+    """
+    cleaned = tuple(i.strip() for i in interests if i.strip())
+    check_profile(name=name, headline=headline, company=company, school=school, interests=cleaned)
+    with deps.db.write() as conn:
+        record = member_store.get_member(conn, member_id)
+        if record is None:
+            raise UnknownMember(f"there is no member {member_id!r}")
+        changed = replace(
+            record,
+            name=name.strip(),
+            headline=headline.strip(),
+            company=company.strip(),
+            school=school.strip(),
+            interests=cleaned,
+        )
+        member_store.update_profile(conn, changed)
+    return changed

@@ -9,7 +9,14 @@ from sqlalchemy import Connection
 
 from inmail.domain.credits import new_id
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import Conflict, Forbidden, NotFound, UnknownMember, ValidationError
+from inmail.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RecipientBlockedByYou,
+    UnknownMember,
+    ValidationError,
+)
 from inmail.domain.network import INVITATION_NOTE
 from inmail.services.context import Deps
 from inmail.services.idempotency import keyed, keyed_write
@@ -32,6 +39,12 @@ def connect(deps: Deps, *, a: str, b: str, now: datetime) -> bool:
             return False
         network_store.insert_connection(conn, a, b, now)
         return True
+
+
+def you_blocked(deps: Deps, *, member_id: str, other: str) -> bool:
+    """Whether the member blocked ``other`` (a block by ``other`` is never told to them)."""
+    with deps.db.read() as conn:
+        return network_store.has_blocked(conn, member_id, other)
 
 
 def degree_between(deps: Deps, *, viewer: str, other: str) -> int:
@@ -63,6 +76,8 @@ def invite(
             raise UnknownMember(f"there is no member {to!r}")
         if network_store.are_connected(conn, from_id, to):
             raise Conflict("you are already connected")
+        if network_store.has_blocked(conn, from_id, to):
+            raise RecipientBlockedByYou("you blocked this member: unblock them to invite them")
         if network_store.is_blocked_either_way(conn, from_id, to):
             raise Forbidden("you cannot invite this member")
         pending = network_store.pending_invitation(conn, from_id, to)

@@ -83,6 +83,7 @@ def gather_reach(
         recipient_open_profile=settings.open_profile and recipient.subscription.plan.is_paid,
         open_conversation=False,
         awaiting=awaiting,
+        you_blocked=blocked and network_store.has_blocked(conn, sender_id, recipient_id),
     )
     if not with_routes or blocked:
         return reach

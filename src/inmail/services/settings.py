@@ -8,6 +8,7 @@ from datetime import datetime
 
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, ValidationError
+from inmail.domain.profile import check_time_zone
 from inmail.domain.purchases import OverageSettings
 from inmail.services.context import Deps, lock_and_catch_up
 from inmail.store import accounts as account_store
@@ -15,7 +16,14 @@ from inmail.store import members as member_store
 from inmail.store.members import MessagingSettings
 
 FIELDS = frozenset(
-    {"inmail_open", "open_profile", "group_messages_open", "auto_overage", "overage_limit_minor"}
+    {
+        "inmail_open",
+        "open_profile",
+        "group_messages_open",
+        "auto_overage",
+        "overage_limit_minor",
+        "time_zone",
+    }
 )
 
 
@@ -26,15 +34,17 @@ class MemberSettings:
     group_messages_open: bool
     auto_overage: bool
     overage_limit_minor: int | None
+    time_zone: str = "UTC"  # IANA name: times are shown to the member in it
 
 
 def get_settings(deps: Deps, *, member_id: str) -> MemberSettings:
     with deps.db.read() as conn:
         messaging = member_store.get_messaging_settings(conn, member_id)
         account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        zone = member_store.time_zone_of(conn, member_id)
     if messaging is None or account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
-    return _combine(messaging, account.overage)
+    return _combine(messaging, account.overage, zone or "UTC")
 
 
 def update_settings(
@@ -42,7 +52,8 @@ def update_settings(
 ) -> MemberSettings:
     """Change only the settings named in ``changes``; the rest stay as they are.
 
-    Open Profile is for members on a paid plan (SPEC §4).
+    Open Profile is for members on a paid plan (SPEC §4); ``time_zone`` is an IANA name
+    (domain.profile.check_time_zone). Raises ValidationError naming the field.
     """
     require_utc(now)
     unknown = sorted(set(changes) - FIELDS)
@@ -52,7 +63,8 @@ def update_settings(
         opened = lock_and_catch_up(deps, conn, member_id, now)
         messaging = member_store.get_messaging_settings(conn, member_id)
         assert messaging is not None
-        merged = replace(_combine(messaging, opened.account.overage), **changes)  # type: ignore[arg-type]
+        zone = member_store.time_zone_of(conn, member_id) or "UTC"
+        merged = replace(_combine(messaging, opened.account.overage, zone), **changes)  # type: ignore[arg-type]
         _check(merged, paid=opened.account.subscription.plan.is_paid, changes=changes)
         opened.save()
         member_store.update_messaging_settings(
@@ -63,6 +75,8 @@ def update_settings(
         account_store.update_overage_settings(
             conn, member_id, OverageSettings(merged.auto_overage, merged.overage_limit_minor)
         )
+        if "time_zone" in changes:
+            member_store.set_time_zone(conn, member_id, merged.time_zone)
     return merged
 
 
@@ -76,15 +90,20 @@ def _check(value: MemberSettings, *, paid: bool, changes: Mapping[str, object]) 
             "the overage limit is an amount in minor units >= 0, or null for no limit",
             field="overage_limit_minor",
         )
+    if "time_zone" in changes:
+        check_time_zone(value.time_zone)
     if changes.get("open_profile") is True and not paid:
         raise ValidationError("Open Profile is for members on a paid plan", field="open_profile")
 
 
-def _combine(messaging: MessagingSettings, overage: OverageSettings) -> MemberSettings:
+def _combine(
+    messaging: MessagingSettings, overage: OverageSettings, time_zone: str
+) -> MemberSettings:
     return MemberSettings(
         messaging.inmail_open,
         messaging.open_profile,
         messaging.group_messages_open,
         overage.auto_overage,
         overage.limit_minor,
+        time_zone,
     )

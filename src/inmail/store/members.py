@@ -134,3 +134,38 @@ def update_messaging_settings(conn: Connection, member_id: str, value: Messaging
             group_messages_open=value.group_messages_open,
         )
     )
+
+
+def time_zone_of(conn: Connection, member_id: str) -> str | None:
+    found: str | None = conn.execute(
+        select(members.c.time_zone).where(members.c.id == member_id)
+    ).scalar_one_or_none()
+    return found
+
+
+def set_time_zone(conn: Connection, member_id: str, time_zone: str) -> None:
+    conn.execute(update(members).where(members.c.id == member_id).values(time_zone=time_zone))
+
+
+def update_profile(conn: Connection, record: MemberRecord) -> None:
+    """Write the profile's texts, and its words in the search index (as :func:`insert_member`)."""
+    conn.execute(
+        update(members)
+        .where(members.c.id == record.id)
+        .values(
+            name=record.name,
+            headline=record.headline,
+            company=record.company,
+            school=record.school,
+            interests=list(record.interests),
+        )
+    )
+    document = member_document(
+        name=record.name,
+        handle=record.handle,
+        headline=record.headline,
+        company=record.company,
+        school=record.school,
+        interests=record.interests,
+    )
+    search.write_document(conn, search.MEMBERS, record.id, document)

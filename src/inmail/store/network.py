@@ -85,6 +85,14 @@ def is_blocked_either_way(conn: Connection, x: str, y: str) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
+def has_blocked(conn: Connection, blocker: str, blocked: str) -> bool:
+    """Whether ``blocker`` blocked ``blocked`` (this way round only)."""
+    query = select(blocks.c.blocker_id).where(
+        blocks.c.blocker_id == blocker, blocks.c.blocked_id == blocked
+    )
+    return conn.execute(query).first() is not None
+
+
 def block(conn: Connection, blocker: str, blocked: str, at: datetime) -> None:
     exists = select(blocks.c.blocker_id).where(
         blocks.c.blocker_id == blocker, blocks.c.blocked_id == blocked

@@ -113,6 +113,8 @@ members = Table(
     Column("inmail_open", Boolean, nullable=False, server_default=true()),
     Column("open_profile", Boolean, nullable=False, server_default=false()),
     Column("group_messages_open", Boolean, nullable=False, server_default=true()),
+    # IANA name; times are shown to the member in it (stored times stay UTC).
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
 )
 
 member_tokens = Table(
@@ -121,6 +123,8 @@ member_tokens = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The token's public name, for listing and revoking it (the token itself is never kept).
+    Column("id", String(40), nullable=False, unique=True),
 )
 Index("ix_member_tokens_member_id", member_tokens.c.member_id)
 
@@ -450,6 +454,18 @@ member_passwords = Table(
     Column("hash", String(200), nullable=False),  # argon2id, with its own salt and parameters
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+member_invitation_links = Table(
+    "member_invitation_links",
+    metadata,
+    # One-time password-set links the operator issues; only the token's SHA-256 is kept.
+    Column("token_hash", String(64), primary_key=True),
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+Index("ix_member_invitation_links_member_id", member_invitation_links.c.member_id)
 
 app_secrets = Table(
     "app_secrets",

@@ -187,6 +187,11 @@ def _member(
     )
 
 
+def member_page_again(request: Request, failed: FailedForm) -> HTMLResponse:
+    """The member's page with a refused form's words (forms posted from it elsewhere)."""
+    return _member(request, request.path_params["member_id"], failed=failed)
+
+
 @router.get("/members/{member_id}/plan/confirm", response_class=HTMLResponse)
 def confirm_member_plan(
     request: Request,

@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from inmail.api.errors import STATUS_BY_CODE
 from inmail.domain.errors import DomainError
 from inmail.web.common import page, templates
+from inmail.web.session import LoginRequired
 
 F = TypeVar("F", bound=Callable[..., Any])
 Handler = Callable[[Request, Exception], Any]
@@ -43,7 +44,7 @@ OnceKey = Annotated[str | None, Form(max_length=200)]
 """The form's one-time key (hidden field ``once``); None from a form rendered without one."""
 
 # Never written back into a page: secrets, and the keys that must be new on every render.
-_NOT_KEPT = frozenset({"csrf", "once", "password", "token"})
+_NOT_KEPT = frozenset({"csrf", "once", "password", "password_again", "token"})
 # The API's words for a reused key speak of headers; a member sees a form.
 _WEB_WORDS = {
     "idempotency-key-reused": (
@@ -166,12 +167,16 @@ def _on_page(api_handler: Handler, endpoints: set[Callable[..., Any]]) -> Handle
         failed = FailedForm(failed.action, failed.message, failed.field, await _typed(request))
         try:
             shown = await run_in_threadpool(render, request, failed)
-        except DomainError:  # the page itself is gone (e.g. an unknown thread): say why
+        except (DomainError, LoginRequired):
+            # The page itself is gone (e.g. an unknown thread), or a stale form's session
+            # is no longer signed in: say why.
             return _error_page(request, status, failed.message)
         if f'method="post" action="{failed.action}"'.encode() not in bytes(shown.body):
             orphan = dataclasses.replace(failed, orphan=True)
             shown = await run_in_threadpool(render, request, orphan)
         shown.status_code = status
+        if "retry-after" in answer.headers:  # e.g. too many failed sign-ins
+            shown.headers["Retry-After"] = answer.headers["retry-after"]
         return shown
 
     return handle

@@ -94,7 +94,9 @@ def _network(
 
 
 def _network_again(request: Request, failed: FailedForm) -> HTMLResponse:
-    return _network(request, signed_in_member(request), failed=failed)
+    # An invitation with a note was sent from the search's results: show them again.
+    q = failed.values.get("q", "")[:100]
+    return _network(request, signed_in_member(request), q, failed=failed)
 
 
 def _my_contact_info(deps: Deps, member_id: str) -> dict[str, tuple[str, str]]:
@@ -243,6 +245,8 @@ def _profile(
         field_labels=FIELD_LABELS,
         mutual=mutual,
         people=people_by_id(rt.deps, mutual, rt.clock.now()),
+        you_blocked=not is_self
+        and network.you_blocked(rt.deps, member_id=member_id, other=other_id),
         failed=failed,
     )
 

@@ -15,8 +15,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from inmail.bootstrap import Runtime
 from inmail.services.auth import is_operator_token
 from inmail.services.passwords import LoginFailed, check_login
+from inmail.services.sign_in_throttle import OPERATOR, Attempt, SignInThrottle
 from inmail.store.web import shared_secret
 from inmail.web import (
+    admin_member_forms,
     admin_pages,
     bulk_pages,
     coach_pages,
@@ -26,6 +28,7 @@ from inmail.web import (
     member_pages,
     network_pages,
     people_pages,
+    settings_pages,
     targeting_pages,
     template_pages,
 )
@@ -73,7 +76,13 @@ def login(
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    member_id = check_login(runtime_of(request).deps, handle=handle, password=password)
+    member_id = check_login(
+        runtime_of(request).deps,
+        handle=handle,
+        password=password,
+        throttle=_throttle(request),
+        address=_address(request),
+    )
     csrf = request.session.get("csrf")
     request.session.clear()  # a new session on sign-in: no fixation
     request.session.update({"member_id": member_id, "csrf": csrf})
@@ -83,7 +92,10 @@ def login(
 @router.post("/login/operator", dependencies=[CsrfChecked])
 @on_failure(_login_again)
 def operator_login(request: Request, token: Annotated[str, Form(max_length=500)]) -> Response:
+    attempt = Attempt(OPERATOR, _address(request))
+    _throttle(request).check(attempt)
     if not is_operator_token(token, runtime_of(request).settings.admin_token):
+        _throttle(request).failed(attempt)
         raise LoginFailed("That operator token is not valid.")
     csrf = request.session.get("csrf")
     request.session.clear()
@@ -97,6 +109,17 @@ def logout(request: Request) -> Response:
     return back(request, "/login", "Signed out.")
 
 
+def _throttle(request: Request) -> SignInThrottle:
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    return throttle
+
+
+def _address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy, run uvicorn with
+    --proxy-headers so that this is the member's, not the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _safe_next(path: str) -> str:
     """Only same-site paths: never redirect a member to another site after signing in."""
     return path if path.startswith("/") and not path.startswith("//") else "/"
@@ -104,6 +127,9 @@ def _safe_next(path: str) -> str:
 
 async def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
+    if exc.operator and isinstance(request.session.get("member_id"), str):
+        # A member on an operator page: the sign-in page would read as if nothing were wrong.
+        return page(request, "operators_only.html", status_code=403)
     return RedirectResponse(f"/login?next={exc.next_path}", status_code=303)
 
 
@@ -120,17 +146,31 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
+    settings = runtime.settings
+    app.state.sign_in_throttle = SignInThrottle(
+        settings.sign_in_throttle_storage,
+        settings.sign_in_limit_per_handle,
+        settings.sign_in_limit_per_address,
+    )
     routers = (
         router,
         inbox_pages.router,
         *(
             m.router
-            for m in (member_pages, people_pages, network_pages, community_pages, admin_pages)
+            for m in (
+                member_pages,
+                people_pages,
+                network_pages,
+                community_pages,
+                admin_member_forms,  # before admin_pages: /admin/members/new is no member id
+                admin_pages,
+            )
         ),
         coach_pages.router,
         template_pages.router,
         targeting_pages.router,
         bulk_pages.router,
+        settings_pages.router,
     )
     for pages in routers:
         app.include_router(pages)

@@ -7,9 +7,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Form, HTTPException, Request
+from fastapi import Depends, Form, Request
 
 from inmail.bootstrap import Runtime
+from inmail.domain.errors import StaleForm
 from inmail.services.sequences import run_due_on_request
 
 
@@ -30,10 +31,17 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
-    """Every form posts the session's CSRF token; a missing or wrong one is refused."""
+    """Every form posts the session's CSRF token; a missing or wrong one is refused.
+
+    A wrong one is mostly a form opened in an earlier session (before signing out and
+    in again): StaleForm shows the form again with what was typed (web.forms).
+    """
     expected = request.session.get("csrf")
     if not isinstance(expected, str) or not hmac.compare_digest(csrf, expected):
-        raise HTTPException(403, "this form has expired: reload the page and try again")
+        raise StaleForm(
+            "This form was opened before you last signed in, so nothing was done. "
+            "What you typed is below: check it and send it again."
+        )
 
 
 CsrfChecked = Depends(check_csrf)
