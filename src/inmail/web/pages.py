@@ -17,6 +17,7 @@ from inmail.services.auth import is_operator_token
 from inmail.services.passwords import LoginFailed, check_login
 from inmail.store.web import shared_secret
 from inmail.web import (
+    admin_catalog_pages,
     admin_pages,
     bulk_pages,
     coach_pages,
@@ -122,6 +123,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         template_pages.router,
         targeting_pages.router,
         bulk_pages.router,
+        admin_catalog_pages.router,
     )
     for pages in routers:
         app.include_router(pages)
