@@ -65,11 +65,11 @@ def demo_data() -> None:
         now = rt.clock.now()
         logins = load_demo_data(rt.deps, now=now)
         if logins is None:
-            out.print("demo data already present: nothing loaded.")
+            typer.echo("demo data already present: nothing loaded.")
             logins = fresh_demo_logins(rt.deps, now=now)
             heading = "Fresh API tokens (earlier ones keep working):"
         else:
-            out.print("demo data loaded: sign in at /login with a handle and its password")
+            typer.echo("demo data loaded: sign in at /login with a handle and its password")
             heading = (
                 "API bearer tokens (stored hashed: run `inmail demo-data` again for new ones):"
             )
