@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -155,6 +156,19 @@ def audit() -> None:
             err.print(f"[red]✗[/red] {problem}")
         raise typer.Exit(1)
     out.print("[green]✓[/green] audit clean: every balance, lot, spend and renewal adds up")
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path, typer.Option(help="Where to write the document.", dir_okay=False)
+    ] = Path("docs/openapi.json"),
+) -> None:
+    """Write the published OpenAPI document (what GET /openapi.json answers) to a file."""
+    from inmail.api.published import openapi_text  # FastAPI loads only for this command
+
+    output.write_text(openapi_text(), encoding="utf-8")
+    out.print(f"wrote {output}")
 
 
 @app.command()
