@@ -131,14 +131,14 @@ def test_a_pack_price_edit_is_a_new_version_and_earlier_purchases_keep_their_pri
     buyer = operator.member()
     credits.buy_pack(deps, member_id=buyer, pack="pack_5", now=operator.runtime.clock.now())
     packs = operator.client.get("/admin/packs")
-    assert _section_text(packs, "pack-pack_5").startswith("pack_5 1 5 45.00 USD 9.00 USD")
+    assert _section_text(packs, "pack-pack_5").startswith("pack_5 1 5 45.00 USD 9.00")
     review = operator.post("/admin/packs/review", code="pack_5", credits="5", price="40.00")
     assert "Review the pack pack_5, version 2" in review.text
     assert "Price 45.00 USD 40.00 USD" in _section_table(review)
     saved = operator.post("/admin/packs/save", **_hidden_fields(review))
     assert "Saved pack_5 as version 2." in saved.text
     row = _section_text(saved, "pack-pack_5")
-    assert row.startswith("pack_5 2 5 40.00 USD 8.00 USD")
+    assert row.startswith("pack_5 2 5 40.00 USD 8.00")
     now = operator.runtime.clock.now()
     credits.buy_pack(deps, member_id=buyer, pack="pack_5", now=now)
     charged = statements.list_charges(deps, member_id=buyer, now=now, after=None, limit=10)
