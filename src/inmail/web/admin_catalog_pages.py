@@ -17,14 +17,8 @@ from inmail.domain.money import Money
 from inmail.domain.plans import CODE_MAX
 from inmail.services import catalog
 from inmail.services.context import Deps
-from inmail.web.admin_pages import (
-    Checkbox,
-    Number,
-    PlanForm,
-    minor_units,
-    plans_again,
-    whole_number,
-)
+from inmail.web.admin_forms import Checkbox, Number, PlanForm, minor_units, whole_number
+from inmail.web.admin_pages import plans_again
 from inmail.web.common import back, page, runtime_of
 from inmail.web.forms import FailedForm, on_failure
 from inmail.web.session import CsrfChecked, WebOperator

@@ -5,18 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from inmail.domain.errors import DomainError, NotFound, ValidationError
-from inmail.domain.money import Money
-from inmail.domain.plans import Plan
+from inmail.domain.errors import DomainError, NotFound
 from inmail.services import (
     catalog,
     member_directory,
@@ -28,6 +24,7 @@ from inmail.services import (
 )
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
+from inmail.web.admin_forms import Checkbox, Number, PlanForm
 from inmail.web.common import back, page, runtime_of
 from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure
 from inmail.web.member_pages import confirm_plan_page, confirmed_plan_change
@@ -40,8 +37,6 @@ LEDGER_LINES = 100
 CHARGES_PER_PAGE = 100
 EXPORT_BATCH = 1000
 CSV_HEADER = ("id", "member_id", "at", "kind", "credits", "amount_minor", "currency")
-Number = Annotated[str, Form(max_length=30)]
-Checkbox = Annotated[str, Form(max_length=10)]
 CHARGE_WORDS = {
     "subscription": "Subscription fees",
     "proration": "Upgrade prorations",
@@ -297,64 +292,6 @@ def _csv_row(c: statements.ChargeExportRow) -> tuple[object, ...]:
     return (c.id, c.member_id, c.at.isoformat(), c.kind, credits, c.amount_minor, c.currency)
 
 
-# --- plans: the edit form -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlanForm:
-    """The edit form's fields as typed; ``changes_to`` turns them into validated plan terms."""
-
-    monthly_allotment: str
-    rollover_cap: str
-    price: str
-    inmail_cost: str
-    credit_back_days: str
-    inmail: bool
-    packs: bool
-    overage: bool
-
-    @classmethod
-    def of(cls, plan: Plan) -> PlanForm:
-        return cls(
-            str(plan.monthly_allotment),
-            str(plan.rollover_cap),
-            _decimal(plan.price.amount_minor),
-            str(plan.inmail_cost),
-            str(plan.credit_back_days),
-            plan.inmail,
-            plan.packs,
-            plan.overage,
-        )
-
-    @classmethod
-    def typed(cls, values: Mapping[str, str]) -> PlanForm:
-        """The form as the operator filled it in (a refused save shows it again)."""
-        return cls(
-            values.get("monthly_allotment", ""),
-            values.get("rollover_cap", ""),
-            values.get("price", ""),
-            values.get("inmail_cost", ""),
-            values.get("credit_back_days", ""),
-            values.get("inmail") == "on",
-            values.get("packs") == "on",
-            values.get("overage") == "on",
-        )
-
-    def changes_to(self, plan: Plan) -> dict[str, Any]:
-        """Only the terms that differ from ``plan``; words for anything that is not a number."""
-        terms: dict[str, Any] = {
-            "monthly_allotment": whole_number(self.monthly_allotment, "Monthly credits"),
-            "rollover_cap": whole_number(self.rollover_cap, "Rollover cap"),
-            "price": Money(minor_units(self.price), plan.price.currency),
-            "inmail_cost": whole_number(self.inmail_cost, "Credits per InMail"),
-            "credit_back_days": whole_number(self.credit_back_days, "Credit-back days"),
-            "inmail": self.inmail,
-            "packs": self.packs,
-            "overage": self.overage,
-        }
-        return {name: value for name, value in terms.items() if getattr(plan, name) != value}
-
-
 def _plans(request: Request, *, failed: FailedForm | None = None) -> HTMLResponse:
     """The plans with their edit forms; a refused form shows what the operator typed."""
     plans = catalog.list_plans(runtime_of(request).deps)
@@ -365,34 +302,6 @@ def _plans(request: Request, *, failed: FailedForm | None = None) -> HTMLRespons
     return page(
         request, "admin_plans.html", plans=plans, forms=forms, failed_plan=code, failed=failed
     )
-
-
-def whole_number(text: str, label: str) -> int:
-    """A count typed in a form; refused in words unless it is a whole number of 0 or more."""
-    text = text.strip()
-    if not text.isdigit() or len(text) > 9:
-        raise ValidationError(f"{label} must be a whole number of 0 or more, like 25.")
-    return int(text)
-
-
-def minor_units(text: str, label: str = "The monthly fee") -> int:
-    """An amount like ``59.99`` in minor units (cents); refused in words unless it is one."""
-    problem = ValidationError(f"{label} must be an amount of 0 or more, like 59.99.")
-    try:
-        amount = Decimal(text.strip())
-    except InvalidOperation:
-        raise problem from None
-    if not amount.is_finite() or amount < 0 or amount > 10**9:
-        raise problem
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise ValidationError(f"{label} has at most two decimals, like 59.99.")
-    return int(cents)
-
-
-def _decimal(amount_minor: int) -> str:
-    whole, cents = divmod(amount_minor, 100)
-    return f"{whole}.{cents:02d}"
 
 
 _MEMBER_IN_PROBLEM = re.compile(r"^member (\S+):")
