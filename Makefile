@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser axe demo test lint typecheck pytest screenshots bench lock clean
+.PHONY: install browser axe demo test lint typecheck pytest screenshots bench lock clean openapi
 
 install: $(STAMP)
 
@@ -55,6 +55,10 @@ screenshots: install browser axe
 	INMAIL_TOUR_DIR=docs/screenshots $(BIN)/pytest tests/web/test_tour.py -q
 
 test: lint typecheck pytest
+
+# The published OpenAPI document beside docs/api.md (a test fails when it is not current).
+openapi: install
+	$(BIN)/inmail openapi --output docs/openapi.json
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,20 +17,21 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
 from inmail.bootstrap import Runtime, build, migrate
 from inmail.config import Settings
 from inmail.domain.errors import DomainError
 from inmail.services.audit import run_audit
-from inmail.services.demo import load_demo_data
+from inmail.services.auth import issue_token
+from inmail.services.demo import DemoLogin, fresh_demo_logins, load_demo_data
 from inmail.services.invitation_links import issue_link_for_handle
+from inmail.services.members import member_by_handle
 from inmail.services.renewals import count_due, renew_all
 
 app = typer.Typer(help="inmail: credit-metered direct messaging.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-member_app = typer.Typer(help="Members.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: invitation links and tokens.", no_args_is_help=True)
 app.add_typer(member_app, name="member")
 out = Console()
 err = Console(stderr=True)
@@ -72,21 +74,43 @@ def member_invite(handle: Annotated[str, typer.Argument(help="The member's handl
 
 @app.command("demo-data")
 def demo_data() -> None:
-    """Load demo members on every plan with a few months of credit history (once)."""
+    """Load demo members on every plan with a few months of credit history (once).
+
+    Run again, it loads nothing and prints a fresh API token for each demo member.
+    """
     with runtime() as rt:
-        logins = load_demo_data(rt.deps, now=rt.clock.now())
-    if logins is None:
-        out.print("demo data already present (tokens are shown only when it is created)")
-        return
-    title = "demo data loaded: sign in at /login with a handle and its password"
-    table = Table("handle", "password", "plan", title=title)
+        now = rt.clock.now()
+        logins = load_demo_data(rt.deps, now=now)
+        if logins is None:
+            typer.echo("demo data already present: nothing loaded.")
+            logins = fresh_demo_logins(rt.deps, now=now)
+            heading = "Fresh API tokens (earlier ones keep working):"
+        else:
+            typer.echo("demo data loaded: sign in at /login with a handle and its password")
+            heading = (
+                "API bearer tokens (stored hashed: run `inmail demo-data` again for new ones):"
+            )
+    _print_logins(logins, heading)
+
+
+def _print_logins(logins: list[DemoLogin], heading: str) -> None:
+    """Plain lines, never a table: a token is never cut or wrapped, whatever the width."""
+    typer.echo(f"{'handle':<10} {'password':<12} plan (as it is now)")
     for login in logins:
-        table.add_row(login.handle, login.password, login.plan)
-    out.print(table)
-    # Whole, one a line and never wrapped, whatever the terminal's width: made to be copied.
-    out.print("API bearer tokens (shown once):")
+        typer.echo(f"{login.handle:<10} {login.password:<12} {login.plan}")
+    typer.echo(heading)
     for login in logins:
-        out.print(f"  {login.handle}: {login.token}", soft_wrap=True, highlight=False)
+        typer.echo(f"  {login.handle}: {login.token}")
+
+
+@member_app.command("token")
+def member_token(handle: Annotated[str, typer.Argument(help="The member's handle.")]) -> None:
+    """Issue a new API token for a member and print it (only its hash is stored)."""
+    with runtime() as rt:
+        now = rt.clock.now()
+        member = member_by_handle(rt.deps, handle, now=now)
+        token = issue_token(rt.deps, member_id=member.id, now=now)
+    typer.echo(token)
 
 
 @app.command()
@@ -148,6 +172,19 @@ def audit() -> None:
             err.print(f"[red]✗[/red] {problem}")
         raise typer.Exit(1)
     out.print("[green]✓[/green] audit clean: every balance, lot, spend and renewal adds up")
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path, typer.Option(help="Where to write the document.", dir_okay=False)
+    ] = Path("docs/openapi.json"),
+) -> None:
+    """Write the published OpenAPI document (what GET /openapi.json answers) to a file."""
+    from inmail.api.published import openapi_text  # FastAPI loads only for this command
+
+    output.write_text(openapi_text(), encoding="utf-8")
+    out.print(f"wrote {output}")
 
 
 @app.command()

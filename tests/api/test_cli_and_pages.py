@@ -73,3 +73,53 @@ def test_demo_members_sign_in_with_the_printed_password_and_see_their_credits(
     assert page.status_code == 200
     assert "Sign out @grace" in page.text
     assert 'id="balance"' in page.text
+
+
+def _tokens(printed: str) -> dict[str, str]:
+    return dict(re.findall(r"^  (\w+): (imt_\S+)$", printed, re.M))
+
+
+def test_demo_tokens_print_whole_with_each_plan_as_it_is_now_and_a_second_run_gives_new_ones(
+    sqlite_env: str,
+) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"])
+    first = runner.invoke(app, ["demo-data"], env={"COLUMNS": "40"}).output
+    assert re.search(r"^katherine\s+inmail-demo\s+premium_business$", first, re.M), first
+    assert re.search(r"^ada\s+inmail-demo\s+recruiter$", first, re.M)
+    first_tokens = _tokens(first)
+    assert len(first_tokens) == 7
+    assert all(len(token) > 40 for token in first_tokens.values())  # never cut at the width
+    again = runner.invoke(app, ["demo-data"], env={"COLUMNS": "40"})
+    assert again.exit_code == 0
+    assert "demo data already present: nothing loaded." in again.output
+    assert "Fresh API tokens (earlier ones keep working):" in again.output
+    assert re.search(r"^katherine\s+inmail-demo\s+premium_business$", again.output, re.M)
+    fresh = _tokens(again.output)
+    assert fresh.keys() == first_tokens.keys()
+    assert not set(fresh.values()) & set(first_tokens.values())
+    with TestClient(create_app(Settings())) as client:
+        for token in (first_tokens["grace"], fresh["grace"]):
+            me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.json()["handle"] == "grace"
+
+
+def test_member_token_prints_a_new_working_token_and_refuses_an_unknown_handle(
+    sqlite_env: str,
+) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["demo-data"])
+    issued = runner.invoke(app, ["member", "token", "@alan"])
+    assert issued.exit_code == 0
+    token = issued.output.strip()
+    assert re.fullmatch(r"imt_\S+", token)
+    with TestClient(create_app(Settings())) as client:
+        me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["handle"] == "alan"
+    unknown = runner.invoke(app, ["member", "token", "nobody"])
+    assert unknown.exit_code == 1
+    assert "there is no member @nobody" in unknown.output
+    bad = runner.invoke(app, ["member", "token", "no\x00body"])
+    assert bad.exit_code == 1
+    assert "Traceback" not in bad.output

@@ -97,6 +97,21 @@ CONFIG = schemathesis.Config.from_dict(
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             },
             {
+                # A plan's terms are checked against each other and the plan: a paid plan's
+                # fee must be more than 0, a cap below the allotment needs confirm_lower_cap,
+                # expected_version must be the version in force (docs/rules.md, "Operators").
+                "include-path": "/v1/admin/plans/{code}",
+                "include-method": "PUT",
+                "checks": {"positive_data_acceptance": {"enabled": False}},
+            },
+            {
+                # A new pack needs credits and a price; an edit's expected_version must be
+                # the version on sale: facts about the catalog no schema can state.
+                "include-path": "/v1/admin/packs/{code}",
+                "include-method": "PUT",
+                "checks": {"positive_data_acceptance": {"enabled": False}},
+            },
+            {
                 # A template renders only when the recipient has a value (or the template a
                 # fallback) for each placeholder, and within the InMail limits: facts about
                 # the recipient's profile that no schema can state (422, API.md).

@@ -285,7 +285,7 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
                 ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 20  # GET /v1/me/tokens is one
+    assert pages == 21  # GET /v1/me/tokens and GET /v1/admin/packs (issue 11)
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

@@ -115,7 +115,8 @@ class LedgerMachine(RuleBasedStateMachine):
         plan=PAID_PLAN_CODES,
         allotment=st.integers(0, 80),
         cap_factor=st.sampled_from([1, 2, 3]),
-        fee_minor=st.sampled_from([0, 999, 5999, 20000]),
+        # A paid plan costs more than 0 (docs/rules.md): 1 minor unit is the cheapest fee.
+        fee_minor=st.sampled_from([1, 999, 5999, 20000]),
         wait=WAITS,
     )
     def edit_a_plan(

@@ -246,38 +246,77 @@ def test_an_unknown_plan_is_not_found(operator: Web) -> None:
 # --- members -----------------------------------------------------------------------------
 
 
-def test_members_are_listed_50_a_page_with_plan_and_balance_and_found_by_handle(
+def _rows(response: Response) -> list[str]:
+    """The member ids of the list's rows, in the order shown."""
+    return re.findall(r'<td><a href="/admin/members/(m_[^"]+)">', response.text)
+
+
+def test_members_are_listed_by_name_50_a_page_with_plan_names_and_balances(
     operator: Web,
 ) -> None:
+    deps, now = operator.runtime.deps, operator.runtime.clock.now()
     made = [operator.member(plan=PAID if n % 2 else "basic") for n in range(51)]
+    records = [members.get_member(deps, m, now=now) for m in made]
+    by_name = [r.id for r in sorted(records, key=lambda r: (r.name.lower(), r.id))]
     first = operator.client.get("/admin/members")
-    assert first.text.count('<a href="/admin/members/m') == 50
-    assert "Next page" in first.text
-    ordered = sorted(made)
-    found = re.search(r'href="/admin/members\?after=([^"]+)"', first.text)
-    assert found is not None
-    assert found.group(1) == ordered[49]
-    second = operator.client.get(f"/admin/members?after={found.group(1)}")
-    assert second.text.count('<a href="/admin/members/m') == 1
-    assert f"/admin/members/{ordered[50]}" in second.text
+    assert _rows(first) == by_name[:50]
+    assert "Page 1 of 2" in first.text
+    assert 'All members <span class="muted">(51)</span>' in first.text
+    link = re.search(r'href="(/admin/members\?[^"]*page=2[^"]*)">Next page', first.text)
+    assert link is not None
+    second = operator.client.get(html.unescape(link.group(1)))
+    assert _rows(second) == by_name[50:]
     assert "Next page" not in second.text
-    assert "First page" in second.text
-    paid = next(
-        m
-        for m in made
-        if members.get_member(operator.runtime.deps, m, now=operator.runtime.clock.now()).plan
-        == PAID
-    )
-    handle = members.get_member(
-        operator.runtime.deps, paid, now=operator.runtime.clock.now()
-    ).handle
-    searched = operator.client.get(f"/admin/members?q={handle}")
-    row = re.search(rf"@{handle}</a>.*?</tr>", searched.text, re.S)
+    assert "Page 2 of 2" in second.text
+    paid = next(r for r in records if r.plan == PAID)
+    row = re.search(rf"{paid.id}\">{paid.name}</a>.*?</tr>", first.text + second.text, re.S)
     assert row is not None
-    assert PAID in row.group(0)
+    assert "Premium Business" in row.group(0)  # the plan's name, not its code
+    assert f"@{paid.handle}" in row.group(0)
     assert '<td class="num">25' in row.group(0)
+
+
+def test_members_sort_by_each_column_both_ways(operator: Web) -> None:
+    made = [operator.member(plan=PAID if n % 2 else "basic") for n in range(4)]
+    richest = _rows(operator.client.get("/admin/members?sort=balance&order=desc"))
+    paid = {m for m in made if richest.index(m) < 2}
+    assert len(paid) == 2
+    assert all(_plan_of(operator, m) == PAID for m in paid)
+    by_handle = _rows(operator.client.get("/admin/members?sort=handle"))
+    handles = [members.get_member(operator.runtime.deps, m, now=T0).handle for m in by_handle]
+    assert handles == sorted(handles)
+    newest = _rows(operator.client.get("/admin/members?sort=joined&order=desc"))
+    assert newest == list(reversed(_rows(operator.client.get("/admin/members?sort=joined"))))
+    marked = operator.client.get("/admin/members?sort=balance&order=desc")
+    assert 'aria-sort="descending"' in marked.text
+    for bad in ("sort=colour", "order=sideways", "page=0", "page=x"):
+        refused = operator.client.get(f"/admin/members?{bad}")
+        assert refused.status_code == 422, bad
+        assert "Traceback" not in refused.text
+
+
+def _plan_of(web: Web, member_id: str) -> str:
+    return members.get_member(web.runtime.deps, member_id, now=web.runtime.clock.now()).plan
+
+
+def test_members_are_found_by_handle_name_or_company_and_sorted(operator: Web) -> None:
+    deps, now = operator.runtime.deps, operator.runtime.clock.now()
+    ada = members.create_member(
+        deps, handle="adm_lovelace", name="Ada Lovelace", company="Analytical", plan=PAID, now=now
+    )
+    grace = members.create_member(
+        deps, handle="adm_hopper", name="Grace Hopper", company="Analytical", plan="basic", now=now
+    )
+    operator.member()
+    by_company = operator.client.get("/admin/members?q=analytical")
+    assert _rows(by_company) == [ada.id, grace.id]
+    assert "Members matching “analytical”" in by_company.text
+    reversed_names = operator.client.get("/admin/members?q=analytical&sort=name&order=desc")
+    assert _rows(reversed_names) == [grace.id, ada.id]
+    assert _rows(operator.client.get("/admin/members?q=lovelace")) == [ada.id]
+    assert _rows(operator.client.get("/admin/members?q=adm_hopper")) == [grace.id]
     nothing = operator.client.get("/admin/members?q=zzznobody")
-    assert "No member's handle or name contains “zzznobody”." in nothing.text
+    assert "No member matches “zzznobody”." in nothing.text
 
 
 def test_a_member_page_shows_credits_ledger_charges_and_changes_the_plan(operator: Web) -> None:

@@ -42,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "packs-not-on-plan": 403,
     "conflict": 409,
     "cost-changed": 409,
+    "catalog-changed": 409,
     "scheduled-follow-up-not-pending": 409,
     "handle-taken": 409,
     "already-spent": 409,

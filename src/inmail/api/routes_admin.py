@@ -11,6 +11,7 @@ from inmail.api.deps import CodePath, IdempotencyKey, IdPath, Now, Operator, Run
 from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_in_memory
 from inmail.api.schemas import (
+    AdminPackOut,
     AuditOut,
     ChargeOut,
     ClockIn,
@@ -20,10 +21,12 @@ from inmail.api.schemas import (
     InvitationLinkOut,
     MemberIn,
     MemberOut,
+    PackIn,
     Page,
     PlanChangeIn,
     PlanIn,
     PlanOut,
+    Price,
     RenewedOut,
     SubscriptionOut,
     TokenOut,
@@ -31,6 +34,7 @@ from inmail.api.schemas import (
 from inmail.bootstrap import Runtime
 from inmail.clock import TestClock
 from inmail.domain.money import Money
+from inmail.domain.plans import Pack
 from inmail.services import (
     catalog,
     invitation_links,
@@ -111,12 +115,54 @@ def list_plans(
     return Page(items=[render.plan(p) for p in found[shown]], next_cursor=after)
 
 
-@router.put("/plans/{code}")
+@router.put("/plans/{code}", responses=problem_responses(409))
 def update_plan(code: CodePath, body: PlanIn, deps: ServicesDep, now: Now) -> PlanOut:
-    changes = body.model_dump(exclude_unset=True)
+    """Save new terms as the plan's next version (a rollover cap below the allotment needs
+    ``confirm_lower_cap``; a paid plan's fee must be more than 0)."""
+    changes = body.model_dump(exclude_unset=True, exclude={"confirm_lower_cap", "expected_version"})
     if body.price is not None:
         changes["price"] = Money(body.price.amount_minor, body.price.currency)
-    return render.plan(catalog.update_plan(deps, code=code, changes=changes, now=now))
+    saved = catalog.update_plan(
+        deps,
+        code=code,
+        changes=changes,
+        now=now,
+        lower_cap_confirmed=body.confirm_lower_cap,
+        expected_version=body.expected_version,
+    )
+    return render.plan(saved)
+
+
+@router.get("/packs")
+def list_packs(
+    deps: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[AdminPackOut]:
+    """Every pack on sale with its version, fewest credits first."""
+    found = catalog.list_pack_versions(deps)
+    shown, after = page_in_memory([p.code for p, _ in found], cursor, limit)
+    return Page(items=[_pack(p, v) for p, v in found[shown]], next_cursor=after)
+
+
+@router.put("/packs/{code}", responses=problem_responses(409))
+def update_pack(code: CodePath, body: PackIn, deps: ServicesDep, now: Now) -> AdminPackOut:
+    """Save new terms as the pack's next version; unchanged terms make no new version."""
+    price = None if body.price is None else Money(body.price.amount_minor, body.price.currency)
+    edit = catalog.update_pack(
+        deps,
+        code=code,
+        credits=body.credits,
+        price=price,
+        now=now,
+        expected_version=body.expected_version,
+    )
+    version = edit.version if edit.changes else edit.version - 1
+    return _pack(edit.proposed, version)
+
+
+def _pack(pack: Pack, version: int) -> AdminPackOut:
+    return AdminPackOut(
+        code=pack.code, credits=pack.credits, price=Price.of(pack.price), version=version
+    )
 
 
 @router.post("/renewals/run")

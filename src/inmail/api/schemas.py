@@ -175,6 +175,40 @@ class PlanIn(In):
         Annotated[int, Field(ge=0, le=365), INTEGRAL] | None, OMITTABLE
     ] = None
     max_followups: Annotated[Annotated[int, Field(ge=0, le=100), INTEGRAL] | None, OMITTABLE] = None
+    confirm_lower_cap: Annotated[
+        bool,
+        Field(
+            description="true to save a rollover_cap below monthly_allotment (refused with "
+            "422 validation-error otherwise: every renewal would forfeit down to the cap)"
+        ),
+    ] = False
+    expected_version: Annotated[
+        Annotated[int, Field(ge=1), INTEGRAL] | None,
+        OMITTABLE,
+        Field(description="the version edited: 409 catalog-changed if another was saved since"),
+    ] = None
+
+
+class AdminPackOut(BaseModel):
+    code: str
+    credits: int
+    price: Price
+    version: int
+
+
+class PackIn(In):
+    """A pack's new terms (a new code makes a new pack: credits and price needed).
+
+    Saved as the pack's next version; purchases already made keep the price they were charged.
+    """
+
+    credits: Annotated[Annotated[int, Field(ge=1, le=1_000_000), INTEGRAL] | None, OMITTABLE] = None
+    price: Annotated[PriceIn | None, OMITTABLE] = None
+    expected_version: Annotated[
+        Annotated[int, Field(ge=1), INTEGRAL] | None,
+        OMITTABLE,
+        Field(description="the version edited: 409 catalog-changed if another was saved since"),
+    ] = None
 
 
 class RenewedOut(BaseModel):

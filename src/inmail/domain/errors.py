@@ -19,6 +19,7 @@ anything transport-specific.
     │   └── HandleTaken              handle-taken
     │   └── AlreadySpent             already-spent
     │   └── CostChanged              cost-changed
+    │   └── CatalogChanged           catalog-changed
     │   └── ScheduledFollowUpNotPending  scheduled-follow-up-not-pending
     ├── IdempotencyKeyReused         idempotency-key-reused
     ├── InmailNotOnPlan              inmail-not-on-plan
@@ -147,6 +148,12 @@ class CostChanged(Conflict):
     """A send would cost more credits than the member was shown and agreed to."""
 
     code = "cost-changed"
+
+
+class CatalogChanged(Conflict):
+    """A plan or pack was edited by someone else after this edit was reviewed."""
+
+    code = "catalog-changed"
 
 
 class ScheduledFollowUpNotPending(Conflict):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from inmail.domain.errors import UnknownMember
 from inmail.domain.templates import Letter, TemplateText
 from inmail.services.auth import issue_token
 from inmail.services.context import Deps
 from inmail.services.credits import buy_pack, spend_credits, update_overage_settings
 from inmail.services.groups import create_group, join_group
-from inmail.services.members import create_member, list_members
+from inmail.services.members import create_member, list_members, member_by_handle
 from inmail.services.network import connect
 from inmail.services.passwords import set_password
 from inmail.services.settings import update_settings
@@ -246,7 +247,8 @@ class DemoLogin:
 def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
     """Create the demo members (once) with about three months of credit history.
 
-    Returns a token for each demo member (shown once), or None when demo data exists.
+    Returns a new token for each demo member, or None when demo data exists already
+    (``fresh_demo_logins`` then issues new tokens).
     """
     if list_members(deps, now=now, limit=1):
         return None
@@ -270,10 +272,25 @@ def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
     _history(deps, ids, start)
     _network(deps, ids, start)
     _templates(deps, ids, start)
-    return [
-        DemoLogin(handle, plan, issue_token(deps, member_id=ids[handle], now=now))
-        for handle, _, plan, _, _ in DEMO_MEMBERS
-    ]
+    return fresh_demo_logins(deps, now=now)
+
+
+def fresh_demo_logins(deps: Deps, *, now: datetime) -> list[DemoLogin]:
+    """A new API token for each demo member still present, with the plan they are on now.
+
+    Earlier tokens keep working (a token is only ever stored hashed, so it cannot be shown
+    again: a new one is issued instead). The plan is the one at ``now``, after the history's
+    scheduled changes (katherine's downgrade).
+    """
+    logins = []
+    for handle, *_ in DEMO_MEMBERS:
+        try:
+            member = member_by_handle(deps, handle, now=now)
+        except UnknownMember:  # an operator may have built on the demo data differently
+            continue
+        token = issue_token(deps, member_id=member.id, now=now)
+        logins.append(DemoLogin(handle, member.plan, token))
+    return logins
 
 
 def _history(deps: Deps, ids: dict[str, str], start: datetime) -> None:

@@ -103,6 +103,20 @@ def get_member(deps: Deps, member_id: str, *, now: datetime) -> MemberRecord:
     return _as_of(deps, [record], now)[0]
 
 
+def member_by_handle(deps: Deps, handle: str, *, now: datetime) -> MemberRecord:
+    """The member with ``handle`` (a leading ``@`` allowed), with the plan they are on at ``now``.
+
+    Raises ValidationError for a text that cannot be a handle, UnknownMember for no such member.
+    """
+    handle = handle.strip().removeprefix("@")
+    check_handle(handle)  # never a query with a NUL (PostgreSQL refuses it where SQLite finds none)
+    with deps.db.read() as conn:
+        member_id = member_store.id_by_handle(conn, handle)
+    if member_id is None:
+        raise UnknownMember(f"there is no member @{handle}")
+    return get_member(deps, member_id, now=now)
+
+
 def members_by_id(deps: Deps, ids: Iterable[str], *, now: datetime) -> dict[str, MemberRecord]:
     """Members by id, each with the plan they are on at ``now``; unknown ids are left out."""
     with deps.db.read() as conn:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, func, select
 from inmail.domain.errors import UnknownPlan
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack, Plan, PlanVersion, is_code
-from inmail.store.tables import packs, plans
+from inmail.store.tables import pack_versions, packs, plans
 
 _TERMS = (
     "monthly_allotment",
@@ -109,15 +109,55 @@ def all_packs(conn: Connection) -> list[Pack]:
     return [Pack(r.code, r.credits, Money(r.price_minor, r.currency)) for r in rows]
 
 
-def insert_packs(conn: Connection, items: Iterable[Pack]) -> None:
-    values = [
-        {
-            "code": p.code,
-            "credits": p.credits,
-            "price_minor": p.price.amount_minor,
-            "currency": p.price.currency,
-        }
-        for p in items
-    ]
+def _pack_values(pack: Pack) -> dict[str, Any]:
+    return {
+        "code": pack.code,
+        "credits": pack.credits,
+        "price_minor": pack.price.amount_minor,
+        "currency": pack.price.currency,
+    }
+
+
+def insert_packs(conn: Connection, items: Iterable[Pack], created_at: datetime) -> None:
+    """Put new packs on sale, each as its version 1."""
+    values = [_pack_values(p) for p in items]
     if values:
         conn.execute(packs.insert(), values)
+        history = [{**v, "version": 1, "created_at": created_at} for v in values]
+        conn.execute(pack_versions.insert(), history)
+
+
+def current_pack(conn: Connection, code: str) -> Pack | None:
+    """Pack ``code`` as on sale now, or None when there is no such pack."""
+    if not is_code(code):  # never a query: PostgreSQL would refuse a NUL where SQLite finds none
+        return None
+    row = conn.execute(select(packs).where(packs.c.code == code)).first()
+    return (
+        None if row is None else Pack(row.code, row.credits, Money(row.price_minor, row.currency))
+    )
+
+
+def pack_version_count(conn: Connection, code: str) -> int:
+    """How many versions pack ``code`` has had (0: a new pack)."""
+    query = select(func.coalesce(func.max(pack_versions.c.version), 0))
+    return int(conn.execute(query.where(pack_versions.c.code == code)).scalar_one())
+
+
+def pack_versions_of(conn: Connection) -> dict[str, int]:
+    """The newest version number of every pack, by code."""
+    query = select(pack_versions.c.code, func.max(pack_versions.c.version))
+    return {code: int(n) for code, n in conn.execute(query.group_by(pack_versions.c.code))}
+
+
+def save_pack_version(conn: Connection, pack: Pack, version: int, created_at: datetime) -> None:
+    """Write ``pack`` as its version ``version`` and put those terms on sale.
+
+    The version row is the history (its primary key refuses a second writer of the same
+    version); the ``packs`` row is what every purchase reads.
+    """
+    values = _pack_values(pack)
+    conn.execute(pack_versions.insert().values(**values, version=version, created_at=created_at))
+    if version == 1:
+        conn.execute(packs.insert().values(**values))
+    else:
+        conn.execute(packs.update().where(packs.c.code == pack.code).values(**values))

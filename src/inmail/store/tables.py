@@ -99,6 +99,20 @@ packs = Table(
     CheckConstraint("credits > 0", name="credits_positive"),
 )
 
+# Every version of every pack's terms, as the operator wrote them; ``packs`` holds the newest.
+# A purchase keeps the price it was charged (its charge row), whatever comes after.
+pack_versions = Table(
+    "pack_versions",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("credits", Integer, nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("credits > 0", name="credits_positive"),
+)
+
 members = Table(
     "members",
     metadata,
@@ -186,6 +200,8 @@ ledger_entries = Table(
     CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
 )
 Index("ix_ledger_entries_member_id_id", ledger_entries.c.member_id, ledger_entries.c.id)
+# The operator's totals read a month of entries (or charges) by kind across every member.
+Index("ix_ledger_entries_at", ledger_entries.c.at)
 
 spends = Table(
     "spends",
@@ -213,6 +229,7 @@ charges = Table(
     Column("reference", String(200), nullable=False),
 )
 Index("ix_charges_member_id_at", charges.c.member_id, charges.c.at)
+Index("ix_charges_at", charges.c.at)
 
 renewals = Table(
     "renewals",

@@ -5,21 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from inmail.domain.errors import DomainError, NotFound, ValidationError
-from inmail.domain.money import Money
-from inmail.domain.plans import Plan
-from inmail.services import catalog, members, renewals, statement, statements, subscriptions
+from inmail.domain.errors import DomainError, NotFound
+from inmail.services import (
+    catalog,
+    member_directory,
+    members,
+    operator_totals,
+    renewals,
+    statement,
+    statements,
+    subscriptions,
+)
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
+from inmail.web.admin_forms import Checkbox, Number, PlanForm
 from inmail.web.common import back, page, runtime_of
 from inmail.web.forms import FailedForm, OnceKey, PageKey, keyed_page, on_failure
 from inmail.web.member_pages import confirm_plan_page, confirmed_plan_change
@@ -32,8 +38,12 @@ LEDGER_LINES = 100
 CHARGES_PER_PAGE = 100
 EXPORT_BATCH = 1000
 CSV_HEADER = ("id", "member_id", "at", "kind", "credits", "amount_minor", "currency")
-Number = Annotated[str, Form(max_length=30)]
-Checkbox = Annotated[str, Form(max_length=10)]
+CHARGE_WORDS = {
+    "subscription": "Subscription fees",
+    "proration": "Upgrade prorations",
+    "pack": "Credit packs",
+    "overage": "Overage credits",
+}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -49,6 +59,11 @@ def _overview(request: Request, failed: FailedForm | None = None) -> HTMLRespons
         "admin_overview.html",
         problems=[_linked(problem) for problem in run_audit(rt.deps)],
         totals=statements.operator_totals(rt.deps, now=now),
+        report=operator_totals.operator_report(rt.deps, now=now),
+        credit_kinds=operator_totals.CREDIT_KINDS,
+        charge_words=CHARGE_WORDS,
+        totals_by_currency=operator_totals.totals_by_currency,
+        one_day=timedelta(days=1),
         now=now,
         test_clock=rt.test_clock is not None,
         failed=failed,
@@ -69,12 +84,12 @@ def plans_page(request: Request) -> HTMLResponse:
     return _plans(request)
 
 
-def _plans_again(request: Request, failed: FailedForm) -> HTMLResponse:
+def plans_again(request: Request, failed: FailedForm) -> HTMLResponse:
     return _plans(request, failed=failed)
 
 
 @router.post("/plans/{code}", dependencies=[CsrfChecked])
-@on_failure(_plans_again)
+@on_failure(plans_again)
 def save_plan(
     request: Request,
     code: str,
@@ -86,7 +101,10 @@ def save_plan(
     inmail: Checkbox = "",
     packs: Checkbox = "",
     overage: Checkbox = "",
+    expected_version: Annotated[int | None, Form(ge=1)] = None,
+    confirm_lower_cap: Checkbox = "",
 ) -> Response:
+    """Save the reviewed terms (the review page posts here) as the plan's next version."""
     rt = runtime_of(request)
     submitted = PlanForm(
         monthly_allotment=monthly_allotment,
@@ -104,37 +122,48 @@ def save_plan(
     changes = submitted.changes_to(current)
     if not changes:
         return back(request, "/admin/plans", f"Nothing changed: {current.name} stays as it is.")
-    saved = catalog.update_plan(rt.deps, code=code, changes=changes, now=rt.clock.now())
+    saved = catalog.update_plan(
+        rt.deps,
+        code=code,
+        changes=changes,
+        now=rt.clock.now(),
+        lower_cap_confirmed=confirm_lower_cap == "on",
+        expected_version=expected_version,
+    )
     return back(request, "/admin/plans", f"Saved {saved.name} as version {saved.version}.")
 
 
 @router.get("/members", response_class=HTMLResponse)
 def members_page(
     request: Request,
-    after: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str, Query(max_length=100)] = "",
+    sort: Annotated[Literal["name", "handle", "plan", "balance", "joined"], Query()] = "name",
+    order: Annotated[Literal["asc", "desc"], Query()] = "asc",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
+    """Members by name (or handle, plan, balance, joining date), searched, 50 a page."""
     rt = runtime_of(request)
-    if q.strip():
-        found = members.search_members(rt.deps, text=q, now=rt.clock.now(), limit=MEMBERS_PER_PAGE)
-        next_after = None
-    else:
-        found = members.list_members(
-            rt.deps, now=rt.clock.now(), after=after, limit=MEMBERS_PER_PAGE + 1
-        )
-        next_after = found[MEMBERS_PER_PAGE - 1].id if len(found) > MEMBERS_PER_PAGE else None
-        found = found[:MEMBERS_PER_PAGE]
-    accounts = statements.account_summaries(
-        rt.deps, member_ids=[m.id for m in found], now=rt.clock.now()
+    now = rt.clock.now()
+    listed = member_directory.member_page(
+        rt.deps,
+        q=q,
+        sort=sort,
+        descending=order == "desc",
+        page=page_number,
+        per_page=MEMBERS_PER_PAGE,
     )
+    records = members.members_by_id(rt.deps, listed.ids, now=now)
     return page(
         request,
         "admin_members.html",
-        found=found,
-        accounts=accounts,
+        found=[records[i] for i in listed.ids if i in records],
+        accounts=statements.account_summaries(rt.deps, member_ids=listed.ids, now=now),
+        plan_names={p.code: p.name for p in catalog.list_plans(rt.deps)},
+        listed=listed,
+        pages=-(-listed.total // MEMBERS_PER_PAGE),
         q=q,
-        after=after,
-        next_after=next_after,
+        sort=sort,
+        order=order,
     )
 
 
@@ -277,64 +306,6 @@ def _csv_row(c: statements.ChargeExportRow) -> tuple[object, ...]:
     return (c.id, c.member_id, c.at.isoformat(), c.kind, credits, c.amount_minor, c.currency)
 
 
-# --- plans: the edit form -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlanForm:
-    """The edit form's fields as typed; ``changes_to`` turns them into validated plan terms."""
-
-    monthly_allotment: str
-    rollover_cap: str
-    price: str
-    inmail_cost: str
-    credit_back_days: str
-    inmail: bool
-    packs: bool
-    overage: bool
-
-    @classmethod
-    def of(cls, plan: Plan) -> PlanForm:
-        return cls(
-            str(plan.monthly_allotment),
-            str(plan.rollover_cap),
-            _decimal(plan.price.amount_minor),
-            str(plan.inmail_cost),
-            str(plan.credit_back_days),
-            plan.inmail,
-            plan.packs,
-            plan.overage,
-        )
-
-    @classmethod
-    def typed(cls, values: Mapping[str, str]) -> PlanForm:
-        """The form as the operator filled it in (a refused save shows it again)."""
-        return cls(
-            values.get("monthly_allotment", ""),
-            values.get("rollover_cap", ""),
-            values.get("price", ""),
-            values.get("inmail_cost", ""),
-            values.get("credit_back_days", ""),
-            values.get("inmail") == "on",
-            values.get("packs") == "on",
-            values.get("overage") == "on",
-        )
-
-    def changes_to(self, plan: Plan) -> dict[str, Any]:
-        """Only the terms that differ from ``plan``; words for anything that is not a number."""
-        terms: dict[str, Any] = {
-            "monthly_allotment": _whole(self.monthly_allotment, "Monthly credits"),
-            "rollover_cap": _whole(self.rollover_cap, "Rollover cap"),
-            "price": Money(_minor(self.price), plan.price.currency),
-            "inmail_cost": _whole(self.inmail_cost, "Credits per InMail"),
-            "credit_back_days": _whole(self.credit_back_days, "Credit-back days"),
-            "inmail": self.inmail,
-            "packs": self.packs,
-            "overage": self.overage,
-        }
-        return {name: value for name, value in terms.items() if getattr(plan, name) != value}
-
-
 def _plans(request: Request, *, failed: FailedForm | None = None) -> HTMLResponse:
     """The plans with their edit forms; a refused form shows what the operator typed."""
     plans = catalog.list_plans(runtime_of(request).deps)
@@ -345,33 +316,6 @@ def _plans(request: Request, *, failed: FailedForm | None = None) -> HTMLRespons
     return page(
         request, "admin_plans.html", plans=plans, forms=forms, failed_plan=code, failed=failed
     )
-
-
-def _whole(text: str, label: str) -> int:
-    text = text.strip()
-    if not text.isdigit() or len(text) > 9:
-        raise ValidationError(f"{label} must be a whole number of 0 or more, like 25.")
-    return int(text)
-
-
-def _minor(text: str) -> int:
-    """A fee like ``59.99`` in minor units (cents); refused in words unless it is one."""
-    problem = ValidationError("The monthly fee must be an amount of 0 or more, like 59.99.")
-    try:
-        amount = Decimal(text.strip())
-    except InvalidOperation:
-        raise problem from None
-    if not amount.is_finite() or amount < 0 or amount > 10**9:
-        raise problem
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise ValidationError("The monthly fee has at most two decimals, like 59.99.")
-    return int(cents)
-
-
-def _decimal(amount_minor: int) -> str:
-    whole, cents = divmod(amount_minor, 100)
-    return f"{whole}.{cents:02d}"
 
 
 _MEMBER_IN_PROBLEM = re.compile(r"^member (\S+):")

@@ -18,6 +18,7 @@ from inmail.services.passwords import LoginFailed, check_login
 from inmail.services.sign_in_throttle import OPERATOR, Attempt, SignInThrottle
 from inmail.store.web import shared_secret
 from inmail.web import (
+    admin_catalog_pages,
     admin_member_forms,
     admin_pages,
     bulk_pages,
@@ -171,6 +172,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         targeting_pages.router,
         bulk_pages.router,
         settings_pages.router,
+        admin_catalog_pages.router,
     )
     for pages in routers:
         app.include_router(pages)
