@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,20 @@ from tests.helpers import days, new_member
 NOW = T0 + days(3)
 
 
+@dataclass(frozen=True, slots=True)
+class Old:
+    """A database at 0013 (before the inbox's columns) with the catalog and two members."""
+
+    deps: Deps
+    ada: str
+    bob: str
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def at_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deps]:
-    """A database migrated only to 0013 (before the inbox's columns), with the catalog."""
+def at_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Old]:
+    """The catalog and members are made by today's app at the newest migration, then the
+    schema goes down to 0013: today's services write tables later migrations changed
+    (packs' versions, members' time zone), which 0013's schema does not have."""
     with ExitStack() as stack:
         if request.param == "sqlite":
             url = f"sqlite:///{tmp_path / 'old.db'}"
@@ -46,10 +58,15 @@ def at_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deps]:
             )
         db = Database(make_engine(url))
         stack.callback(db.dispose)
-        schema.upgrade(db.engine, "0013")
+        schema.upgrade(db.engine)
         deps = Deps(db, PlanVersionCache())
         seed_catalog(deps, now=T0)
-        yield deps
+        ada, bob = (new_member(deps, "premium_business", T0) for _ in range(2))
+        config = schema.alembic_config(db.engine)
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0013")
+        yield Old(deps, ada, bob)
 
 
 def _thread(thread_id: str, a: str, b: str, opened: datetime | None) -> dict[str, Any]:
@@ -82,9 +99,9 @@ def _message(message_id: str, thread_id: str, sender: str, subject: str | None) 
     }
 
 
-def _old_data(deps: Deps) -> tuple[str, str]:
+def _old_data(old: Old) -> tuple[str, str]:
     """Ada wrote Bob twice: one InMail he opened, one he never did; one notification."""
-    ada, bob = (new_member(deps, "premium_business", T0) for _ in range(2))
+    deps, ada, bob = old.deps, old.ada, old.bob
     with deps.db.write() as conn:
         conn.execute(
             insert(thread_table),
@@ -110,10 +127,10 @@ def _old_data(deps: Deps) -> tuple[str, str]:
 
 
 def test_what_was_seen_before_stays_seen_and_an_unopened_inmail_is_unread(
-    at_0013: Deps,
+    at_0013: Old,
 ) -> None:
-    deps = at_0013
-    ada, bob = _old_data(deps)
+    deps = at_0013.deps
+    ada, bob = _old_data(at_0013)
 
     schema.upgrade(deps.db.engine)
 
@@ -131,9 +148,9 @@ def test_what_was_seen_before_stays_seen_and_an_unopened_inmail_is_unread(
     assert [(n.read_at, n.text) for n in old] == [(None, f"New InMail from {name}: Never opened")]
 
 
-def test_the_migration_goes_down_and_up_again(at_0013: Deps) -> None:
-    deps = at_0013
-    _, bob = _old_data(deps)
+def test_the_migration_goes_down_and_up_again(at_0013: Old) -> None:
+    deps = at_0013.deps
+    _, bob = _old_data(at_0013)
     schema.upgrade(deps.db.engine)
     threads.set_archived(deps, member_id=bob, thread_id="th_opened", archived=True)
     config = schema.alembic_config(deps.db.engine)
