@@ -136,6 +136,13 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "ada": ("Ada Lovelace", PAID),
     "grace": ("Grace Hopper", "basic"),
     "hubert": ("Hubert Wolfeschlegelsteinhausenbergerdorff-Brightwater", "basic"),
+    # Issue 10's journey (tests/web/test_journey.py): Jude finds five at Wombat Dynamics.
+    "jude": ("Jude Journey", PAID),
+    "jwes": ("Wes Walker", "basic"),
+    "wil": ("Wil Warren", "basic"),
+    "win": ("Win Waters", "basic"),
+    "wyatt": ("Wyatt Wilde", "basic"),
+    "wren": ("Wren Woods", "basic"),
     # Nobody writes to, mentions or invites Una: her pages stay empty (tests/web/test_look.py).
     "una": ("Una Untouched", "basic"),
     # The inbox (tests/web/test_inbox_browser.py): Ida writes; Hal, Huw and Hana read; Ivy is
@@ -152,6 +159,7 @@ MEMBERS: dict[str, tuple[str, str]] = {
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {
     "wyn": {"company": "Northwind", "headline": "Data engineer"},
+    **{h: {"company": "Wombat Dynamics"} for h in ("jwes", "wil", "win", "wyatt", "wren")},
     "grace": {"company": "Remington Rand", "headline": "Compiler engineer"},
     "ida": {"company": "Analytical Engines", "headline": "Talent partner for engineers"},
 }
@@ -193,9 +201,10 @@ def _seed(database_url: str) -> dict[str, Member]:
         connect(deps, a=made["ada"].id, b=made["grace"].id, now=T0)
         connect(deps, a=made["ida"].id, b=made["ivy"].id, now=T0)
         connect(deps, a=made["ivy"].id, b=made["hal"].id, now=T0)
-        create_template(
-            deps, owner_id=made["bo"].id, name="Hiring hello", text=BULK_TEMPLATE, now=T0
-        )
+        for owner in ("bo", "jude"):
+            create_template(
+                deps, owner_id=made[owner].id, name="Hiring hello", text=BULK_TEMPLATE, now=T0
+            )
         return made
     finally:
         rt.close()
