@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from inmail.services import auth, members, settings
+from inmail.services.inmail import send_inmail
 from inmail.services.search import search_records
 from tests.web.test_network_pages import (  # the fixtures are shared with those pages' tests
     PASSWORD,
@@ -65,6 +66,23 @@ def test_settings_save_who_may_write_overage_and_time_zone(site: Site) -> None:
     shown = ada.get("/settings").text
     assert 'value="49.99"' in shown
     assert '<option value="America/New_York" selected>' in shown
+
+
+def test_times_are_shown_in_the_members_time_zone_and_utc_without_one(site: Site) -> None:
+    now = site.runtime.clock.now()  # 31 Jan 2026, 09:00 UTC
+    sent = send_inmail(
+        site.runtime.deps,
+        sender_id=site.ids["ada"],
+        to=site.ids["bob"],
+        subject="Hello",
+        body="Hi Bob, a question about engines?",
+        now=now,
+    )
+    ada, bob = site.visitor("ada"), site.visitor("bob")
+    _text(ada.post("/settings/time-zone", time_zone="America/New_York"))
+    thread = f"/threads/{sent.thread_id}"
+    assert "Sat 31 Jan 2026, 04:00 EST" in _words(ada.get(thread).text)
+    assert "Sat 31 Jan 2026, 09:00 UTC" in _words(bob.get(thread).text)
 
 
 def test_editing_the_profile_rewrites_what_search_finds(site: Site) -> None:

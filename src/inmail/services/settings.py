@@ -47,6 +47,12 @@ def get_settings(deps: Deps, *, member_id: str) -> MemberSettings:
     return _combine(messaging, account.overage, zone or "UTC")
 
 
+def time_zone_of(deps: Deps, *, member_id: str) -> str:
+    """The member's ``time_zone`` setting (an IANA name; "UTC" when unset or unknown member)."""
+    with deps.db.read() as conn:
+        return member_store.time_zone_of(conn, member_id) or "UTC"
+
+
 def update_settings(
     deps: Deps, *, member_id: str, changes: Mapping[str, object], now: datetime
 ) -> MemberSettings:

@@ -8,7 +8,8 @@ exports (CSV, the API) stay in UTC ISO 8601 and never come through here.
 
 The templates use these as Jinja filters (``{{ r.at | day }}``,
 ``{{ m.created_at | moment }}``), which find the signed-in member (``me``) in
-the page's context: a page needs no zone of its own.
+the page's context (``time_zone``, their setting, which ``web.common.page`` reads):
+a page needs no zone of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ def zone_for(member: Any) -> tzinfo:
     """The time zone to show ``member`` times in: their ``time_zone`` setting (an IANA name
     such as "Europe/Paris"), or UTC when they have none, it is unknown, or there is no
     member (an operator, a signed-out visitor)."""
-    name = getattr(member, "time_zone", None)
+    return zone_named(getattr(member, "time_zone", None))
+
+
+def zone_named(name: object) -> tzinfo:
+    """The zone an IANA name (a member's ``time_zone`` setting) names; UTC for None, ""
+    or a name this machine's zone database lacks."""
     if not isinstance(name, str) or not name:
         return UTC
     try:
@@ -76,12 +82,18 @@ def _zone_name(shown: datetime) -> str:
     return "UTC" if name in ("UTC", "Z") else name
 
 
+def _zone(context: Context) -> tzinfo:
+    """The signed-in member's zone: the page's ``time_zone`` (web.common.page reads their
+    setting), or UTC without one (an operator, a visitor)."""
+    return zone_named(context.get("time_zone"))
+
+
 @pass_context
 def day_filter(context: Context, when: datetime | date | None, weekday: bool = False) -> str:
     """Jinja's ``day``: :func:`day` in the signed-in member's zone ("" for None)."""
     if when is None:
         return ""
-    return day(when, zone_for(context.get("me")), weekday=weekday)
+    return day(when, _zone(context), weekday=weekday)
 
 
 @pass_context
@@ -89,7 +101,7 @@ def moment_filter(context: Context, when: datetime | None) -> str:
     """Jinja's ``moment``: :func:`moment` in the signed-in member's zone ("" for None)."""
     if when is None:
         return ""
-    return moment(when, zone_for(context.get("me")))
+    return moment(when, _zone(context))
 
 
 @pass_context
@@ -103,7 +115,7 @@ def day_and_time_filter(context: Context, when: datetime | None) -> str:
     """Jinja's ``day_and_time``: "Sun 6 Dec 2026, 13:33 UTC", in the signed-in member's zone."""
     if when is None:
         return ""
-    zone = zone_for(context.get("me"))
+    zone = _zone(context)
     shown = _in_zone(when, zone)
     return f"{day(shown, zone, weekday=True)}, {shown:%H:%M} {_zone_name(shown)}"
 
