@@ -17,11 +17,16 @@ from pathlib import Path
 import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ROOT, SCREENSHOTS, Member, Server, sign_in
+from tests.web.conftest import ADMIN_TOKEN, ROOT, SCREENSHOTS, Member, Server, sign_in
 from tests.web.look import HEIGHT, WIDTHS, Console, axe_violations, check_page
 
 TOUR_DIR = ROOT / os.environ["INMAIL_TOUR_DIR"] if "INMAIL_TOUR_DIR" in os.environ else None
-OPERATOR_PAGES = {"operator-overview": "/admin", "operator-plans": "/admin/plans"}
+OPERATOR_PAGES = {
+    "operator-overview": "/admin",
+    "operator-plans": "/admin/plans",
+    "operator-packs": "/admin/packs",
+    "operator-new-member": "/admin/members/new",
+}
 
 
 def _tour_dir() -> Path:
@@ -80,6 +85,16 @@ def _fill_in(page: Page) -> str:
     return page.url.removeprefix(page.url.split("/templates/")[0])
 
 
+def _invitation_path(server: Server, member: Member) -> str:
+    """The path of a fresh invitation link for ``member`` (issued as an operator would)."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx2.Client(base_url=server.base_url, headers=headers, trust_env=False) as client:
+        answer = client.post(f"/v1/admin/members/{member.id}/invitations")
+    assert answer.status_code == 201, answer.text
+    url: str = answer.json()["url"]
+    return "/welcome/" + url.split("/welcome/", 1)[1]
+
+
 def _open_menu(page: Page, problems: list[str]) -> None:
     """The phone's menu, opened over the inbox: screenshotted and checked like a page."""
     page.set_viewport_size({"width": WIDTHS["phone"], "height": HEIGHT})
@@ -96,6 +111,9 @@ def test_every_page_reads_well_at_both_widths(new_page: Callable[[], Page], serv
     guest = new_page()
     console = Console().watch(guest)
     _visit(guest, "sign-in", "/login", problems)
+    invited = new_page()  # an invitation link opened by someone signed out
+    console.watch(invited)
+    _visit(invited, "welcome", _invitation_path(server, server.members["una"]), problems)
     guest.get_by_label("Operator token").fill("browser-test-operator")
     guest.get_by_role("button", name="Sign in as operator").click()
     expect(guest).to_have_url(re.compile(r"/admin$"))
@@ -112,6 +130,8 @@ def test_every_page_reads_well_at_both_widths(new_page: Callable[[], Page], serv
     hubert, grace = server.members["hubert"], server.members["grace"]  # a long name; a connection
     member_pages = {
         "inbox": "/inbox",
+        "inbox-sent": "/inbox?box=sent",
+        "inbox-awaiting": "/inbox?box=awaiting",
         "thread": thread,
         "compose": "/compose",
         "compose-paid": f"/compose?to={server.members['zed'].id}",
@@ -130,6 +150,7 @@ def test_every_page_reads_well_at_both_widths(new_page: Callable[[], Page], serv
         "templates": "/templates",
         "template": template,
         "stats": "/stats",
+        "settings": "/settings",
     }
     for name, path in member_pages.items():
         _visit(ada, name, path, problems)
