@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from rich.progress import (
 
 from inmail.bootstrap import Runtime, build, migrate
 from inmail.config import Settings
+from inmail.domain import dates
 from inmail.domain.errors import DomainError
 from inmail.services.audit import run_audit
 from inmail.services.auth import issue_token
@@ -69,7 +71,8 @@ def member_invite(handle: Annotated[str, typer.Argument(help="The member's handl
         link = issue_link_for_handle(rt.deps, handle=handle, now=rt.clock.now(), days=days)
     # Whole on one line, never wrapped: it is made to be copied.
     out.print(link.url(rt.settings.base_url), soft_wrap=True, highlight=False)
-    err.print(f"for @{link.handle}; works once, until {link.expires_at:%d %b %Y %H:%M} UTC")
+    until = dates.day_and_time(link.expires_at.astimezone(UTC))  # "Sun 6 Dec 2026, 22:37 UTC"
+    err.print(f"for @{link.handle}; works once, until {until}")
 
 
 @app.command("demo-data")

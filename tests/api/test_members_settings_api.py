@@ -139,7 +139,7 @@ def test_member_invite_prints_a_link_that_works(
     found = LINK.search(ran.stdout)
     assert found is not None, ran.output
     assert found.group(0).startswith("https://inmail.example/welcome/inv_")
-    assert "works once, until 07 Feb 2026 09:00 UTC" in ran.output
+    assert "works once, until Sat 7 Feb 2026, 09:00 UTC" in ran.output
     assert _set_password(api, found.group(0), "typed at the cli") == "/inbox"
 
 
