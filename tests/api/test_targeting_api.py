@@ -353,3 +353,12 @@ def test_nothing_is_written_or_charged(net: Network) -> None:
     net.rank("ada", candidates=[net.id(h) for h in EVERYONE])
     assert net.call("ada", "GET", "/v1/me/credits")["balance"] == before
     assert net.call("ada", "GET", "/v1/me/credits/ledger")["items"] == ledger
+
+
+def test_a_member_you_blocked_is_named_as_your_block(net: Network) -> None:
+    kit = net.id("kit")
+    assert net.call("ada", "PUT", f"/v1/members/{kit}/block")["blocked"] is True
+    page = net.rank("ada", candidates=[kit])
+    item = net.item(page, "kit")
+    assert item["reachable"] is False
+    assert item["reasons"][0] == "not reachable: you blocked this member (unblock them to write)"

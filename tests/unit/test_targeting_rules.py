@@ -437,3 +437,12 @@ def test_a_deployment_sets_the_weights_in_its_environment(monkeypatch: pytest.Mo
     monkeypatch.setenv("INMAIL_TARGETING_WEIGHTS", '{"company": 9}')
     with pytest.raises(PydanticValidationError, match="no targeting weight 'company'"):
         Settings()  # a wrong name stops the start, not the first request
+
+
+def test_someone_you_blocked_is_told_as_your_block_not_as_their_choice() -> None:
+    mine = candidate("m1", blocked=True, you_blocked=True)
+    ranked = score(mine, me=ME, rules=RULES, now=NOW)
+    assert (ranked.tier, ranked.reachable) == (Tier.UNREACHABLE, False)
+    assert ranked.reasons[0] == "not reachable: you blocked this member (unblock them to write)"
+    theirs = score(candidate("m2", blocked=True), me=ME, rules=RULES, now=NOW)
+    assert theirs.reasons[0] == "not reachable: they do not accept InMail from you"

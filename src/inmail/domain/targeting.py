@@ -29,6 +29,7 @@ from functools import lru_cache
 from inmail.domain.errors import (
     DomainError,
     InmailNotOnPlan,
+    RecipientBlockedByYou,
     RecipientNotAcceptingInmail,
     ValidationError,
 )
@@ -352,10 +353,10 @@ def route_for(reach: Reach) -> Route | DomainError:
     """The cost preview's cheapest route (SPEC §7), or the refusal when none reaches them.
 
     A block either way leaves no route, even to a connection (a message would be
-    refused); it is told in the words of InMail turned off, so nobody learns who
-    blocked whom.
+    refused). Their block is told in the words of InMail turned off, so nobody learns
+    who blocked them; the member's own block is told as theirs (RecipientBlockedByYou).
     """
-    if reach.blocked:
+    if reach.blocked and not reach.you_blocked:
         return RecipientNotAcceptingInmail("they do not accept InMail from you")
     try:
         return cheapest_route(reach)
@@ -369,6 +370,8 @@ def _unreachable(refusal: DomainError, candidate: Candidate) -> str:
         if candidate.mutual_names:
             why += f"; ask {candidate.mutual_names[0]} for an introduction (free)"
         return f"not reachable: {why}"
+    if isinstance(refusal, RecipientBlockedByYou):
+        return "not reachable: you blocked this member (unblock them to write)"
     return "not reachable: they do not accept InMail from you"
 
 

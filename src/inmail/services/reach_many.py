@@ -69,6 +69,7 @@ def reaches(
             sender_plan=sender.subscription.plan,
             connected=connected,
             blocked=blocked,
+            you_blocked=member_id in known.you_blocked,
             recipient_accepts_inmail=recipient.inmail_open,
             recipient_open_profile=recipient.open_profile and plan.is_paid,
             open_conversation=not blocked and member_id in known.conversing,

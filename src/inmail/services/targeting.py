@@ -164,7 +164,8 @@ class _Facts:
     """Every fact about the candidates, by candidate id, as the batched queries found them."""
 
     connected: set[str]
-    blocked: set[str]
+    blocked: set[str]  # either way
+    you_blocked: set[str]  # I blocked them
     mutuals: dict[str, list[str]]  # mutual connection ids, by id
     names: dict[str, str]  # of the mutual connections named in a reason
     groups: dict[str, list[str]]  # shared group names
@@ -190,9 +191,11 @@ def _read_facts(
     since = history_since(now, rules)
     for row in facts_store.inmails_received(conn, ids, since=since):
         received[row.recipient].append(_received(row.sent_at, row.status, row.responded_at))
+    blocked, you_blocked = facts_store.blocks_with(conn, me, ids)
     return _Facts(
         connected=facts_store.connected_to(conn, me, ids),
-        blocked=facts_store.blocked_either_way(conn, me, ids),
+        blocked=blocked,
+        you_blocked=you_blocked,
         mutuals=mutuals,
         names=facts_store.names(conn, named) if named else {},
         groups=groups,
@@ -212,6 +215,7 @@ def _candidate(
         sender_plan=sender.subscription.plan,
         connected=member.id in facts.connected,
         blocked=member.id in facts.blocked,
+        you_blocked=member.id in facts.you_blocked,
         recipient_accepts_inmail=setting.inmail_open,
         recipient_open_profile=setting.open_profile and member.plan != BASIC,
         open_conversation=any(t.status in _OPEN for t in mine),

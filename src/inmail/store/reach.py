@@ -127,6 +127,7 @@ class Facts:
 
     connected: set[str] = field(default_factory=set)
     blocked: set[str] = field(default_factory=set)  # either way
+    you_blocked: set[str] = field(default_factory=set)  # the viewer blocked them (in blocked too)
     conversing: set[str] = field(default_factory=set)  # an open conversation, either started it
     # The connections both have, as (id, name, handle), by id.
     mutuals: defaultdict[str, list[tuple[str, str, str]]] = field(
@@ -180,7 +181,8 @@ def _facts(dialect: str) -> Any:
         select(literal("m"), link.c.b, link.c.a, _name_of(link.c.a), _handle_of(link.c.a)).where(
             link.c.b.in_(ids), _unindexed(dialect, link.c.a).in_(mine)
         ),
-        select(literal("b"), blocks.c.blocked_id, _none(), _none(), _none()).where(
+        # "y": the viewer blocked them; "b": they blocked the viewer.
+        select(literal("y"), blocks.c.blocked_id, _none(), _none(), _none()).where(
             blocks.c.blocker_id == me, blocks.c.blocked_id.in_(ids)
         ),
         select(literal("b"), blocks.c.blocker_id, _none(), _none(), _none()).where(
@@ -233,6 +235,9 @@ def facts(conn: Connection, member_id: str, ids: Sequence[str]) -> Facts:
             found.connected.add(other)
         elif kind == "b":
             found.blocked.add(other)
+        elif kind == "y":
+            found.blocked.add(other)
+            found.you_blocked.add(other)
         elif kind == "t":
             found.conversing.add(other)
         elif kind == "m":

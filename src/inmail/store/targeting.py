@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    literal,
     or_,
     select,
     union_all,
@@ -176,19 +177,25 @@ def _shared_groups(dialect: str) -> Select[Any]:
     )
 
 
-def blocked_either_way(conn: Connection, me: str, ids: Sequence[str]) -> set[str]:
-    """Those of ``ids`` whom I blocked or who blocked me."""
-    return set(_run(conn, _blocked_either_way, ids, me=me).scalars())
+def blocks_with(conn: Connection, me: str, ids: Sequence[str]) -> tuple[set[str], set[str]]:
+    """(those of ``ids`` blocked either way, those of them I blocked), in one statement."""
+    either: set[str] = set()
+    mine: set[str] = set()
+    for member_id, i_blocked in _run(conn, _blocks_with, ids, me=me):
+        either.add(member_id)
+        if i_blocked:
+            mine.add(member_id)
+    return either, mine
 
 
 @cache
-def _blocked_either_way(dialect: str) -> Any:
+def _blocks_with(dialect: str) -> Any:
     ids = _ids(dialect)
     return union_all(
-        select(blocks.c.blocked_id).where(
+        select(blocks.c.blocked_id, literal(True)).where(
             blocks.c.blocker_id == _me(), blocks.c.blocked_id.in_(ids)
         ),
-        select(blocks.c.blocker_id).where(
+        select(blocks.c.blocker_id, literal(False)).where(
             blocks.c.blocked_id == _me(), blocks.c.blocker_id.in_(ids)
         ),
     )
