@@ -241,6 +241,7 @@ def test_settings_change_only_what_is_sent(api: Api) -> None:
         "group_messages_open": True,
         "auto_overage": True,
         "overage_limit_minor": 3000,
+        "time_zone": "UTC",  # unsent: unchanged, the default
     }
     changed = put(
         "/v1/me/settings", json={"open_profile": True, "auto_overage": False}, headers=member.auth

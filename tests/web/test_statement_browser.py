@@ -302,7 +302,7 @@ def test_every_date_a_member_reads_has_its_year_and_times_their_zone(
     thread = _send(served, writer, reader, T0 - timedelta(hours=1))
     sign_in(page, writer)
     page.goto(f"/threads/{thread}")
-    expect(page.get_by_text(f"{writer.name} · 31 Jan 2026, 08:00 UTC")).to_be_visible()
+    expect(page.get_by_text(f"{writer.name} · Sat 31 Jan 2026, 08:00 UTC")).to_be_visible()
     _look(page, "thread-dates")
     page.goto("/credits/packs/confirm?pack=pack_5")
     expect(page.locator("#confirm-details")).to_contain_text("on 31 Jan 2027, unless spent before")

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
+from inmail.domain.errors import StaleForm
 from inmail.web.coach_panel import draft_tips, panel
 from inmail.web.common import Id, runtime_of, templates
 from inmail.web.forms import FailedForm, OnceKey, ShownAgain, on_failure
@@ -30,6 +31,10 @@ Cost = Annotated[int | None, Form(ge=0)]  # the credits the page showed; 0: it s
 
 
 def _tips_refused(request: Request, failed: FailedForm) -> HTMLResponse:
+    if failed.code == StaleForm.code:
+        # A stale form: no tips fragment, so the script keeps the last tips and says they
+        # may be out of date (static/coach.js); the page's own send shows the form again.
+        return HTMLResponse("<p>This form has expired: reload the page.</p>", status_code=403)
     return templates.TemplateResponse(
         request, "_coach_tips.html", panel([], written=True, error=failed.message)
     )

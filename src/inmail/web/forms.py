@@ -93,6 +93,7 @@ class FailedForm:
     field: str | None = None
     values: Mapping[str, str] = dataclasses.field(default_factory=dict)
     orphan: bool = False  # its form is not on the page (e.g. an item gone): shown on top
+    code: str = ""  # the API's error code (e.g. "stale-form"), "" when it had none
 
 
 Renderer = Callable[[Request, FailedForm], HTMLResponse]
@@ -164,7 +165,7 @@ def _on_page(api_handler: Handler, endpoints: set[Callable[..., Any]]) -> Handle
         # A refused CSRF check is not the member's input: it is never written back.
         if render is None or isinstance(exc, StarletteHTTPException) or status in _NO_FORM:
             return _error_page(request, status, failed.message)
-        failed = FailedForm(failed.action, failed.message, failed.field, await _typed(request))
+        failed = dataclasses.replace(failed, values=await _typed(request))
         try:
             shown = await run_in_threadpool(render, request, failed)
         except (DomainError, LoginRequired):
@@ -201,7 +202,8 @@ def _failed(request: Request, answer: Response) -> tuple[int, FailedForm]:
         problem = {}
     code = problem.get("code", "")
     message = _WEB_WORDS.get(code) or problem.get("detail") or "That did not work."
-    return answer.status_code, FailedForm(request.url.path, message, problem.get("field"))
+    failed = FailedForm(request.url.path, message, problem.get("field"), code=code)
+    return answer.status_code, failed
 
 
 async def _typed(request: Request) -> dict[str, str]:

@@ -30,14 +30,19 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+def csrf_matches(request: Request, sent: str) -> bool:
+    """The session's CSRF token is ``sent`` (False without a session token)."""
+    expected = request.session.get("csrf")
+    return isinstance(expected, str) and hmac.compare_digest(sent, expected)
+
+
 def check_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
     """Every form posts the session's CSRF token; a missing or wrong one is refused.
 
     A wrong one is mostly a form opened in an earlier session (before signing out and
     in again): StaleForm shows the form again with what was typed (web.forms).
     """
-    expected = request.session.get("csrf")
-    if not isinstance(expected, str) or not hmac.compare_digest(csrf, expected):
+    if not csrf_matches(request, csrf):
         raise StaleForm(
             "This form was opened before you last signed in, so nothing was done. "
             "What you typed is below: check it and send it again."
