@@ -123,18 +123,24 @@ def save_contact_info(
     website: Short = "",
     website_visibility: Short = "",
 ) -> Response:
-    rt = runtime_of(request)
     given = {
         "email": (email, email_visibility),
         "phone": (phone, phone_visibility),
         "website": (website, website_visibility),
     }
+    put_contact_form(request, member_id, given)
+    return back(request, "/network#contact", "Contact info saved.")
+
+
+def put_contact_form(request: Request, member_id: str, given: dict[str, tuple[str, str]]) -> None:
+    """Save the contact form's fields ((value, visibility) by field; an empty value removes
+    the field, an empty visibility is None: the service decides), as the network and settings
+    pages both post them."""
     changes = {
         field: (value, visibility or None) if value.strip() else None
         for field, (value, visibility) in given.items()
     }
-    contact.put_contact_info(rt.deps, member_id=member_id, changes=changes)
-    return back(request, "/network#contact", "Contact info saved.")
+    contact.put_contact_info(runtime_of(request).deps, member_id=member_id, changes=changes)
 
 
 @router.post("/invitations", dependencies=[CsrfChecked])

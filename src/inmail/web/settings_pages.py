@@ -20,7 +20,7 @@ from inmail.domain.network import CONTACT_FIELDS, DEFAULT_VISIBILITY
 from inmail.services import auth, contact, invitation_links, members, settings, statements
 from inmail.web.common import Short, Text, back, page, runtime_of
 from inmail.web.forms import FailedForm, on_failure, refused_on
-from inmail.web.network_pages import FIELD_LABELS, VISIBILITIES
+from inmail.web.network_pages import FIELD_LABELS, VISIBILITIES, put_contact_form
 from inmail.web.session import CsrfChecked, WebMember, signed_in_member
 
 router = APIRouter(include_in_schema=False)
@@ -148,11 +148,7 @@ def save_contact(
         "phone": (phone, phone_visibility),
         "website": (website, website_visibility),
     }
-    changes = {
-        field: (value, visibility or None) if value.strip() else None
-        for field, (value, visibility) in given.items()
-    }
-    contact.put_contact_info(runtime_of(request).deps, member_id=member_id, changes=changes)
+    put_contact_form(request, member_id, given)
     return back(request, "/settings#contact", "Contact info saved.")
 
 
