@@ -256,6 +256,8 @@ idempotency_keys = Table(
     Column("response", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+# The worker prunes keys older than their retention (docs/rules.md) by this index.
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
 
 test_clock = Table(
     "test_clock",
@@ -601,3 +603,24 @@ bulk_send_recipients = Table(
     Column("reason", JSON, nullable=True),  # {code, detail, missing?, thread_id?, follow_up_at?}
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The transactional outbox (migration 0017): every event is written in the transaction of the
+# change it tells of, so it exists if and only if that change committed (store/outbox.py).
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    # Insertion order; never reused (AUTOINCREMENT on SQLite), so a pruned tail is not refilled.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),  # "evt_…", stable across deliveries
+    Column("type", String(60), nullable=False),
+    Column("member_id", String(40), nullable=True),  # whose change; null for operator events
+    Column("at", UTCDateTime, nullable=False),
+    # The writing transaction's id on PostgreSQL (0 on SQLite, whose writers are serial):
+    # readers order by (tx, seq) and stop below the oldest transaction still running.
+    # Filled by the column's default, which differs per engine (migration 0017): leave it out.
+    Column("tx", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON object, the event's documented schema
+    sqlite_autoincrement=True,
+)
+Index("ix_outbox_events_tx", outbox_events.c.tx, outbox_events.c.seq)
+Index("ix_outbox_events_member_id", outbox_events.c.member_id, outbox_events.c.seq)

@@ -1,0 +1,114 @@
+"""The transactional outbox: append events with the change, read them in commit order.
+
+Writers call :func:`append` inside the write transaction of the change. Readers
+(the events API, the webhook dispatcher) call :func:`read_after`, which returns
+only events whose transactions have ended, ordered so that a reader moving its
+cursor forward never skips an event that commits later:
+
+* On PostgreSQL, ``seq`` order is not commit order (two transactions take
+  sequence numbers, the later one commits first). Each event records its
+  transaction id (``tx``); readers order by ``(tx, seq)`` and return only events
+  with ``tx`` below the oldest transaction still running
+  (``pg_snapshot_xmin``). Every transaction that starts later gets a larger id,
+  so nothing can appear behind a cursor.
+* On SQLite, writers hold the database's single write lock in turn, so
+  ``seq`` order is commit order; ``tx`` is 0.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, literal_column, or_, select, tuple_
+
+from inmail.domain.events import Event, payload_text
+from inmail.store.tables import outbox_events
+
+# xid8 has no cast to bigint; through text it fits (transaction ids stay far below 2**63).
+# The column's default writes pg_current_xact_id() the same way (migration 0017).
+_PG_HORIZON: ColumnElement[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a reader stands in the outbox: after the event at (tx, seq)."""
+
+    tx: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored: its position, identity, type, member, time (UTC) and data."""
+
+    position: Position
+    id: str
+    type: str
+    member_id: str | None
+    at: datetime
+    data: dict[str, Any]
+
+
+def append(conn: Connection, events: Sequence[Event]) -> None:
+    """Write ``events`` in the caller's write transaction (one statement for all of them)."""
+    if not events:
+        return
+    rows = [
+        {
+            "id": e.id,
+            "type": e.type,
+            "member_id": e.member_id,
+            "at": e.at,
+            "payload": payload_text(e),
+        }
+        for e in events
+    ]
+    conn.execute(outbox_events.insert(), rows)
+
+
+def read_after(
+    conn: Connection, after: Position | None, limit: int, *, member_id: str | None = None
+) -> list[StoredEvent]:
+    """Up to ``limit`` committed events after ``after`` (from the start when None), oldest
+    first; only ``member_id``'s when given."""
+    query = select(outbox_events).order_by(outbox_events.c.tx, outbox_events.c.seq).limit(limit)
+    if conn.dialect.name != "sqlite":
+        query = query.where(outbox_events.c.tx < _PG_HORIZON)
+    if after is not None:
+        query = query.where(
+            or_(
+                outbox_events.c.tx > after.tx,
+                and_(outbox_events.c.tx == after.tx, outbox_events.c.seq > after.seq),
+            )
+            if conn.dialect.name == "sqlite"
+            else tuple_(outbox_events.c.tx, outbox_events.c.seq) > (after.tx, after.seq)
+        )
+    if member_id is not None:
+        query = query.where(outbox_events.c.member_id == member_id)
+    return [
+        StoredEvent(
+            position=Position(r.tx, r.seq),
+            id=r.id,
+            type=r.type,
+            member_id=r.member_id,
+            at=r.at,
+            data=json.loads(r.payload),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def by_id(conn: Connection, event_id: str) -> StoredEvent | None:
+    """One event by its id, committed or not yet visible to readers (None when unknown)."""
+    r = conn.execute(select(outbox_events).where(outbox_events.c.id == event_id)).first()
+    if r is None:
+        return None
+    return StoredEvent(
+        Position(r.tx, r.seq), r.id, r.type, r.member_id, r.at, json.loads(r.payload)
+    )

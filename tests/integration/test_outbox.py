@@ -1,0 +1,102 @@
+"""The outbox holds an event exactly when its transaction committed, and readers see events in
+an order that never puts a late commit behind a cursor (store/outbox.py), on both engines."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from inmail.domain.events import Event
+from inmail.services.context import Deps, PlanVersionCache
+from inmail.store import outbox
+from tests.conftest import T0, _fresh_postgres
+
+
+def _event(n: int) -> Event:
+    return Event("test.happened", "m_1", T0, {"n": n, "when": T0})
+
+
+def test_an_event_is_stored_with_its_change_and_read_back_with_its_data(deps: Deps) -> None:
+    event = _event(1)
+    with deps.db.write() as conn:
+        outbox.append(conn, [event])
+    with deps.db.read() as conn:
+        (stored,) = outbox.read_after(conn, None, 10)
+    assert (stored.id, stored.type, stored.member_id, stored.at) == (
+        event.id,
+        "test.happened",
+        "m_1",
+        T0,
+    )
+    assert stored.data == {"n": 1, "when": "2026-01-31T09:00:00Z"}
+    assert stored.id.startswith("evt_")
+
+
+def test_an_event_of_a_transaction_that_rolled_back_does_not_exist(deps: Deps) -> None:
+    def change_that_fails() -> None:
+        with deps.db.write() as conn:
+            outbox.append(conn, [_event(1)])
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    with deps.db.read() as conn:
+        assert outbox.read_after(conn, None, 10) == []
+
+
+def test_readers_page_forward_without_repeats_or_gaps(deps: Deps) -> None:
+    with deps.db.write() as conn:
+        outbox.append(conn, [_event(n) for n in range(5)])
+    seen: list[int] = []
+    after = None
+    with deps.db.read() as conn:
+        while page := outbox.read_after(conn, after, 2):
+            seen += [e.data["n"] for e in page]
+            after = page[-1].position
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_a_member_filter_reads_only_that_members_events(deps: Deps) -> None:
+    with deps.db.write() as conn:
+        outbox.append(conn, [_event(1), Event("test.happened", "m_2", T0, {"n": 2})])
+    with deps.db.read() as conn:
+        assert [e.data["n"] for e in outbox.read_after(conn, None, 10, member_id="m_2")] == [2]
+
+
+@pytest.fixture
+def pg_deps(postgres_url: str) -> Iterator[Deps]:
+    db = _fresh_postgres(postgres_url)
+    yield Deps(db, PlanVersionCache())
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_an_event_committed_later_is_never_left_behind_a_readers_cursor(pg_deps: Deps) -> None:
+    """Transaction A writes an event first and commits last; B commits in between. A reader
+    that pages while A is open must not move past A's place: once A commits, its event is read.
+    (Only PostgreSQL has concurrent writers; SQLite's commit order is insertion order.)"""
+    deps = pg_deps
+    a_wrote, b_done = threading.Event(), threading.Event()
+
+    def transaction_a() -> None:
+        with deps.db.write() as conn:
+            outbox.append(conn, [_event(1)])
+            a_wrote.set()
+            b_done.wait(10)
+
+    thread = threading.Thread(target=transaction_a)
+    thread.start()
+    assert a_wrote.wait(10)
+    with deps.db.write() as conn:
+        outbox.append(conn, [_event(2)])
+    with deps.db.read() as conn:
+        while_a_is_open = outbox.read_after(conn, None, 10)
+    b_done.set()
+    thread.join()
+    after = while_a_is_open[-1].position if while_a_is_open else None
+    with deps.db.read() as conn:
+        later = outbox.read_after(conn, after, 10)
+    assert while_a_is_open == []  # B's event waits behind A's open transaction
+    assert sorted(e.data["n"] for e in later) == [1, 2]
