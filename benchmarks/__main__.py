@@ -11,6 +11,7 @@ from typing import Any
 from benchmarks import (
     bulk_send_sqlite,
     http_credits,
+    http_credits_lots,
     http_send_inmail,
     mutuals_100k,
     render_templates,
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     spend_sqlite.NAME: spend_sqlite.run,
     spend_postgres.NAME: spend_postgres.run,
     http_credits.NAME: http_credits.run,
+    http_credits_lots.NAME: http_credits_lots.run,
     send_inmail_sqlite.NAME: send_inmail_sqlite.run,
     http_send_inmail.NAME: http_send_inmail.run,
     mutuals_100k.NAME: mutuals_100k.run,

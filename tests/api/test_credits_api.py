@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.api.conftest import ADMIN_TOKEN, Api
 
 PROBLEM = "application/problem+json"
 
@@ -82,6 +83,55 @@ def test_credits_show_balance_lots_expiry_cycle_and_the_next_forfeit(api: Api) -
         ("allotment", 25, None),
         ("purchase", 5, "2027-01-31T09:00:00Z"),
     ]
+
+
+def test_many_lots_the_overview_lists_the_first_spent_and_the_full_list_pages(api: Api) -> None:
+    """23 packs bought a day apart: the overview lists the plan lot and the 20 packs a spend
+    takes first (soonest expiry), with lots_total; /v1/me/credits/lots pages all 24 by id."""
+    member = api.member("premium_business")
+    for _ in range(23):
+        bought = api.client.post("/v1/me/purchases", json={"pack": "pack_1"}, headers=member.auth)
+        assert bought.status_code == 201, bought.text
+        api.advance(seconds=3600)
+    credits = api.client.get("/v1/me/credits", headers=member.auth).json()
+    assert (credits["balance"], credits["plan_credits"], credits["purchased_credits"]) == (
+        48,
+        25,
+        23,
+    )
+    assert credits["lots_total"] == 24
+    shown = credits["lots"]
+    assert [lot["source"] for lot in shown] == ["allotment"] + ["purchase"] * 20
+    expiries = [lot["expires_at"] for lot in shown[1:]]
+    assert expiries == sorted(expiries)  # the first 20 to expire, soonest first
+    assert expiries[0] == "2027-01-31T09:00:00Z"
+    assert expiries[-1] == "2027-02-01T04:00:00Z"
+
+    everything, cursor = [], None
+    while True:
+        query = "?limit=10" + (f"&cursor={cursor}" if cursor else "")
+        page = api.client.get(f"/v1/me/credits/lots{query}", headers=member.auth)
+        assert page.status_code == 200, page.text
+        everything += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert len(everything) == 24
+    assert [int(lot["id"]) for lot in everything] == sorted(int(lot["id"]) for lot in everything)
+    assert {lot["id"] for lot in shown} < {lot["id"] for lot in everything}
+    assert sum(lot["remaining"] for lot in everything) == 48
+
+    bad = api.client.get("/v1/me/credits/lots?cursor=nonsense", headers=member.auth)
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "cursor"
+
+    form = api.client.get("/login").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    operator = {"csrf": csrf.group(1), "token": ADMIN_TOKEN}
+    assert api.client.post("/login/operator", data=operator).url.path == "/admin"
+    page = api.client.get(f"/admin/members/{member.id}").text
+    assert "The 21 a spend takes first, of 24 lots" in page
 
 
 def test_advancing_the_clock_three_months_shows_three_renewals_done(api: Api) -> None:

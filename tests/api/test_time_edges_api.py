@@ -64,6 +64,7 @@ def test_the_example_moves_that_leave_no_room_for_a_cycle_are_refused(api: Api) 
         "cycle_end": "2026-02-28T09:00:00Z",
         "next_renewal_at": "2026-02-28T09:00:00Z",
         "forfeit_at_next_renewal": 0,
+        "lots_total": 1,
         "next_renewal": {
             "at": "2026-02-28T09:00:00Z",
             "plan": "premium_business",
@@ -138,11 +139,12 @@ def test_a_database_already_holding_times_near_the_end_stays_readable(
         "next_renewal_at": None,
         "forfeit_at_next_renewal": 0,
         "next_renewal": None,
-        "lots": [
+        "lots": [  # in spending order: plan credits oldest first, then the pack
             {"id": "1", "source": "allotment", "remaining": 24, "expires_at": None},
-            {"id": "2", "source": "purchase", "remaining": 5, "expires_at": None},
             {"id": "3", "source": "allotment", "remaining": 25, "expires_at": None},
+            {"id": "2", "source": "purchase", "remaining": 5, "expires_at": None},
         ],
+        "lots_total": 3,
     }
     _every_read_answers(api, member)
     charges = api.client.get("/v1/me/charges", headers=member.auth).json()["items"]

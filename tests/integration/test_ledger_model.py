@@ -35,6 +35,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import ScalarSelect, Table, func, select, text
 
+from inmail.domain.credits import LotSource
 from inmail.domain.errors import DomainError
 from inmail.domain.money import Money
 from inmail.services.audit import run_audit
@@ -43,7 +44,13 @@ from inmail.services.context import Deps, PlanVersionCache
 from inmail.services.credits import buy_pack, spend_credits, update_overage_settings
 from inmail.services.members import create_member
 from inmail.services.renewals import renew_all
-from inmail.services.statements import get_credits, list_charges, list_ledger
+from inmail.services.statements import (
+    LOTS_SHOWN,
+    get_credits,
+    list_charges,
+    list_ledger,
+    list_lots,
+)
 from inmail.services.subscriptions import change_plan
 from inmail.store.db import Database, make_engine
 from inmail.store.tables import accounts, charges, ledger_entries, lots, metadata, renewals, spends
@@ -324,8 +331,14 @@ class LedgerMachine(RuleBasedStateMachine):
         assert view.next_renewal_at == account.next_renewal_at()
         assert (view.cycle_start, view.cycle_end) == (account.current_cycle() or (None, None))
         assert view.forfeit_at_next_renewal == account.forfeit_at_next_renewal()
-        listed = Counter((lot.source.value, lot.remaining, lot.expires_at) for lot in view.lots)
+        every = list_lots(deps, member_id=member, now=now, limit=200)
+        listed = Counter((lot.source.value, lot.remaining, lot.expires_at) for lot in every)
         assert listed == account.live_lots()
+        assert view.lots_total == len(every)
+        # The overview: every plan lot, then the first others a spend takes, in that order.
+        plan = [lot for lot in every if lot.source is LotSource.ALLOTMENT]
+        assert len(view.lots) == len(plan) + min(LOTS_SHOWN, len(every) - len(plan))
+        assert set(view.lots) <= set(every)
         assert (view.overage.auto_overage, view.overage.limit_minor) == (
             account.auto_overage,
             account.overage_limit_minor,

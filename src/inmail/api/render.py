@@ -47,7 +47,7 @@ from inmail.services.inbox import FollowUpDue, Notice
 from inmail.services.inmail import Sent
 from inmail.services.quote import Quote
 from inmail.services.settings import MemberSettings
-from inmail.services.statements import ChargeLine, CreditsView, LedgerLine
+from inmail.services.statements import ChargeLine, CreditsView, LedgerLine, LotView
 from inmail.services.subscriptions import SubscriptionView
 from inmail.store.members import MemberRecord
 from inmail.store.messaging import MessageRecord, ThreadRecord
@@ -151,16 +151,22 @@ def credits(view: CreditsView) -> CreditsOut:
         cycle_end=view.cycle_end,
         next_renewal_at=view.next_renewal_at,
         forfeit_at_next_renewal=view.forfeit_at_next_renewal,
-        lots=[
-            LotOut(
-                id=str(lot.id),
-                source=lot.source.value,
-                remaining=lot.remaining,
-                expires_at=lot.expires_at,
-            )
-            for lot in view.lots
-        ],
+        lots=[lot_out(lot) for lot in view.lots],
+        lots_total=view.lots_total,
         next_renewal=next_renewal(view.next_renewal),
+    )
+
+
+def lot_out(lot: LotView) -> LotOut:
+    return LotOut(
+        id=str(lot.id), source=lot.source.value, remaining=lot.remaining, expires_at=lot.expires_at
+    )
+
+
+def lots(found: list[LotView], limit: int) -> Page[LotOut]:
+    return Page(
+        items=[lot_out(lot) for lot in found],
+        next_cursor=next_cursor([lot.id for lot in found], limit),
     )
 
 

@@ -20,6 +20,7 @@ from inmail.api.schemas import (
     ChargeOut,
     CreditsOut,
     LedgerEntryOut,
+    LotOut,
     MemberOut,
     PackOut,
     Page,
@@ -108,6 +109,21 @@ def change_subscription(
 @router.get("/me/credits")
 def read_credits(member_id: CurrentMember, deps: ServicesDep, now: Now) -> CreditsOut:
     return render.credits(statements.get_credits(deps, member_id=member_id, now=now))
+
+
+@router.get("/me/credits/lots")
+def read_lots(
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[LotOut]:
+    """Every live lot (credits left), oldest first: the full list behind ``lots`` of
+    GET /v1/me/credits, which shows the first ones a spend takes."""
+    after = decode_cursor(cursor)
+    found = statements.list_lots(deps, member_id=member_id, now=now, after=after, limit=limit)
+    return render.lots(found, limit)
 
 
 @router.get("/me/credits/ledger")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from inmail.domain.billing import NextRenewal, PlanLookup, next_renewal
-from inmail.domain.credits import Book, Lot, LotSource
+from inmail.domain.credits import Book, Lot, LotSource, spending_order
 from inmail.domain.cycles import add_months, cycle_index_at, cycle_start, require_utc
 from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
@@ -25,6 +25,10 @@ from inmail.services.renewals import renew_all
 from inmail.services.subscriptions import get_subscription
 from inmail.store import accounts as account_store
 from inmail.store.tables import accounts, charges, ledger_entries, lots
+
+LOTS_SHOWN = 20
+"""Purchased (non-plan) lots the credits overview lists, in spending order; every plan lot
+is listed too. The full list is :func:`list_lots` (``GET /v1/me/credits/lots``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,35 +51,64 @@ class CreditsView:
     cycle_end: datetime | None
     next_renewal_at: datetime | None
     forfeit_at_next_renewal: int
-    lots: tuple[LotView, ...]
+    lots: tuple[LotView, ...]  # every live plan lot, then LOTS_SHOWN others, in spending order
     overage: OverageSettings
     next_renewal: NextRenewal | None  # under the scheduled plan, if a change is scheduled
     terms: Plan  # the plan version of the current cycle: what it allows now
+    lots_total: int = 0  # live lots in all (``lots`` may list fewer)
 
 
 def get_credits(deps: Deps, *, member_id: str, now: datetime) -> CreditsView:
-    """Balance, lots and cycle, after applying whatever is due (one read when nothing is)."""
+    """Balance, lots and cycle, after applying whatever is due (one read when nothing is).
+
+    The view lists every live plan lot and the first LOTS_SHOWN other live lots in
+    spending order (SPEC §3), with ``lots_total``: the read costs the same with 1 lot
+    or 400. Raises UnknownMember.
+    """
     require_utc(now)
     with deps.db.read() as conn:
         account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
         if account is None:
             raise UnknownMember(f"there is no member {member_id!r}")
         if not is_due(account.next_due_at, now):
-            book = account_store.load_book(conn, account)
-            return _credits_view(account, book, deps.plans.current(conn), now)
+            book, total = account_store.load_overview_book(conn, account, LOTS_SHOWN)
+            return _credits_view(account, book, total, deps.plans.current(conn), now)
     with deps.db.write() as conn:
         opened = lock_and_catch_up(deps, conn, member_id, now)
         opened.save()  # gives the lots granted by the catch-up their ids
-        return _credits_view(opened.account, opened.book, deps.plans.current(conn), now)
+        live = sum(1 for lot in opened.book.lots if lot.remaining > 0)
+        return _credits_view(opened.account, opened.book, live, deps.plans.current(conn), now)
+
+
+def list_lots(
+    deps: Deps, *, member_id: str, now: datetime, after: int | None = None, limit: int = 50
+) -> list[LotView]:
+    """Every live lot of the member (credits left), by id, after applying what is due: the
+    full list behind the overview's first lots. Raises UnknownMember."""
+    require_utc(now)
+    with deps.db.read() as conn:
+        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        if account is None:
+            raise UnknownMember(f"there is no member {member_id!r}")
+        if not is_due(account.next_due_at, now):
+            found = account_store.live_lots_page(conn, member_id, after=after, limit=limit)
+            return [_lot_view(lot) for lot in found]
+    with deps.db.write() as conn:
+        lock_and_catch_up(deps, conn, member_id, now).save()
+        found = account_store.live_lots_page(conn, member_id, after=after, limit=limit)
+        return [_lot_view(lot) for lot in found]
 
 
 def _credits_view(
-    account: account_store.Account, book: Book, current: PlanLookup, now: datetime
+    account: account_store.Account, book: Book, total: int, current: PlanLookup, now: datetime
 ) -> CreditsView:
     sub = account.subscription
     cycle = sub.current_cycle(now)
-    live = [lot for lot in book.lots if lot.remaining > 0]  # a catch-up may have emptied some
     coming = next_renewal(book, sub, current)
+    # A catch-up may have emptied some lots; the overview lists the first ones a spend takes.
+    ordered = spending_order(book.lots, now)
+    plan = [lot for lot in ordered if lot.is_plan_credit]
+    shown = plan + [lot for lot in ordered if not lot.is_plan_credit][:LOTS_SHOWN]
     return CreditsView(
         balance=book.balance,
         plan_credits=book.plan_credits,
@@ -87,10 +120,11 @@ def _credits_view(
         cycle_end=None if cycle is None else cycle.end,
         next_renewal_at=sub.next_renewal_at(),
         forfeit_at_next_renewal=0 if coming is None else coming.forfeit,
-        lots=tuple(_lot_view(lot) for lot in sorted(live, key=lambda lot: lot.id or 0)),
+        lots=tuple(_lot_view(lot) for lot in shown),
         overage=account.overage,
         next_renewal=coming,
         terms=sub.plan,
+        lots_total=total,
     )
 
 
