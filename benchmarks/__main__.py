@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     http_credits_lots.NAME: http_credits_lots.run,
     send_inmail_sqlite.NAME: send_inmail_sqlite.run,
     http_send_inmail.NAME: http_send_inmail.run,
+    http_send_inmail.NAME_C32: http_send_inmail.run_c32,
     mutuals_100k.NAME: mutuals_100k.run,
     bulk_send_sqlite.NAME: bulk_send_sqlite.run,
     render_templates.NAME: render_templates.run,

@@ -13,9 +13,11 @@ client's cost per request small (tens of microseconds), far below the
 server's, so the server is what is measured.
 
 Every connection is opened and makes one request before the clock starts. It
-prints one JSON line: ``{"ops", "seconds", "cpu_seconds", "errors", "first_error"}``
-where ``ops`` counts the answers with the expected status (``--expect``, 200 by
-default) completed before the deadline; any other status is an error.
+prints one JSON line: ``{"ops", "seconds", "cpu_seconds", "errors", "first_error",
+"latencies_us"}`` where ``ops`` counts the answers with the expected status
+(``--expect``, 200 by default) completed before the deadline; any other status
+is an error. ``latencies_us`` holds each counted request's time from sending it
+to reading its whole answer, in microseconds, sorted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HOST = "127.0.0.1"  # never anything else: this is a load generator
@@ -48,6 +50,7 @@ class Counts:
     ops: int = 0
     errors: int = 0
     first_error: str | None = None
+    latencies_us: list[int] = field(default_factory=list)
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -63,6 +66,7 @@ class Result:
     errors: int
     first_error: str | None = None
     connections: int = 0
+    latencies_us: list[int] = field(default_factory=list)
 
 
 def build_request(
@@ -141,12 +145,14 @@ async def connection(
         await ready.wait()
         await go.wait()
         deadline = start[1]
-        while time.perf_counter() < deadline:
+        while (sent := time.perf_counter()) < deadline:
             status, body = await exchange(reader, writer, request())
-            if time.perf_counter() > deadline:
+            answered = time.perf_counter()
+            if answered > deadline:
                 break  # finished after the bell: not counted
             if status == expect:
                 counts.ops += 1
+                counts.latencies_us.append(round((answered - sent) * 1e6))
             else:
                 counts.error(f"answered {status}: {body[:200]!r}")
     finally:
@@ -192,6 +198,7 @@ async def load(
         errors=counts.errors,
         first_error=counts.first_error,
         connections=connections,
+        latencies_us=sorted(counts.latencies_us),
     )
 
 
@@ -260,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "errors": result.errors,
                 "first_error": result.first_error,
                 "connections": result.connections,
+                "latencies_us": result.latencies_us,
             }
         ),
         flush=True,

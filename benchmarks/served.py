@@ -184,6 +184,14 @@ def load(
     server: Server, request: Request, connections: int, seconds: float
 ) -> tuple[Sample, float | None]:
     """Run the load generator with ``request``; its Sample and the server CPU seconds meanwhile."""
+    sample, cpu, _ = timed_load(server, request, connections, seconds)
+    return sample, cpu
+
+
+def timed_load(
+    server: Server, request: Request, connections: int, seconds: float
+) -> tuple[Sample, float | None, list[int]]:
+    """:func:`load`, and each counted request's latency in microseconds (sorted)."""
     command = [
         sys.executable,
         "-m",
@@ -225,4 +233,5 @@ def load(
         )
     result = json.loads(done.stdout)
     cpu = None if before is None or after is None else after - before
-    return Sample(result["ops"], result["seconds"], result["cpu_seconds"]), cpu
+    sample = Sample(result["ops"], result["seconds"], result["cpu_seconds"])
+    return sample, cpu, list(result["latencies_us"])

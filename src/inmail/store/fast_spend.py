@@ -18,6 +18,7 @@ caller then takes the general path, which knows every rule and error.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from inmail.domain.credits import Book, EntryKind, Lot, LotSource, draw
 from inmail.domain.plans import Plan
+from inmail.store.writers import WriterQueue
 
 _SQL = {
     "lock_and_take": (
@@ -119,9 +121,10 @@ class Replay:
 class FastSpend:
     """Runs the hot path on one engine; build once per engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writers: WriterQueue | None = None) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        self._writers = writers  # SQLite: this process's writers take turns (store/writers.py)
         self._sql = {name: self._paramstyle(sql) for name, sql in _SQL.items()}
         dbapi = engine.dialect.dbapi
         assert dbapi is not None
@@ -152,6 +155,15 @@ class FastSpend:
         encode: Callable[[int], str],
     ) -> int | Replay | None:
         """The balance after, a stored answer to replay, or None (take the general path)."""
+        with nullcontext() if self._writers is None else self._writers.turn():
+            return self._spend(request, plan_of, encode)
+
+    def _spend(
+        self,
+        request: FastSpendRequest,
+        plan_of: Callable[[str, int], Plan | None],
+        encode: Callable[[int], str],
+    ) -> int | Replay | None:
         raw = self._engine.raw_connection()
         try:
             cur = raw.cursor()
