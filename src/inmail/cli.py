@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -189,7 +188,8 @@ def worker(
 
 
 def _check_worker_health(max_age: float | None) -> None:
-    """Exit 0 if the health file says the worker is healthy, else print why and exit 1."""
+    """Exit 0 if the health file says the worker is healthy, else print why and exit 1
+    (plain lines, no wrapping: a probe's log keeps them whole)."""
     from datetime import datetime, timedelta
 
     from inmail.worker import health_problem
@@ -197,19 +197,19 @@ def _check_worker_health(max_age: float | None) -> None:
     settings = Settings()
     path = settings.worker_health_file
     if path is None:
-        err.print("[red]unhealthy:[/red] INMAIL_WORKER_HEALTH_FILE is not set")
+        typer.echo("unhealthy: INMAIL_WORKER_HEALTH_FILE is not set", err=True)
         raise typer.Exit(1)
     limit = max_age if max_age is not None else max(60.0, 3 * settings.worker_poll_seconds)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as missing:
-        err.print(f"[red]unhealthy:[/red] cannot read {escape(str(path))}: {missing.strerror}")
+        typer.echo(f"unhealthy: cannot read {path}: {missing.strerror}", err=True)
         raise typer.Exit(1) from None
     problem = health_problem(text, now=datetime.now(UTC), max_age=timedelta(seconds=limit))
     if problem is not None:
-        err.print(f"[red]unhealthy:[/red] {escape(problem)}", highlight=False)
+        typer.echo(f"unhealthy: {problem}", err=True)
         raise typer.Exit(1)
-    out.print(f"healthy: {path}", highlight=False)
+    typer.echo(f"healthy: {path}")
 
 
 @app.command()
