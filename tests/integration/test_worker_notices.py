@@ -8,7 +8,10 @@ retention are deleted in bounded batches; a retry with a deleted key is a new re
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -21,6 +24,7 @@ from inmail.services.idempotency import prune_expired_keys
 from inmail.services.inbox import list_notifications
 from inmail.services.inmail import send_inmail
 from inmail.services.members import create_member
+from inmail.services.notices import sweep
 from inmail.store import idempotency as key_store
 from inmail.store.tables import idempotency_keys, notifications
 from inmail.worker import PassReport, Worker
@@ -204,3 +208,26 @@ def test_a_retry_after_its_key_was_pruned_is_a_new_request(rt: Runtime) -> None:
     )
     assert later != first  # carried out (and charged) again
     assert "idempotency keys pruned: 0" in str(worker.run_pass())
+
+
+def test_two_sweeps_and_a_read_at_once_write_each_notice_once(rt: Runtime) -> None:
+    sender = _member(rt, "fay", "sales_navigator_professional")  # 15 credits
+    for i in range(13):  # 2 left: low
+        _send(rt, sender, _member(rt, f"q{i}", "basic"))
+    _advance(rt, days=8)  # and 13 threads due for a follow-up
+    now = rt.clock.now()
+    start = threading.Barrier(3)
+
+    def sweeping() -> None:
+        start.wait()
+        sweep(rt.deps, now=now)
+
+    def reading() -> None:
+        start.wait()
+        list_notifications(rt.deps, member_id=sender, now=now)
+
+    with ThreadPoolExecutor(3) as pool:
+        for done in [pool.submit(sweeping), pool.submit(sweeping), pool.submit(reading)]:
+            done.result()
+    kinds = Counter(_kinds(rt, sender))
+    assert kinds == Counter({"follow_up_due": 13, "low_balance": 1})
