@@ -231,3 +231,12 @@ def test_two_sweeps_and_a_read_at_once_write_each_notice_once(rt: Runtime) -> No
             done.result()
     kinds = Counter(_kinds(rt, sender))
     assert kinds == Counter({"follow_up_due": 13, "low_balance": 1})
+
+
+def test_every_expiring_lot_is_warned_of_however_many_the_member_holds(rt: Runtime) -> None:
+    member = _member(rt, "gus", "premium_business")
+    for _ in range(22):  # more than the credits overview lists
+        buy_pack(rt.deps, member_id=member, pack="pack_1", now=rt.clock.now())
+    _advance(rt, days=363)  # two days before the packs' credits expire
+    Worker(rt, poll_seconds=1).run_pass()
+    assert _kinds(rt, member).count("expiring_soon") == 22

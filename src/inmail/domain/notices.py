@@ -106,7 +106,8 @@ class CreditFacts:
     """What the warnings are decided from (services.statements.CreditsView, at ``now``).
 
     ``forfeit_at_next_renewal``: credits the next renewal will forfeit (0: none);
-    ``cycle_start``: None without a cycle; ``lots``: the lots holding credits."""
+    ``cycle_start``: None without a cycle; ``lots``: the lots holding credits (those expiring
+    within :data:`WARN_BEFORE` at least)."""
 
     balance: int
     monthly_allotment: int

@@ -28,9 +28,9 @@ from inmail.domain.notices import (
     followups_due,
 )
 from inmail.domain.plans import Plan
-from inmail.domain.timeline import later
+from inmail.domain.timeline import LATEST, later
 from inmail.services.context import Deps
-from inmail.services.statements import CreditsView, get_credits
+from inmail.services.statements import get_credits
 from inmail.store import messaging as message_store
 from inmail.store import notices as notice_store
 from inmail.store.messaging import ThreadRecord
@@ -81,22 +81,23 @@ def write_due_notices(deps: Deps, member_id: str, now: datetime) -> int:
     Applies any renewal due first (services.statements.get_credits). Raises UnknownMember.
     """
     require_utc(now)
-    credits = get_credits(deps, member_id=member_id, now=now)
-    due = due_followups(deps, member_id, credits.terms, now)
-    notices = [followup_notice(d.thread, d.due_at) for d in due]
-    notices += credit_warnings(member_id, credit_facts(credits), now)
-    return write_notices(deps, member_id, notices)
-
-
-def credit_facts(credits: CreditsView) -> CreditFacts:
-    return CreditFacts(
+    credits = get_credits(deps, member_id=member_id, now=now)  # renewals and expiries applied
+    with deps.db.read() as conn:
+        waiting = message_store.awaiting_threads(conn, member_id)
+        expiring = notice_store.lots_expiring_by(conn, member_id, later(now, WARN_BEFORE) or LATEST)
+    notices = [
+        followup_notice(d.thread, d.due_at) for d in followups_due(waiting, credits.terms, now)
+    ]
+    facts = CreditFacts(
         balance=credits.balance,
         monthly_allotment=credits.monthly_allotment,
         cycle_start=credits.cycle_start,
         next_renewal_at=credits.next_renewal_at,
         forfeit_at_next_renewal=credits.forfeit_at_next_renewal,
-        lots=credits.lots,
+        lots=expiring,
     )
+    notices += credit_warnings(member_id, facts, now)
+    return write_notices(deps, member_id, notices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,7 @@ def sweep(
                 conn,
                 after=after,
                 limit=chunk,
-                warn_until=now if warn_until is None else warn_until,
+                warn_until=LATEST if warn_until is None else warn_until,
                 low_balance=LOW_BALANCE,
                 followups_from=followups_from,
             )

@@ -6,11 +6,30 @@ the members to compute them for, by indexes, a chunk at a time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, String, and_, cast, exists, func, literal, or_, select
 
-from inmail.store.tables import AWAITING_INMAIL, accounts, notifications, plans, threads
+from inmail.store.tables import AWAITING_INMAIL, accounts, lots, notifications, plans, threads
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringLot:
+    id: int
+    remaining: int
+    expires_at: datetime | None
+
+
+def lots_expiring_by(conn: Connection, member_id: str, until: datetime) -> list[ExpiringLot]:
+    """The member's lots holding credits that expire at or before ``until``, by id (by the
+    member's index of lots: every lot, however many, not the credits overview's first ones)."""
+    query = (
+        select(lots.c.id, lots.c.remaining, lots.c.expires_at)
+        .where(lots.c.member_id == member_id, lots.c.remaining > 0, lots.c.expires_at <= until)
+        .order_by(lots.c.id)
+    )
+    return [ExpiringLot(r.id, r.remaining, r.expires_at) for r in conn.execute(query)]
 
 
 def shortest_followup_wait_days(conn: Connection) -> int | None:
