@@ -140,7 +140,7 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option("--once", help="Run one pass and exit.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Run one pass, print it and exit.")] = False,
     interval: Annotated[
         float | None,
         typer.Option(
@@ -149,11 +149,31 @@ def worker(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log idle passes too.")] = False,
+    check_health: Annotated[
+        bool,
+        typer.Option(
+            "--check-health",
+            help="Do not run: exit 0 if the worker writing INMAIL_WORKER_HEALTH_FILE is "
+            "healthy (its last pass succeeded, recently enough), else print why and exit 1.",
+        ),
+    ] = False,
+    max_age: Annotated[
+        float | None,
+        typer.Option(
+            min=1,
+            help="With --check-health: the oldest last pass, in seconds, still healthy "
+            "(default: three poll intervals, at least 60).",
+        ),
+    ] = None,
 ) -> None:
-    """Run what falls due, pass after pass: renewals in bulk and scheduled follow-ups.
+    """Run what falls due, pass after pass: renewals in bulk, scheduled follow-ups, unfinished
+    bulk sends, the notices nobody's action writes and the pruning of idempotency keys.
 
     Run one or more beside the app; SIGTERM or Ctrl-C stops it after the job in hand.
     """
+    if check_health:
+        _check_worker_health(max_age)
+        return
     from inmail.worker import Worker, configure_logging
 
     configure_logging(verbose)
@@ -161,8 +181,35 @@ def worker(
         running = Worker(rt, poll_seconds=interval or rt.settings.worker_poll_seconds)
         running.stop_on_signals()
         ok = running.run(once=once)
+    if once and running.last_report is not None:
+        typer.echo(str(running.last_report))
     if not ok and once:
         raise typer.Exit(1)
+
+
+def _check_worker_health(max_age: float | None) -> None:
+    """Exit 0 if the health file says the worker is healthy, else print why and exit 1
+    (plain lines, no wrapping: a probe's log keeps them whole)."""
+    from datetime import datetime, timedelta
+
+    from inmail.worker import health_problem
+
+    settings = Settings()
+    path = settings.worker_health_file
+    if path is None:
+        typer.echo("unhealthy: INMAIL_WORKER_HEALTH_FILE is not set", err=True)
+        raise typer.Exit(1)
+    limit = max_age if max_age is not None else max(60.0, 3 * settings.worker_poll_seconds)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as missing:
+        typer.echo(f"unhealthy: cannot read {path}: {missing.strerror}", err=True)
+        raise typer.Exit(1) from None
+    problem = health_problem(text, now=datetime.now(UTC), max_age=timedelta(seconds=limit))
+    if problem is not None:
+        typer.echo(f"unhealthy: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"healthy: {path}")
 
 
 @app.command()

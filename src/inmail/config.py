@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from limits import parse as parse_limit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -100,6 +101,18 @@ class Settings(BaseSettings):
 
     sign_in_limit_per_address: str = "50/15 minutes"
     """Failed sign-ins allowed from one client address in a moving window."""
+
+    # The worker's own steps (docs/rules.md, "The worker").
+    worker_notice_seconds: float = Field(default=300.0, ge=0)
+    """How often (at most, by the clock) a worker sweeps for the notices nobody's action
+    writes (follow-up due, credit warnings); 0: every pass."""
+
+    idempotency_key_retention_days: int = Field(default=30, ge=1, le=MAX_TERM_DAYS)
+    """How many days an ``Idempotency-Key`` is kept; the worker deletes older ones."""
+
+    worker_health_file: Path | None = None
+    """Where ``inmail worker`` writes its health (JSON) after each pass; none when unset.
+    ``inmail worker --check-health`` reads it."""
 
     @field_validator("test_clock")
     @classmethod

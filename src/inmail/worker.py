@@ -10,8 +10,18 @@ Each pass, at one ``now`` from the runtime's clock:
    so two workers, or a worker and the sender's request, send it once);
 3. resumes every unfinished bulk send (services.bulk_background.resume_unfinished:
    one its app process could not finish, after a restart; each recipient's send
-   has its own derived key, so a bulk send run twice charges nobody twice).
+   has its own derived key, so a bulk send run twice charges nobody twice);
+4. (outbox delivery: the webhook step goes here, see :meth:`Worker.run_pass`);
+5. at most every ``INMAIL_WORKER_NOTICE_SECONDS`` (the first pass always), writes
+   the notices nobody's action writes, follow-up due and the credit warnings, for
+   every member they are due for (services.notices.sweep: each once, whoever
+   computes it, the worker or the member opening their notifications);
+6. deletes idempotency keys older than ``INMAIL_IDEMPOTENCY_KEY_RETENTION_DAYS``
+   (services.idempotency.prune_expired_keys, in bounded batches).
 
+After each pass it logs one report line and, when ``INMAIL_WORKER_HEALTH_FILE``
+is set, writes its health there (JSON: the pass, what it did, the pid), which
+``inmail worker --check-health`` reads for a systemd or Kubernetes probe.
 Then it sleeps ``poll_seconds`` (the setting ``INMAIL_WORKER_POLL_SECONDS``).
 SIGTERM and Ctrl-C stop it cleanly: the job in hand finishes, follow-ups claimed
 but not started are given back, and the process exits 0. A worker killed
@@ -22,15 +32,21 @@ runs out, without a second charge. Any number of workers may run beside the app.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from inmail.bootstrap import Runtime
 from inmail.services.bulk_background import resume_unfinished
+from inmail.services.idempotency import prune_expired_keys
+from inmail.services.notices import SweepReport, sweep
 from inmail.services.renewals import renew_all
 from inmail.services.sequences import RunReport, run_due
 
@@ -42,25 +58,62 @@ CHUNK = 200
 
 @dataclass(frozen=True, slots=True)
 class PassReport:
-    """What one pass did, at ``at``."""
+    """What one pass did, at ``at`` (UTC, the runtime's clock).
+
+    ``notices``: None when the pass did not sweep for notices (not yet time to);
+    ``pruned``: idempotency keys deleted.
+    """
 
     at: datetime
     renewed: int
     follow_ups: RunReport
     bulk_sends: int = 0
+    notices: SweepReport | None = None
+    pruned: int = 0
 
     def __str__(self) -> str:
         f = self.follow_ups
+        notices = (
+            "not swept this pass"
+            if self.notices is None
+            else f"{self.notices.written} written ({self.notices.checked} member(s) checked)"
+        )
         return (
             f"pass at {self.at.isoformat().replace('+00:00', 'Z')}: renewed {self.renewed} "
             f"cycle(s); scheduled follow-ups: {f.sent} sent, {f.failed} failed, "
             f"{f.cancelled} cancelled, {f.retried} left for a retry, "
-            f"{f.skipped} decided elsewhere; bulk sends resumed: {self.bulk_sends}"
+            f"{f.skipped} decided elsewhere; bulk sends resumed: {self.bulk_sends}; "
+            f"notices: {notices}; idempotency keys pruned: {self.pruned}"
         )
 
     @property
     def did_something(self) -> bool:
-        return self.renewed > 0 or self.follow_ups.total > 0 or self.bulk_sends > 0
+        return (
+            self.renewed > 0
+            or self.follow_ups.total > 0
+            or self.bulk_sends > 0
+            or (self.notices is not None and self.notices.written > 0)
+            or self.pruned > 0
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as the health file's ``did``: counts by step."""
+        f = self.follow_ups
+        return {
+            "renewed": self.renewed,
+            "follow_ups": {
+                "sent": f.sent,
+                "failed": f.failed,
+                "cancelled": f.cancelled,
+                "retried": f.retried,
+                "skipped": f.skipped,
+            },
+            "bulk_sends_resumed": self.bulk_sends,
+            "notices": None
+            if self.notices is None
+            else {"checked": self.notices.checked, "written": self.notices.written},
+            "idempotency_keys_pruned": self.pruned,
+        }
 
 
 class Worker:
@@ -70,6 +123,13 @@ class Worker:
         self._runtime = runtime
         self._poll_seconds = poll_seconds
         self._stopping = threading.Event()
+        settings = runtime.settings
+        self._notice_every = timedelta(seconds=settings.worker_notice_seconds)
+        self._next_sweep: datetime | None = None  # None: the next pass sweeps
+        self._key_retention = timedelta(days=settings.idempotency_key_retention_days)
+        self._health_file = settings.worker_health_file
+        self.last_report: PassReport | None = None
+        """The last pass's report (None before one finished)."""
 
     def stop(self) -> None:
         """Finish the job in hand, then exit (safe from a signal handler or another thread)."""
@@ -80,14 +140,36 @@ class Worker:
         return self._stopping.is_set()
 
     def run_pass(self) -> PassReport:
-        """Renewals due by the clock's now, the scheduled follow-ups due, unfinished bulk sends."""
+        """Renewals due by the clock's now, the scheduled follow-ups due, unfinished bulk
+        sends, the notices due (when it is time to sweep), expired idempotency keys."""
         deps, now = self._runtime.deps, self._runtime.clock.now()
         renewed = renew_all(deps, now=now, should_stop=self._stopping.is_set)
         follow_ups = self._follow_ups()
         bulk = 0 if self.stopping else resume_unfinished(deps, clock=self._runtime.clock.now)
-        report = PassReport(now, renewed, follow_ups, bulk)
+        # Outbox delivery (webhooks) goes here: after the steps that write events, before
+        # the housekeeping below; skipped once stopping, like the steps above.
+        notices = None if self.stopping else self._notices()
+        pruned = 0
+        if not self.stopping:
+            pruned = prune_expired_keys(
+                deps,
+                now=self._runtime.clock.now(),
+                retention=self._key_retention,
+                should_stop=self._stopping.is_set,
+            )
+        report = PassReport(now, renewed, follow_ups, bulk, notices, pruned)
         logger.log(logging.INFO if report.did_something else logging.DEBUG, "%s", report)
+        self.last_report = report
         return report
+
+    def _notices(self) -> SweepReport | None:
+        """The notice sweep, when its time has come (None: not this pass)."""
+        now = self._runtime.clock.now()
+        if self._next_sweep is not None and now < self._next_sweep:
+            return None
+        done = sweep(self._runtime.deps, now=now, should_stop=self._stopping.is_set)
+        self._next_sweep = now + self._notice_every
+        return done
 
     def _follow_ups(self) -> RunReport:
         """In chunks, each at a fresh now: a long pass never claims with a lease already
@@ -115,15 +197,36 @@ class Worker:
         ok = True
         while not self.stopping:
             try:
-                self.run_pass()
-            except Exception:
+                report = self.run_pass()
+            except Exception as failed:
                 logger.exception("the pass failed; the next one retries what is left")
                 ok = False
+                self._write_health(None, f"{type(failed).__name__}: {failed}")
+            else:
+                self._write_health(report, None)
             if once:
                 break
             self._stopping.wait(self._poll_seconds)
         logger.info("worker stopped")
         return ok
+
+    def _write_health(self, report: PassReport | None, error: str | None) -> None:
+        """The health file, replaced whole (a reader never sees half of it)."""
+        if self._health_file is None:
+            return
+        health = {
+            "written_at": _iso(datetime.now(UTC)),  # real time: what a probe compares
+            "pid": os.getpid(),
+            "ok": error is None,
+            "pass_at": None if report is None else _iso(report.at),
+            "did": None if report is None else report.as_json(),
+            "report": None if report is None else str(report),
+            "error": error,
+        }
+        try:
+            write_health(self._health_file, health)
+        except OSError:
+            logger.exception("could not write the health file %s", self._health_file)
 
     def stop_on_signals(self) -> None:
         """SIGTERM and SIGINT (Ctrl-C) stop the worker cleanly (call from the main thread)."""
@@ -143,3 +246,37 @@ def configure_logging(verbose: bool = False) -> None:
     )
     # inmail's own loggers only: the root at DEBUG would log every SQL statement too.
     logging.getLogger("inmail").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def write_health(path: Path, health: dict[str, Any]) -> None:
+    """Write ``health`` as JSON to ``path`` through a temporary file beside it, then rename."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(health, indent=2) + "\n", encoding="utf-8")
+    os.replace(part, path)
+
+
+def health_problem(text: str, *, now: datetime, max_age: timedelta) -> str | None:
+    """What is wrong with a worker whose health file reads ``text`` at ``now`` (UTC, real
+    time), or None when it is healthy: its last pass succeeded and it wrote the file at
+    most ``max_age`` ago."""
+    try:
+        health = json.loads(text)
+        written = datetime.fromisoformat(health["written_at"])
+        ok = health["ok"]
+    except (ValueError, KeyError, TypeError):
+        return "the health file is not one inmail worker wrote"
+    if written.tzinfo is None:
+        return "the health file is not one inmail worker wrote"
+    age = now - written
+    if age > max_age:
+        return (
+            f"the last pass ended {age.total_seconds():.0f} s ago "
+            f"(more than {max_age.total_seconds():g} s)"
+        )
+    if ok is not True:
+        return f"the last pass failed: {health.get('error')}"
+    return None

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
@@ -194,3 +194,34 @@ def check_key(key: str) -> None:
             f"an idempotency key is 1 to {MAX_KEY_LENGTH} visible ASCII characters",
             field="idempotency_key",
         )
+
+
+PRUNE_BATCH = 1000
+"""Keys one pruning transaction deletes: short transactions, whatever the backlog."""
+
+
+def prune_expired_keys(
+    deps: Deps,
+    *,
+    now: datetime,
+    retention: timedelta,
+    should_stop: Callable[[], bool] = lambda: False,
+    batch: int = PRUNE_BATCH,
+) -> int:
+    """Delete every key stored more than ``retention`` before ``now`` (UTC), ``batch`` per
+    transaction, oldest first: how many. Stops between batches once ``should_stop()``.
+
+    A retry with a deleted key is a new request (docs/rules.md, "The worker").
+    """
+    try:
+        before = now - retention
+    except OverflowError:  # a retention reaching before year 1 keeps every key
+        return 0
+    pruned = 0
+    while not should_stop():
+        with deps.db.write() as conn:
+            gone = key_store.prune_keys(conn, before, batch)
+        pruned += gone
+        if gone < batch:
+            break
+    return pruned

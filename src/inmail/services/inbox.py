@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from inmail.domain import dates
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import NotFound
 from inmail.domain.inbox import notice_text
-from inmail.domain.messaging import (
-    ResponseStats,
-    SentInmail,
-    ThreadStatus,
-    followup_due_at,
-    response_stats,
-)
+from inmail.domain.messaging import ResponseStats, SentInmail, ThreadStatus, response_stats
+from inmail.domain.notices import FollowUpDue as DueThread
 from inmail.domain.templates import Counts, TemplateSend, count_responses
 from inmail.services.context import Deps, current_account
-from inmail.services.statements import get_credits
+from inmail.services.notices import due_followups, write_due_notices, write_followup_notices
 from inmail.store import inbox as inbox_store
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
@@ -56,10 +50,8 @@ def get_thread(deps: Deps, *, member_id: str, thread_id: str) -> ThreadView:
         return ThreadView(thread, tuple(message_store.thread_messages(conn, thread_id)))
 
 
-@dataclass(frozen=True, slots=True)
-class FollowUpDue:
-    thread: ThreadRecord
-    due_at: datetime
+FollowUpDue = DueThread[ThreadRecord]
+"""A thread due for a follow-up: ``thread`` and ``due_at``."""
 
 
 def follow_ups(
@@ -73,42 +65,17 @@ def follow_ups(
     """Unanswered InMail threads whose wait is over and that may still get a follow-up,
     longest-due first (then by thread id); those after ``after``, a (due at, thread id) key.
 
-    Computed from the threads at read time, so it never waits for a job; the
-    matching "follow-up due" notification is written once, the first time.
+    Computed from the threads at read time (domain.notices.followups_due), so it never
+    waits for a job; the matching "follow-up due" notification is written once, by
+    whoever computes it first (this, the notifications page or the worker).
     """
     require_utc(now)
     account = current_account(deps, member_id, now)  # the terms of this cycle
-    with deps.db.read() as conn:
-        waiting = message_store.awaiting_threads(conn, member_id)
-    plan = account.subscription.plan
-    due = [
-        FollowUpDue(t, due_at)
-        for t in waiting
-        if t.last_inmail_at is not None and t.followups_sent < plan.max_followups
-        # None: the wait would end after 9999-12-31, so it is never over
-        if (due_at := followup_due_at(t.last_inmail_at, plan)) is not None and due_at <= now
-    ]
-    due.sort(key=lambda d: (d.due_at, d.thread.id))
-    if due:
-        _notify_due(deps, member_id, due)
+    due = due_followups(deps, member_id, account.subscription.plan, now)
+    write_followup_notices(deps, member_id, due)
     if after is not None:
         due = [d for d in due if (d.due_at, d.thread.id) > after]
     return due if limit is None else due[:limit]
-
-
-def _notify_due(deps: Deps, member_id: str, due: list[FollowUpDue]) -> None:
-    with deps.db.write() as conn:
-        for item in due:
-            thread = item.thread
-            message_store.notify_once(
-                conn,
-                member_id=member_id,
-                at=item.due_at,
-                kind="follow_up_due",
-                text="No response for a while: you can send a follow-up",
-                reference=f"thread:{thread.id}",
-                once_key=f"follow-up-due:{thread.id}:{thread.followups_sent}",
-            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,21 +92,17 @@ class Notice:
     actor_id: str | None = None
 
 
-WARN_BEFORE = timedelta(days=3)
-LOW_BALANCE = 2
-
-
 def list_notifications(
     deps: Deps, *, member_id: str, now: datetime, before: int | None = None, limit: int = 50
 ) -> list[Notice]:
     """Newest first. What fell due since the last look is added first, once each.
 
     Follow-ups due, credits the next renewal will forfeit, lots about to
-    expire and a low balance are computed from the account at read time, so
-    no job has to have run for a member to be warned.
+    expire and a low balance are computed from the account at read time
+    (services.notices.write_due_notices, the worker's rule too), so no job has
+    to have run for a member to be warned.
     """
-    follow_ups(deps, member_id=member_id, now=now)
-    _credit_warnings(deps, member_id, now)
+    write_due_notices(deps, member_id, now)
     with deps.db.read() as conn:
         rows = message_store.list_notifications(conn, member_id, before=before, limit=limit)
         about = [r.reference.removeprefix("thread:") for r in rows]
@@ -178,47 +141,6 @@ def mark_all_notices_read(deps: Deps, *, member_id: str, now: datetime) -> int:
 def unread_notice_count(deps: Deps, *, member_id: str) -> int:
     with deps.db.read() as conn:
         return inbox_store.unread_notices(conn, member_id)
-
-
-def _credit_warnings(deps: Deps, member_id: str, now: datetime) -> None:
-    credits = get_credits(deps, member_id=member_id, now=now)
-    renewal = credits.next_renewal_at
-    notices = []
-    if renewal and credits.forfeit_at_next_renewal and renewal - now <= WARN_BEFORE:
-        notices.append(
-            (
-                "forfeit_soon",
-                f"Use them or lose them: {credits.forfeit_at_next_renewal} credits will be "
-                f"forfeited at the renewal on {dates.day(renewal)}",
-                f"renewal:{renewal.isoformat()}",
-            )
-        )
-    for lot in credits.lots:
-        if lot.expires_at and lot.expires_at - now <= WARN_BEFORE:
-            notices.append(
-                (
-                    "expiring_soon",
-                    f"{lot.remaining} credits expire on {dates.day(lot.expires_at)}",
-                    f"lot:{lot.id}",
-                )
-            )
-    if credits.monthly_allotment and credits.balance <= LOW_BALANCE:
-        cycle = credits.cycle_start.isoformat() if credits.cycle_start else "none"
-        notices.append(
-            ("low_balance", f"Low balance: {credits.balance} credits left", f"cycle:{cycle}")
-        )
-    if notices:
-        with deps.db.write() as conn:
-            for kind, text, reference in notices:
-                message_store.notify_once(
-                    conn,
-                    member_id=member_id,
-                    at=now,
-                    kind=kind,
-                    text=text,
-                    reference=reference,
-                    once_key=f"{kind}:{member_id}:{reference}",
-                )
 
 
 def stats(deps: Deps, *, member_id: str, now: datetime) -> ResponseStats:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select, tuple_
 
 from inmail.store.tables import idempotency_keys
 
@@ -33,3 +33,22 @@ def insert_key(
             scope=scope, key=key, fingerprint=fingerprint, response=response, created_at=at
         )
     )
+
+
+def prune_keys(conn: Connection, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` keys stored before ``before``, oldest first: how many.
+
+    By the index on ``created_at`` (migration 0017), so a batch reads only what it deletes.
+    """
+    oldest = (
+        select(idempotency_keys.c.scope, idempotency_keys.c.key)
+        .where(idempotency_keys.c.created_at < before)
+        .order_by(idempotency_keys.c.created_at)
+        .limit(limit)
+    )
+    gone = conn.execute(
+        delete(idempotency_keys).where(
+            tuple_(idempotency_keys.c.scope, idempotency_keys.c.key).in_(oldest)
+        )
+    )
+    return gone.rowcount

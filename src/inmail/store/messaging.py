@@ -304,16 +304,18 @@ def notify(conn: Connection, **row: Any) -> None:
     conn.execute(insert(notifications).values(**notification_row(**row)))
 
 
-def notify_once(conn: Connection, **row: Any) -> None:
-    """Write a notification keyed by ``once_key`` unless it exists (computed-on-read ones)."""
+def notify_once(conn: Connection, **row: Any) -> bool:
+    """Write a notification keyed by ``once_key`` unless it exists (computed ones: follow-up
+    due, credit warnings); True if this call wrote it."""
     exists = select(notifications.c.id).where(notifications.c.once_key == row["once_key"])
     if conn.execute(exists).first() is not None:
-        return
+        return False
     try:
         with conn.begin_nested():
             conn.execute(insert(notifications).values(**notification_row(**row)))
     except IntegrityError:
-        pass  # a concurrent reader wrote it first
+        return False  # a concurrent reader or worker wrote it first
+    return True
 
 
 def list_notifications(
