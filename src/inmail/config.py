@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     sign_in_limit_per_address: str = "50/15 minutes"
     """Failed sign-ins allowed from one client address in a moving window."""
 
+    serve_worker_healthcheck_seconds: int = Field(default=30, ge=1)
+    """How long ``inmail serve --workers N`` lets a worker process take to answer its
+    supervisor's health check before killing and replacing it. uvicorn's own 5 s killed
+    workers still importing the app on a busy host, again and again (docs/deploy.md)."""
+
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:

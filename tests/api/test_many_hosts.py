@@ -67,7 +67,7 @@ from tests.api.served import (
     own_postgres_database,
     server_env,
 )
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, PG_ADMIN_URL
 
 pytestmark = pytest.mark.postgres
 
@@ -198,18 +198,21 @@ def _wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Pat
 
 @pytest.fixture
 def bouncer(network: Network) -> Iterator[tuple[str, int]]:
-    """A private pgbouncer on the bridge's address, forwarding every database to 127.0.0.1:5432.
+    """A private pgbouncer on the bridge's address, forwarding every database to the test server.
+
+    The server is the one of ``INMAIL_TEST_PG_ADMIN_URL`` (127.0.0.1:5432 by default).
 
     Its files live in a directory of its own that the ``postgres`` user (which
     pgbouncer switches to: it will not run as root) can read.
     """
+    server = make_url(PG_ADMIN_URL)
     home = Path(tempfile.mkdtemp(prefix="inmail-pgbouncer-"))
     home.chmod(0o755)
-    (home / "users.txt").write_text('"postgres" ""\n')
+    (home / "users.txt").write_text(f'"{server.username or "postgres"}" ""\n')  # trust
     config = home / "pgbouncer.ini"
     config.write_text(
         "[databases]\n"
-        "* = host=127.0.0.1 port=5432\n"
+        f"* = host={server.host} port={server.port or 5432}\n"
         "[pgbouncer]\n"
         f"listen_addr = {network.gateway}\n"
         f"listen_port = {BOUNCER_PORT}\n"
@@ -260,13 +263,6 @@ class Host:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=STOP_TIMEOUT_S)
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        with suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=STOP_TIMEOUT_S)
-        self.kill()  # a hung server, and any worker that outlived it
-
     def client(self) -> httpx2.Client:
         return httpx2.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT_S, trust_env=False)
 
@@ -294,8 +290,8 @@ def cluster(
                 _wait_healthy(host)
             yield Cluster(hosts, direct_url)
         finally:
-            for host in hosts:
-                host.stop()
+            for host in hosts:  # nothing to finish gracefully: the checks have read the database
+                host.kill()
 
 
 def _start_host(ns: str, address: str, env: dict[str, str], log_dir: Path) -> Host:
