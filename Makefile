@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser axe demo test lint typecheck pytest screenshots bench lock clean openapi
+.PHONY: install browser axe demo test lint typecheck pytest screenshots bench lock clean openapi netns-tools
 
 install: $(STAMP)
 
@@ -37,6 +37,13 @@ browser:
 	@test -x $(CHROMIUM) || { echo "installing chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's iproute2 (`ip netns`) and pgbouncer for the many-hosts test (tests/api/test_many_hosts.py),
+# installed only when missing.
+netns-tools:
+	@{ test -x /usr/sbin/ip || test -x /sbin/ip; } && test -x /usr/sbin/pgbouncer || { \
+	  echo "installing iproute2 and pgbouncer for the many-hosts test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 pgbouncer >/dev/null; }
+
 # axe-core, pinned in tests/web/package-lock.json, for the accessibility checks (tests/web/axe.py).
 AXE := tests/web/node_modules/axe-core/axe.min.js
 
@@ -47,7 +54,7 @@ $(AXE): tests/web/package.json tests/web/package-lock.json
 	npm ci --prefix tests/web --no-audit --no-fund
 	touch $(AXE)
 
-pytest: install browser axe
+pytest: install browser axe netns-tools
 	$(BIN)/pytest
 
 # Every page at 1280 and 390 px into docs/screenshots/ (the README's tour links them).

@@ -17,6 +17,7 @@ from benchmarks import (
     render_templates,
     search_100k,
     send_inmail_sqlite,
+    sizing_postgres,
     spend_postgres,
     spend_sqlite,
     targeting_100k,
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     render_templates.NAME: render_templates.run,
     targeting_100k.NAME: targeting_100k.run,
     search_100k.NAME: search_100k.run,
+    sizing_postgres.NAME: sizing_postgres.run,
 }
 
 

@@ -246,7 +246,8 @@ def serve(
     """Serve the API and the web app."""
     from inmail.serving import run  # uvicorn loads only for this command
 
-    run(host=host, port=port, workers=workers)
+    healthcheck = Settings().serve_worker_healthcheck_seconds
+    run(host=host, port=port, workers=workers, healthcheck_seconds=healthcheck)
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     worker_health_file: Path | None = None
     """Where ``inmail worker`` writes its health (JSON) after each pass; none when unset.
     ``inmail worker --check-health`` reads it."""
+    serve_worker_healthcheck_seconds: int = Field(default=30, ge=1)
+    """How long ``inmail serve --workers N`` lets a worker process take to answer its
+    supervisor's health check before killing and replacing it. uvicorn's own 5 s killed
+    workers still importing the app on a busy host, again and again (docs/deploy.md)."""
 
     @field_validator("test_clock")
     @classmethod

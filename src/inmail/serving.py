@@ -29,8 +29,12 @@ class NoDelayH11Protocol(H11Protocol):
         super().connection_made(transport)
 
 
-def run(*, host: str, port: int, workers: int) -> None:
-    """Serve the API and the web app until stopped (SIGINT or SIGTERM)."""
+def run(*, host: str, port: int, workers: int, healthcheck_seconds: int = 30) -> None:
+    """Serve the API and the web app until stopped (SIGINT or SIGTERM).
+
+    With ``workers`` > 1 uvicorn's supervisor pings each worker and replaces one that
+    does not answer within ``healthcheck_seconds`` (INMAIL_SERVE_WORKER_HEALTHCHECK_SECONDS).
+    """
     uvicorn.run(
         APP,
         factory=True,
@@ -39,4 +43,5 @@ def run(*, host: str, port: int, workers: int) -> None:
         workers=workers,
         http=NoDelayH11Protocol,
         log_level="info",
+        timeout_worker_healthcheck=healthcheck_seconds,
     )
