@@ -4,6 +4,7 @@ an order that never puts a late commit behind a cursor (store/outbox.py), on bot
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from inmail.domain.events import Event
 from inmail.services.context import Deps, PlanVersionCache
 from inmail.store import outbox
+from inmail.store.outbox import Position, StoredEvent
 from tests.conftest import T0, _fresh_postgres
 
 
@@ -18,12 +20,26 @@ def _event(n: int) -> Event:
     return Event("test.happened", "m_1", T0, {"n": n, "when": T0})
 
 
+def _visible(
+    deps: Deps, count: int, after: Position | None = None, member_id: str | None = None
+) -> list[StoredEvent]:
+    """The committed events, once ``count`` of them can be read. On PostgreSQL a write
+    transaction still open anywhere on the server (another test run sharing it) holds reading
+    back until it ends: events wait, never vanish. Gives up after 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        with deps.db.read() as conn:
+            found = outbox.read_after(conn, after, 100, member_id=member_id)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def test_an_event_is_stored_with_its_change_and_read_back_with_its_data(deps: Deps) -> None:
     event = _event(1)
     with deps.db.write() as conn:
         outbox.append(conn, [event])
-    with deps.db.read() as conn:
-        (stored,) = outbox.read_after(conn, None, 10)
+    (stored,) = _visible(deps, 1)
     assert (stored.id, stored.type, stored.member_id, stored.at) == (
         event.id,
         "test.happened",
@@ -49,6 +65,7 @@ def test_an_event_of_a_transaction_that_rolled_back_does_not_exist(deps: Deps) -
 def test_readers_page_forward_without_repeats_or_gaps(deps: Deps) -> None:
     with deps.db.write() as conn:
         outbox.append(conn, [_event(n) for n in range(5)])
+    assert len(_visible(deps, 5)) == 5
     seen: list[int] = []
     after = None
     with deps.db.read() as conn:
@@ -61,8 +78,7 @@ def test_readers_page_forward_without_repeats_or_gaps(deps: Deps) -> None:
 def test_a_member_filter_reads_only_that_members_events(deps: Deps) -> None:
     with deps.db.write() as conn:
         outbox.append(conn, [_event(1), Event("test.happened", "m_2", T0, {"n": 2})])
-    with deps.db.read() as conn:
-        assert [e.data["n"] for e in outbox.read_after(conn, None, 10, member_id="m_2")] == [2]
+    assert [e.data["n"] for e in _visible(deps, 1, member_id="m_2")] == [2]
 
 
 @pytest.fixture
@@ -96,7 +112,6 @@ def test_an_event_committed_later_is_never_left_behind_a_readers_cursor(pg_deps:
     b_done.set()
     thread.join()
     after = while_a_is_open[-1].position if while_a_is_open else None
-    with deps.db.read() as conn:
-        later = outbox.read_after(conn, after, 10)
+    later = _visible(deps, 2, after)
     assert while_a_is_open == []  # B's event waits behind A's open transaction
     assert sorted(e.data["n"] for e in later) == [1, 2]
