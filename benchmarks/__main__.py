@@ -12,11 +12,13 @@ from benchmarks import (
     bulk_send_sqlite,
     http_credits,
     http_send_inmail,
+    http_send_inmail_pg_multi,
     mutuals_100k,
     render_templates,
     search_100k,
     send_inmail_sqlite,
     spend_postgres,
+    spend_postgres_pgbouncer,
     spend_sqlite,
     targeting_100k,
 )
@@ -36,6 +38,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     render_templates.NAME: render_templates.run,
     targeting_100k.NAME: targeting_100k.run,
     search_100k.NAME: search_100k.run,
+    spend_postgres_pgbouncer.NAME: spend_postgres_pgbouncer.run,
+    http_send_inmail_pg_multi.NAME: http_send_inmail_pg_multi.run,
 }
 
 
