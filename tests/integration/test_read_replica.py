@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -136,3 +137,8 @@ def test_a_lagging_replica_shows_stale_reads_but_never_decides_a_charge(
     ]
     assert operator_totals(deps, now=T0).members == members_before + 1
     assert stats(deps, member_id=me, now=T0).inmails_sent == sent_before.inmails_sent + 1
+
+
+def test_a_sqlite_read_replica_is_refused_at_start_naming_the_setting() -> None:
+    with pytest.raises(ValidationError, match="INMAIL_READ_DATABASE_URL must be a PostgreSQL"):
+        Settings(database_url="sqlite:///inmail.db", read_database_url="sqlite:///copy.db")
