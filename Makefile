@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser axe demo test lint typecheck pytest screenshots bench lock clean openapi netns-tools
+.PHONY: install browser axe pgbouncer netns-tools demo test lint typecheck pytest screenshots bench lock clean openapi
 
 install: $(STAMP)
 
@@ -37,12 +37,20 @@ browser:
 	@test -x $(CHROMIUM) || { echo "installing chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Debian's iproute2 (`ip netns`) and pgbouncer for the many-hosts test (tests/api/test_many_hosts.py),
-# installed only when missing.
-netns-tools:
-	@{ test -x /usr/sbin/ip || test -x /sbin/ip; } && test -x /usr/sbin/pgbouncer || { \
-	  echo "installing iproute2 and pgbouncer for the many-hosts test"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 pgbouncer >/dev/null; }
+# Debian's iproute2 (`ip netns`) for the many-hosts test (tests/api/test_many_hosts.py), which
+# also needs pgbouncer; installed only when missing.
+netns-tools: pgbouncer
+	@{ test -x /usr/sbin/ip || test -x /sbin/ip; } || { \
+	  echo "installing iproute2 for the many-hosts test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+# Debian's pgbouncer for the transaction-pooling tests and benchmarks (tests/pgbouncer.py
+# starts private ones on free ports; the package's own service is never used), installed only
+# when it is missing.
+PGBOUNCER := /usr/sbin/pgbouncer
+
+pgbouncer:
+	@test -x $(PGBOUNCER) || { echo "installing pgbouncer for the pooling tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }
 
 # axe-core, pinned in tests/web/package-lock.json, for the accessibility checks (tests/web/axe.py).
 AXE := tests/web/node_modules/axe-core/axe.min.js
@@ -54,7 +62,7 @@ $(AXE): tests/web/package.json tests/web/package-lock.json
 	npm ci --prefix tests/web --no-audit --no-fund
 	touch $(AXE)
 
-pytest: install browser axe netns-tools
+pytest: install browser axe pgbouncer netns-tools
 	$(BIN)/pytest
 
 # Every page at 1280 and 390 px into docs/screenshots/ (the README's tour links them).
@@ -67,7 +75,7 @@ test: lint typecheck pytest
 openapi: install
 	$(BIN)/inmail openapi --output docs/openapi.json
 
-bench: install
+bench: install pgbouncer
 	$(BIN)/python -m benchmarks
 
 # Re-pin every dependency (needs the network to PyPI).

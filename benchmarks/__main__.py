@@ -13,12 +13,14 @@ from benchmarks import (
     http_credits,
     http_credits_lots,
     http_send_inmail,
+    http_send_inmail_pg_multi,
     mutuals_100k,
     render_templates,
     search_100k,
     send_inmail_sqlite,
     sizing_postgres,
     spend_postgres,
+    spend_postgres_pgbouncer,
     spend_sqlite,
     targeting_100k,
 )
@@ -41,6 +43,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     targeting_100k.NAME: targeting_100k.run,
     search_100k.NAME: search_100k.run,
     sizing_postgres.NAME: sizing_postgres.run,
+    spend_postgres_pgbouncer.NAME: spend_postgres_pgbouncer.run,
+    http_send_inmail_pg_multi.NAME: http_send_inmail_pg_multi.run,
 }
 
 

@@ -218,6 +218,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "what is left unsent is written back",
     )
     parser.add_argument(
+        "--rotate-header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="repeatable, with --bodies: the pool's k-th request carries the (k mod n)-th "
+        "of these (several senders' tokens, say)",
+    )
+    parser.add_argument(
         "--expect", type=int, default=200, help="the status that counts as done (default 200)"
     )
     parser.add_argument("--connections", type=int, default=8)
@@ -229,6 +237,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--seconds must be in (0, 600]")
     if not args.path.startswith("/"):
         parser.error("--path must start with /")
+    if args.rotate_header and args.bodies is None:
+        parser.error("--rotate-header goes with --bodies")
     if args.body is not None and args.bodies is not None:
         parser.error("--body or --bodies, not both")
     if (args.body is not None or args.bodies is not None) != (args.method == "POST"):
@@ -241,8 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     headers = [tuple(h.split(":", 1)) for h in args.header]
     pairs = [(n.strip(), v.strip()) for n, v in headers]
 
-    def build(body: bytes | None) -> bytes:
-        return build_request(args.port, args.path, pairs, args.method, body)
+    rotating = [(n.strip(), v.strip()) for n, v in (h.split(":", 1) for h in args.rotate_header)]
+
+    def build(body: bytes | None, k: int = 0) -> bytes:
+        extra = [rotating[k % len(rotating)]] if rotating else []
+        return build_request(args.port, args.path, [*pairs, *extra], args.method, body)
 
     if args.bodies is None:
         request = build(None if args.body is None else args.body.encode())
@@ -251,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     else:
         bodies = args.bodies.read_text().splitlines()
-        pool = Pool([build(body.encode()) for body in bodies])
+        pool = Pool([build(body.encode(), k) for k, body in enumerate(bodies)])
         try:
             result = asyncio.run(
                 load(args.port, pool.next, args.connections, args.seconds, args.expect)

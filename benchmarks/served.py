@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +46,7 @@ class Server:
     port: int
     pid: int
     admin_token: str
+    workers: int = 1
 
     def call(
         self, method: str, path: str, token: str | None = None, body: object = None
@@ -71,12 +72,30 @@ class Server:
         return answer
 
     def cpu_seconds(self) -> float | None:
-        """The server process's CPU time so far (Linux /proc), or None where unavailable."""
+        """The server's CPU time so far (Linux /proc), or None where unavailable.
+
+        With ``--workers N`` the server is a supervisor and N worker processes, all in
+        the process group the server was started in: their times are summed.
+        """
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat(self.pid)
         except OSError:
             return None
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+        total = int(fields[11]) + int(fields[12])  # utime, stime
+        if self.workers > 1:
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit() or int(entry.name) == self.pid:
+                    continue
+                with suppress(OSError, IndexError):
+                    child = _stat(int(entry.name))
+                    if int(child[2]) == self.pid:  # pgrp: the server's own session
+                        total += int(child[11]) + int(child[12])
+        return total / CLOCK_TICKS
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state is field 0)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def free_port() -> int:
@@ -88,11 +107,19 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    database_url: str, workdir: Path, admin_token: str, test_clock: str | None
+    database_url: str,
+    workdir: Path,
+    admin_token: str,
+    test_clock: str | None,
+    *,
+    workers: int = 1,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Migrate with ``inmail db upgrade``, then ``inmail serve`` until the block ends."""
+    """Migrate with ``inmail db upgrade``, then ``inmail serve --workers N`` until the block
+    ends. ``settings``: more ``INMAIL_*`` variables for both commands."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INMAIL_")}
     env |= {"INMAIL_DATABASE_URL": database_url, "INMAIL_ADMIN_TOKEN": admin_token}
+    env |= dict(settings or {})
     if test_clock is not None:
         env["INMAIL_TEST_CLOCK"] = test_clock
     migrated = subprocess.run(
@@ -104,7 +131,8 @@ def serving(
     log = workdir / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [inmail_script(), "serve", "--host", HOST, "--port", str(port)],
+            [inmail_script(), "serve", "--host", HOST, "--port", str(port)]
+            + (["--workers", str(workers)] if workers > 1 else []),
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -113,7 +141,7 @@ def serving(
             start_new_session=True,
         )
     try:
-        server = Server(port, proc.pid, admin_token)
+        server = Server(port, proc.pid, admin_token, workers)
         _wait_healthy(proc, server, log)
         yield server
     finally:
@@ -152,6 +180,7 @@ class Request:
     body: object = None  # sent as JSON (with method POST)
     expect: int = 200
     pool: Path | None = None  # or a file of JSON bodies, each sent once (see benchmarks.loadgen)
+    rotate_tokens: tuple[str, ...] = ()  # with a pool: request k is sent with token k mod n
 
 
 @dataclass(slots=True)
@@ -204,18 +233,20 @@ def timed_load(
         request.method,
         "--expect",
         str(request.expect),
-        # The same header on both sides of a comparison, so both requests are alike.
-        "--header",
-        f"Authorization: Bearer {request.token}",
         "--connections",
         str(connections),
         "--seconds",
         f"{seconds:.3f}",
     ]
+    if not request.rotate_tokens:
+        # The same header on both sides of a comparison, so both requests are alike.
+        command += ["--header", f"Authorization: Bearer {request.token}"]
     if request.body is not None:
         command += ["--body", json.dumps(request.body)]
     if request.pool is not None:
         command += ["--bodies", str(request.pool)]
+    for token in request.rotate_tokens:
+        command += ["--rotate-header", f"Authorization: Bearer {token}"]
     before = server.cpu_seconds()
     done = subprocess.run(
         command,

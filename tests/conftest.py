@@ -24,6 +24,8 @@ from inmail.services.context import Deps, PlanVersionCache
 from inmail.store import schema
 from inmail.store.db import Database, make_engine
 from inmail.store.tables import metadata
+from tests.pgbouncer import Pgbouncer
+from tests.pgbouncer import unavailable as pgbouncer_unavailable
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 PG_ADMIN_URL = os.environ.get(
@@ -89,16 +91,54 @@ def _fresh_postgres(url: str) -> Database:
     return db
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+DB_PARAMS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+WITH_PGBOUNCER = [*DB_PARAMS, pytest.param("pgbouncer", marks=pytest.mark.postgres)]
+"""``db_url``'s engines plus PostgreSQL through pgbouncer in transaction pooling mode: a
+module opts in by overriding ``db_url`` with ``params=WITH_PGBOUNCER`` (see
+tests/integration/test_concurrency.py)."""
+
+
+@pytest.fixture(params=DB_PARAMS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty, migrated, seeded database on each engine."""
+    return database_url(request, tmp_path)
+
+
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``db_url``'s body for ``request.param`` (``sqlite``, ``postgres`` or ``pgbouncer``)."""
     if request.param == "sqlite":
         path = tmp_path / "inmail.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
     _fresh_postgres(url).dispose()
+    if request.param == "pgbouncer":
+        return through_pgbouncer(request, url)
     return url
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(postgres_url: str) -> Iterator[Pgbouncer]:
+    """One private pgbouncer (transaction pooling) in front of the test server, per run.
+
+    Skipped when Debian's pgbouncer is not installed (``make pgbouncer``), except under
+    CI=true, where that fails the run.
+    """
+    problem = pgbouncer_unavailable()
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true needs pgbouncer: {problem}")
+        pytest.skip(f"pgbouncer tests skipped: {problem}")
+    server = make_url(PG_ADMIN_URL)
+    with Pgbouncer(server_host=server.host or "127.0.0.1", server_port=server.port or 5432) as b:
+        yield b
+
+
+def through_pgbouncer(request: pytest.FixtureRequest, url: str) -> str:
+    """``url``'s database through the run's pgbouncer, marked ``?pgbouncer=true`` so that
+    every engine made from it (``make_engine``) runs in pgbouncer mode."""
+    bouncer: Pgbouncer = request.getfixturevalue("pgbouncer")
+    return bouncer.url(make_url(url).database or "") + "?pgbouncer=true"
 
 
 @pytest.fixture

@@ -31,8 +31,18 @@ def build(settings: Settings) -> Runtime:
         settings.database_url,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         pool_size=settings.pool_size,
+        pgbouncer=settings.pgbouncer,
+        prepare_threshold=settings.pg_prepare_threshold,
     )
-    db = Database(engine)
+    read_engine = None
+    if settings.read_database_url is not None:
+        read_engine = make_engine(
+            settings.read_database_url,
+            pool_size=settings.pool_size,
+            pgbouncer=settings.pgbouncer,
+            prepare_threshold=settings.pg_prepare_threshold,
+        )
+    db = Database(engine, read_engine)
     clock: Clock = SystemClock()
     if settings.test_clock is not None:
         clock = TestClock(db, settings.test_clock)

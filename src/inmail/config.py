@@ -14,6 +14,7 @@ from inmail.domain.invitation_links import DEFAULT_DAYS, MAX_DAYS
 from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import TargetingRules
 from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
+from inmail.store.db import PSYCOPG_PREPARE_THRESHOLD
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
 
@@ -117,6 +118,19 @@ class Settings(BaseSettings):
     """How long ``inmail serve --workers N`` lets a worker process take to answer its
     supervisor's health check before killing and replacing it. uvicorn's own 5 s killed
     workers still importing the app on a busy host, again and again (docs/deploy.md)."""
+    # PostgreSQL behind pgbouncer, and a read replica (docs/rules.md, "PostgreSQL behind
+    # pgbouncer" and "Reads from the replica").
+    pgbouncer: bool = False
+    """The database URLs point at pgbouncer in transaction pooling mode: no statement is
+    prepared server-side and nothing relies on session state."""
+
+    pg_prepare_threshold: int | None = Field(default=PSYCOPG_PREPARE_THRESHOLD, ge=0)
+    """psycopg's ``prepare_threshold``: runs of a query on one connection before it is
+    prepared server-side; ``none`` never prepares (what ``INMAIL_PGBOUNCER=true`` forces)."""
+
+    read_database_url: str | None = None
+    """A read replica of ``database_url`` for reads that may be a moment stale (the feed,
+    search, mutual connections, statements, stats); none: they read the primary."""
 
     @field_validator("test_clock")
     @classmethod
@@ -138,6 +152,20 @@ class Settings(BaseSettings):
         except ValueError:
             name = f"INMAIL_{(info.field_name or '').upper()}"
             raise ValueError(f"{name} must be a limit such as '5/15 minutes'") from None
+        return value
+
+    @field_validator("pg_prepare_threshold", mode="before")
+    @classmethod
+    def _never(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
+            return None
+        return value
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _same_engine(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value.startswith("sqlite"):
+            raise ValueError("INMAIL_READ_DATABASE_URL must be a PostgreSQL replica's URL")
         return value
 
     @model_validator(mode="after")

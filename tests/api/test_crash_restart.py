@@ -3,7 +3,8 @@
 SPEC §3 (durability: a spend acknowledged to a client survives a crash) and
 §4 (the message and its spend exist together or not at all; a retried send
 with its ``Idempotency-Key`` returns the first result). Per engine, one
-database and ``inmail serve`` with two worker processes; three rounds, each:
+database (PostgreSQL also through pgbouncer in transaction pooling mode) and ``inmail
+serve`` with two worker processes; three rounds, each:
 
 1. new senders (on a paid plan) and recipients, so every (sender, recipient)
    pair gets at most one InMail (SPEC §4: one awaiting InMail per pair);
@@ -41,6 +42,7 @@ from tests.api.served import (
     server_env,
     serving,
 )
+from tests.conftest import WITH_PGBOUNCER, through_pgbouncer
 
 WORKERS = 2
 THREADS = 16
@@ -90,14 +92,16 @@ class Outcome:
         return len(self.acknowledged) + len(self.unanswered) + len(self.refused)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WITH_PGBOUNCER)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own: a SQLite file, or a throwaway PostgreSQL database."""
+    """An empty database of its own: a SQLite file, or a throwaway PostgreSQL database,
+    directly or through pgbouncer in transaction pooling mode (the production shape,
+    docs/rules.md: its URL ends in ``?pgbouncer=true``)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'crash.db'}"
         return
     with own_postgres_database(request.getfixturevalue("postgres_url")) as url:
-        yield url
+        yield url if request.param == "postgres" else through_pgbouncer(request, url)
 
 
 def test_kill_9_mid_load_loses_no_acknowledged_send_and_charges_none_twice(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -28,7 +29,7 @@ from inmail.services.inmail import send_inmail
 from inmail.services.network import connect
 from inmail.services.templates import create_template
 from inmail.store.tables import bulk_sends, messages, threads
-from tests.conftest import T0
+from tests.conftest import T0, WITH_PGBOUNCER, database_url
 from tests.helpers import balance, days, new_member
 from tests.integration.test_send_concurrency import spend_references, together
 
@@ -38,6 +39,12 @@ LETTER = Letter("Hello {first_name}", "Hi {first_name}, would you talk about the
 
 
 CLOCK_READINGS = 11  # of a whole run of test_a_run_that_dies_anywhere_resumes...'s bulk send
+
+
+@pytest.fixture(params=WITH_PGBOUNCER)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Also through pgbouncer in transaction pooling mode (docs/rules.md)."""
+    return database_url(request, tmp_path)
 
 
 class Crash(Exception):

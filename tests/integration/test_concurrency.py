@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier as ProcessBarrier
+from pathlib import Path
 from threading import Barrier
 from typing import TypeVar
 
@@ -33,7 +34,7 @@ from inmail.services.credits import (
 from inmail.services.renewals import renew_all
 from inmail.services.statements import get_credits
 from inmail.store.db import Database, make_engine
-from tests.conftest import T0
+from tests.conftest import T0, WITH_PGBOUNCER, database_url
 from tests.helpers import balance, charge_kinds, days, ledger, new_member
 
 T = TypeVar("T")
@@ -50,6 +51,12 @@ REPLAYS = 16
 WAIT_SECONDS = 60  # a hang fails the test instead of blocking the run
 # Anchored Jan 31: cycles start Feb 28, Mar 31 and Apr 30, so three renewals are due.
 AFTER_THREE_CYCLES = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=WITH_PGBOUNCER)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Also through pgbouncer in transaction pooling mode (docs/rules.md)."""
+    return database_url(request, tmp_path)
 
 
 @pytest.fixture
@@ -131,7 +138,7 @@ def test_concurrent_spends_from_one_account_spend_each_credit_exactly_once(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("db_url", ["postgres", "pgbouncer"], indirect=True)
 def test_concurrent_spends_from_several_processes_spend_each_credit_exactly_once(
     db_url: str, deps: Deps, member_id: str
 ) -> None:

@@ -1,6 +1,7 @@
 """Renewal on both engines: rollover, cap, forfeits, fees, month-end anchors, catch-up."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +12,14 @@ from inmail.services.context import Deps
 from inmail.services.credits import spend_credits
 from inmail.services.statements import get_credits
 from inmail.services.subscriptions import change_plan
-from tests.conftest import T0
+from tests.conftest import T0, WITH_PGBOUNCER, database_url
 from tests.helpers import assert_audit_clean, charge_kinds, days, ledger, new_member
+
+
+@pytest.fixture(params=WITH_PGBOUNCER)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Also through pgbouncer in transaction pooling mode (docs/rules.md)."""
+    return database_url(request, tmp_path)
 
 
 def _plan(deps: Deps, allotment: int, cap: int) -> str:

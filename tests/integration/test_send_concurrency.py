@@ -59,7 +59,7 @@ from inmail.services.inbox import get_thread
 from inmail.services.inmail import Sent, decline, mark_read, post_in_thread, send_inmail
 from inmail.store.db import Database, make_engine
 from inmail.store.tables import ledger_entries, messages, metadata, notifications, threads
-from tests.conftest import T0
+from tests.conftest import T0, WITH_PGBOUNCER, database_url, through_pgbouncer
 from tests.helpers import balance, days, new_member
 from tests.reference_model import AwaitingInmails, Refused
 
@@ -81,6 +81,12 @@ WAIT_SECONDS = 60  # a hang fails the test instead of blocking the run
 
 
 # ---- helpers
+
+
+@pytest.fixture(params=WITH_PGBOUNCER)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Also through pgbouncer in transaction pooling mode (docs/rules.md)."""
+    return database_url(request, tmp_path)
 
 
 def together(n: int, work: Callable[[int], T]) -> list[T | BaseException]:
@@ -655,11 +661,14 @@ class Backend:
     max_examples: int
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WITH_PGBOUNCER)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         return Backend(_fresh_sqlite(request.getfixturevalue("sqlite_template"), tmp_path), 25)
-    return Backend(_fresh_postgres(request.getfixturevalue("postgres_url")), 10)
+    url = request.getfixturevalue("postgres_url")
+    if request.param == "pgbouncer":
+        return Backend(_fresh_postgres(through_pgbouncer(request, url)), 5)
+    return Backend(_fresh_postgres(url), 10)
 
 
 @pytest.mark.parametrize("credit_back_days", [0, 90], ids=["default-catalog", "credit-back-90"])

@@ -145,7 +145,7 @@ def unread_notice_count(deps: Deps, *, member_id: str) -> int:
 
 def stats(deps: Deps, *, member_id: str, now: datetime) -> ResponseStats:
     require_utc(now)
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # stats may lag the primary (docs/rules.md)
         sent = message_store.inmails_sent_by(conn, member_id)
     return response_stats([SentInmail(at, answered) for at, answered in sent], now)
 

@@ -33,7 +33,7 @@ def mutual_connections(
     deps: Deps, *, viewer: str, other: str, after: str | None = None, limit: int = 200
 ) -> list[str]:
     """Ids of the members connected to both, in id order, after ``after``."""
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # may lag the primary (docs/rules.md)
         if member_store.get_member(conn, other) is None:
             raise UnknownMember(f"there is no member {other!r}")
         return network_store.mutual_connections(conn, viewer, other, limit=limit, after=after)

@@ -57,7 +57,7 @@ class OperatorReport:
 def operator_report(deps: Deps, *, now: datetime) -> OperatorReport:
     """Members by plan and this month's and last month's totals (calendar months, UTC)."""
     months = [month_of(now), month_of(now, months_back=1)]
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # stats may lag the primary (docs/rules.md)
         return OperatorReport(
             by_plan=_by_plan(conn),
             months=[PeriodTotals(m, _credits(conn, m), _charges(conn, m)) for m in months],

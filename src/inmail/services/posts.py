@@ -71,7 +71,7 @@ def create_post(
 def feed(
     deps: Deps, *, member_id: str, before: int | None = None, limit: int = 50
 ) -> list[tuple[int, Post]]:
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # may lag the primary (docs/rules.md)
         return social.feed(conn, member_id, before=before, limit=limit)
 
 

@@ -79,7 +79,10 @@ def find_members(
     """
     search = member_search(q=q, company=company, school=school, interest=interest)
     found = _Search(search, as_handle(q), _scope(check_degree(degree)), {"viewer": viewer})
-    with deps.db.read() as conn:
+    # Search may lag the primary (docs/rules.md, "Reads from the replica"): the quotes it
+    # shows decide nothing, the send quotes again. A lagging replica shows an older
+    # next_due_at, so a renewal it has not seen yet looks due and is applied below.
+    with deps.db.read_stale() as conn:
         sender = account_store.read_account(conn, viewer, deps.plans.lookup(conn))
         hits = found.hits(conn, after, limit)
         people = reach_many.recipients(conn, [owner for _, owner in hits])
@@ -203,7 +206,7 @@ def search_records(
     for the operator (``viewer`` None: everyone) and the network page."""
     scope = search_store.EVERYONE if viewer is None else _scope(None)
     found = _Search(member_search(q=text), as_handle(text), scope, {"viewer": viewer or ""})
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # search may lag the primary (docs/rules.md)
         hits = found.hits(conn, None, limit)
         people = reach_many.recipients(conn, [o for _, o in hits])
     return [people[o].record for _, o in hits if o in people]
@@ -233,7 +236,7 @@ def find_groups(
     Raises ValidationError naming ``q``.
     """
     search = text_search(q)
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # search may lag the primary (docs/rules.md)
         tiers = _Tiers(search.tiers())
         hits = tiers.page(conn, search_store.GROUPS, after, limit)
         ids = [owner for _, owner in hits]

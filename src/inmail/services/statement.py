@@ -63,7 +63,7 @@ def statement_page(
         if before is not None:
             query = query.where(ledger_entries.c.id < before)
         found = ledger_lines(deps, query.order_by(ledger_entries.c.id.desc()).limit(limit))
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # the same replica as ledger_lines
         newer = found[0].id if found and _exists(conn, member_id, above=found[0].id) else None
         older = found[-1].id if found and _exists(conn, member_id, below=found[-1].id) else None
         said = described(conn, found)

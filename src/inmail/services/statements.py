@@ -165,7 +165,8 @@ def ledger_of(member_id: str) -> Select[Any]:
 
 
 def ledger_lines(deps: Deps, query: Select[Any]) -> list[LedgerLine]:
-    with deps.db.read() as conn:
+    """Ledger lines for display (statements): from the replica, which may lag the primary."""
+    with deps.db.read_stale() as conn:
         rows = conn.execute(query).all()
     return [
         LedgerLine(r.id, r.at, r.kind, r.amount, r.balance_after, r.lot_id, r.source, r.reference)
@@ -359,7 +360,7 @@ def operator_totals(deps: Deps, *, now: datetime) -> OperatorTotals:
     """Counts for the operator's overview, in one read transaction."""
     require_utc(now)
     every_account = select(func.count()).select_from(accounts)
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # stats may lag the primary (docs/rules.md)
 
         def count(query: Select[int]) -> int:
             return int(conn.execute(query).scalar_one())

@@ -287,7 +287,7 @@ def template_stats(deps: Deps, *, owner_id: str, now: datetime) -> list[Template
     """Every live template of the owner's and every deleted one that sent InMail, newest
     first; each with variant A's counts, and B's when it has or had a B."""
     require_utc(now)
-    with deps.db.read() as conn:
+    with deps.db.read_stale() as conn:  # stats may lag the primary (docs/rules.md)
         sends = template_store.sent_from_templates(conn, owner_id)
         listed = template_store.list_templates(conn, owner_id, before=None, limit=None)
         live = [record for _, record in listed]
