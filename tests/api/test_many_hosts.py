@@ -76,9 +76,9 @@ WORKERS = 2  # per host: `inmail serve --workers 2`, as docs/deploy.md's unit ru
 POOL_SIZE = 3  # INMAIL_POOL_SIZE per process: 3 hosts x 2 workers x (3 + 3 overflow) <= 36
 APP_PORT = 8000  # every host its own address, so each can use the same port
 BOUNCER_PORT = 6432
-# Session pooling: main's engine sets session parameters on connect (db.py) and psycopg
-# prepares repeated statements, neither of which survives transaction pooling yet.
-POOL_MODE = "session"
+# Transaction pooling, as production runs it: the hosts set INMAIL_PGBOUNCER=true, so
+# nothing relies on session state (docs/rules.md, "PostgreSQL behind pgbouncer").
+POOL_MODE = "transaction"
 SENDERS = 4
 RECIPIENTS = 32  # SENDERS x RECIPIENTS sends; more than a sender's credits, so they run out
 SENDER_PLAN = "premium_business"  # 25 credits a cycle; automatic overage turned off
@@ -284,6 +284,7 @@ def cluster(
         via_bouncer = make_url(direct_url).set(host=address, port=port)
         env = server_env(via_bouncer.render_as_string(hide_password=False))
         env["INMAIL_POOL_SIZE"] = str(POOL_SIZE)
+        env["INMAIL_PGBOUNCER"] = "true"
         hosts = [_start_host(ns, ip, env, tmp_path) for ns, ip in network.namespaces]
         try:
             for host in hosts:
