@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select, tuple_
 
 from inmail.domain.events import Event, payload_text
 from inmail.store.tables import outbox_events
@@ -112,3 +112,14 @@ def by_id(conn: Connection, event_id: str) -> StoredEvent | None:
     return StoredEvent(
         Position(r.tx, r.seq), r.id, r.type, r.member_id, r.at, json.loads(r.payload)
     )
+
+
+def payload_field(conn: Connection, key: str) -> ColumnElement[Any]:
+    """A top-level value of the stored payload, as SQL (SQLite's JSON functions, PostgreSQL's
+    jsonb): for checks across the whole outbox, such as the audit's. ``key`` is a fixed
+    name from docs/events.md, never a client's text."""
+    if not key.replace("_", "").isalnum():
+        raise ValueError(f"not a payload key: {key!r}")
+    if conn.dialect.name == "sqlite":
+        return func.json_extract(outbox_events.c.payload, f"$.{key}")
+    return literal_column(f"(outbox_events.payload::jsonb ->> '{key}')")
