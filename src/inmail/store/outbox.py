@@ -73,10 +73,15 @@ def append(conn: Connection, events: Sequence[Event]) -> None:
 
 
 def read_after(
-    conn: Connection, after: Position | None, limit: int, *, member_id: str | None = None
+    conn: Connection,
+    after: Position | None,
+    limit: int,
+    *,
+    member_id: str | None = None,
+    event_type: str | None = None,
 ) -> list[StoredEvent]:
     """Up to ``limit`` committed events after ``after`` (from the start when None), oldest
-    first; only ``member_id``'s when given."""
+    first; only ``member_id``'s and only of ``event_type`` when given."""
     query = select(outbox_events).order_by(outbox_events.c.tx, outbox_events.c.seq).limit(limit)
     if conn.dialect.name != "sqlite":
         query = query.where(outbox_events.c.tx < _PG_HORIZON)
@@ -91,6 +96,8 @@ def read_after(
         )
     if member_id is not None:
         query = query.where(outbox_events.c.member_id == member_id)
+    if event_type is not None:
+        query = query.where(outbox_events.c.type == event_type)
     return [
         StoredEvent(
             position=Position(r.tx, r.seq),
