@@ -5,6 +5,7 @@ A refused or replayed operation writes none; the audit names a change that has n
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -375,3 +376,30 @@ def test_history_from_before_the_outbox_is_not_counted(deps: Deps) -> None:
     assert run_audit(deps) == []
     spend_credits(deps, member_id=member, cost=1, reference="inmail:1", now=T0)
     assert run_audit(deps) == []
+
+
+def test_concurrent_spends_tell_exactly_the_spends_that_went_through(deps: Deps) -> None:
+    """Eight threads spend from one account until it runs dry: every spend that committed has
+    its one event, the refused ones none."""
+    member = new_member(deps, "premium_business", T0)  # 25 credits
+    update_overage_settings(deps, member_id=member, auto_overage=False, limit_minor=None, now=T0)
+
+    def spend_some(worker: int) -> int:
+        done = 0
+        for n in range(5):
+            try:
+                spend_credits(
+                    deps, member_id=member, cost=1, reference=f"inmail:{worker}:{n}", now=T0
+                )
+            except InsufficientCredits:
+                continue
+            done += 1
+        return done
+
+    with ThreadPoolExecutor(8) as pool:
+        spent = sum(pool.map(spend_some, range(8)))
+    assert spent == 25
+    spends = [d for _, d in _events(deps, member, "ledger.entry_created") if d["kind"] == "spend"]
+    assert len({d["reference"] for d in spends}) == len(spends) == 25
+    assert sorted(d["balance_after"] for d in spends) == list(range(25))
+    _assert_every_change_told(deps)
