@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.graph import Graph, load_sqlite
-from benchmarks.profiles import random_profiles
 from inmail.domain.credits import new_id
 from inmail.services.catalog import seed_catalog
 from inmail.services.context import Deps, PlanVersionCache
@@ -58,7 +57,7 @@ def many_plain_members(path: Path, members: int, *, now: datetime = NOW) -> list
     Handles are ``g0``, ``g1``, ...: call it once per database.
     """
     ids = [new_id("m") for _ in range(members)]
-    load_sqlite(str(path), Graph(ids, array("I"), array("I"), random_profiles(members, 0)), now)
+    load_sqlite(str(path), Graph(ids, array("I"), array("I")), now)
     return ids
 
 
