@@ -45,6 +45,7 @@ ENDPOINTS = [
     _admin("POST", "/v1/admin/renewals/run"),
     _admin("GET", "/v1/admin/audit"),
     _admin("GET", "/v1/admin/charges"),
+    _admin("GET", "/v1/admin/events"),
     _admin("GET", "/v1/admin/clock"),
     _admin("POST", "/v1/admin/clock", 200, lambda m: {"advance_seconds": 1}),
     _member("GET", "/v1/me"),

@@ -115,3 +115,26 @@ def decode_thread_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         return moment.astimezone(UTC), thread_id
     except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ValidationError("cursor is not one this server handed out", field="cursor") from None
+
+
+def encode_event_position(tx: int, seq: int) -> str:
+    """The ``after`` cursor of ``GET /v1/admin/events``: a place in the outbox (store.outbox)."""
+    return base64.urlsafe_b64encode(f"e1:{tx}:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_event_position(cursor: str | None) -> tuple[int, int] | None:
+    """(tx, seq) of an :func:`encode_event_position` cursor; ValidationError naming ``after``."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, tx, seq = text.split(":")
+        if version != "e1" or not (tx.isdigit() and seq.isdigit()):
+            raise ValueError(version)
+        if max(int(tx), int(seq)) > MAX_POSITION:
+            raise ValueError(text)
+        return int(tx), int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError(
+            "after is not a cursor this server handed out", field="after"
+        ) from None

@@ -9,7 +9,16 @@ from fastapi import APIRouter, HTTPException, Response
 from inmail.api import render
 from inmail.api.deps import CodePath, IdempotencyKey, IdPath, Now, Operator, RuntimeDep, ServicesDep
 from inmail.api.errors import problem_responses
-from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_in_memory
+from inmail.api.event_schemas import EventMemberQuery, EventOut, EventPage, EventTypeQuery
+from inmail.api.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    decode_cursor,
+    decode_event_position,
+    encode_event_position,
+    page_in_memory,
+)
 from inmail.api.schemas import (
     AdminPackOut,
     AuditOut,
@@ -33,10 +42,12 @@ from inmail.api.schemas import (
 )
 from inmail.bootstrap import Runtime
 from inmail.clock import TestClock
+from inmail.domain.events import envelope
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
 from inmail.services import (
     catalog,
+    events,
     invitation_links,
     members,
     network,
@@ -46,6 +57,7 @@ from inmail.services import (
 )
 from inmail.services.audit import run_audit
 from inmail.services.auth import issue_token
+from inmail.store.outbox import Position
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -184,6 +196,31 @@ def export_charges(
         deps, member_id=None, now=now, after=decode_cursor(cursor), limit=limit
     )
     return render.charges(lines, limit)
+
+
+@router.get("/events")
+def list_events(
+    deps: ServicesDep,
+    limit: Limit = DEFAULT_LIMIT,
+    after: Cursor = None,
+    event_type: EventTypeQuery = None,
+    member_id: EventMemberQuery = None,
+) -> EventPage:
+    """The outbox, oldest first, for operators who pull instead of taking webhooks
+    (docs/events.md): each item is the envelope a webhook carries. An event appears once its
+    change has committed and never behind a cursor already handed out; a bad ``after`` is a
+    422 naming it."""
+    start = decode_event_position(after)
+    place = None if start is None else Position(*start)
+    found = events.list_events(
+        deps, after=place, limit=limit, event_type=event_type, member_id=member_id
+    )
+    items = [
+        EventOut.model_validate(envelope(e.id, e.type, e.member_id, e.at, e.data)) for e in found
+    ]
+    last = found[-1].position if found else place
+    cursor = None if last is None else encode_event_position(last.tx, last.seq)
+    return EventPage(items=items, next_cursor=cursor)
 
 
 @router.get("/clock", responses=problem_responses(404))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from inmail.domain.credits import new_id
+from inmail.domain.billing import Renewal
+from inmail.domain.credits import Charge, Entry, new_id
 
 EVENT_ID_PREFIX = "evt"
 
@@ -65,3 +66,159 @@ def envelope(
         "at": utc_text(at),
         "data": data,
     }
+
+
+# The event types (docs/events.md holds each one's schema and an example). A type's data only
+# ever gains keys; a changed meaning gets a new type.
+CHARGE_CREATED = "charge.created"
+LEDGER_ENTRY_CREATED = "ledger.entry_created"
+CREDITS_RENEWED = "credits.renewed"
+NOTIFICATION_CREATED = "notification.created"
+INMAIL_SENT = "inmail.sent"
+INMAIL_RESPONDED = "inmail.responded"
+EVENT_TYPES = (
+    CHARGE_CREATED,
+    LEDGER_ENTRY_CREATED,
+    CREDITS_RENEWED,
+    NOTIFICATION_CREATED,
+    INMAIL_SENT,
+    INMAIL_RESPONDED,
+)
+
+# A ledger entry's id is the database's and is known only once its row is written. The hot
+# path writes the entry and its event in one statement on PostgreSQL, so the event's payload
+# is made with this placeholder and the statement puts the id in (store/fast_spend.py).
+# Unambiguous: inside a JSON string a quote is escaped, so only the key itself matches.
+ENTRY_ID_PLACEHOLDER = '"entry_id":0'
+
+
+def entry_id_text(payload: str, entry_id: int) -> str:
+    """``payload`` (of :func:`ledger_entry_created` with ``entry_id=0``) with the real id."""
+    return payload.replace(ENTRY_ID_PLACEHOLDER, f'"entry_id":{entry_id}', 1)
+
+
+def charge_created(member_id: str, charge: Charge) -> Event:
+    """``charge.created``: money the member owes, for the operator's payment processor
+    (SPEC §6): ``{charge_id, kind: subscription|pack|overage|proration, amount_minor
+    (minor units), currency, credits (None: a subscription fee or proration), reference}``."""
+    return Event(
+        CHARGE_CREATED,
+        member_id,
+        charge.at,
+        {
+            "charge_id": charge.id,
+            "kind": charge.kind.value,
+            "amount_minor": charge.price.amount_minor,
+            "currency": charge.price.currency,
+            "credits": charge.credits,
+            "reference": charge.reference,
+        },
+    )
+
+
+def ledger_entry_created(member_id: str, entry: Entry, entry_id: int) -> Event:
+    """``ledger.entry_created``: one ledger line (SPEC §3): ``{entry_id, kind: grant|spend|
+    forfeit|expire|refund|adjustment, lot_id, lot_source, amount (signed credits),
+    balance_after (credits), reference}``; ``at`` is the entry's own time (an expiry's is
+    its lot's expiry). Raises ValueError for an entry whose lot is not saved yet."""
+    if entry.lot.id is None:
+        raise ValueError("a ledger entry's event needs its lot's id: save the lot first")
+    return Event(
+        LEDGER_ENTRY_CREATED,
+        member_id,
+        entry.at,
+        {
+            "entry_id": entry_id,
+            "kind": entry.kind.value,
+            "lot_id": entry.lot.id,
+            "lot_source": entry.lot.source.value,
+            "amount": entry.amount,
+            "balance_after": entry.balance_after,
+            "reference": entry.reference,
+        },
+    )
+
+
+def credits_renewed(member_id: str, renewal: Renewal) -> Event:
+    """``credits.renewed``: a cycle's renewal (SPEC §2): ``{subscription_id, cycle, plan_code,
+    plan_version, granted, forfeited, plan_credits_after}`` (credits)."""
+    return Event(
+        CREDITS_RENEWED,
+        member_id,
+        renewal.at,
+        {
+            "subscription_id": renewal.subscription_id,
+            "cycle": renewal.cycle,
+            "plan_code": renewal.plan.code,
+            "plan_version": renewal.plan.version,
+            "granted": renewal.granted,
+            "forfeited": renewal.forfeited,
+            "plan_credits_after": renewal.plan_credits_after,
+        },
+    )
+
+
+def notification_created(
+    member_id: str, at: datetime, kind: str, text: str, reference: str
+) -> Event:
+    """``notification.created``: a notification written for ``member_id`` (SPEC §9):
+    ``{kind, text, reference}``; ``kind`` names what happened (``new_inmail``, ``reply``,
+    ``decline``, ``mention``, ``credits_renewed``, ``overage_purchase``… docs/events.md)."""
+    return Event(
+        NOTIFICATION_CREATED, member_id, at, {"kind": kind, "text": text, "reference": reference}
+    )
+
+
+def inmail_sent(
+    sender_id: str,
+    at: datetime,
+    *,
+    message_id: str,
+    thread_id: str,
+    recipient_id: str,
+    kind: str,
+    cost: int,
+    spend_reference: str | None,
+) -> Event:
+    """``inmail.sent``: an InMail or a charged follow-up went out (SPEC §4): ``{message_id,
+    thread_id, recipient_id, kind: inmail|followup, cost (credits), spend_reference}``."""
+    return Event(
+        INMAIL_SENT,
+        sender_id,
+        at,
+        {
+            "message_id": message_id,
+            "thread_id": thread_id,
+            "recipient_id": recipient_id,
+            "kind": kind,
+            "cost": cost,
+            "spend_reference": spend_reference,
+        },
+    )
+
+
+def inmail_responded(
+    recipient_id: str,
+    at: datetime,
+    *,
+    thread_id: str,
+    sender_id: str,
+    response: str,
+    message_id: str | None,
+    decline_reason: str | None,
+) -> Event:
+    """``inmail.responded``: the recipient replied to or declined an InMail (SPEC §5):
+    ``{thread_id, sender_id, response: reply|decline, message_id (None for a decline),
+    decline_reason (None unless a decline gave one)}``; the event is the recipient's."""
+    return Event(
+        INMAIL_RESPONDED,
+        recipient_id,
+        at,
+        {
+            "thread_id": thread_id,
+            "sender_id": sender_id,
+            "response": response,
+            "message_id": message_id,
+            "decline_reason": decline_reason,
+        },
+    )

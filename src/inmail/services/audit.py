@@ -5,7 +5,10 @@
 - the last ledger line of an account shows its balance;
 - each spend is paid by ledger lines summing to its cost, and refunded at most once;
 - each InMail has its spend (so exactly one: spend references are unique);
-- each (subscription, cycle) is renewed exactly once, with no cycle skipped.
+- each (subscription, cycle) is renewed exactly once, with no cycle skipped;
+- every ledger entry and every charge has its event in the outbox (docs/events.md), counted
+  per member from the first entry and charge that has one (history written before the
+  outbox existed, migration 0017, has none).
 
 Each check is one aggregate query over the whole database, so the audit costs
 a few scans however many accounts there are.
@@ -15,10 +18,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from sqlalchemy import ColumnElement, Connection, Subquery, Table, and_, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Subquery,
+    Table,
+    and_,
+    cast,
+    func,
+    select,
+)
 
+from inmail.domain.events import CHARGE_CREATED, LEDGER_ENTRY_CREATED
 from inmail.services.context import Deps
-from inmail.store.tables import accounts, ledger_entries, lots, messages, renewals, spends
+from inmail.store.outbox import payload_field
+from inmail.store.tables import (
+    accounts,
+    charges,
+    ledger_entries,
+    lots,
+    messages,
+    outbox_events,
+    renewals,
+    spends,
+)
 
 Check = Callable[[Connection], Iterator[str]]
 
@@ -139,6 +163,51 @@ def _each_inmail_paid_once(conn: Connection) -> Iterator[str]:
         yield f"InMail {message_id}: no spend recorded for {reference}"
 
 
+def _events_by_member(conn: Connection, event_type: str) -> dict[str, int]:
+    query = (
+        select(outbox_events.c.member_id, func.count())
+        .where(outbox_events.c.type == event_type)
+        .group_by(outbox_events.c.member_id)
+    )
+    return {member: int(n) for member, n in conn.execute(query)}
+
+
+def _rows_by_member(conn: Connection, table: Table, since: ColumnElement[bool]) -> dict[str, int]:
+    query = select(table.c.member_id, func.count()).where(since).group_by(table.c.member_id)
+    return {member: int(n) for member, n in conn.execute(query)}
+
+
+def _counts_differ(
+    what: str, rows: dict[str, int], events: dict[str, int], event_type: str
+) -> Iterator[str]:
+    for member in sorted(rows.keys() | events.keys()):
+        written, told = rows.get(member, 0), events.get(member, 0)
+        if written != told:
+            yield f"member {member}: {written} {what} but {told} {event_type} events"
+
+
+def _every_change_has_its_event(conn: Connection) -> Iterator[str]:
+    """A write path that forgot the outbox shows as a count that differs (docs/events.md)."""
+    entry_id = cast(payload_field(conn, "entry_id"), BigInteger)
+    first_entry = conn.execute(
+        select(func.min(entry_id)).where(outbox_events.c.type == LEDGER_ENTRY_CREATED)
+    ).scalar_one()
+    if first_entry is not None:
+        entries = _rows_by_member(conn, ledger_entries, ledger_entries.c.id >= first_entry)
+        told = _events_by_member(conn, LEDGER_ENTRY_CREATED)
+        yield from _counts_differ("ledger entries", entries, told, LEDGER_ENTRY_CREATED)
+    told_charges = select(payload_field(conn, "charge_id")).where(
+        outbox_events.c.type == CHARGE_CREATED
+    )
+    first_charge = conn.execute(
+        select(func.min(charges.c.seq)).where(charges.c.id.in_(told_charges.scalar_subquery()))
+    ).scalar_one()
+    if first_charge is not None:
+        billed = _rows_by_member(conn, charges, charges.c.seq >= first_charge)
+        told = _events_by_member(conn, CHARGE_CREATED)
+        yield from _counts_differ("charges", billed, told, CHARGE_CREATED)
+
+
 CHECKS: tuple[Check, ...] = (
     _balances_match,
     _nothing_negative,
@@ -146,4 +215,5 @@ CHECKS: tuple[Check, ...] = (
     _spends_paid_once,
     _cycles_renewed_once,
     _each_inmail_paid_once,
+    _every_change_has_its_event,
 )

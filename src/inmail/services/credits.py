@@ -30,6 +30,7 @@ from inmail.domain.errors import (
     UnknownPack,
     ValidationError,
 )
+from inmail.domain.events import Event
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
 from inmail.domain.purchases import (
@@ -51,11 +52,13 @@ from inmail.services.idempotency import check_key, fingerprint, idempotent, repl
 from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
+from inmail.store import outbox
 from inmail.store import spends as spend_store
 from inmail.store.fast_spend import FastSpendRequest, Guard, Replay
 from inmail.store.idempotency import StoredResponse
-from inmail.store.messaging import notify
+from inmail.store.messaging import notification_event, notify
 from inmail.store.spends import SpendRecord
+from inmail.store.tables import notifications
 
 MAX_REFERENCE_LENGTH = 200
 
@@ -78,6 +81,7 @@ def spend_credits(
     now: datetime,
     idempotency_key: str | None = None,
     also_insert: tuple[tuple[Table, dict[str, Any]], ...] = (),
+    events: tuple[Event, ...] = (),
     also_execute: tuple[Executable, ...] = (),
     request: dict[str, object] | None = None,
     scope: str | None = None,
@@ -91,7 +95,9 @@ def spend_credits(
     when the plan and the member allow it; otherwise nothing is written.
 
     ``also_insert`` rows (the message a spend pays for) are written in the
-    same transaction: both exist or neither. So are the ``also_execute``
+    same transaction: both exist or neither; each notification among them with its
+    ``notification.created`` event, then ``events`` (the caller's, such as ``inmail.sent``),
+    after the spend's own ledger events (docs/events.md). So are the ``also_execute``
     statements, each of which must change exactly one row (a conditional
     UPDATE that guards a rule), or the whole spend is refused with Conflict.
     ``request`` and ``scope`` name what an idempotency key guards (by
@@ -111,8 +117,9 @@ def spend_credits(
     scope = scope or f"spend:{member_id}"
     if idempotency_key is not None:
         check_key(idempotency_key)
+    told = tuple(notification_event(v) for table, v in also_insert if table is notifications)
     order = FastSpendRequest(
-        member_id, cost, reference, new_id("sp"), now, None, tuple(also_insert)
+        member_id, cost, reference, new_id("sp"), now, None, tuple(also_insert), (*told, *events)
     )
     if then_execute is not None:
         order = replace(order, then=lambda after: then_execute(_result(order, after)))
@@ -126,6 +133,7 @@ def spend_credits(
         opened.save()
         for table, values in also_insert:
             conn.execute(table.insert().values(**values))
+        outbox.append(conn, order.events)
         after = () if then_execute is None else then_execute(result)
         guarded = [(s, None) for s in also_execute] + [(g.statement, g.params) for g in after]
         for statement, params in guarded:

@@ -22,6 +22,7 @@ from inmail.domain.errors import (
     RecipientBlockedByYou,
     ThreadClosed,
 )
+from inmail.domain.events import Event, inmail_responded, inmail_sent
 from inmail.domain.inbox import DeclineReason
 from inmail.domain.messaging import (
     ANYTHING,
@@ -57,6 +58,7 @@ from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store import network as network_store
+from inmail.store import outbox
 from inmail.store import sequences as schedule_store
 from inmail.store import spends as spend_store
 from inmail.store.fast_spend import Guard
@@ -217,7 +219,9 @@ def deliver_inmail(
     if schedule is not None:
         rows += ((scheduled_followups, schedule(thread.id, sender_id)),)
     try:
-        return _charge(deps, sender_id, message, route, now, write, rows, (), agreed, then_execute)
+        return _charge(
+            deps, sender_id, to, message, route, now, write, rows, (), agreed, then_execute
+        )
     except IntegrityError:
         raise _lost_the_race(deps, sender_id, to, plan) from None
 
@@ -316,6 +320,7 @@ def _inmail_message(
 def _charge(
     deps: Deps,
     sender_id: str,
+    to: str,
     message: MessageRecord,
     route: Route,
     now: datetime,
@@ -326,6 +331,16 @@ def _charge(
     then_execute: Callable[[Sent], tuple[Guard, ...]] | None = None,
 ) -> Sent:
     assert message.spend_reference is not None
+    sent_event = inmail_sent(
+        sender_id,
+        now,
+        message_id=message.id,
+        thread_id=message.thread_id,
+        recipient_id=to,
+        kind=message.kind,
+        cost=route.cost,
+        spend_reference=message.spend_reference,
+    )
 
     def after(spent: SpendResult) -> tuple[Guard, ...]:
         assert then_execute is not None
@@ -339,6 +354,7 @@ def _charge(
         now=now,
         idempotency_key=write.key,
         also_insert=rows,
+        events=(sent_event,),
         also_execute=guards,
         request=write.request,
         scope=write.scope,
@@ -474,7 +490,7 @@ def _follow_up(
         told = scheduled_sent_text(route.cost)
         kind, about = "scheduled_follow_up_sent", f"thread:{thread.id}"
         rows += ((notifications, notification_row(sender, now, kind, told, about)),)
-    return _charge(deps, sender, message, route, now, write, rows, guards)
+    return _charge(deps, sender, thread.recipient_id, message, route, now, write, rows, guards)
 
 
 def _schedule_guards(
@@ -583,7 +599,7 @@ def _respond(
             raise ThreadClosed("this thread was answered or declined a moment ago")
         why = CancelReason.ANSWERED if reply_body is not None else CancelReason.DECLINED
         schedule_store.cancel_for_thread(conn, thread.id, why.value, CANCEL_TEXT[why], now)
-        sent = _record_response(conn, thread, reply_body, now)
+        sent = _record_response(conn, thread, reply_body, now, said)
         _credit_back_inmails(deps, conn, thread, now)
         return sent
 
@@ -595,8 +611,14 @@ def _respond(
 
 
 def _record_response(
-    conn: Connection, thread: ThreadRecord, reply_body: str | None, now: datetime
+    conn: Connection,
+    thread: ThreadRecord,
+    reply_body: str | None,
+    now: datetime,
+    said: str | None,
 ) -> Sent:
+    """The response's message (a reply), the sender's notice and the recipient's
+    ``inmail.responded`` event; ``said``: a decline's reason."""
     if reply_body is None:
         message_store.notify(
             conn,
@@ -606,6 +628,7 @@ def _record_response(
             text="Your InMail was declined",
             reference=f"thread:{thread.id}",
         )
+        outbox.append(conn, [_responded(thread, now, None, said)])
         return Sent("", thread.id, "decline", 0, None, None)
     message = MessageRecord(
         new_id("msg"), thread.id, thread.recipient_id, "reply", None, reply_body, 0, None, 0, now
@@ -619,7 +642,23 @@ def _record_response(
         text=f"New reply: {reply_body[:100]}",
         reference=f"thread:{thread.id}",
     )
+    outbox.append(conn, [_responded(thread, now, message.id, None)])
     return Sent(message.id, thread.id, "reply", 0, None, None)
+
+
+def _responded(
+    thread: ThreadRecord, now: datetime, message_id: str | None, decline_reason: str | None
+) -> Event:
+    """The recipient's ``inmail.responded``: a reply (its message) or a decline (its reason)."""
+    return inmail_responded(
+        thread.recipient_id,
+        now,
+        thread_id=thread.id,
+        sender_id=thread.initiator_id,
+        response="reply" if message_id is not None else "decline",
+        message_id=message_id,
+        decline_reason=decline_reason,
+    )
 
 
 def _credit_back_inmails(deps: Deps, conn: Connection, thread: ThreadRecord, now: datetime) -> None:

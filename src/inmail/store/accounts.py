@@ -27,9 +27,11 @@ from sqlalchemy import (
 
 from inmail.domain.billing import Renewal, Subscription
 from inmail.domain.credits import Book, Lot, LotSource
+from inmail.domain.events import charge_created, credits_renewed, ledger_entry_created
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.domain.purchases import OverageSettings
+from inmail.store import outbox
 from inmail.store.tables import accounts, charges, ledger_entries, lots, renewals
 
 
@@ -182,7 +184,11 @@ def insert_account(conn: Connection, member_id: str, sub: Subscription) -> None:
 
 
 def save(conn: Connection, account: Account, book: Book, done: list[Renewal]) -> None:
-    """Persist what the rules did to ``book`` and the subscription, then clear the book's log."""
+    """Persist what the rules did to ``book`` and the subscription, then clear the book's log.
+
+    Writes each ledger entry's, charge's and renewal's event to the outbox with them
+    (docs/events.md: ``ledger.entry_created``, ``charge.created``, ``credits.renewed``).
+    """
     member = account.member_id
     for lot in book.new_lots:
         lot.id = conn.execute(
@@ -199,21 +205,34 @@ def save(conn: Connection, account: Account, book: Book, done: list[Renewal]) ->
         ).scalar_one()
     for lot in book.touched.values():
         conn.execute(update(lots).where(lots.c.id == lot.id).values(remaining=lot.remaining))
-    _insert_entries(conn, member, book)
+    entry_ids = _insert_entries(conn, member, book)
     _insert_charges(conn, member, book)
     _insert_renewals(conn, member, done)
     _update_account(conn, account, book)
+    # Every ledger line, charge and renewal tells of itself in this same transaction.
+    outbox.append(
+        conn,
+        [
+            *(
+                ledger_entry_created(member, e, i)
+                for e, i in zip(book.entries, entry_ids, strict=True)
+            ),
+            *(charge_created(member, c) for c in book.charges),
+            *(credits_renewed(member, r) for r in done),
+        ],
+    )
     book.new_lots.clear()
     book.touched.clear()
     book.entries.clear()
     book.charges.clear()
 
 
-def _insert_entries(conn: Connection, member: str, book: Book) -> None:
+def _insert_entries(conn: Connection, member: str, book: Book) -> list[int]:
+    """Write the book's ledger lines; their ids, in the book's order."""
     if not book.entries:
-        return
-    conn.execute(
-        ledger_entries.insert(),
+        return []
+    written = conn.execute(
+        ledger_entries.insert().returning(ledger_entries.c.id, sort_by_parameter_order=True),
         [
             {
                 "member_id": member,
@@ -227,6 +246,7 @@ def _insert_entries(conn: Connection, member: str, book: Book) -> None:
             for e in book.entries
         ],
     )
+    return list(written.scalars())
 
 
 def _insert_charges(conn: Connection, member: str, book: Book) -> None:

@@ -8,7 +8,9 @@ pooled DBAPI connection directly:
 1. ``UPDATE accounts SET balance = balance - cost WHERE ... balance >= cost AND
    nothing is due RETURNING ...`` is the lock and the check at once;
 2. read the account's live lots; the domain picks which lots pay;
-3. take from those lots (conditionally), record the spend, write the ledger.
+3. take from those lots (conditionally), record the spend, write the ledger and
+   the events of the ledger lines and of the rows written with the spend (the outbox:
+   on PostgreSQL in the same statement, on SQLite one multi-row INSERT more).
 
 Anything else (an unknown member, a renewal due, too few credits, a repeated
 reference, any driver error) rolls the attempt back and answers ``None``; the
@@ -27,6 +29,13 @@ from sqlalchemy import Engine, Table, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from inmail.domain.credits import Book, EntryKind, Lot, LotSource, draw
+from inmail.domain.events import (
+    ENTRY_ID_PLACEHOLDER,
+    LEDGER_ENTRY_CREATED,
+    Event,
+    ledger_entry_created,
+    payload_text,
+)
 from inmail.domain.plans import Plan
 from inmail.store.writers import WriterQueue
 
@@ -48,7 +57,7 @@ _SQL = {
     "insert_entry": (
         "INSERT INTO ledger_entries "
         "(member_id, lot_id, kind, amount, balance_after, at, reference) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id"
     ),
     "insert_key": (
         "INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) "
@@ -70,11 +79,24 @@ _PG_SPEND_ONE_LOT = (
     "UPDATE lots SET remaining = remaining - %(n)s WHERE id = %(lot)s AND remaining >= %(n)s "
     "RETURNING id), "
     "spend AS (INSERT INTO spends (id, member_id, reference, cost, at, refunded_at) "
-    "SELECT %(spend)s, %(member)s, %(ref)s, %(n)s, %(at)s, NULL FROM taken RETURNING id) "
-    "INSERT INTO ledger_entries (member_id, lot_id, kind, amount, balance_after, at, reference) "
+    "SELECT %(spend)s, %(member)s, %(ref)s, %(n)s, %(at)s, NULL FROM taken RETURNING id), "
+    "entry AS (INSERT INTO ledger_entries "
+    "(member_id, lot_id, kind, amount, balance_after, at, reference) "
     "SELECT %(member)s, taken.id, 'spend', -%(n)s, %(after)s, %(at)s, %(ref)s "
-    "FROM taken, spend RETURNING id"
+    "FROM taken, spend RETURNING id) "
+    # The events, in the order given; the ledger line's gets the id its row was given.
+    # Rows of plain parameters: adapting them costs the client far less than arrays would.
+    "INSERT INTO outbox_events (id, type, member_id, at, payload) "
+    "SELECT e.id, e.type, e.member_id, e.at, CASE WHEN e.type = %(entry_type)s "
+    "THEN replace(e.payload, %(placeholder)s, %(with_id)s || entry.id) ELSE e.payload END "
+    "FROM entry, (VALUES {rows}) AS e(n, id, type, member_id, at, payload) "
+    "ORDER BY e.n RETURNING seq"
 )
+_PG_EVENT_ROW = (
+    "({n}, %(id{n})s, %(type{n})s, %(member{n})s, %(at{n})s::timestamptz, %(payload{n})s)"
+)
+_OUTBOX_ROW = "(%s, %s, %s, %s, %s)"
+_OUTBOX_INSERT = "INSERT INTO outbox_events (id, type, member_id, at, payload) VALUES "
 
 
 class Abandon(Exception):
@@ -107,6 +129,8 @@ class FastSpendRequest:
     key: tuple[str, str, str] | None  # (scope, key, fingerprint)
     also_insert: tuple[tuple[Table, dict[str, Any]], ...] = ()
     """Rows written in the same transaction as the spend (the InMail it pays for)."""
+    events: tuple[Event, ...] = ()
+    """Their events (docs/events.md), written after the spend's ledger line's."""
     then: Callable[[int], tuple[Guard, ...]] | None = None
     """Conditional UPDATEs built from the balance after, run last: each must change
     exactly one row, or the attempt is abandoned (a bulk send's running total)."""
@@ -132,6 +156,8 @@ class FastSpend:
         self._inserts: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
         # Keyed by the statement itself (held here, so its identity cannot be reused).
         self._guards: dict[Update, SQLCompiler] = {}
+        self._outbox_sql: dict[int, str] = {}  # the multi-row INSERT, by its number of rows
+        self._one_lot_sql: dict[int, str] = {}  # PostgreSQL's one-lot spend, by its events
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -205,7 +231,12 @@ class FastSpend:
         book = Book(balance_after + req.cost, lots)
         draw(book, EntryKind.SPEND, req.cost, req.now, req.reference)
         if self._sqlite or len(book.entries) != 1:
-            self._write(cur, req, book, now)
+            entry_ids = self._write(cur, req, book, now)
+            told = [
+                ledger_entry_created(req.member_id, e, i)
+                for e, i in zip(book.entries, entry_ids, strict=True)
+            ]
+            self._append(cur, [*told, *req.events])
         else:
             self._write_one_lot(cur, req, book, now)
         for table, values in req.also_insert:
@@ -285,10 +316,39 @@ class FastSpend:
         lots = [r[3:] for r in rows if r[3] is not None]
         return int(first[0]), first[1], first[2], self._lots(lots)
 
+    def _append(self, cur: Any, events: list[Event]) -> None:
+        """Write ``events`` to the outbox in one statement (the column ``tx`` fills itself)."""
+        if not events:
+            return
+        sql = self._outbox_sql.get(len(events))
+        if sql is None:
+            sql = _OUTBOX_INSERT + ", ".join([_OUTBOX_ROW] * len(events))
+            sql = self._outbox_sql[len(events)] = self._paramstyle(sql)
+        values = [
+            v
+            for e in events
+            for v in (e.id, e.type, e.member_id, self._time(e.at), payload_text(e))
+        ]
+        cur.execute(sql, values)
+
     def _write_one_lot(self, cur: Any, req: FastSpendRequest, book: Book, now: Any) -> None:
         (entry,) = book.entries
+        events = [ledger_entry_created(req.member_id, entry, 0), *req.events]
+        sql = self._one_lot_sql.get(len(events))
+        if sql is None:
+            rows = ", ".join(_PG_EVENT_ROW.format(n=n) for n in range(len(events)))
+            sql = self._one_lot_sql[len(events)] = _PG_SPEND_ONE_LOT.replace("{rows}", rows)
+        told: dict[str, Any] = {}
+        for n, e in enumerate(events):
+            told |= {
+                f"id{n}": e.id,
+                f"type{n}": e.type,
+                f"member{n}": e.member_id,
+                f"at{n}": e.at,
+                f"payload{n}": payload_text(e),
+            }
         cur.execute(
-            _PG_SPEND_ONE_LOT,
+            sql,
             {
                 "n": -entry.amount,
                 "lot": entry.lot.id,
@@ -297,6 +357,10 @@ class FastSpend:
                 "ref": req.reference,
                 "at": now,
                 "after": entry.balance_after,
+                "entry_type": LEDGER_ENTRY_CREATED,
+                "placeholder": ENTRY_ID_PLACEHOLDER,
+                "with_id": ENTRY_ID_PLACEHOLDER.removesuffix("0"),
+                **told,
             },
         )
         if cur.fetchone() is None:
@@ -319,7 +383,8 @@ class FastSpend:
             )
         return lots
 
-    def _write(self, cur: Any, req: FastSpendRequest, book: Book, now: Any) -> None:
+    def _write(self, cur: Any, req: FastSpendRequest, book: Book, now: Any) -> list[int]:
+        """Take from the lots, record the spend and its ledger lines; the lines' ids."""
         for entry in book.entries:
             amount = -entry.amount
             cur.execute(self._sql["take_from_lot"], (amount, entry.lot.id, amount))
@@ -328,6 +393,7 @@ class FastSpend:
         cur.execute(
             self._sql["insert_spend"], (req.spend_id, req.member_id, req.reference, req.cost, now)
         )
+        entry_ids = []
         for e in book.entries:  # one line per lot, almost always one
             values = (
                 req.member_id,
@@ -339,3 +405,5 @@ class FastSpend:
                 e.reference,
             )
             cur.execute(self._sql["insert_entry"], values)
+            entry_ids.append(int(cur.fetchone()[0]))
+        return entry_ids

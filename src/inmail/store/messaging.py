@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from inmail.domain.events import Event, notification_created
 from inmail.domain.messaging import AwaitingInmail
+from inmail.store import outbox
 from inmail.store.batch import among
 from inmail.store.tables import AWAITING_INMAIL, messages, notifications, threads
 
@@ -300,8 +302,18 @@ def notification_row(
     }
 
 
+def notification_event(row: dict[str, Any]) -> Event:
+    """The ``notification.created`` event of a :func:`notification_row` (docs/events.md)."""
+    return notification_created(
+        row["member_id"], row["at"], row["kind"], row["text"], row["reference"]
+    )
+
+
 def notify(conn: Connection, **row: Any) -> None:
-    conn.execute(insert(notifications).values(**notification_row(**row)))
+    """Write a notification and its ``notification.created`` event (SPEC §9)."""
+    values = notification_row(**row)
+    conn.execute(insert(notifications).values(**values))
+    outbox.append(conn, [notification_event(values)])
 
 
 def notify_once(conn: Connection, **row: Any) -> bool:
@@ -311,8 +323,10 @@ def notify_once(conn: Connection, **row: Any) -> bool:
     if conn.execute(exists).first() is not None:
         return False
     try:
-        with conn.begin_nested():
-            conn.execute(insert(notifications).values(**notification_row(**row)))
+        with conn.begin_nested():  # the event goes with the row, or neither stays
+            values = notification_row(**row)
+            conn.execute(insert(notifications).values(**values))
+            outbox.append(conn, [notification_event(values)])
     except IntegrityError:
         return False  # a concurrent reader or worker wrote it first
     return True

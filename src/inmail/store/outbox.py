@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select, tuple_
 
 from inmail.domain.events import Event, payload_text
 from inmail.store.tables import outbox_events
@@ -73,10 +73,15 @@ def append(conn: Connection, events: Sequence[Event]) -> None:
 
 
 def read_after(
-    conn: Connection, after: Position | None, limit: int, *, member_id: str | None = None
+    conn: Connection,
+    after: Position | None,
+    limit: int,
+    *,
+    member_id: str | None = None,
+    event_type: str | None = None,
 ) -> list[StoredEvent]:
     """Up to ``limit`` committed events after ``after`` (from the start when None), oldest
-    first; only ``member_id``'s when given."""
+    first; only ``member_id``'s and only of ``event_type`` when given."""
     query = select(outbox_events).order_by(outbox_events.c.tx, outbox_events.c.seq).limit(limit)
     if conn.dialect.name != "sqlite":
         query = query.where(outbox_events.c.tx < _PG_HORIZON)
@@ -91,6 +96,8 @@ def read_after(
         )
     if member_id is not None:
         query = query.where(outbox_events.c.member_id == member_id)
+    if event_type is not None:
+        query = query.where(outbox_events.c.type == event_type)
     return [
         StoredEvent(
             position=Position(r.tx, r.seq),
@@ -112,3 +119,14 @@ def by_id(conn: Connection, event_id: str) -> StoredEvent | None:
     return StoredEvent(
         Position(r.tx, r.seq), r.id, r.type, r.member_id, r.at, json.loads(r.payload)
     )
+
+
+def payload_field(conn: Connection, key: str) -> ColumnElement[Any]:
+    """A top-level value of the stored payload, as SQL (SQLite's JSON functions, PostgreSQL's
+    jsonb): for checks across the whole outbox, such as the audit's. ``key`` is a fixed
+    name from docs/events.md, never a client's text."""
+    if not key.replace("_", "").isalnum():
+        raise ValueError(f"not a payload key: {key!r}")
+    if conn.dialect.name == "sqlite":
+        return func.json_extract(outbox_events.c.payload, f"$.{key}")
+    return literal_column(f"(outbox_events.payload::jsonb ->> '{key}')")
