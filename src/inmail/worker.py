@@ -10,7 +10,10 @@ Each pass, at one ``now`` from the runtime's clock:
    so two workers, or a worker and the sender's request, send it once);
 3. resumes every unfinished bulk send (services.bulk_background.resume_unfinished:
    one its app process could not finish, after a restart; each recipient's send
-   has its own derived key, so a bulk send run twice charges nobody twice).
+   has its own derived key, so a bulk send run twice charges nobody twice);
+4. delivers webhooks (services.webhooks.deliver_due: new outbox events become
+   deliveries, then signed POSTs until nothing more is due; claims are leased,
+   so a killed worker's come back after ``INMAIL_WEBHOOK_LEASE_SECONDS``).
 
 Then it sleeps ``poll_seconds`` (the setting ``INMAIL_WORKER_POLL_SECONDS``).
 SIGTERM and Ctrl-C stop it cleanly: the job in hand finishes, follow-ups claimed
@@ -25,7 +28,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
 
@@ -33,6 +36,7 @@ from inmail.bootstrap import Runtime
 from inmail.services.bulk_background import resume_unfinished
 from inmail.services.renewals import renew_all
 from inmail.services.sequences import RunReport, run_due
+from inmail.services.webhooks import DeliveryReport, deliver_due
 
 logger = logging.getLogger("inmail.worker")
 
@@ -48,6 +52,7 @@ class PassReport:
     renewed: int
     follow_ups: RunReport
     bulk_sends: int = 0
+    webhooks: DeliveryReport = field(default_factory=DeliveryReport)
 
     def __str__(self) -> str:
         f = self.follow_ups
@@ -55,12 +60,18 @@ class PassReport:
             f"pass at {self.at.isoformat().replace('+00:00', 'Z')}: renewed {self.renewed} "
             f"cycle(s); scheduled follow-ups: {f.sent} sent, {f.failed} failed, "
             f"{f.cancelled} cancelled, {f.retried} left for a retry, "
-            f"{f.skipped} decided elsewhere; bulk sends resumed: {self.bulk_sends}"
+            f"{f.skipped} decided elsewhere; bulk sends resumed: {self.bulk_sends}; "
+            f"{self.webhooks}"
         )
 
     @property
     def did_something(self) -> bool:
-        return self.renewed > 0 or self.follow_ups.total > 0 or self.bulk_sends > 0
+        return (
+            self.renewed > 0
+            or self.follow_ups.total > 0
+            or self.bulk_sends > 0
+            or self.webhooks.total > 0
+        )
 
 
 class Worker:
@@ -85,7 +96,13 @@ class Worker:
         renewed = renew_all(deps, now=now, should_stop=self._stopping.is_set)
         follow_ups = self._follow_ups()
         bulk = 0 if self.stopping else resume_unfinished(deps, clock=self._runtime.clock.now)
-        report = PassReport(now, renewed, follow_ups, bulk)
+        webhooks = deliver_due(
+            deps,
+            clock=self._runtime.clock.now,
+            policy=self._runtime.settings.webhook_policy(),
+            should_stop=self._stopping.is_set,
+        )
+        report = PassReport(now, renewed, follow_ups, bulk, webhooks)
         logger.log(logging.INFO if report.did_something else logging.DEBUG, "%s", report)
         return report
 
