@@ -23,7 +23,7 @@ from inmail.services.context import Deps, PlanVersionCache
 from inmail.store import outbox
 from tests.api.served import free_port
 from tests.conftest import T0, _fresh_postgres
-from tests.webhook_receiver import Receiver, Received, serving
+from tests.webhook_receiver import Received, Receiver, serving
 
 DISPATCH_TRIES = 600  # 30 s at most
 FAST = DeliveryPolicy(
