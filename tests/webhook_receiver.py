@@ -14,10 +14,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from inmail.domain.events import Event
+from inmail.services import webhooks
+from inmail.services.context import Deps
+from inmail.store import outbox
+
+DISPATCH_TRIES = 600  # 30 s at most
 
 
 @dataclass(frozen=True)
@@ -110,3 +119,23 @@ def serving(receiver: Receiver, port: int = 0) -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def append_and_dispatch(deps: Deps, events: list[Event], *, now: datetime) -> list[Event]:
+    """Write the events, then dispatch until every endpoint has its deliveries of them.
+
+    On PostgreSQL the outbox shows an event only once every transaction older than it has
+    ended, anywhere on the server (store/outbox.py); other test runs may hold one open for
+    a moment, so dispatching is repeated (a worker does it every pass) until they are in.
+    """
+    with deps.db.write() as conn:
+        outbox.append(conn, events)
+    ids = {e.id for e in events}
+    for _ in range(DISPATCH_TRIES):
+        webhooks.dispatch(deps, now=now)
+        with deps.db.read() as conn:
+            if ids <= {e.id for e in outbox.read_after(conn, None, 100_000)}:
+                webhooks.dispatch(deps, now=now)
+                return events
+        time.sleep(0.05)
+    pytest.fail("the events never became visible in the outbox")

@@ -8,7 +8,6 @@ the signatures carry the system clock (receivers check it against theirs).
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,12 +19,10 @@ from inmail.domain.events import Event
 from inmail.domain.webhooks import DeliveryPolicy, DeliveryStatus, RetryPolicy
 from inmail.services import webhooks
 from inmail.services.context import Deps, PlanVersionCache
-from inmail.store import outbox
 from tests.api.served import free_port
 from tests.conftest import T0, _fresh_postgres
-from tests.webhook_receiver import Received, Receiver, serving
+from tests.webhook_receiver import Received, Receiver, append_and_dispatch, serving
 
-DISPATCH_TRIES = 600  # 30 s at most
 FAST = DeliveryPolicy(
     RetryPolicy(
         max_attempts=4, backoff_base=timedelta(seconds=1), backoff_cap=timedelta(seconds=10)
@@ -38,23 +35,7 @@ FAST = DeliveryPolicy(
 
 
 def _append(deps: Deps, *events: Event) -> list[Event]:
-    """Write the events, then dispatch until every endpoint has its deliveries of them.
-
-    On PostgreSQL the outbox shows an event only once every transaction older than it has
-    ended, anywhere on the server (store/outbox.py); other test runs may hold one open for
-    a moment, so dispatching is repeated (a worker does it every pass) until they are in.
-    """
-    with deps.db.write() as conn:
-        outbox.append(conn, list(events))
-    ids = {e.id for e in events}
-    for _ in range(DISPATCH_TRIES):
-        webhooks.dispatch(deps, now=T0)
-        with deps.db.read() as conn:
-            if ids <= {e.id for e in outbox.read_after(conn, None, 10_000)}:
-                webhooks.dispatch(deps, now=T0)
-                return list(events)
-        time.sleep(0.05)
-    pytest.fail("the events never became visible in the outbox")
+    return append_and_dispatch(deps, list(events), now=T0)
 
 
 def _event(member: str | None, n: int, kind: str = "charge.created") -> Event:
