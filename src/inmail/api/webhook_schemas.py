@@ -10,11 +10,20 @@ from pydantic import BaseModel, Field
 
 from inmail.api.fields import OMITTABLE
 from inmail.api.schemas import In
-from inmail.domain.webhooks import EVENT_TYPE_MAX, EVENTS_MAX, URL_MAX
+from inmail.domain.webhooks import (
+    EVENT_FILTER_PATTERN,
+    EVENT_TYPE_MAX,
+    EVENTS_MAX,
+    SECRET_PATTERN,
+    URL_MAX,
+    URL_PATTERN,
+)
 from inmail.services.webhooks import CreatedEndpoint, Endpoint
 from inmail.store.webhooks import DeliveryRecord
 
-EventType = Annotated[str, Field(min_length=1, max_length=EVENT_TYPE_MAX)]
+EventType = Annotated[
+    str, Field(min_length=1, max_length=EVENT_TYPE_MAX, pattern=EVENT_FILTER_PATTERN)
+]
 DeliveryState = Literal["pending", "delivered", "dead"]
 
 
@@ -24,13 +33,19 @@ class WebhookIn(In):
     is generated and answered once."""
 
     url: str = Field(
-        max_length=URL_MAX, description="http:// or https://, no user or password in it"
+        min_length=1,
+        max_length=URL_MAX,
+        pattern=URL_PATTERN,
+        description="http:// or https://, no user or password in it",
     )
     events: Annotated[list[EventType], Field(min_length=1, max_length=EVENTS_MAX)] = Field(
         description='event types such as "charge.created", or ["*"] for every type'
     )
     secret: Annotated[str | None, OMITTABLE] = Field(
-        None, max_length=200, description="whsec_ followed by the base64 of 24 to 64 bytes"
+        None,
+        max_length=200,
+        pattern=SECRET_PATTERN,
+        description="whsec_ followed by the base64 of 24 to 64 bytes",
     )
 
 

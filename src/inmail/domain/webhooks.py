@@ -30,11 +30,13 @@ ENDPOINT_ID_PREFIX = "whk"
 DELIVERY_ID_PREFIX = "dlv"
 
 URL_MAX = 2000
+URL_PATTERN = r"^https?://\S+$"  # what the API publishes; check_url says the rest
 ALL_EVENTS = "*"
 EVENTS_MAX = 50
 # domain/events.py has no closed list of types yet: a type is ``area.happened`` in lower case.
 EVENT_TYPE_PATTERN = r"^[a-z_]+\.[a-z_]+$"
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
+EVENT_FILTER_PATTERN = r"^(\*|[a-z_]+\.[a-z_]+)$"  # a type, or "*" for all
 EVENT_TYPE_MAX = 60  # outbox_events.type's length
 
 SECRET_PREFIX = "whsec_"
