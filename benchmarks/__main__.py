@@ -19,6 +19,7 @@ from benchmarks import (
     spend_postgres,
     spend_sqlite,
     targeting_100k,
+    webhook_delivery,
 )
 from benchmarks.report import emit, log
 
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     render_templates.NAME: render_templates.run,
     targeting_100k.NAME: targeting_100k.run,
     search_100k.NAME: search_100k.run,
+    webhook_delivery.NAME: webhook_delivery.run,
 }
 
 

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     webhook_lease_seconds: int = Field(default=120, ge=1)
     """How long claimed deliveries are held; a killed worker's come back after this."""
 
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    """Deliveries of a batch one worker sends at the same time."""
+
     @field_validator("test_clock")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -182,6 +185,7 @@ class Settings(BaseSettings):
             self.webhook_read_timeout_seconds,
             self.webhook_batch_size,
             timedelta(seconds=self.webhook_lease_seconds),
+            self.webhook_concurrency,
         )
 
     @property

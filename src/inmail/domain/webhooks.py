@@ -83,14 +83,16 @@ class RetryPolicy:
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
     """How the worker sends (settings ``INMAIL_WEBHOOK_*``): the retry policy, the HTTP
-    timeouts in seconds, how many deliveries one claim takes, and how long a claim holds
-    them (a worker killed mid-batch gives them back when it runs out)."""
+    timeouts in seconds, how many deliveries one claim takes, how long a claim holds them
+    (a worker killed mid-batch gives them back when it runs out), and how many of a batch
+    are on the wire at once (each is the only one of its member and endpoint in flight)."""
 
     retry: RetryPolicy = RetryPolicy()
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 10.0
     batch: int = 50
     lease: timedelta = timedelta(minutes=2)
+    concurrency: int = 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import json
 import logging
 import random
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from math import floor
@@ -236,7 +237,10 @@ def deliver_due(
     timeout = httpx2.Timeout(
         policy.read_timeout_s, connect=policy.connect_timeout_s, pool=policy.connect_timeout_s
     )
-    with httpx2.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
+    limits = httpx2.Limits(max_connections=policy.concurrency)
+    with httpx2.Client(
+        timeout=timeout, limits=limits, trust_env=False, follow_redirects=False
+    ) as client:
         while not should_stop():
             now = clock()
             with deps.db.write() as conn:
@@ -295,14 +299,14 @@ def _send_all(
     draw: Callable[[], float],
     should_stop: Callable[[], bool],
 ) -> DeliveryReport:
-    """Send each claimed delivery, then record all the results in one transaction (a worker
-    killed before that leaves them leased: they are sent again once the lease runs out)."""
-    done: list[Attempt] = []
-    untried: list[int] = []
-    for delivery in claimed:
+    """Send the claimed deliveries, ``policy.concurrency`` at a time (a claim holds at most
+    one per endpoint and member, so they may go in any order), then record every result in
+    one transaction. A worker killed before that leaves them leased: they are sent again,
+    with the same ids, once the lease runs out."""
+
+    def attempt(delivery: Claimed) -> Attempt | None:
         if should_stop():
-            untried.append(delivery.seq)
-            continue
+            return None  # given back below, not counted as a try
         code, error = _send(client, delivery, stamp())
         at = clock()
         outcome = after_attempt(
@@ -313,7 +317,12 @@ def _send_all(
             policy=policy.retry,
             draw=draw(),
         )
-        done.append(Attempt(delivery.seq, at, code, outcome))
+        return Attempt(delivery.seq, at, code, outcome)
+
+    with ThreadPoolExecutor(max_workers=policy.concurrency) as pool:
+        results = list(pool.map(attempt, claimed))
+    done = [a for a in results if a is not None]
+    untried = [d.seq for d, a in zip(claimed, results, strict=True) if a is None]
     with deps.db.write() as conn:
         store.record(conn, done)
         store.release(conn, untried)
