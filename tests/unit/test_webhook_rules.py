@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
 from standardwebhooks import Webhook
 
+from inmail.config import Settings
 from inmail.domain.errors import ValidationError, WebhookDeliveryDelivered
 from inmail.domain.webhooks import (
     DeliveryStatus,
@@ -212,3 +214,17 @@ def test_a_secret_must_be_whsec_and_24_to_64_bytes_of_base64(secret: str) -> Non
     with pytest.raises(ValidationError) as refused:
         check_secret(secret)
     assert refused.value.field == "secret"
+
+
+def test_the_settings_make_the_workers_policy_and_refuse_a_cap_below_the_base() -> None:
+    settings = Settings(
+        webhook_max_attempts=3,
+        webhook_backoff_base_seconds=2,
+        webhook_backoff_cap_seconds=8,
+        webhook_concurrency=4,
+    )
+    policy = settings.webhook_policy()
+    assert policy.retry == RetryPolicy(3, timedelta(seconds=2), timedelta(seconds=8))
+    assert (policy.concurrency, policy.batch, policy.lease) == (4, 50, timedelta(minutes=2))
+    with pytest.raises(PydanticValidationError, match="INMAIL_WEBHOOK_BACKOFF_CAP_SECONDS"):
+        Settings(webhook_backoff_base_seconds=100, webhook_backoff_cap_seconds=10)
