@@ -23,6 +23,7 @@ from benchmarks import (
     spend_postgres_pgbouncer,
     spend_sqlite,
     targeting_100k,
+    webhook_delivery,
 )
 from benchmarks.report import emit, log
 
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     sizing_postgres.NAME: sizing_postgres.run,
     spend_postgres_pgbouncer.NAME: spend_postgres_pgbouncer.run,
     http_send_inmail_pg_multi.NAME: http_send_inmail_pg_multi.run,
+    webhook_delivery.NAME: webhook_delivery.run,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from limits import parse as parse_limit
@@ -14,6 +14,7 @@ from inmail.domain.invitation_links import DEFAULT_DAYS, MAX_DAYS
 from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import TargetingRules
 from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
+from inmail.domain.webhooks import DeliveryPolicy, RetryPolicy
 from inmail.store.db import PSYCOPG_PREPARE_THRESHOLD
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
@@ -131,6 +132,30 @@ class Settings(BaseSettings):
     read_database_url: str | None = None
     """A read replica of ``database_url`` for reads that may be a moment stale (the feed,
     search, mutual connections, statements, stats); none: they read the primary."""
+    # Webhook deliveries (docs/webhooks.md): retries, timeouts, batches.
+    webhook_max_attempts: int = Field(default=10, ge=1, le=100)
+    """Tries of one delivery before it is dead (a dead letter the operator can retry)."""
+
+    webhook_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    """The backoff's first window: the wait after try n is drawn from [0, base * 2**(n-1)]."""
+
+    webhook_backoff_cap_seconds: float = Field(default=21_600.0, gt=0)
+    """The longest backoff window, in seconds (6 hours)."""
+
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    """How long a delivery waits to connect to its receiver."""
+
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a delivery waits for its receiver's answer."""
+
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    """Deliveries one worker claims at a time."""
+
+    webhook_lease_seconds: int = Field(default=120, ge=1)
+    """How long claimed deliveries are held; a killed worker's come back after this."""
+
+    webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    """Deliveries of a batch one worker sends at the same time."""
 
     @field_validator("test_clock")
     @classmethod
@@ -183,6 +208,29 @@ class Settings(BaseSettings):
             )
         except ValidationError as refused:
             raise ValueError(refused.message) from None
+
+    @model_validator(mode="after")
+    def _webhook_policy(self) -> Settings:
+        self.webhook_policy()  # fails loudly at start, not at the worker's first pass
+        return self
+
+    def webhook_policy(self) -> DeliveryPolicy:
+        """How the worker sends webhooks, from these settings (ValueError names a wrong one)."""
+        if self.webhook_backoff_cap_seconds < self.webhook_backoff_base_seconds:
+            raise ValueError("INMAIL_WEBHOOK_BACKOFF_CAP_SECONDS must be at least the base")
+        retry = RetryPolicy(
+            self.webhook_max_attempts,
+            timedelta(seconds=self.webhook_backoff_base_seconds),
+            timedelta(seconds=self.webhook_backoff_cap_seconds),
+        )
+        return DeliveryPolicy(
+            retry,
+            self.webhook_connect_timeout_seconds,
+            self.webhook_read_timeout_seconds,
+            self.webhook_batch_size,
+            timedelta(seconds=self.webhook_lease_seconds),
+            self.webhook_concurrency,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,7 +11,9 @@ Each pass, at one ``now`` from the runtime's clock:
 3. resumes every unfinished bulk send (services.bulk_background.resume_unfinished:
    one its app process could not finish, after a restart; each recipient's send
    has its own derived key, so a bulk send run twice charges nobody twice);
-4. (outbox delivery: the webhook step goes here, see :meth:`Worker.run_pass`);
+4. delivers webhooks (services.webhooks.deliver_due: new outbox events become
+   deliveries, then signed POSTs until nothing more is due; claims are leased,
+   so a killed worker's come back after ``INMAIL_WEBHOOK_LEASE_SECONDS``);
 5. at most every ``INMAIL_WORKER_NOTICE_SECONDS`` (the first pass always), writes
    the notices nobody's action writes, follow-up due and the credit warnings, for
    every member they are due for (services.notices.sweep: each once, whoever
@@ -37,7 +39,7 @@ import logging
 import os
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -49,6 +51,7 @@ from inmail.services.idempotency import prune_expired_keys
 from inmail.services.notices import SweepReport, sweep
 from inmail.services.renewals import renew_all
 from inmail.services.sequences import RunReport, run_due
+from inmail.services.webhooks import DeliveryReport, deliver_due
 
 logger = logging.getLogger("inmail.worker")
 
@@ -70,6 +73,7 @@ class PassReport:
     bulk_sends: int = 0
     notices: SweepReport | None = None
     pruned: int = 0
+    webhooks: DeliveryReport = field(default_factory=DeliveryReport)
 
     def __str__(self) -> str:
         f = self.follow_ups
@@ -83,7 +87,7 @@ class PassReport:
             f"cycle(s); scheduled follow-ups: {f.sent} sent, {f.failed} failed, "
             f"{f.cancelled} cancelled, {f.retried} left for a retry, "
             f"{f.skipped} decided elsewhere; bulk sends resumed: {self.bulk_sends}; "
-            f"notices: {notices}; idempotency keys pruned: {self.pruned}"
+            f"{self.webhooks}; notices: {notices}; idempotency keys pruned: {self.pruned}"
         )
 
     @property
@@ -94,6 +98,7 @@ class PassReport:
             or self.bulk_sends > 0
             or (self.notices is not None and self.notices.written > 0)
             or self.pruned > 0
+            or self.webhooks.total > 0
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -112,6 +117,12 @@ class PassReport:
             "notices": None
             if self.notices is None
             else {"checked": self.notices.checked, "written": self.notices.written},
+            "webhooks": {
+                "dispatched": self.webhooks.dispatched,
+                "delivered": self.webhooks.delivered,
+                "retrying": self.webhooks.retrying,
+                "dead": self.webhooks.dead,
+            },
             "idempotency_keys_pruned": self.pruned,
         }
 
@@ -146,8 +157,12 @@ class Worker:
         renewed = renew_all(deps, now=now, should_stop=self._stopping.is_set)
         follow_ups = self._follow_ups()
         bulk = 0 if self.stopping else resume_unfinished(deps, clock=self._runtime.clock.now)
-        # Outbox delivery (webhooks) goes here: after the steps that write events, before
-        # the housekeeping below; skipped once stopping, like the steps above.
+        webhooks = deliver_due(
+            deps,
+            clock=self._runtime.clock.now,
+            policy=self._runtime.settings.webhook_policy(),
+            should_stop=self._stopping.is_set,
+        )
         notices = None if self.stopping else self._notices()
         pruned = 0
         if not self.stopping:
@@ -157,7 +172,7 @@ class Worker:
                 retention=self._key_retention,
                 should_stop=self._stopping.is_set,
             )
-        report = PassReport(now, renewed, follow_ups, bulk, notices, pruned)
+        report = PassReport(now, renewed, follow_ups, bulk, notices, pruned, webhooks)
         logger.log(logging.INFO if report.did_something else logging.DEBUG, "%s", report)
         self.last_report = report
         return report

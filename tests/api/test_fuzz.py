@@ -59,11 +59,14 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from inmail.api.app import create_app
-from inmail.bootstrap import build, migrate
+from inmail.bootstrap import Runtime, build, migrate
 from inmail.config import Settings
+from inmail.domain.events import Event
 from inmail.domain.plans import DEFAULT_PACKS, DEFAULT_PLANS
 from inmail.domain.templates import Letter, TemplateText
+from inmail.services import webhooks
 from inmail.services.templates import create_template
+from inmail.store import outbox
 from tests.api.conftest import ADMIN_TOKEN
 from tests.conftest import T0
 
@@ -177,6 +180,8 @@ KIND_OF = {
     "invitation_id": "invitation",
     "template_id": "template",
     "bulk_id": "bulk_send",
+    "endpoint_id": "webhook",
+    "delivery_id": "delivery",
 }
 # Kinds a schema-valid request can only name by a value that exists: an unknown plan or pack
 # code is 422 (`unknown-plan`, `unknown-pack`), not a 404. Generated ids of the other kinds
@@ -315,12 +320,28 @@ def _seed(path: Path) -> Seeded:
     )
     assert started.status_code == 202, started.text
     live["bulk_send"] = [started.json()["id"]]
+    live["webhook"], live["delivery"] = _seed_webhook(client, tokens, runtime)
     cursors = _first_page_cursors(client, tokens, live)
     assert "GET /v1/me/credits/ledger" in cursors
     with runtime.deps.db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     runtime.close()
     return Seeded(path, ids, tokens, live, cursors)
+
+
+def _seed_webhook(
+    client: TestClient, tokens: dict[str, dict[str, str]], runtime: Runtime
+) -> tuple[list[str], list[str]]:
+    """An endpoint (nobody sends to it here: no worker runs) with two deliveries."""
+    body = {"url": "http://127.0.0.1:9/fuzz", "events": ["*"]}
+    made = client.post("/v1/admin/webhooks", json=body, headers=tokens["operator"])
+    assert made.status_code == 201, made.text
+    now = runtime.clock.now()
+    with runtime.deps.db.write() as conn:
+        outbox.append(conn, [Event("fuzz.happened", None, now, {"n": n}) for n in range(2)])
+    webhooks.dispatch(runtime.deps, now=now)
+    found = webhooks.list_deliveries(runtime.deps, made.json()["id"])
+    return [made.json()["id"]], [d.id for d in found]
 
 
 def _first_page_cursors(

@@ -16,7 +16,17 @@ from fastapi.testclient import TestClient
 from inmail.api.app import create_app
 from inmail.bootstrap import build
 from inmail.config import Settings
-from inmail.domain import coach, credits, messaging, network, plans, profile, targeting, templates
+from inmail.domain import (
+    coach,
+    credits,
+    messaging,
+    network,
+    plans,
+    profile,
+    targeting,
+    templates,
+    webhooks,
+)
 from inmail.domain.text import TextRule
 from tests.api.conftest import ADMIN_TOKEN, Api
 
@@ -150,6 +160,17 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
         "maxLength": profile.TIME_ZONE_MAX,
         "pattern": profile.TIME_ZONE_PATTERN,
     },
+    ("WebhookIn", "url"): {
+        "minLength": 1,
+        "maxLength": webhooks.URL_MAX,
+        "pattern": webhooks.URL_PATTERN,
+    },
+    ("WebhookIn", "events"): {
+        "minLength": 1,
+        "maxLength": webhooks.EVENT_TYPE_MAX,
+        "pattern": webhooks.EVENT_FILTER_PATTERN,
+    },
+    ("WebhookIn", "secret"): {"maxLength": 200, "pattern": webhooks.SECRET_PATTERN},
 }
 
 
@@ -285,7 +306,9 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
                 ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
-    assert pages == 21  # GET /v1/me/tokens and GET /v1/admin/packs (issue 11)
+    # GET /v1/me/tokens and GET /v1/admin/packs (issue 11); webhooks and their deliveries;
+    # GET /v1/me/credits/lots (issue 13)
+    assert pages == 24
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

@@ -25,6 +25,7 @@ from inmail.api import (
     routes_social,
     routes_targeting,
     routes_templates,
+    routes_webhooks,
 )
 from inmail.api.body_limit import BodyLimit
 from inmail.api.methods import Methods
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_templates.router)
     app.include_router(routes_sequences.router)
     app.include_router(routes_targeting.router)
+    app.include_router(routes_webhooks.router)
     pages.install(app, rt)
     return app
 

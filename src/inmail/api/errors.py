@@ -64,6 +64,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invitation-link-expired": 410,
     "too-many-attempts": 429,
     "stale-form": 403,
+    "webhook-delivery-delivered": 409,
 }
 PROBLEM = "application/problem+json"
 

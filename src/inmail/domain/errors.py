@@ -21,6 +21,7 @@ anything transport-specific.
     │   └── CostChanged              cost-changed
     │   └── CatalogChanged           catalog-changed
     │   └── ScheduledFollowUpNotPending  scheduled-follow-up-not-pending
+    │   └── WebhookDeliveryDelivered webhook-delivery-delivered
     ├── IdempotencyKeyReused         idempotency-key-reused
     ├── InmailNotOnPlan              inmail-not-on-plan
     ├── PacksNotOnPlan               packs-not-on-plan
@@ -322,3 +323,9 @@ class StaleForm(DomainError):
     again): nothing was done, and the form is shown again with what was typed."""
 
     code = "stale-form"
+
+
+class WebhookDeliveryDelivered(Conflict):
+    """The operator asked to retry a webhook delivery its receiver already accepted."""
+
+    code = "webhook-delivery-delivered"

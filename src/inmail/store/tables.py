@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
     literal_column,
     true,
@@ -624,3 +625,61 @@ outbox_events = Table(
 )
 Index("ix_outbox_events_tx", outbox_events.c.tx, outbox_events.c.seq)
 Index("ix_outbox_events_member_id", outbox_events.c.member_id, outbox_events.c.seq)
+
+# Webhooks (migration 0018): operators' endpoints, each with its cursor into the outbox, and
+# one delivery per (endpoint, event) with its attempts (store/webhooks.py, docs/webhooks.md).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),  # "whk_…"
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),  # ["*"] or a list of event types
+    Column("secret", String(200), nullable=False),  # "whsec_…": signs, so stored as given
+    Column("created_at", UTCDateTime, nullable=False),
+    # The dispatcher's place in the outbox: after the event at (cursor_tx, cursor_seq);
+    # both null before the outbox's first event.
+    Column("cursor_tx", BigInteger, nullable=True),
+    Column("cursor_seq", BigInteger, nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # Per endpoint, the dispatcher inserts in outbox order under the endpoint's lock, so seq
+    # order is event order: the ordering rule compares seqs.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),  # "dlv_…"
+    Column("endpoint_id", String(40), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("event_id", String(40), nullable=False),  # outbox_events.id: the webhook-id
+    Column("event_type", String(60), nullable=False),
+    # The event's member, "" for the operator's own events: the ordering group, never null so
+    # that one index answers "an earlier pending delivery in this group?".
+    Column("member_key", String(40), nullable=False),
+    Column("status", String(12), nullable=False),  # pending, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("leased_until", UTCDateTime, nullable=True),  # a worker is sending it until then
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+    sqlite_autoincrement=True,
+)
+Index(
+    "ix_webhook_deliveries_due", webhook_deliveries.c.status, webhook_deliveries.c.next_attempt_at
+)
+Index(
+    "ix_webhook_deliveries_group",
+    webhook_deliveries.c.endpoint_id,
+    webhook_deliveries.c.member_key,
+    webhook_deliveries.c.status,
+    webhook_deliveries.c.seq,
+)
+Index(
+    "ix_webhook_deliveries_listed",
+    webhook_deliveries.c.endpoint_id,
+    webhook_deliveries.c.status,
+    webhook_deliveries.c.seq,
+)

@@ -32,6 +32,7 @@ from inmail.web import (
     settings_pages,
     targeting_pages,
     template_pages,
+    webhook_pages,
 )
 from inmail.web.common import back, page, runtime_of
 from inmail.web.forms import FailedForm, on_failure
@@ -173,6 +174,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         bulk_pages.router,
         settings_pages.router,
         admin_catalog_pages.router,
+        webhook_pages.router,
     )
     for pages in routers:
         app.include_router(pages)
