@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Literal
 
 from limits import parse as parse_limit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -100,6 +102,21 @@ class Settings(BaseSettings):
 
     sign_in_limit_per_address: str = "50/15 minutes"
     """Failed sign-ins allowed from one client address in a moving window."""
+
+    # Observability (docs/operations.md).
+    log_format: Literal["text", "json"] = "text"
+    """How ``inmail serve`` and ``inmail worker`` log: ``text`` lines or ``json`` objects."""
+
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve ``/metrics`` on this port, without a token, instead of on the app's port
+    behind the operator token."""
+
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics port listens on (with ``INMAIL_METRICS_PORT``)."""
+
+    metrics_dir: Path | None = None
+    """Where ``inmail serve --workers N`` keeps the worker processes' metric files (emptied
+    at each start); by default a temporary directory, removed at exit."""
 
     @field_validator("test_clock")
     @classmethod

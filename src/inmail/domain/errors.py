@@ -43,7 +43,8 @@ anything transport-specific.
     ├── InvitationLinkUsed           invitation-link-used
     ├── InvitationLinkExpired        invitation-link-expired
     ├── TooManyAttempts              too-many-attempts
-    └── StaleForm                    stale-form
+    ├── StaleForm                    stale-form
+    └── NotReady                     not-ready
 """
 
 from __future__ import annotations
@@ -322,3 +323,14 @@ class StaleForm(DomainError):
     again): nothing was done, and the form is shown again with what was typed."""
 
     code = "stale-form"
+
+
+class NotReady(DomainError):
+    """The service cannot serve yet: ``check`` names what failed (``database``: it does not
+    answer; ``migrations``: it is not at the newest migration)."""
+
+    code = "not-ready"
+
+    def __init__(self, message: str, *, check: str) -> None:
+        super().__init__(message)
+        self.check = check
