@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from limits import parse as parse_limit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -15,6 +14,7 @@ from inmail.domain.invitation_links import DEFAULT_DAYS, MAX_DAYS
 from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import TargetingRules
 from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
+from inmail.observe.logs import LogFormat
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
 
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     """Failed sign-ins allowed from one client address in a moving window."""
 
     # Observability (docs/operations.md).
-    log_format: Literal["text", "json"] = "text"
+    log_format: LogFormat = LogFormat.TEXT
     """How ``inmail serve`` and ``inmail worker`` log: ``text`` lines or ``json`` objects."""
 
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

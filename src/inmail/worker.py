@@ -134,12 +134,3 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
-
-
-def configure_logging(verbose: bool = False) -> None:
-    """One line per event on stderr, with the time (what an operator's log collector wants)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # inmail's own loggers only: the root at DEBUG would log every SQL statement too.
-    logging.getLogger("inmail").setLevel(logging.DEBUG if verbose else logging.INFO)

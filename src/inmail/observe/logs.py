@@ -18,9 +18,16 @@ import logging
 import logging.config
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
-LogFormat = Literal["text", "json"]
+
+class LogFormat(StrEnum):
+    """How log lines look: ``text`` for people, ``json`` (one object a line) for collectors."""
+
+    TEXT = "text"
+    JSON = "json"
+
 
 request_id: ContextVar[str | None] = ContextVar("inmail_request_id", default=None)
 """The id of the request being served in this context (None outside a request)."""
@@ -89,7 +96,8 @@ def logging_config(log_format: LogFormat, *, verbose: bool = False) -> dict[str,
     it would log every SQL statement too). uvicorn's own access log is off: the request
     middleware writes one ``inmail.access`` line a request, with its route and duration.
     """
-    formatter = {"()": f"{__name__}.{'Json' if log_format == 'json' else 'Text'}Formatter"}
+    kind = "JsonFormatter" if log_format == LogFormat.JSON else "TextFormatter"
+    formatter = {"()": f"{__name__}.{kind}"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -114,6 +122,6 @@ def logging_config(log_format: LogFormat, *, verbose: bool = False) -> dict[str,
     }
 
 
-def configure_logging(log_format: LogFormat = "text", *, verbose: bool = False) -> None:
+def configure_logging(log_format: LogFormat = LogFormat.TEXT, *, verbose: bool = False) -> None:
     """Configure this process's logging (:func:`logging_config`)."""
     logging.config.dictConfig(logging_config(log_format, verbose=verbose))

@@ -76,12 +76,16 @@ class _Own(Collector):
         return metrics.REGISTRY.collect()
 
 
-def scrape_registry(deps: Deps, clock: Callable[[], datetime]) -> CollectorRegistry:
-    """The registry a scrape renders: the process's metrics, or in multiprocess mode every
-    worker process's (added up from their files), and the database's gauges."""
+def scrape_registry(
+    deps: Deps, clock: Callable[[], datetime], *, files: Path | None = None
+) -> CollectorRegistry:
+    """The registry a scrape renders: the database's gauges, and the process's metrics or,
+    in multiprocess mode, every worker process's (added up from their files in ``files``,
+    by default the directory this process writes its own to)."""
     registry = CollectorRegistry(auto_describe=False)
-    if metrics.MULTIPROCESS_DIR is not None:
-        MultiProcessCollector(registry, path=metrics.MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+    directory = files or metrics.MULTIPROCESS_DIR
+    if directory is not None:
+        MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
     else:
         registry.register(_Own())
     registry.register(DatabaseCollector(deps, clock))
