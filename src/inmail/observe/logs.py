@@ -114,6 +114,8 @@ def logging_config(log_format: LogFormat, *, verbose: bool = False) -> dict[str,
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {
             "inmail": {"level": "DEBUG" if verbose else "INFO"},
+            # /readyz asks Alembic for the revision: no two INFO lines a probe about it.
+            "alembic.runtime.migration": {"level": "WARNING"},
             # uvicorn's loggers hand their lines to the root's handler, formatted as ours.
             "uvicorn": {"level": "INFO", "handlers": [], "propagate": True},
             "uvicorn.error": {"level": "INFO", "handlers": [], "propagate": True},

@@ -8,6 +8,7 @@ instead, without a token (:func:`serve_on_port`), and the app has no ``/metrics`
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,6 +77,38 @@ class _Own(Collector):
         return metrics.REGISTRY.collect()
 
 
+class _AllProcesses(Collector):
+    """Every worker process's metrics, from their files in ``path``.
+
+    A worker that died without shutting down (killed, or restarted by uvicorn's health
+    check) leaves its live gauges' files behind; prometheus-client adds them up until
+    ``mark_process_dead`` is called for it, so each scrape calls it for every file whose
+    process is gone (the files are this host's: the processes are its own).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._files = MultiProcessCollector(None, path=str(path))  # type: ignore[no-untyped-call]
+
+    def collect(self) -> Iterable[Metric]:
+        for pid in _dead_pids(self._path):
+            mark_process_dead(pid, str(self._path))  # type: ignore[no-untyped-call]
+        return self._files.collect()  # type: ignore[no-untyped-call,no-any-return]
+
+
+def _dead_pids(path: Path) -> set[int]:
+    dead: set[int] = set()
+    for live in path.glob("gauge_live*_*.db"):
+        pid = int(live.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            dead.add(pid)
+        except PermissionError:
+            pass  # exists, under another user
+    return dead
+
+
 def scrape_registry(
     deps: Deps, clock: Callable[[], datetime], *, files: Path | None = None
 ) -> CollectorRegistry:
@@ -85,7 +118,7 @@ def scrape_registry(
     registry = CollectorRegistry(auto_describe=False)
     directory = files or metrics.MULTIPROCESS_DIR
     if directory is not None:
-        MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+        registry.register(_AllProcesses(Path(directory)))
     else:
         registry.register(_Own())
     registry.register(DatabaseCollector(deps, clock))
