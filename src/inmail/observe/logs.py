@@ -32,7 +32,7 @@ class LogFormat(StrEnum):
 request_id: ContextVar[str | None] = ContextVar("inmail_request_id", default=None)
 """The id of the request being served in this context (None outside a request)."""
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 # The attributes every LogRecord has: what is not among them came with ``extra=``.
 _STANDARD = frozenset(
@@ -51,7 +51,7 @@ class RequestIdFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """``time level logger [request_id]: message``, the time in UTC (ISO 8601, ms)."""
+    """``time level [request_id] logger: message``, the time in UTC (ISO 8601, ms)."""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
@@ -69,7 +69,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or request_id.get(),
+            "request_id": _request_id_of(record),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
@@ -79,6 +79,14 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             line["exception"] = record.exc_text
         return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def _request_id_of(record: logging.LogRecord) -> str | None:
+    """The record's request id (the filter's ``-`` outside a request is null in JSON)."""
+    rid = getattr(record, "request_id", None)
+    if rid is None or rid == "-":
+        return request_id.get()
+    return str(rid)
 
 
 def utc_text(created: float) -> str:
@@ -125,5 +133,14 @@ def logging_config(log_format: LogFormat, *, verbose: bool = False) -> dict[str,
 
 
 def configure_logging(log_format: LogFormat = LogFormat.TEXT, *, verbose: bool = False) -> None:
-    """Configure this process's logging (:func:`logging_config`)."""
-    logging.config.dictConfig(logging_config(log_format, verbose=verbose))
+    """Configure this process's logging (:func:`logging_config`).
+
+    As ``logging.basicConfig`` does, a root logger that has handlers already (a test's log
+    capture, an embedding program's) keeps them: only the loggers' levels are set.
+    """
+    config = logging_config(log_format, verbose=verbose)
+    if logging.getLogger().handlers:
+        for name, logger in config["loggers"].items():
+            logging.getLogger(name).setLevel(logger["level"])
+        return
+    logging.config.dictConfig(config)
