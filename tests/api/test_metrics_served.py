@@ -73,3 +73,33 @@ def test_two_worker_processes_are_scraped_as_one_on_the_metrics_port(tmp_path: P
         ("unmatched", 404),  # /metrics, on the app's port
     }
     assert any(line["logger"].startswith("uvicorn") for line in lines)  # uvicorn's too
+
+
+def test_by_default_any_worker_answers_the_scrape_for_both_behind_the_token(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'inmail.db'}"
+    env = served.server_env(url)  # no metrics port, no directory: a temporary one
+    served.migrate(env)
+    with served.serving(env, tmp_path, workers=2) as server:
+        with httpx2.Client(base_url=server.base_url, trust_env=False) as client:
+            refused = client.get("/metrics")
+        for _ in range(REQUESTS):
+            with httpx2.Client(base_url=server.base_url, trust_env=False) as client:
+                assert client.get("/readyz").status_code == 200
+        scrapes = []
+        for _ in range(4):  # on new connections: either worker may answer each
+            with httpx2.Client(base_url=server.base_url, trust_env=False) as client:
+                scrapes.append(client.get("/metrics", headers=server_admin()))
+    assert (refused.status_code, refused.json()["code"]) == (401, "unauthorized")
+    readyz = (("method", "GET"), ("route", "/readyz"), ("status", "200"))
+    pool = make_engine(url).pool.size()  # type: ignore[attr-defined]
+    for scraped in scrapes:
+        assert scraped.status_code == 200, scraped.text
+        samples = _samples(scraped.text)
+        assert samples[("inmail_http_requests_total", readyz)] == REQUESTS
+        assert samples[("inmail_db_pool_size", ())] == 2 * pool
+
+
+def server_admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {served.ADMIN_TOKEN}"}
