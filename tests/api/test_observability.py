@@ -334,3 +334,42 @@ def test_a_scrape_answers_while_the_database_is_down() -> None:
         samples = scrape(client)
     assert value(samples, "inmail_database_up") == 0
     assert ("inmail_renewal_lag_seconds", ()) not in samples
+
+
+# --- the middleware itself -----------------------------------------------------------------
+
+
+def test_a_streamed_body_passes_through_chunk_by_chunk_with_the_id_on_its_head() -> None:
+    import anyio
+    from starlette.responses import StreamingResponse
+
+    from inmail.api.observe import Observe
+
+    async def chunks() -> Any:
+        for n in range(3):
+            yield f"row {n}\n".encode()
+
+    async def run() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/export.csv",
+            "headers": [(b"x-request-id", b"export-1")],
+        }
+
+        async def receive() -> dict[str, Any]:
+            await anyio.sleep_forever()  # the client stays: the response listens for it
+            raise AssertionError("unreachable")
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await Observe(StreamingResponse(chunks(), media_type="text/csv"))(scope, receive, send)
+        return sent
+
+    sent = anyio.run(run)
+    assert sent[0]["type"] == "http.response.start"
+    assert (b"x-request-id", b"export-1") in sent[0]["headers"]
+    bodies = [m["body"] for m in sent[1:] if m.get("body")]
+    assert bodies == [b"row 0\n", b"row 1\n", b"row 2\n"]  # three messages: not buffered
