@@ -133,6 +133,7 @@ def test_the_access_log_line_names_the_request_id_route_status_and_duration(
         "/v1/threads/{thread_id}",
         401,
     )
+    assert access["path"] == "/v1/threads/th_missing"
     assert access["duration_ms"] >= 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", access["time"])
     assert access["message"].startswith("GET /v1/threads/{thread_id} 401 ")

@@ -59,7 +59,7 @@ class Observe:
             route = _route(scope)
             metrics.record_request(scope["method"], route, status, seconds)
             if access.isEnabledFor(logging.INFO):
-                _log(scope["method"], route, status, seconds)
+                _log(scope["method"], route, scope["path"], status, seconds)
             request_id.reset(token)
 
 
@@ -81,13 +81,14 @@ def _route(scope: Scope) -> str:
     return metrics.UNMATCHED_ROUTE
 
 
-def _log(method: str, route: str, status: int, seconds: float) -> None:
+def _log(method: str, route: str, path: str, status: int, seconds: float) -> None:
     duration_ms = round(seconds * 1000, 3)
+    fields = {"method": method, "route": route, "path": path, "status": status}
     access.info(
         "%s %s %d %.1f ms",
         method,
         route,
         status,
         duration_ms,
-        extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms},
+        extra=fields | {"duration_ms": duration_ms},
     )
