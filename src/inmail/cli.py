@@ -23,7 +23,7 @@ from inmail.bootstrap import Runtime, build, migrate
 from inmail.config import Settings
 from inmail.domain import dates
 from inmail.domain.errors import DomainError
-from inmail.observe.logs import LogFormat, configure_logging
+from inmail.observe.logs import LogFormat
 from inmail.services.audit import run_audit
 from inmail.services.auth import issue_token
 from inmail.services.demo import DemoLogin, fresh_demo_logins, load_demo_data
@@ -153,16 +153,16 @@ def worker(
             help="Seconds between passes (default: INMAIL_WORKER_POLL_SECONDS, 30).",
         ),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Log idle passes too.")] = False,
     log_format: LogFormatOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log idle passes too.")] = False,
 ) -> None:
     """Run what falls due, pass after pass: renewals in bulk and scheduled follow-ups.
 
     Run one or more beside the app; SIGTERM or Ctrl-C stops it after the job in hand.
     """
-    from inmail.worker import Worker
+    from inmail.worker import Worker, configure_logging
 
-    configure_logging(log_format or Settings().log_format, verbose=verbose)
+    configure_logging(verbose, log_format or Settings().log_format)
     with runtime() as rt:
         running = Worker(rt, poll_seconds=interval or rt.settings.worker_poll_seconds)
         running.stop_on_signals()
@@ -203,7 +203,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     log_format: LogFormatOption = None,
 ) -> None:
-    """Serve the API and the web app (and /metrics on INMAIL_METRICS_PORT when it is set)."""
+    """Serve the API and the web app."""
     from inmail.serving import run  # uvicorn loads only for this command
 
     settings = Settings()

@@ -14,7 +14,6 @@ from inmail.domain.invitation_links import DEFAULT_DAYS, MAX_DAYS
 from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import TargetingRules
 from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
-from inmail.observe.logs import LogFormat
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
 
@@ -48,6 +47,22 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     """The largest request body accepted, in bytes; a larger one is refused with 413."""
+
+    # Observability (docs/operations.md).
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    """How ``inmail serve`` and ``inmail worker`` log: ``text`` lines or ``json`` objects
+    (observe.logs.LogFormat)."""
+
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve ``/metrics`` on this port, without a token, instead of on the app's port
+    behind the operator token."""
+
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics port listens on (with ``INMAIL_METRICS_PORT``)."""
+
+    metrics_dir: Path | None = None
+    """Where ``inmail serve --workers N`` keeps the worker processes' metric files (emptied
+    at each start); by default a temporary directory, removed at exit."""
 
     # The message coach's thresholds (docs/rules.md, "The message coach").
     coach_long_message_words: int = Field(default=150, ge=1)
@@ -102,21 +117,6 @@ class Settings(BaseSettings):
 
     sign_in_limit_per_address: str = "50/15 minutes"
     """Failed sign-ins allowed from one client address in a moving window."""
-
-    # Observability (docs/operations.md).
-    log_format: LogFormat = LogFormat.TEXT
-    """How ``inmail serve`` and ``inmail worker`` log: ``text`` lines or ``json`` objects."""
-
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    """Serve ``/metrics`` on this port, without a token, instead of on the app's port
-    behind the operator token."""
-
-    metrics_host: str = "127.0.0.1"
-    """The address the metrics port listens on (with ``INMAIL_METRICS_PORT``)."""
-
-    metrics_dir: Path | None = None
-    """Where ``inmail serve --workers N`` keeps the worker processes' metric files (emptied
-    at each start); by default a temporary directory, removed at exit."""
 
     @field_validator("test_clock")
     @classmethod

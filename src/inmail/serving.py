@@ -62,8 +62,9 @@ def run(
     ``log_format`` (default: the setting ``INMAIL_LOG_FORMAT``) applies to this process
     and every worker process, uvicorn's own lines included.
     """
-    log_config = logging_config(log_format or settings.log_format)
-    configure_logging(log_format or settings.log_format)
+    chosen = log_format or LogFormat(settings.log_format)
+    log_config = logging_config(chosen)
+    configure_logging(chosen)
     files, made = (None, False)
     if workers > 1:
         files, made = prepare_multiprocess_dir(settings.metrics_dir)

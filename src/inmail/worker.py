@@ -30,6 +30,7 @@ from datetime import datetime
 from types import FrameType
 
 from inmail.bootstrap import Runtime
+from inmail.observe import logs
 from inmail.services.bulk_background import resume_unfinished
 from inmail.services.renewals import renew_all
 from inmail.services.sequences import RunReport, run_due
@@ -134,3 +135,10 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
+
+
+def configure_logging(verbose: bool = False, log_format: str = "text") -> None:
+    """One line per event on stderr, with the time in UTC (what an operator's log collector
+    wants), as text or JSON objects: the configuration ``inmail serve`` uses too
+    (observe/logs.py)."""
+    logs.configure_logging(logs.LogFormat(log_format), verbose=verbose)
