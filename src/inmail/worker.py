@@ -142,3 +142,5 @@ def configure_logging(verbose: bool = False, log_format: str = "text") -> None:
     wants), as text or JSON objects: the configuration ``inmail serve`` uses too
     (observe/logs.py)."""
     logs.configure_logging(logs.LogFormat(log_format), verbose=verbose)
+    # inmail's own loggers only: the root at DEBUG would log every SQL statement too.
+    logging.getLogger("inmail").setLevel(logging.DEBUG if verbose else logging.INFO)
