@@ -23,6 +23,7 @@ from inmail.bootstrap import Runtime, build, migrate
 from inmail.config import Settings
 from inmail.domain import dates
 from inmail.domain.errors import DomainError
+from inmail.observe.logs import LogFormat
 from inmail.services.audit import run_audit
 from inmail.services.auth import issue_token
 from inmail.services.demo import DemoLogin, fresh_demo_logins, load_demo_data
@@ -37,6 +38,10 @@ member_app = typer.Typer(help="Members: invitation links and tokens.", no_args_i
 app.add_typer(member_app, name="member")
 out = Console()
 err = Console(stderr=True)
+LogFormatOption = Annotated[
+    LogFormat | None,
+    typer.Option(help="Log lines as text or JSON objects (default: INMAIL_LOG_FORMAT, text)."),
+]
 
 
 @contextmanager
@@ -148,6 +153,7 @@ def worker(
             help="Seconds between passes (default: INMAIL_WORKER_POLL_SECONDS, 30).",
         ),
     ] = None,
+    log_format: LogFormatOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log idle passes too.")] = False,
     check_health: Annotated[
         bool,
@@ -176,7 +182,7 @@ def worker(
         return
     from inmail.worker import Worker, configure_logging
 
-    configure_logging(verbose)
+    configure_logging(verbose, log_format or Settings().log_format)
     with runtime() as rt:
         running = Worker(rt, poll_seconds=interval or rt.settings.worker_poll_seconds)
         running.stop_on_signals()
@@ -242,12 +248,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve the API and the web app."""
     from inmail.serving import run  # uvicorn loads only for this command
 
-    healthcheck = Settings().serve_worker_healthcheck_seconds
-    run(host=host, port=port, workers=workers, healthcheck_seconds=healthcheck)
+    settings = Settings()
+    run(settings, host=host, port=port, workers=workers, log_format=log_format)
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     """The largest request body accepted, in bytes; a larger one is refused with 413."""
 
+    # Observability (docs/operations.md).
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    """How ``inmail serve`` and ``inmail worker`` log: ``text`` lines or ``json`` objects
+    (observe.logs.LogFormat)."""
+
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve ``/metrics`` on this port, without a token, instead of on the app's port
+    behind the operator token."""
+
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics port listens on (with ``INMAIL_METRICS_PORT``)."""
+
+    metrics_dir: Path | None = None
+    """Where ``inmail serve --workers N`` keeps the worker processes' metric files (emptied
+    at each start); by default a temporary directory, removed at exit."""
+
     # The message coach's thresholds (docs/rules.md, "The message coach").
     coach_long_message_words: int = Field(default=150, ge=1)
     """A body of more words than this gets the coach's ``message-long`` tip."""

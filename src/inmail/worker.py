@@ -46,6 +46,7 @@ from types import FrameType
 from typing import Any
 
 from inmail.bootstrap import Runtime
+from inmail.observe import logs
 from inmail.services.bulk_background import resume_unfinished
 from inmail.services.idempotency import prune_expired_keys
 from inmail.services.notices import SweepReport, sweep
@@ -254,11 +255,11 @@ class Worker:
         signal.signal(signal.SIGINT, handle)
 
 
-def configure_logging(verbose: bool = False) -> None:
-    """One line per event on stderr, with the time (what an operator's log collector wants)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def configure_logging(verbose: bool = False, log_format: str = "text") -> None:
+    """One line per event on stderr, with the time in UTC (what an operator's log collector
+    wants), as text or JSON objects: the configuration ``inmail serve`` uses too
+    (observe/logs.py)."""
+    logs.configure_logging(logs.LogFormat(log_format), verbose=verbose)
     # inmail's own loggers only: the root at DEBUG would log every SQL statement too.
     logging.getLogger("inmail").setLevel(logging.DEBUG if verbose else logging.INFO)
 

@@ -197,6 +197,8 @@ LIVE: dict[str, list[str]] = {}
 # Next-page cursors by operation: a cursor is an opaque token the server hands out, which
 # no generator can forge; a positive case carries a real one or none.
 CURSORS: dict[str, str] = {}
+# The names a list's cursor goes by: `after` for the outbox's events (GET /v1/admin/events).
+CURSOR_PARAMETERS = frozenset({"cursor", "after"})
 
 
 def _pick(values: list[str], seed: object, offset: int = 0) -> str:
@@ -236,12 +238,12 @@ def with_live_values(case: Case[Any], keep: frozenset[str] = frozenset()) -> Cas
         _live(case.body, keep)
     if _positive(case, ParameterLocation.QUERY) and case.query:
         _live(case.query, keep)
-        if "cursor" in case.query:
+        for name in CURSOR_PARAMETERS & set(case.query):
             label = case.operation.label
             if label in CURSORS:
-                case.query["cursor"] = CURSORS[label]
+                case.query[name] = CURSORS[label]
             else:
-                del case.query["cursor"]
+                del case.query[name]
     key = (case.headers or {}).get("Idempotency-Key")
     if _positive(case, ParameterLocation.HEADER) and isinstance(key, str):
         # The same key with another body is 422 `idempotency-key-reused` (API.md): a key
@@ -351,7 +353,7 @@ def _first_page_cursors(
     cursors = {}
     for operation in ALL_OPERATIONS:
         names = {p["name"] for p in operation.definition.raw.get("parameters", [])}
-        if operation.method != "get" or "cursor" not in names:
+        if operation.method != "get" or not names & CURSOR_PARAMETERS:
             continue
         params = {n: live[KIND_OF[n]][0] for n in re.findall(r"{(\w+)}", operation.path)}
         caller = "operator" if operation.path.startswith("/v1/admin/") else "fuzzer"

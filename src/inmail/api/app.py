@@ -20,6 +20,7 @@ from inmail.api import (
     routes_me,
     routes_messaging,
     routes_network,
+    routes_ops,
     routes_search,
     routes_sequences,
     routes_social,
@@ -29,17 +30,21 @@ from inmail.api import (
 )
 from inmail.api.body_limit import BodyLimit
 from inmail.api.methods import Methods
+from inmail.api.observe import Observe
 from inmail.api.security import SecurityHeaders
 from inmail.bootstrap import Runtime, build
 from inmail.config import Settings
+from inmail.observe import metrics
+from inmail.observe.scrape import scrape_registry
 from inmail.web import pages
 
 
 class InmailApp(FastAPI):
-    """FastAPI with the security headers outside everything, even the 500 handler."""
+    """FastAPI with the security headers outside everything, even the 500 handler, and the
+    request id, metrics and access log (api/observe.py) outside them."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return Observe(SecurityHeaders(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -47,13 +52,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        metrics.watch_pool(rt.deps.db.engine)
         yield
+        metrics.unwatch_pool(rt.deps.db.engine)
         rt.close()
 
     app = InmailApp(
         title="inmail", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.runtime = rt
+    app.state.scrape_registry = scrape_registry(rt.deps, rt.clock.now)
     errors.install(app)
     docs.install(app)
     openapi.install(app)
@@ -65,6 +73,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(routes_ops.router)
+    if rt.settings.metrics_port is None:  # else `inmail serve` serves them on that port
+        app.include_router(routes_ops.metrics_router)
     app.include_router(routes_admin.router)
     app.include_router(routes_coach.router)
     app.include_router(routes_me.router)

@@ -21,12 +21,15 @@ from inmail.domain.errors import (
     DomainError,
     InmailAlreadyAwaitingResponse,
     InmailNotOnPlanWithRoutes,
+    NotReady,
     TemplatePlaceholderMissing,
     TemplateSyntaxError,
     TooManyAttempts,
     ValidationError,
 )
 from inmail.domain.messaging import utc_text
+from inmail.observe.logs import request_id
+from inmail.observe.metrics import record_refusal
 
 STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": 401,
@@ -65,6 +68,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "too-many-attempts": 429,
     "stale-form": 403,
     "webhook-delivery-delivered": 409,
+    "not-ready": 503,
 }
 PROBLEM = "application/problem+json"
 
@@ -93,6 +97,12 @@ class Problem(BaseModel):
             "possible (UTC); null when no further follow-up is possible"
         ),
     )
+    check: str | None = Field(
+        None, description="not-ready: the readiness check that failed (database, migrations)"
+    )
+    request_id: str | None = Field(
+        None, description="The request's id, as in the X-Request-Id response header"
+    )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -112,6 +122,8 @@ def problem(
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, object] | None = None,
 ) -> JSONResponse:
+    """A problem+json response; every one is counted by ``code`` and carries the request's
+    id (``request_id``, api/observe.py) when there is one."""
     body = {
         "type": f"https://inmail.dev/problems/{code}",
         "title": title,
@@ -120,6 +132,10 @@ def problem(
         "code": code,
         **(extra or {}),
     }
+    rid = request_id.get()
+    if rid is not None:
+        body["request_id"] = rid
+    record_refusal(code)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -143,6 +159,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InmailAlreadyAwaitingResponse):
         at = None if exc.follow_up_at is None else utc_text(exc.follow_up_at)
         extra |= {"thread_id": exc.thread_id, "follow_up_at": at}
+    if isinstance(exc, NotReady):
+        extra["check"] = exc.check
     headers = None
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -179,7 +197,7 @@ HTTP_CODES = {
 def _wants_page(request: Request) -> bool:
     """Browsers on the web app's pages get an HTML page; API clients get problem+json."""
     path = request.url.path
-    api = path.startswith(("/v1/", "/healthz", "/openapi", "/docs"))
+    api = path.startswith(("/v1/", "/healthz", "/readyz", "/metrics", "/openapi", "/docs"))
     return not api and "text/html" in request.headers.get("accept", "text/html")
 
 

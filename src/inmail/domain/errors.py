@@ -44,7 +44,8 @@ anything transport-specific.
     ├── InvitationLinkUsed           invitation-link-used
     ├── InvitationLinkExpired        invitation-link-expired
     ├── TooManyAttempts              too-many-attempts
-    └── StaleForm                    stale-form
+    ├── StaleForm                    stale-form
+    └── NotReady                     not-ready
 """
 
 from __future__ import annotations
@@ -329,3 +330,14 @@ class WebhookDeliveryDelivered(Conflict):
     """The operator asked to retry a webhook delivery its receiver already accepted."""
 
     code = "webhook-delivery-delivered"
+
+
+class NotReady(DomainError):
+    """The service cannot serve yet: ``check`` names what failed (``database``: it does not
+    answer; ``migrations``: it is not at the newest migration)."""
+
+    code = "not-ready"
+
+    def __init__(self, message: str, *, check: str) -> None:
+        super().__init__(message)
+        self.check = check

@@ -42,6 +42,7 @@ from inmail.domain.purchases import (
     preview_pack,
 )
 from inmail.domain.purchases import buy_pack as buy_pack_rule
+from inmail.observe.metrics import record_overage
 from inmail.services.context import (
     Deps,
     OpenAccount,
@@ -127,6 +128,8 @@ def spend_credits(
     if fast is not None:
         return fast
 
+    written: list[SpendResult] = []
+
     def effect(conn: Connection) -> SpendResult:
         opened = lock_and_catch_up(deps, conn, member_id, now)
         result = _spend(opened, cost, reference, now, agreed_overage_minor)
@@ -151,9 +154,10 @@ def spend_credits(
                 text=f"Out of credits: {result.overage_charge} of overage credits were billed",
                 reference=reference,
             )
+        written.append(result)
         return result
 
-    return idempotent(
+    spent = idempotent(
         deps,
         member_id=member_id,
         scope=scope,
@@ -164,6 +168,10 @@ def spend_credits(
         encode=_encode_spend,
         decode=decode_spend,
     )
+    # Counted once committed; a replayed first answer was counted when it was first billed.
+    if written and spent is written[-1] and spent.overage_charge is not None:
+        record_overage(spent.overage_charge)
+    return spent
 
 
 def _fast_spend(

@@ -20,8 +20,9 @@ from inmail.domain.errors import (
     UnknownMember,
     ValidationError,
 )
-from inmail.domain.messaging import ThreadStatus, check_text
+from inmail.domain.messaging import Channel, ThreadStatus, check_text
 from inmail.domain.network import GROUP_DESCRIPTION, GROUP_NAME, month_start
+from inmail.observe.metrics import record_send
 from inmail.services.context import Deps
 from inmail.services.idempotency import keyed, keyed_write
 from inmail.services.inmail import Sent, message_write
@@ -158,6 +159,8 @@ def send_group_message(
     request = {"group": group_id, "to": to, "body": body}
     write = message_write(deps, sender_id, idempotency_key, request)
 
+    written: list[Sent] = []
+
     def effect(conn: Connection) -> Sent:
         check_text(None, body)
         _check_peers(conn, group_id, sender_id, to)
@@ -177,10 +180,14 @@ def send_group_message(
             text=body[:120],
             reference=f"thread:{thread.id}",
         )
-        return Sent(message.id, thread.id, "message", 0, None, None)
+        written.append(Sent(message.id, thread.id, "message", 0, None, None))
+        return written[-1]
 
     # The sender's row lock serialises their sends, so the monthly count cannot be raced.
-    return keyed_write(deps, write, now=now, effect=effect, lock_member=sender_id)
+    sent = keyed_write(deps, write, now=now, effect=effect, lock_member=sender_id)
+    if written and sent is written[-1]:  # committed just now, not the first answer replayed
+        record_send(Channel.GROUP_MESSAGE.value)
+    return sent
 
 
 def _check_peers(conn: Connection, group_id: str, sender_id: str, to: str) -> None:

@@ -27,6 +27,7 @@ from inmail.domain.inbox import DeclineReason
 from inmail.domain.messaging import (
     ANYTHING,
     Agreed,
+    Channel,
     Route,
     ThreadState,
     ThreadStatus,
@@ -50,6 +51,7 @@ from inmail.domain.sequences import (
 from inmail.domain.sequences import due_at as follow_up_due_at
 from inmail.domain.sequences import sent_text as scheduled_sent_text
 from inmail.domain.templates import Source, Variant, source_of
+from inmail.observe.metrics import record_send
 from inmail.services.context import Deps, current_account
 from inmail.services.credits import SpendResult, credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
@@ -65,6 +67,9 @@ from inmail.store.fast_spend import Guard
 from inmail.store.messaging import MessageRecord, ThreadRecord, message_row, notification_row
 from inmail.store.sequences import ScheduledRecord
 from inmail.store.tables import messages, notifications, scheduled_followups, threads
+
+REPLY = "reply"
+"""The metrics' channel of a recipient's reply to an InMail (free, in the InMail's thread)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +368,8 @@ def _charge(
     )
     if spent.reference != message.spend_reference:  # a replay: answer with the first message
         message = _first(deps, spent.reference.removeprefix("inmail:"))
+    else:  # committed just now (a replay was counted when it was first sent)
+        record_send(route.channel.value, spent.cost)
     return _sent(message, spent.cost, spent.overage_charge, spent.balance_after)
 
 
@@ -444,7 +451,7 @@ def _post_in_thread(
         if member_id == thread.recipient_id:
             return _respond(deps, thread, now, reply_body=body, write=write)
         return _follow_up(deps, thread, body, now, write)
-    return _free_message(deps, thread, member_id, body, "message", now, write)
+    return _free_message(deps, thread, member_id, body, "message", now, write, Channel.CONVERSATION)
 
 
 def _visible_thread(deps: Deps, member_id: str, thread_id: str) -> ThreadRecord:
@@ -553,6 +560,7 @@ def _free_message(
     kind: str,
     now: datetime,
     write: Keyed[Sent],
+    channel: Channel,
 ) -> Sent:
     message = MessageRecord(new_id("msg"), thread.id, sender, kind, None, body, 0, None, 0, now)
     other = thread.recipient_id if sender == thread.initiator_id else thread.initiator_id
@@ -570,7 +578,10 @@ def _free_message(
         )
         return _sent(message, 0, None, None)
 
-    return keyed_write(deps, write, now=now, effect=effect)
+    sent = keyed_write(deps, write, now=now, effect=effect)
+    if sent.id == message.id:  # committed just now, not the first answer replayed
+        record_send(channel.value)
+    return sent
 
 
 def _respond(
@@ -606,8 +617,17 @@ def _respond(
     if write is None:  # a decline: nothing to key
         with deps.db.write() as conn:
             return effect(conn)
+    written: list[Sent] = []
+
+    def reply(conn: Connection) -> Sent:
+        written.append(effect(conn))
+        return written[-1]
+
     # No lock of the replier's own account: one account lock per transaction, no deadlock.
-    return keyed_write(deps, write, now=now, effect=effect)
+    sent = keyed_write(deps, write, now=now, effect=reply)
+    if written and sent is written[-1]:  # committed just now, not the first answer replayed
+        record_send(REPLY)
+    return sent
 
 
 def _record_response(
@@ -740,7 +760,7 @@ def _send_message(
     if reach.blocked:
         raise Forbidden("you cannot message this member")
     thread = existing or _open_message_thread(deps, sender_id, to, now)
-    return _free_message(deps, thread, sender_id, body, "message", now, write)
+    return _free_message(deps, thread, sender_id, body, "message", now, write, Channel.MESSAGE)
 
 
 def _open_message_thread(deps: Deps, a: str, b: str, now: datetime) -> ThreadRecord:

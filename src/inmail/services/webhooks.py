@@ -43,6 +43,7 @@ from inmail.domain.webhooks import (
     new_secret,
     wants,
 )
+from inmail.observe.metrics import record_webhook_failure
 from inmail.services.context import Deps
 from inmail.services.idempotency import keyed, keyed_write
 from inmail.store import outbox
@@ -333,6 +334,9 @@ def _send_all(
         store.record(conn, done)
         store.release(conn, untried)
     statuses = [a.outcome.status for a in done]
+    for status in statuses:  # after the commit: each failed try counted once
+        if status is not DeliveryStatus.DELIVERED:
+            record_webhook_failure(dead_lettered=status is DeliveryStatus.DEAD)
     return DeliveryReport(
         delivered=statuses.count(DeliveryStatus.DELIVERED),
         retrying=statuses.count(DeliveryStatus.PENDING),

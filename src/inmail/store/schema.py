@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Made by migrations for one engine only, so not in ``tables.metadata``: the search index's
@@ -47,3 +48,16 @@ def is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision id (read from the migration files once a process)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The revision the database is at; None when it was never migrated."""
+    return MigrationContext.configure(conn).get_current_revision()

@@ -1,0 +1,1 @@
+"""Observability: metrics, logs with request ids, readiness (docs/operations.md)."""
