@@ -349,9 +349,17 @@ class ChargeOut(BaseModel):
 def _one_source(schema: dict[str, Any]) -> None:
     """Subject and body, or a template: never both, never neither (stated for clients)."""
     _no_default_null(schema)
+    # "Must not be present" as `not: {required}` rather than a `false` property schema: the
+    # same rule, in a form client generators read (openapi-python-client refuses `false`).
     schema["anyOf"] = [
-        {"required": ["subject", "body"], "properties": {"template_id": False, "variant": False}},
-        {"required": ["template_id"], "properties": {"subject": False, "body": False}},
+        {
+            "required": ["subject", "body"],
+            "not": {"anyOf": [{"required": ["template_id"]}, {"required": ["variant"]}]},
+        },
+        {
+            "required": ["template_id"],
+            "not": {"anyOf": [{"required": ["subject"]}, {"required": ["body"]}]},
+        },
     ]
 
 
