@@ -98,6 +98,32 @@ async def operator(who: AnyCaller) -> None:
 CurrentMember = Annotated[str, Depends(current_member)]
 Operator = Depends(operator)
 
+
+@dataclass(frozen=True, slots=True)
+class MemberCall:
+    """A member's request, resolved in one step: who (``member_id``), the services
+    (``deps``) and the request's moment (``now``, UTC)."""
+
+    member_id: str
+    deps: Deps
+    now: datetime
+
+
+async def member_call(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> MemberCall:
+    """What CurrentMember, ServicesDep and Now give, as one dependency: FastAPI resolves each
+    dependency of a request in turn (some 50 µs apiece), which the busiest endpoints (the
+    credits read, a send) need not pay six times. Raises as :func:`current_member` does."""
+    rt: Runtime = request.app.state.runtime
+    who = await caller(rt, credentials)
+    at = await now(rt)
+    return MemberCall(await current_member(who, rt, at), rt.deps, at)
+
+
+Member = Annotated[MemberCall, Depends(member_call)]
+
 IdempotencyKey = Annotated[
     str | None,
     Header(

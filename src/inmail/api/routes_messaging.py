@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 
 from inmail.api import render
-from inmail.api.deps import CurrentMember, IdempotencyKey, IdPath, MemberQuery, Now, ServicesDep
+from inmail.api.deps import (
+    CurrentMember,
+    IdempotencyKey,
+    IdPath,
+    Member,
+    MemberCall,
+    MemberQuery,
+    Now,
+    ServicesDep,
+)
 from inmail.api.errors import problem_responses
 from inmail.api.inbox_schemas import NO_REASON, BoxQuery, DeclineIn, NoBody
 from inmail.api.pagination import (
@@ -47,28 +57,33 @@ router = APIRouter(
 )
 
 
-@router.post("/inmails", status_code=201, responses=problem_responses(402))
-def send_inmail(
-    body: InmailIn,
-    member_id: CurrentMember,
-    deps: ServicesDep,
-    now: Now,
-    key: IdempotencyKey = None,
-) -> InmailSentOut:
+@router.post(
+    "/inmails", status_code=201, response_model=InmailSentOut, responses=problem_responses(402)
+)
+async def send_inmail(body: InmailIn, call: Member, key: IdempotencyKey = None) -> Response:
+    # The busiest write: one dependency, one hop to the thread pool for the whole send, and
+    # the answer encoded straight from the model built here.
+    answer = await run_in_threadpool(_send_inmail, body, call, key)
+    return Response(answer.model_dump_json(), status_code=201, media_type="application/json")
+
+
+def _send_inmail(body: InmailIn, call: MemberCall, key: str | None) -> InmailSentOut:
     follow_up = None if body.follow_up is None else follow_up_request(body.follow_up)
     sent = inmail.send_inmail(
-        deps,
-        sender_id=member_id,
+        call.deps,
+        sender_id=call.member_id,
         to=body.to,
         subject=body.subject,
         body=body.body,
-        now=now,
+        now=call.now,
         idempotency_key=key,
         template_id=body.template_id,
         variant=None if body.variant is None else Variant(body.variant),
         follow_up=follow_up,
     )
-    scheduled = None if follow_up is None else scheduled_ref(deps, member_id, sent.thread_id)
+    scheduled = (
+        None if follow_up is None else scheduled_ref(call.deps, call.member_id, sent.thread_id)
+    )
     return InmailSentOut(**render.sent(sent).model_dump(), scheduled_follow_up=scheduled)
 
 
