@@ -653,6 +653,7 @@ def shared_target(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 ANY_CALLER = {"GET /v1/packs"}  # API.md: "any valid token"
+OPERATOR_ONLY = {"GET /metrics"}  # the operator's, though outside /v1/admin (docs/operations.md)
 
 
 @pytest.mark.parametrize("operation", SECURED, ids=lambda operation: operation.label)
@@ -661,7 +662,7 @@ def test_refusals_are_documented(operation: Operation, shared_target: Target) ->
     params = dict.fromkeys(re.findall(r"{(\w+)}", operation.path), "@peer")
     known = Known("nobody", operation.method.upper(), operation.path, path_parameters=params)
     _check(shared_target, replace(known, status=401))
-    if operation.path.startswith("/v1/admin/"):
+    if operation.path.startswith("/v1/admin/") or operation.label in OPERATOR_ONLY:
         _check(shared_target, replace(known, caller="fuzzer", status=403))
     elif operation.label not in ANY_CALLER:
         _check(shared_target, replace(known, caller="operator", status=403))
