@@ -46,6 +46,17 @@ def test_pages_api_answers_and_errors_all_carry_the_security_headers(api: Api) -
         _assert_secure(error)
 
 
+def test_pages_are_never_stored_by_a_cache_but_assets_and_api_answers_may_be(api: Api) -> None:
+    """A page holds a member's messages and one-time form keys: no cache, and no Back button,
+    shows an old copy of it (the browser asks again)."""
+    member = api.member()
+    assert api.client.get("/login").headers["cache-control"] == "no-store"
+    missing = api.client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert missing.headers["cache-control"] == "no-store"
+    assert "cache-control" not in api.client.get("/v1/me/credits", headers=member.auth).headers
+    assert api.client.get("/static/app.css").headers.get("cache-control") != "no-store"
+
+
 def test_an_unexpected_error_still_carries_the_security_headers(db_url: str) -> None:
     app = create_app(runtime=build(Settings(database_url=db_url, test_clock=T0)))
 

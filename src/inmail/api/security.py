@@ -3,6 +3,12 @@
 A pure ASGI middleware, so it also covers error responses, redirects and static
 files. A response that sets its own ``Content-Security-Policy`` keeps it (the
 API docs page needs Swagger UI's inline styles); every other header is fixed.
+
+HTML pages are also ``Cache-Control: no-store`` unless they say otherwise: a
+signed-in page holds a member's messages and money, and its forms carry one-time
+keys. Neither a shared cache nor the browser's Back button may show an old copy:
+going back to a compose page whose InMail went out asks the server again, which
+says it is sent (SPEC §4) instead of offering the spent form.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ class SecurityHeaders:
                     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
                 for name, value in HEADERS.items():
                     headers[name] = value
+                is_page = headers.get("content-type", "").startswith("text/html")
+                if is_page and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -29,8 +29,15 @@
       });
     });
   });
-  // Back to a page kept in the browser's memory: its forms can be sent again.
-  window.addEventListener("pageshow", function () {
+  // Back to a page kept in the browser's memory (its back/forward cache). One whose form was
+  // sent is stale (a compose page still offering the InMail that went out, the balance before
+  // it): ask the server again, which says what became of it. Otherwise its forms can be sent
+  // again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && document.querySelector("form[data-sending]")) {
+      window.location.reload();
+      return;
+    }
     document.querySelectorAll("form[data-sending]").forEach(function (form) {
       form.removeAttribute("data-sending");
       form.querySelectorAll("button:disabled").forEach(function (b) {
