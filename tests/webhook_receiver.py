@@ -1,8 +1,9 @@
 """A real webhook receiver for the tests: an HTTP server on 127.0.0.1 in a thread.
 
 It records every request it gets (headers, body, whether the Standard Webhooks
-signature verified with the endpoint's secret), and answers as told:
-``fail_next`` requests get 500 first, then every one gets ``status`` (200).
+signature verified with the endpoint's secret), and answers as told: once it has the
+secret, a request that does not verify gets 401; ``fail_next`` requests get 500 first,
+then every one gets ``status`` (200).
 ``delay_s`` slows each answer, so a worker can be caught mid-batch.
 """
 
@@ -76,7 +77,11 @@ class Receiver:
             except WebhookVerificationError:
                 verified = False
         with self._lock:
-            if self.fail_next > 0:
+            if self.secret is not None and not verified:
+                # As a real receiver does (docs/webhooks.md): a request that does not verify
+                # (a body cut short by a sender killed mid-request) is refused, not accepted.
+                answered = 401
+            elif self.fail_next > 0:
                 self.fail_next -= 1
                 answered = 500
             else:
