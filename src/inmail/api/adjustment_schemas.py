@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from inmail.api.fields import INTEGRAL, TextField, Time
+from inmail.api.fields import INTEGRAL, OMITTABLE, TextField, Time
 from inmail.api.schemas import ChargeOut, In, LotOut, Price
 from inmail.domain.adjustments import MAX_ADJUSTMENT_CREDITS
 from inmail.domain.credits import ADJUSTMENT_REASON
@@ -24,7 +24,9 @@ class GrantIn(In):
     credits: Credits
     reason: Reason
     expires_at: Annotated[
-        Time | None, Field(description="when the granted credits expire (future, UTC); none: never")
+        Time | None,
+        OMITTABLE,
+        Field(description="when the granted credits expire (future, UTC); left out: never"),
     ] = None
 
 
@@ -35,9 +37,9 @@ class DebitIn(In):
 
 class RefundIn(In):
     amount_minor: Annotated[
-        int | None,
-        Field(ge=1, le=10**12, description="minor units to refund; none: all that is left"),
-        INTEGRAL,
+        Annotated[int, Field(ge=1, le=10**12), INTEGRAL] | None,
+        OMITTABLE,
+        Field(description="minor units to refund; left out: all that is left"),
     ] = None
 
 

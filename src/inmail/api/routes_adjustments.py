@@ -29,6 +29,9 @@ router = APIRouter(
 )
 
 
+_WHOLE = RefundIn()  # no body: refund all that is left
+
+
 @router.post("/members/{member_id}/grants", status_code=201)
 def grant(
     member_id: IdPath, body: GrantIn, deps: ServicesDep, now: Now, key: IdempotencyKey = None
@@ -58,14 +61,13 @@ def refund(
     charge_id: IdPath,
     deps: ServicesDep,
     now: Now,
-    body: Annotated[RefundIn | None, Body()] = None,
+    body: Annotated[RefundIn, Body()] = _WHOLE,
     key: IdempotencyKey = None,
 ) -> RefundOut:
     """Refund a pack or overage charge (all that is left, or ``amount_minor``) and take back
     that share of its lot's unused credits, rounded down; spent credits stay spent."""
-    amount = None if body is None else body.amount_minor
     done = adjustments.refund_charge(
-        deps, charge_id=charge_id, amount_minor=amount, now=now, idempotency_key=key
+        deps, charge_id=charge_id, amount_minor=body.amount_minor, now=now, idempotency_key=key
     )
     return _refunded(done)
 
