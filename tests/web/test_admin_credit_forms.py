@@ -108,3 +108,20 @@ def test_a_refund_shows_what_it_takes_back_before_it_happens(operator: Web) -> N
     again = operator.client.get(f"/admin/charges/{bought.charge_id}/refund")
     assert again.status_code == 409
     assert "refunded in full already" in again.text
+
+
+def test_the_member_sees_each_grant_debit_and_refund_with_its_reason(operator: Web) -> None:
+    member = operator.member(password=True)
+    deps, now = operator.runtime.deps, operator.runtime.clock.now()
+    operator.post(f"/admin/members/{member}/grants", credits="3", reason="Welcome bonus")
+    operator.post(f"/admin/members/{member}/debits", credits="28", reason="Duplicate account")
+    bought = credits.buy_pack(deps, member_id=member, pack="pack_5", now=now)
+    operator.post(f"/admin/charges/{bought.charge_id}/refund", amount="45.00")
+    operator.client.cookies.clear()
+    operator.sign_in_member(member)
+    page = _words(operator.client.get("/credits").text)
+    assert "Adjustment by the operator: Welcome bonus" in page
+    assert "Adjustment by the operator: Duplicate account" in page
+    assert "Refunded by the operator: unused credits of the pack taken back" in page
+    assert "Refund (5 unused credits taken back)" in page
+    assert "-45.00 USD" in page
