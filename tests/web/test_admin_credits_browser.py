@@ -5,6 +5,7 @@ and for overflow, and photographed at 1280 and 390 px."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx2
 from playwright.sync_api import Page, expect
@@ -40,7 +41,17 @@ def _member_with_a_pack(server: Server) -> str:
     return member_id
 
 
-def test_the_operator_grants_debits_and_refunds_a_pack(page: Page, server: Server) -> None:
+def _welcome_path(server: Server, member_id: str) -> str:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx2.Client(base_url=server.base_url, headers=headers, trust_env=False) as client:
+        answer = client.post(f"/v1/admin/members/{member_id}/invitations")
+    assert answer.status_code == 201, answer.text
+    return "/welcome/" + str(answer.json()["url"]).split("/welcome/", 1)[1]
+
+
+def test_the_operator_grants_debits_and_refunds_a_pack(
+    page: Page, new_page: Callable[[], Page], server: Server
+) -> None:
     member_id = _member_with_a_pack(server)
     page.goto("/login")
     page.get_by_label("Operator token").fill(ADMIN_TOKEN)
@@ -78,4 +89,15 @@ def test_the_operator_grants_debits_and_refunds_a_pack(page: Page, server: Serve
     expect(page.get_by_role("status")).to_contain_text("Refunded 15.00 USD; 1 credit taken back")
     expect(page.locator("#balance")).to_have_text("39")
     _look(page, "admin-member-after-refund", problems)
+
+    # The member sees the grant and the refund, each with its words, on their credits page.
+    member = new_page()
+    member.goto(_welcome_path(server, member_id))
+    member.get_by_label("New password (at least 8 characters)").fill("refundee password")
+    member.get_by_label("The same password again").fill("refundee password")
+    member.get_by_role("button", name="Set password and sign in").click()
+    member.goto("/credits")
+    expect(member.get_by_text("Adjustment by the operator: Spring promo").first).to_be_visible()
+    expect(member.get_by_text("Refund (1 unused credit taken back)").first).to_be_visible()
+    _look(member, "member-credits-after-refund", problems)
     assert problems == []
