@@ -29,10 +29,11 @@ from inmail.services.adjustments import (
     preview_refund,
     refund_charge,
 )
+from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.services.credits import buy_pack, spend_credits
 from inmail.services.statements import get_credits, list_charges
-from inmail.store.tables import outbox_events
+from inmail.store.tables import charges, outbox_events
 from tests.conftest import T0
 from tests.helpers import assert_audit_clean, balance, days, ledger, new_member
 
@@ -309,3 +310,23 @@ def test_two_refunds_of_one_charge_at_once_refund_it_once(deps: Deps) -> None:
     assert kinds.count("refund") == 1
     assert balance(deps, member, T0) == 0
     assert_audit_clean(deps)
+
+
+def test_the_audit_names_refunds_that_pass_their_charge(deps: Deps) -> None:
+    member, charge_id = _pack_member(deps)
+    refund_charge(deps, charge_id=charge_id, amount_minor=4000, now=T0)
+    with deps.db.write() as conn:  # a second refund written around the rules (a bug)
+        conn.execute(
+            charges.insert().values(
+                id="ch_bad_refund",
+                member_id=member,
+                kind="refund",
+                credits=0,
+                amount_minor=-1000,
+                currency="USD",
+                at=T0,
+                reference=f"refund:{charge_id}",
+            )
+        )
+    problems = run_audit(deps)
+    assert f"refund:{charge_id}: refunded 5000 of a charge of 4500 (minor units)" in problems
