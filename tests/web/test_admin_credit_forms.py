@@ -125,3 +125,14 @@ def test_the_member_sees_each_grant_debit_and_refund_with_its_reason(operator: W
     assert "Refunded by the operator: unused credits of the pack taken back" in page
     assert "Refund (5 unused credits taken back)" in page
     assert "-45.00 USD" in page
+
+
+def test_the_operators_totals_count_refunds_against_the_charges(operator: Web) -> None:
+    member = operator.member()
+    deps, now = operator.runtime.deps, operator.runtime.clock.now()
+    bought = credits.buy_pack(deps, member_id=member, pack="pack_5", now=now)
+    operator.post(f"/admin/charges/{bought.charge_id}/refund", amount="45.00")
+    month = _words(operator.client.get("/admin").text)
+    assert "Credit packs 1 45.00 USD" in month
+    assert "Refunds 1 -45.00 USD" in month
+    assert "Total 59.99 USD" in month  # the plan fee: the pack and its refund cancel out
