@@ -97,8 +97,9 @@ class OpenAccount:
     book: Book
     renewals: list[Renewal]
 
-    def save(self) -> None:
-        account_store.save(self.conn, self.account, self.book, self.renewals)
+    def save(self) -> list[int]:
+        """Write the book's changes; the new ledger entries' ids, in order."""
+        entry_ids = account_store.save(self.conn, self.account, self.book, self.renewals)
         for renewal in self.renewals:
             notify(
                 self.conn,
@@ -109,6 +110,7 @@ class OpenAccount:
                 reference=f"cycle:{renewal.subscription_id}:{renewal.cycle}",
             )
         self.renewals = []
+        return entry_ids
 
 
 def _renewal_text(renewal: Renewal) -> str:
