@@ -48,8 +48,8 @@ from typing import Any
 
 from inmail.bootstrap import Runtime
 from inmail.observe import logs
-from inmail.services.bulk_background import resume_unfinished
 from inmail.services import reputation
+from inmail.services.bulk_background import resume_unfinished
 from inmail.services.idempotency import prune_expired_keys
 from inmail.services.notices import SweepReport, sweep
 from inmail.services.renewals import renew_all

@@ -354,6 +354,12 @@ class StandingView:
         until = self.standing.bulk_off_until
         return until is not None and self.now < until
 
+    @property
+    def warned_off_at(self) -> datetime | None:
+        """When bulk sending goes off if the rate stays under the floor (None: not warned)."""
+        warned = self.standing.warned_at
+        return None if warned is None else warned + timedelta(days=self.rules.grace_days)
+
 
 def get_standing(deps: Deps, *, member_id: str, now: datetime) -> StandingView:
     """The member's standing at ``now`` (UTC), the floor evaluated first (:func:`evaluate_rate`)."""
