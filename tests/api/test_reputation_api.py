@@ -268,7 +268,8 @@ def test_a_low_response_rate_warns_then_turns_bulk_sending_off(low_floor: Api) -
     assert refused.status_code == 403
     problem = refused.json()
     assert problem["code"] == "bulk-sending-off"
-    assert problem["until"].startswith("2026-") and "response rate" in problem["reason"]
+    assert problem["until"].startswith("2026-")
+    assert "response rate" in problem["reason"]
     assert sent_thread(api, sender, api.member())  # 1:1 InMail still allowed
     off = standing(api, sender)
     assert off["status"] == "bulk_off"

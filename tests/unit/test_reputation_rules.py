@@ -64,7 +64,8 @@ def test_a_low_rate_7_days_after_the_warning_turns_bulk_sending_off_for_14_days(
     assert change == RateChange.BULK_OFF
     assert state.bulk_off_from == later
     assert state.bulk_off_until == later + timedelta(days=14)
-    assert state.bulk_off(later) and not state.bulk_off(later + timedelta(days=14))
+    assert state.bulk_off(later)
+    assert not state.bulk_off(later + timedelta(days=14))
 
 
 def test_a_rate_back_at_the_floor_clears_the_warning() -> None:
@@ -199,5 +200,5 @@ def test_an_overturned_ban_does_not_block_a_new_one() -> None:
     [{"ban_hours": ()}, {"ban_hours": (0,)}, {"floor": 1.5}, {"min_sent": 0}],
 )
 def test_impossible_settings_are_refused(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"ban_hours|floor|at least 1"):
         ReputationRules(**bad)  # type: ignore[arg-type]

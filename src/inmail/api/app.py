@@ -22,7 +22,6 @@ from inmail.api import (
     routes_network,
     routes_ops,
     routes_reputation,
-    routes_reputation,
     routes_search,
     routes_sequences,
     routes_social,

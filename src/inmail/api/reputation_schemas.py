@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from inmail.api.fields import TextField
 from inmail.api.schemas import In
-from inmail.services.reputation import APPEAL_MAX, Reported, StandingView
+from inmail.domain.reputation import APPEAL
+from inmail.services.reputation import Reported, StandingView
 from inmail.store.reputation import SuspensionRecord
 
 ReportReasonText = Literal["spam", "not_relevant"]
@@ -33,7 +35,7 @@ class ReportOut(BaseModel):
 
 
 class AppealIn(In):
-    text: Annotated[str, Field(min_length=1, max_length=APPEAL_MAX, description="why")]
+    text: Annotated[str, TextField(APPEAL), Field(description="why it should be lifted")]
 
 
 class AppealOut(BaseModel):

@@ -26,6 +26,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from inmail.domain import dates
+from inmail.domain.text import TextRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,10 @@ class ReputationRules:
 
 
 DEFAULT_RULES = ReputationRules()
+
+APPEAL_MAX = 2000
+APPEAL = TextRule(APPEAL_MAX, multiline=True)
+"""A member's appeal of a suspension: why it should be lifted."""
 
 
 class ReportReason(StrEnum):

@@ -31,7 +31,6 @@ from inmail.domain.errors import (
     Forbidden,
     NotFound,
     SendingSuspended,
-    ValidationError,
 )
 from inmail.domain.events import (
     inmail_reported,
@@ -41,6 +40,7 @@ from inmail.domain.events import (
     member_warned,
 )
 from inmail.domain.reputation import (
+    APPEAL,
     RateChange,
     RateFacts,
     RateState,
@@ -58,9 +58,6 @@ from inmail.store import messaging as message_store
 from inmail.store import outbox
 from inmail.store import reputation as store
 from inmail.store.reputation import ReportRecord, StandingRecord, SuspensionRecord
-
-APPEAL_MAX = 2000
-"""The longest appeal text, in characters."""
 
 SWEEP_CHUNK = 200
 
@@ -389,12 +386,10 @@ def _status(view: StandingView) -> str:
 
 def appeal(deps: Deps, *, member_id: str, text: str, now: datetime) -> SuspensionRecord:
     """The member appeals their running suspension, once; it stays in force until the
-    operator decides. Raises ValidationError (``text`` empty or over :data:`APPEAL_MAX`)
+    operator decides. Raises ValidationError (``text`` breaking domain.reputation.APPEAL)
     and Conflict (no running suspension, or it was appealed already)."""
     require_utc(now)
-    text = text.strip()
-    if not text or len(text) > APPEAL_MAX:
-        raise ValidationError(f"text must be 1 to {APPEAL_MAX} characters", field="text")
+    text = APPEAL.check(text, field="text")
     with deps.db.write() as conn:
         account_store.lock_account_row(conn, member_id)
         had = store.member_suspensions(conn, member_id)
