@@ -468,3 +468,45 @@ def list_suspensions(
     is ``appeal_status`` (none | pending | accepted | rejected)."""
     with deps.db.read() as conn:
         return store.list_suspensions(conn, appeal_status=appeal_status, before=before, limit=limit)
+
+
+# --- what the web pages show ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The sender's pages' banner: ``kind`` (warned | bulk_off | suspended), ``until`` (UTC:
+    when the ban or bulk-off ends, or when bulk sending goes off if a warning persists) and
+    ``reason`` in words."""
+
+    kind: str
+    until: datetime
+    reason: str
+
+
+def banner(deps: Deps, *, member_id: str, now: datetime) -> Banner | None:
+    """The banner of the member's standing at ``now``, the gravest first; None: in good
+    standing. Reads the one standing row (nothing is evaluated here: the worker, a bulk
+    send and the standing page do that)."""
+    with deps.db.read() as conn:
+        standing = store.get_standing(conn, member_id)
+    if standing.suspended_until is not None and now < standing.suspended_until:
+        reason = standing.suspension_reason or "spam reports"
+        return Banner("suspended", standing.suspended_until, reason)
+    if standing.bulk_off_until is not None and now < standing.bulk_off_until:
+        reason = standing.bulk_off_reason or "a low response rate"
+        return Banner("bulk_off", standing.bulk_off_until, reason)
+    if standing.warned_at is not None and standing.bulk_off_until is None:
+        rules = deps.reputation
+        off_at = standing.warned_at + timedelta(days=rules.grace_days)
+        reason = (
+            f"under {rules.floor:.0%} of your InMails in {rules.window_days} days were answered"
+        )
+        return Banner("warned", off_at, reason)
+    return None
+
+
+def my_report(deps: Deps, *, member_id: str, thread_id: str) -> ReportRecord | None:
+    """The member's report of the thread, if they made one."""
+    with deps.db.read() as conn:
+        return store.find_report(conn, thread_id, member_id)
