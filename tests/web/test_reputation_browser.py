@@ -74,7 +74,7 @@ def test_reports_suspend_the_sender_who_appeals_and_the_operator_lifts_it(
     sign_in(suspended, rhea)
     banner = suspended.get_by_role("complementary", name="Your sending standing")
     expect(banner).to_contain_text("Sending InMail is suspended until")
-    expect(banner).to_contain_text("3 recipients reported your InMails")
+    expect(banner).to_contain_text("3 recipients reported InMails")
     _look(suspended, "standing-banner-inbox")
     banner.get_by_role("link", name=re.compile("Your standing")).click()
     expect(suspended).to_have_url(re.compile(r"/standing$"))

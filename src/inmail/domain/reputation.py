@@ -197,7 +197,7 @@ class BanDecision:
     def reason(self, rules: ReputationRules) -> str:
         """Why, in words for the member and the operator."""
         return (
-            f"{self.reports} recipients reported your InMails as spam or not relevant "
+            f"{self.reports} recipients reported InMails as spam or not relevant "
             f"within {rules.report_window_days} days (ban {self.level})"
         )
 

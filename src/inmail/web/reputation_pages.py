@@ -33,9 +33,18 @@ def standing_page(request: Request, member_id: WebMember) -> HTMLResponse:
 def _standing(request: Request, member_id: str, failed: FailedForm | None = None) -> HTMLResponse:
     rt = runtime_of(request)
     view = reputation.get_standing(rt.deps, member_id=member_id, now=rt.clock.now())
-    # The banner above was read before this evaluation: show what it decided.
-    fresh = reputation.banner(rt.deps, member_id=member_id, now=rt.clock.now())
-    return page(request, "standing.html", view=view, failed=failed, standing=fresh)
+    ladder = ", then ".join(_hours(h) for h in view.rules.ban_hours)
+    # No banner here: the page itself says all of it.
+    return page(request, "standing.html", view=view, failed=failed, standing=None, ladder=ladder)
+
+
+def _hours(hours: int) -> str:
+    """``24 hours``, ``a week``: a ban's length in words."""
+    if hours == 168:
+        return "a week"
+    if hours % 24 == 0 and hours > 24:
+        return f"{hours // 24} days"
+    return f"{hours} hours"
 
 
 def _standing_again(request: Request, failed: FailedForm) -> HTMLResponse:
