@@ -72,8 +72,13 @@ def check_may_send(deps: Deps, sender_id: str, now: datetime) -> None:
     primary key; call it before the charge. Replies and free messages are not guarded.
     """
     with deps.db.read() as conn:
-        standing = store.get_standing(conn, sender_id)
-    _refuse_if_suspended(standing, now)
+        check_may_send_in(conn, sender_id, now)
+
+
+def check_may_send_in(conn: Connection, sender_id: str, now: datetime) -> None:
+    """:func:`check_may_send` inside a transaction the caller holds (a send path that gathers
+    what it needs in one transaction can call this instead: one primary-key read)."""
+    _refuse_if_suspended(store.get_standing(conn, sender_id), now)
 
 
 def _refuse_if_suspended(standing: StandingRecord, now: datetime) -> None:
