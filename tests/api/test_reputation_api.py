@@ -305,3 +305,31 @@ def test_a_follow_up_is_refused_during_a_ban_with_nothing_charged(api: Api) -> N
     assert (follow_up.status_code, follow_up.json()["code"]) == (403, "sending-suspended")
     assert follow_up.json()["until"] == "2026-02-08T09:00:00Z"  # T0 + 7 days + 24 hours
     assert credits(api, sender) == before
+
+
+def test_a_report_and_an_appeal_take_an_idempotency_key(api: Api) -> None:
+    sender, to = api.member(), api.member()
+    thread = sent_thread(api, sender, to)
+    keyed = {**to.auth, "Idempotency-Key": "report-1"}
+    url = f"/v1/threads/{thread}/report"
+    first = api.client.post(url, json={"reason": "spam"}, headers=keyed)
+    again = api.client.post(url, json={"reason": "spam"}, headers=keyed)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    reused = api.client.post(url, json={"reason": "not_relevant"}, headers=keyed)
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency-key-reused")
+    other_key = api.client.post(
+        url, json={"reason": "spam"}, headers={**to.auth, "Idempotency-Key": "report-2"}
+    )
+    assert (other_key.status_code, other_key.json()["id"]) == (200, first.json()["id"])
+    assert len(events(api, "inmail.reported")) == 1
+
+    for _ in range(2):  # with the first, three reports: a ban
+        other = api.member()
+        assert report(api, other, sent_thread(api, sender, other)).status_code == 201
+    appeal_key = {**sender.auth, "Idempotency-Key": "appeal-1"}
+    body = {"text": "Please look again"}
+    made = api.client.post("/v1/me/standing/appeal", json=body, headers=appeal_key)
+    retried = api.client.post("/v1/me/standing/appeal", json=body, headers=appeal_key)
+    assert (made.status_code, retried.status_code) == (201, 201)
+    assert retried.json() == made.json()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from inmail.api import reputation_schemas as shapes
-from inmail.api.deps import CurrentMember, IdPath, Now, Operator, ServicesDep
+from inmail.api.deps import CurrentMember, IdempotencyKey, IdPath, Now, Operator, ServicesDep
 from inmail.api.errors import problem_responses
 from inmail.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, next_cursor
 from inmail.api.schemas import Page
@@ -32,11 +32,17 @@ def report_thread(
     deps: ServicesDep,
     now: Now,
     response: Response,
+    key: IdempotencyKey = None,
 ) -> shapes.ReportOut:
     """Report an InMail you received as spam or not relevant (201); reporting the same
     thread again answers the first report (200). Enough reports bring the sender a ban."""
     found = reputation.report_thread(
-        deps, reporter_id=member_id, thread_id=thread_id, reason=ReportReason(body.reason), now=now
+        deps,
+        reporter_id=member_id,
+        thread_id=thread_id,
+        reason=ReportReason(body.reason),
+        now=now,
+        idempotency_key=key,
     )
     if not found.created:
         response.status_code = 200
@@ -51,10 +57,16 @@ def my_standing(member_id: CurrentMember, deps: ServicesDep, now: Now) -> shapes
 
 @router.post("/me/standing/appeal", status_code=201)
 def appeal(
-    body: shapes.AppealIn, member_id: CurrentMember, deps: ServicesDep, now: Now
+    body: shapes.AppealIn,
+    member_id: CurrentMember,
+    deps: ServicesDep,
+    now: Now,
+    key: IdempotencyKey = None,
 ) -> shapes.SuspensionOut:
     """Appeal your suspension in force (once); it stays in force until the operator decides."""
-    found = reputation.appeal(deps, member_id=member_id, text=body.text, now=now)
+    found = reputation.appeal(
+        deps, member_id=member_id, text=body.text, now=now, idempotency_key=key
+    )
     return shapes.suspension(found)
 
 

@@ -53,6 +53,7 @@ from inmail.domain.reputation import (
     warning_text,
 )
 from inmail.services.context import Deps
+from inmail.services.idempotency import keyed, keyed_write, stored_answer
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
 from inmail.store import outbox
@@ -249,17 +250,30 @@ class Reported:
 
 
 def report_thread(
-    deps: Deps, *, reporter_id: str, thread_id: str, reason: ReportReason, now: datetime
+    deps: Deps,
+    *,
+    reporter_id: str,
+    thread_id: str,
+    reason: ReportReason,
+    now: datetime,
+    idempotency_key: str | None = None,
 ) -> Reported:
     """The recipient of an InMail thread reports it as spam or not relevant.
 
-    One report per recipient per thread: a repeat answers the first (its reason too).
-    In the same transaction, under the sender's account lock, the ban ladder is applied
+    One report per recipient per thread: a repeat answers the first (its reason too,
+    ``created`` False); a retry with the same ``idempotency_key`` answers the first
+    answer (IdempotencyKeyReused for the key with another request). In the same
+    transaction, under the sender's account lock, the ban ladder is applied
     (domain.reputation.spam_ban): a new ban is stored with its notification and
     ``member.suspended`` event. Raises NotFound (not the caller's thread) and Forbidden
     (not an InMail thread, or the caller sent it).
     """
     require_utc(now)
+    request = {"thread": thread_id, "reason": reason.value}
+    write = keyed(str, f"report:{reporter_id}", idempotency_key, request)
+    found = stored_answer(deps, write)
+    if found is not None:
+        return Reported(_report_by_id(deps, found), created=True)
     with deps.db.read() as conn:
         thread = message_store.get_thread(conn, thread_id)
     if thread is None or not thread.involves(reporter_id):
@@ -275,18 +289,41 @@ def report_thread(
         inmail_sent_at=thread.last_inmail_at or thread.created_at,
         created_at=now,
     )
-    with deps.db.write() as conn:
-        account_store.lock_account_row(conn, report.sender_id)
+    made: list[ReportRecord] = []
+    earlier: list[ReportRecord] = []  # the reporter's first report of this thread
+
+    def effect(conn: Connection) -> str:
         if not store.insert_report(conn, report):
-            first = store.find_report(conn, thread.id, reporter_id)
+            first = store.find_report(conn, report.thread_id, reporter_id)
             assert first is not None
-            return Reported(first, created=False)
+            earlier.append(first)
+            return first.id
         event = inmail_reported(
-            reporter_id, now, thread_id=thread.id, sender_id=report.sender_id, reason=reason.value
+            reporter_id,
+            now,
+            thread_id=report.thread_id,
+            sender_id=report.sender_id,
+            reason=reason.value,
         )
         outbox.append(conn, [event])
         _apply_ladder(deps, conn, report.sender_id, now)
-    return Reported(report, created=True)
+        made.append(report)
+        return report.id
+
+    # The sender's lock: concurrent reports on one sender decide the ladder one at a time.
+    answer = keyed_write(deps, write, now=now, effect=effect, lock_member=report.sender_id)
+    if made and answer == report.id:
+        return Reported(report, created=True)
+    if earlier and answer == earlier[-1].id:  # reported before, under another key or none
+        return Reported(earlier[-1], created=False)
+    return Reported(_report_by_id(deps, answer), created=True)  # this key's first answer
+
+
+def _report_by_id(deps: Deps, report_id: str) -> ReportRecord:
+    with deps.db.read() as conn:
+        found = store.get_report(conn, report_id)
+    assert found is not None
+    return found
 
 
 def _apply_ladder(deps: Deps, conn: Connection, sender_id: str, now: datetime) -> None:
@@ -389,14 +426,24 @@ def _status(view: StandingView) -> str:
     return "ok"
 
 
-def appeal(deps: Deps, *, member_id: str, text: str, now: datetime) -> SuspensionRecord:
+def appeal(
+    deps: Deps,
+    *,
+    member_id: str,
+    text: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> SuspensionRecord:
     """The member appeals their running suspension, once; it stays in force until the
-    operator decides. Raises ValidationError (``text`` breaking domain.reputation.APPEAL)
-    and Conflict (no running suspension, or it was appealed already)."""
+    operator decides. A retry with the same ``idempotency_key`` answers the suspension as
+    it is now. Raises ValidationError (``text`` breaking domain.reputation.APPEAL),
+    Conflict (no running suspension, or it was appealed already) and IdempotencyKeyReused.
+    """
     require_utc(now)
     text = APPEAL.check(text, field="text")
-    with deps.db.write() as conn:
-        account_store.lock_account_row(conn, member_id)
+    write = keyed(str, f"appeal:{member_id}", idempotency_key, {"text": text})
+
+    def effect(conn: Connection) -> str:
         had = store.member_suspensions(conn, member_id)
         running = next((s for s in reversed(had) if s.running(now)), None)
         if running is None:
@@ -405,7 +452,11 @@ def appeal(deps: Deps, *, member_id: str, text: str, now: datetime) -> Suspensio
             conn, running.id, "none", appeal_status="pending", appeal_text=text, appealed_at=now
         ):
             raise Conflict("this suspension was appealed already: the operator will decide")
-        found = store.get_suspension(conn, running.id)
+        return running.id
+
+    appealed = keyed_write(deps, write, now=now, effect=effect, lock_member=member_id)
+    with deps.db.read() as conn:
+        found = store.get_suspension(conn, appealed)
     assert found is not None
     return found
 

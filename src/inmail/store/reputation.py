@@ -162,6 +162,11 @@ def find_report(conn: Connection, thread_id: str, reporter_id: str) -> ReportRec
     return None if row is None else ReportRecord(**row._mapping)
 
 
+def get_report(conn: Connection, report_id: str) -> ReportRecord | None:
+    row = conn.execute(select(spam_reports).where(spam_reports.c.id == report_id)).first()
+    return None if row is None else ReportRecord(**row._mapping)
+
+
 def recent_reports(conn: Connection, sender_id: str, since: datetime) -> list[Report]:
     """Reports on the sender's InMails made after ``since``."""
     rows = conn.execute(
