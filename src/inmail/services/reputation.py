@@ -191,9 +191,14 @@ def _tell_rate_change(
         outbox.append(conn, [member_bulk_sending_off(member_id, now, until=until, reason=reason)])
 
 
-def _notify(conn: Connection, member_id: str, now: datetime, kind: str, text: str) -> None:
+def _notify(
+    conn: Connection, member_id: str, now: datetime, kind: str, text: str, about: str = ""
+) -> None:
+    """A notice about the member's standing; ``about``: the reference (``suspension:ID``),
+    by default ``standing:MEMBER``."""
+    reference = about or f"standing:{member_id}"
     message_store.notify(
-        conn, member_id=member_id, at=now, kind=kind, text=text, reference="standing"
+        conn, member_id=member_id, at=now, kind=kind, text=text, reference=reference
     )
 
 
@@ -358,7 +363,7 @@ def _apply_ladder(deps: Deps, conn: Connection, sender_id: str, now: datetime) -
     )
     store.save_standing(conn, standing, now)
     text = f"Sending InMail is suspended until {dates.day_and_time(suspension.ends_at)}: {reason}"
-    _notify(conn, sender_id, now, "sending_suspended", text)
+    _notify(conn, sender_id, now, "sending_suspended", text, f"suspension:{suspension.id}")
     event = member_suspended(
         sender_id,
         now,
@@ -506,7 +511,7 @@ def _tell_decision(
         ends = dates.day_and_time(suspension.ends_at)
         text = f"Your appeal was rejected: the suspension ends {ends}"
         kind = "appeal_rejected"
-    _notify(conn, member_id, now, kind, text)
+    _notify(conn, member_id, now, kind, text, f"suspension:{suspension.id}")
     event = member_appeal_decided(
         member_id,
         now,
