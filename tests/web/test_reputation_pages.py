@@ -94,3 +94,38 @@ def test_a_suspended_sender_sees_the_banner_and_appeals_and_the_operator_accepts
     twice = web.post(f"/admin/suspensions/{suspension.id}/accept")
     assert "no appeal waiting" in twice.text
     assert get_standing(web.runtime.deps, member_id=sender, now=T0).status == "ok"
+
+
+@pytest.fixture
+def low_floor(db_url: str) -> Iterator[Web]:
+    """The floor with small numbers: 2 InMails in 14 days, half answered."""
+    settings = Settings(
+        database_url=db_url,
+        admin_token=ADMIN,
+        test_clock=T0,
+        reputation_min_sent=2,
+        reputation_floor=0.5,
+    )
+    runtime = build(settings)
+    with TestClient(create_app(runtime=runtime)) as client:
+        yield Web(client, runtime)
+
+
+def test_the_banner_warns_then_says_bulk_sending_is_off(low_floor: Web) -> None:
+    web, deps = low_floor, low_floor.runtime.deps
+    sender = web.member(password=True)
+    for _ in range(2):
+        to = web.member("basic")
+        send_inmail(deps, sender_id=sender, to=to, subject="Hi", body="A role?", now=T0)
+    web.sign_in_member(sender)
+    assert "standing-banner" not in web.client.get("/inbox").text  # not evaluated yet
+    standing = web.client.get("/standing").text  # evaluates the floor: a warning
+    assert "Warned on" in standing
+    inbox = web.client.get("/inbox").text
+    assert "Your response rate is low:" in inbox
+    assert "bulk sending goes off on" in inbox
+    web.advance(7)
+    assert "Bulk sending is off until" in web.client.get("/standing").text
+    bulk = web.client.get("/inbox").text
+    assert "Bulk sending is off until" in bulk
+    assert "1:1 InMail is still allowed" in bulk

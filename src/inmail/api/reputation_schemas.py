@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from inmail.api.fields import TextField
 from inmail.api.schemas import In
 from inmail.domain.reputation import APPEAL
-from inmail.services.reputation import Reported, StandingView
+from inmail.services.reputation import Reported, StandingStatus, StandingView
 from inmail.store.reputation import SuspensionRecord
 
 ReportReasonText = Literal["spam", "not_relevant"]
@@ -83,7 +83,7 @@ class SpamReportsOut(BaseModel):
 class StandingOut(BaseModel):
     """The sender's standing: ``status`` is the gravest of ok, warned, bulk_off, suspended."""
 
-    status: Literal["ok", "warned", "bulk_off", "suspended"]
+    status: StandingStatus
     response_rate: ResponseRateOut
     warned_at: datetime | None
     bulk_off_at: datetime | None  # when bulk sending goes off if the rate stays low
@@ -131,7 +131,7 @@ def standing(view: StandingView) -> StandingOut:
         off_at = view.warned_off_at
     bulk_until = stored.bulk_off_until if view.bulk_off else None
     return StandingOut(
-        status=view.status,  # type: ignore[arg-type]  # one of the four, by construction
+        status=view.status,
         response_rate=ResponseRateOut(
             sent=view.facts.sent,
             answered=view.facts.answered,

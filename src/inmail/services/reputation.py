@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -61,6 +61,7 @@ from inmail.store import reputation as store
 from inmail.store.reputation import ReportRecord, StandingRecord, SuspensionRecord
 
 SWEEP_CHUNK = 200
+StandingStatus = Literal["ok", "warned", "bulk_off", "suspended"]
 
 
 # --- the guards ---------------------------------------------------------------------------
@@ -385,7 +386,7 @@ class StandingView:
     gravest), the window's counts, the stored standing, the running suspension (or None)
     and the reports counted toward the next ban."""
 
-    status: str
+    status: StandingStatus
     facts: RateFacts
     rules: ReputationRules
     standing: StandingRecord
@@ -421,7 +422,7 @@ def get_standing(deps: Deps, *, member_id: str, now: datetime) -> StandingView:
     return replace(view, status=_status(view))
 
 
-def _status(view: StandingView) -> str:
+def _status(view: StandingView) -> StandingStatus:
     if view.suspension is not None:
         return "suspended"
     if view.bulk_off:
