@@ -13,8 +13,10 @@ from inmail.api.app import create_app
 from inmail.bootstrap import build
 from inmail.config import Settings
 from inmail.domain.reputation import ReportReason
+from inmail.domain.templates import Letter, TemplateText
 from inmail.services.inmail import send_inmail
 from inmail.services.reputation import get_standing, report_thread
+from inmail.services.templates import create_template
 from tests.conftest import T0
 from tests.web.test_admin_pages import ADMIN, Web
 
@@ -129,3 +131,22 @@ def test_the_banner_warns_then_says_bulk_sending_is_off(low_floor: Web) -> None:
     bulk = web.client.get("/inbox").text
     assert "Bulk sending is off until" in bulk
     assert "1:1 InMail is still allowed" in bulk
+
+
+def test_the_bulk_preview_says_bulk_sending_is_off_and_why(low_floor: Web) -> None:
+    web, deps = low_floor, low_floor.runtime.deps
+    sender = web.member(password=True)
+    for _ in range(2):
+        to = web.member("basic")
+        send_inmail(deps, sender_id=sender, to=to, subject="Hi", body="A role?", now=T0)
+    letter = Letter("Hello {first_name}", "Hi {first_name}, a question?")
+    template = create_template(
+        deps, owner_id=sender, name="Outreach", text=TemplateText(letter, None), now=T0
+    )
+    web.sign_in_member(sender)
+    query = {"to": web.member("basic"), "template": template.id}
+    assert "Bulk sending is off" not in web.client.get("/bulk/preview", params=query).text
+    web.advance(7)  # the warning (given by that preview's evaluation) persisted
+    refused = web.client.get("/bulk/preview", params=query, follow_redirects=True).text
+    assert "bulk sending is off until" in refused
+    assert "response rate stayed under 50%" in refused
