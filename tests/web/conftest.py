@@ -155,6 +155,11 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "ike": ("Ike Pager", PAID),
     "fay": ("Fay Followup", PAID),
     "fin": ("Fin Silent", "basic"),
+    # Sender reputation (tests/web/test_reputation_browser.py): three members report Rhea.
+    "rhea": ("Rhea Reported", PAID),
+    "rob": ("Rob Reporter", "basic"),
+    "ria": ("Ria Reporter", "basic"),
+    "ron": ("Ron Reporter", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {

@@ -22,6 +22,7 @@ from inmail.api import (
     routes_messaging,
     routes_network,
     routes_ops,
+    routes_reputation,
     routes_search,
     routes_sequences,
     routes_social,
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_sequences.router)
     app.include_router(routes_targeting.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_reputation.router)
+    app.include_router(routes_reputation.admin_router)
     pages.install(app, rt)
     return app
 

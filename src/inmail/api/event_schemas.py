@@ -19,6 +19,11 @@ EventType = Literal[
     "notification.created",
     "inmail.sent",
     "inmail.responded",
+    "inmail.reported",
+    "member.warned",
+    "member.bulk_sending_off",
+    "member.suspended",
+    "member.appeal_decided",
 ]
 
 EventTypeQuery = Annotated[

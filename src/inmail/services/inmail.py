@@ -56,6 +56,7 @@ from inmail.services.context import Deps, current_account
 from inmail.services.credits import SpendResult, credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
 from inmail.services.reach import gather_reach, reach_between, recipient_as_of
+from inmail.services.reputation import check_may_send
 from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -199,6 +200,7 @@ def deliver_inmail(
     (InsufficientCredits, OverageLimitReached, CostChanged, Conflict) and
     InmailAlreadyAwaitingResponse when a concurrent send to ``to`` came first.
     """
+    check_may_send(deps, sender_id, now)  # a suspended sender is refused before any charge
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -472,6 +474,7 @@ def _follow_up(
 ) -> Sent:
     """A charged follow-up InMail; ``scheduled``: the id of the schedule it sends."""
     sender = thread.initiator_id
+    check_may_send(deps, sender, now)  # a follow-up is a new InMail: a ban refuses it
     account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
     reach = reach_between(deps, account, thread.recipient_id, now, with_routes=False)
     assert thread.last_inmail_at is not None

@@ -30,6 +30,7 @@ from inmail.web import (
     member_pages,
     network_pages,
     people_pages,
+    reputation_pages,
     settings_pages,
     targeting_pages,
     template_pages,
@@ -177,6 +178,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         settings_pages.router,
         admin_catalog_pages.router,
         webhook_pages.router,
+        reputation_pages.router,
+        reputation_pages.admin_router,
     )
     for pages in routers:
         app.include_router(pages)
