@@ -123,7 +123,7 @@ def test_a_keyed_send_is_one_transaction_and_its_replay_writes_nothing(
 
 
 def test_a_refusal_decided_under_the_lock_writes_nothing(traced: tuple[Deps, Trace]) -> None:
-    deps, trace = traced
+    deps, _ = traced
     sender = new_member(deps, "premium_business", T0)
     closed = new_member(deps, "basic", T0)
     update_settings(deps, member_id=closed, changes={"inmail_open": False}, now=T0)
