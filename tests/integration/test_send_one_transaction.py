@@ -7,8 +7,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import psycopg
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -137,3 +138,40 @@ def test_a_refusal_decided_under_the_lock_writes_nothing(traced: tuple[Deps, Tra
     assert _count(deps, threads) == 0
     assert _count(deps, idempotency_keys) == 0
     assert _count(deps, outbox_events) == events
+
+
+class Counted(psycopg.Cursor[Any]):
+    """A psycopg cursor that counts the statements it sends (one round trip each)."""
+
+    sent: ClassVar[list[str]] = []
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        Counted.sent.append(str(query))
+        return super().execute(query, params, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_send_on_postgres_is_two_statements_and_a_commit(db_url: str) -> None:
+    engine = make_engine(db_url)
+
+    @event.listens_for(engine, "connect")
+    def _counting(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_conn.cursor_factory = Counted
+
+    db = Database(engine)
+    try:
+        deps = Deps(db, PlanVersionCache())
+        sender = new_member(deps, "premium_business", T0)
+        first, second = new_member(deps, "basic", T0), new_member(deps, "basic", T0)
+        _send(deps, sender, first, key="warm")
+        Counted.sent.clear()
+        sent = _send(deps, sender, second, key="k2")
+        # The lock with every read, then the charge with the rows and the key; then COMMIT.
+        assert len(Counted.sent) == 2, Counted.sent
+        assert sent.balance_after == balance(deps, sender, NOW)
+        assert _count(deps, threads) == 2
+        assert _count(deps, idempotency_keys) == 2
+    finally:
+        db.dispose()

@@ -116,6 +116,10 @@ _PG_SPEND_ONE_LOT = (
     "FROM entry, (VALUES {rows}) AS e(n, id, type, member_id, at, payload) "
     "ORDER BY e.n RETURNING seq"
 )
+_PG_KEY_CTE = (
+    "stored_key AS (INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) "
+    "VALUES (%(k_scope)s, %(k_key)s, %(k_print)s, %(k_answer)s, %(k_at)s))"
+)
 _PG_EVENT_ROW = (
     "({n}, %(id{n})s, %(type{n})s, %(member{n})s, %(at{n})s::timestamptz, %(payload{n})s)"
 )
@@ -212,7 +216,8 @@ class FastSpend:
         # Keyed by the statement itself (held here, so its identity cannot be reused).
         self._guards: dict[Update, SQLCompiler] = {}
         self._outbox_sql: dict[int, str] = {}  # the multi-row INSERT, by its number of rows
-        self._one_lot_sql: dict[int, str] = {}  # PostgreSQL's one-lot spend, by its events
+        # PostgreSQL's one-lot spend, by (events, rows written with it, whether a key).
+        self._one_lot_sql: dict[tuple[int, tuple[tuple[str, tuple[str, ...]], ...], bool], str] = {}
         self._lock_sql: dict[tuple[bool, tuple[str, ...]], str] = {}  # by (plan cost, facts)
 
     def _paramstyle(self, sql: str) -> str:
@@ -287,6 +292,10 @@ class FastSpend:
         assert req.cost == cost, "a spend of the plan's cost decides its rows (decide)"
         book = Book(balance_after + cost, lots)
         draw(book, EntryKind.SPEND, cost, req.now, req.reference)
+        key_row = None
+        if req.key is not None:
+            scope, key, fingerprint = req.key
+            key_row = (scope, key, fingerprint, encode(balance_after), now)
         if self._sqlite or len(book.entries) != 1:
             entry_ids = self._write(cur, req, book, now)
             told = [
@@ -294,17 +303,14 @@ class FastSpend:
                 for e, i in zip(book.entries, entry_ids, strict=True)
             ]
             self._append(cur, [*told, *req.events])
-        else:
-            self._write_one_lot(cur, req, book, now)
-        for table, values in req.also_insert:
-            self._insert(cur, table, values)
+            for table, values in req.also_insert:
+                self._insert(cur, table, values)
+            if key_row is not None:
+                cur.execute(self._sql["insert_key"], key_row)
+        else:  # PostgreSQL: the rows and the key go in the spend's own statement
+            self._write_one_lot(cur, req, book, now, key_row)
         for statement in () if req.then is None else req.then(balance_after):
             self._guard(cur, statement)
-        if req.key is not None:
-            scope, key, fingerprint = req.key
-            cur.execute(
-                self._sql["insert_key"], (scope, key, fingerprint, encode(balance_after), now)
-            )
         return balance_after
 
     def _insert(self, cur: Any, table: Table, values: dict[str, Any]) -> None:
@@ -415,13 +421,30 @@ class FastSpend:
         ]
         cur.execute(sql, values)
 
-    def _write_one_lot(self, cur: Any, req: FastSpendRequest, book: Book, now: Any) -> None:
+    def _write_one_lot(
+        self, cur: Any, req: FastSpendRequest, book: Book, now: Any, key_row: tuple[Any, ...] | None
+    ) -> None:
+        """PostgreSQL, a spend from one lot: the lot, the spend, its ledger line, the events,
+        the rows written with it and the key's answer, in one statement (one round trip)."""
         (entry,) = book.entries
         events = [ledger_entry_created(req.member_id, entry, 0), *req.events]
-        sql = self._one_lot_sql.get(len(events))
+        shapes = tuple((table, tuple(sorted(values))) for table, values in req.also_insert)
+        shape = (len(events), tuple((t.name, keys) for t, keys in shapes), key_row is not None)
+        sql = self._one_lot_sql.get(shape)
         if sql is None:
             rows = ", ".join(_PG_EVENT_ROW.format(n=n) for n in range(len(events)))
-            sql = self._one_lot_sql[len(events)] = _PG_SPEND_ONE_LOT.replace("{rows}", rows)
+            ctes = [self._row_cte(i, table, keys) for i, (table, keys) in enumerate(shapes)]
+            if key_row is not None:
+                ctes.append(_PG_KEY_CTE)
+            head = "WITH " + "".join(cte + ", " for cte in ctes)
+            sql = _PG_SPEND_ONE_LOT.replace("{rows}", rows).replace("WITH ", head, 1)
+            self._one_lot_sql[shape] = sql
+        also: dict[str, Any] = {}
+        for i, (_, values) in enumerate(req.also_insert):
+            also |= {f"r{i}_{k}": v for k, v in values.items()}
+        if key_row is not None:
+            names = ("k_scope", "k_key", "k_print", "k_answer", "k_at")
+            also |= dict(zip(names, key_row, strict=True))
         told: dict[str, Any] = {}
         for n, e in enumerate(events):
             told |= {
@@ -445,10 +468,17 @@ class FastSpend:
                 "placeholder": ENTRY_ID_PLACEHOLDER,
                 "with_id": ENTRY_ID_PLACEHOLDER.removesuffix("0"),
                 **told,
+                **also,
             },
         )
         if cur.fetchone() is None:
             raise Abandon
+
+    def _row_cte(self, i: int, table: Table, keys: tuple[str, ...]) -> str:
+        """Row ``i`` written with the spend, as a CTE of the one-lot statement (its
+        parameters renamed ``r<i>_<column>``)."""
+        insert, _ = self._insert_sql(table, keys)
+        return f"row{i} AS (" + _NAMED.sub(lambda m: f"%(r{i}_{m.group(1)})s", insert) + ")"
 
     def _lots(self, rows: Any) -> list[Lot]:
         lots = []
