@@ -218,7 +218,8 @@ class FastSpend:
         self._outbox_sql: dict[int, str] = {}  # the multi-row INSERT, by its number of rows
         # PostgreSQL's one-lot spend, by (events, rows written with it, whether a key).
         self._one_lot_sql: dict[tuple[int, tuple[tuple[str, tuple[str, ...]], ...], bool], str] = {}
-        self._lock_sql: dict[tuple[bool, tuple[str, ...]], str] = {}  # by (plan cost, facts)
+        # The lock statement by (the plan's cost, a key, the facts).
+        self._lock_sql: dict[tuple[bool, bool, tuple[str, ...]], str] = {}
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -360,12 +361,14 @@ class FastSpend:
     def _lock_sql_for(self, req: FastSpendRequest) -> str:
         """The lock statement for this request's shape, built once per shape."""
         facts = () if req.facts is None else req.facts.expressions
-        shape = (req.cost is None, facts)
+        shape = (req.cost is None, req.key is not None, facts)
         sql = self._lock_sql.get(shape)
         if sql is None:
             cost = _COST_OF_PLAN if req.cost is None else _COST_BOUND
             extra = "".join(", " + f for f in facts)
             template = _SQLITE_LOCK if self._sqlite else _PG_LOCK
+            if req.key is None:  # nothing to look up: no index probes
+                template = template.replace(_KEY_FINGERPRINT, "NULL").replace(_KEY_RESPONSE, "NULL")
             sql = template.replace("{cost}", cost).replace("{facts}", extra)
             if self._sqlite:
                 sql = _NAMED.sub(r":\1", sql)
