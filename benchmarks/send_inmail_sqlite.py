@@ -4,10 +4,11 @@ Ours sends InMail through the service layer: one write transaction whose first
 statement locks and charges the sender and reads what the send rules decide on
 (the recipient's account and settings, blocks, connection, an InMail awaiting
 them), then writes the spend, the thread, the message and the recipient's
-notification (docs/rules.md, "A send in one transaction"). The baseline writes what that transaction writes,
-as seven hand-written statements in one ``BEGIN IMMEDIATE`` transaction, and
-reads nothing first. Both sides use WAL and ``synchronous=FULL`` (SPEC §3) on
-their own file in the same directory, in one process; the rounds alternate.
+notification (docs/rules.md, "A send in one transaction"). The baseline writes
+what that transaction writes, as seven hand-written statements in one
+``BEGIN IMMEDIATE`` transaction, and reads nothing first. Both sides use WAL and
+``synchronous=FULL`` (SPEC §3) on their own file in the same directory, in one
+process; the rounds alternate.
 
 No pair of sender and recipient comes twice: a second InMail to someone who
 has not answered the first is refused (SPEC §4). Send ``i`` goes from sender
