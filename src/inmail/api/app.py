@@ -75,14 +75,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # The busiest endpoints' routers first: FastAPI tries each included router's routes in
+    # turn, so a request pays for every route ahead of its own (docs/rules.md, issue 13).
+    # tests/api/test_route_order.py checks that no path is answered by another route.
+    app.include_router(routes_messaging.router)
+    app.include_router(routes_me.router)
     app.include_router(routes_ops.router)
     if rt.settings.metrics_port is None:  # else `inmail serve` serves them on that port
         app.include_router(routes_ops.metrics_router)
     app.include_router(routes_admin.router)
     app.include_router(routes_adjustments.router)
     app.include_router(routes_coach.router)
-    app.include_router(routes_me.router)
-    app.include_router(routes_messaging.router)
     app.include_router(routes_inbox.router)
     app.include_router(routes_network.router)
     app.include_router(routes_search.router)
