@@ -19,14 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import Comparison, log
-from benchmarks.served import Request, Server, Sides, load, serving
+from benchmarks.served import Request, Server, alternate, serving
 
 NAME = "http_credits_read"
 TARGET = 0.5
 CONNECTIONS = 8
-MIN_ROUNDS = 3
-ROUND_SECONDS = 1.0
-WARMUP_SECONDS = 0.5
 ADMIN_TOKEN = "bench-operator"
 TEST_CLOCK = "2026-01-31T09:00:00Z"
 OURS_PATH = "/v1/me/credits"
@@ -67,18 +64,8 @@ def member_with_history(server: Server) -> tuple[str, int]:
 def _compare(server: Server, token: str, seconds: float) -> dict[str, Any]:
     # The same Authorization header on both sides, so both requests are the same size.
     mine, healthz = Request(OURS_PATH, token), Request(BASELINE_PATH, token)
-    # Warm up: the server's plan cache, statement caches and thread pool; the SQLite page cache.
-    load(server, mine, CONNECTIONS, WARMUP_SECONDS)
-    load(server, healthz, CONNECTIONS, WARMUP_SECONDS)
-    rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
     result = Comparison(NAME, "sqlite", TARGET)
-    cpu = Sides()
-    for _ in range(rounds):
-        ours, ours_cpu = load(server, mine, CONNECTIONS, seconds / rounds)
-        base, base_cpu = load(server, healthz, CONNECTIONS, seconds / rounds)
-        cpu.ours.add(ours_cpu, ours.ops)
-        cpu.baseline.add(base_cpu, base.ops)
-        result.add_round(ours, base)
+    cpu = alternate(server, (mine, healthz), CONNECTIONS, seconds, result)
     return result.line(
         seconds=seconds,
         ours_path=OURS_PATH,

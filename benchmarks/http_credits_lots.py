@@ -18,14 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import Comparison, log
-from benchmarks.served import Request, Server, Sides, load, serving
+from benchmarks.served import Request, Server, alternate, serving
 
 NAME = "http_credits_many_lots"
 TARGET = 0.8
 CONNECTIONS = 8
-MIN_ROUNDS = 3
-ROUND_SECONDS = 1.0
-WARMUP_SECONDS = 0.5
 ADMIN_TOKEN = "bench-operator"
 TEST_CLOCK = "2026-01-31T09:00:00Z"
 PATH = "/v1/me/credits"
@@ -63,17 +60,8 @@ def _member(server: Server, handle: str, packs: int) -> str:
 
 def _compare(server: Server, many: str, few: str, seconds: float) -> dict[str, Any]:
     mine, baseline = Request(PATH, many), Request(PATH, few)
-    load(server, mine, CONNECTIONS, WARMUP_SECONDS)
-    load(server, baseline, CONNECTIONS, WARMUP_SECONDS)
-    rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
     result = Comparison(NAME, "sqlite", TARGET)
-    cpu = Sides()
-    for _ in range(rounds):
-        ours, ours_cpu = load(server, mine, CONNECTIONS, seconds / rounds)
-        base, base_cpu = load(server, baseline, CONNECTIONS, seconds / rounds)
-        cpu.ours.add(ours_cpu, ours.ops)
-        cpu.baseline.add(base_cpu, base.ops)
-        result.add_round(ours, base)
+    cpu = alternate(server, (mine, baseline), CONNECTIONS, seconds, result)
     return result.line(
         seconds=seconds,
         ours_path=f"{PATH} ({LOTS} lots)",

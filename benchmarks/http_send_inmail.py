@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks.fixtures import CREDITS, many_plain_members, open_deps, prepare
 from benchmarks.report import Comparison, log
-from benchmarks.served import Request, Server, Sides, load, serving, timed_load
+from benchmarks.served import WARMUP_SECONDS, Request, Server, alternate, serving
 from inmail.services.auth import issue_token
 
 NAME = "http_send_inmail"
@@ -35,9 +35,6 @@ TARGET = 0.3
 CONNECTIONS = 8
 CONNECTIONS_C32 = 32
 P99_TARGET_MS_C32 = 100.0
-MIN_ROUNDS = 3
-ROUND_SECONDS = 1.0
-WARMUP_SECONDS = 0.5
 ADMIN_TOKEN = "bench-operator"
 OURS_PATH = "/v1/inmails"
 BASELINE_PATH = "/healthz"
@@ -98,20 +95,9 @@ def _compare(
 ) -> dict[str, Any]:
     send = Request(OURS_PATH, token, method="POST", pool=pool, expect=201)
     healthz = Request(BASELINE_PATH, token)
-    # Warm up: the server's plan cache, statement caches and thread pool; the SQLite WAL.
-    load(server, send, connections, WARMUP_SECONDS)
-    load(server, healthz, connections, WARMUP_SECONDS)
-    rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
     result = Comparison(name, "sqlite", TARGET)
-    cpu = Sides()
     latencies: list[int] = []
-    for _ in range(rounds):
-        ours, ours_cpu, took = timed_load(server, send, connections, seconds / rounds)
-        base, base_cpu = load(server, healthz, connections, seconds / rounds)
-        latencies += took
-        cpu.ours.add(ours_cpu, ours.ops)
-        cpu.baseline.add(base_cpu, base.ops)
-        result.add_round(ours, base)
+    cpu = alternate(server, (send, healthz), connections, seconds, result, latencies)
     return result.line(
         seconds=seconds,
         ours_path=f"POST {OURS_PATH}",

@@ -26,15 +26,12 @@ from benchmarks.graph import Graph, load_postgres
 from benchmarks.http_send_inmail import (
     ADMIN_TOKEN,
     BASELINE_PATH,
-    MIN_ROUNDS,
     OURS_PATH,
-    ROUND_SECONDS,
-    WARMUP_SECONDS,
     inmail_to,
 )
 from benchmarks.profiles import random_profiles
 from benchmarks.report import Comparison, log, skipped
-from benchmarks.served import Request, Server, Sides, load, serving
+from benchmarks.served import WARMUP_SECONDS, Request, Server, alternate, serving
 from inmail.domain.credits import new_id
 from inmail.services.auth import issue_token
 from inmail.store.db import make_engine
@@ -96,18 +93,8 @@ def plain_recipients(url: str, members: int, now: datetime) -> list[str]:
 def _compare(server: Server, tokens: tuple[str, ...], pool: Path, seconds: float) -> dict[str, Any]:
     send = Request(OURS_PATH, tokens[0], method="POST", pool=pool, expect=201, rotate_tokens=tokens)
     healthz = Request(BASELINE_PATH, tokens[0])  # a header of the same size
-    # Warm up both workers: their pools, plan caches and thread pools.
-    load(server, send, CONNECTIONS, WARMUP_SECONDS)
-    load(server, healthz, CONNECTIONS, WARMUP_SECONDS)
-    rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
     result = Comparison(NAME, "postgresql", TARGET)
-    cpu = Sides()
-    for _ in range(rounds):
-        ours, ours_cpu = load(server, send, CONNECTIONS, seconds / rounds)
-        base, base_cpu = load(server, healthz, CONNECTIONS, seconds / rounds)
-        cpu.ours.add(ours_cpu, ours.ops)
-        cpu.baseline.add(base_cpu, base.ops)
-        result.add_round(ours, base)
+    cpu = alternate(server, (send, healthz), CONNECTIONS, seconds, result)
     return result.line(
         seconds=seconds,
         ours_path=f"POST {OURS_PATH}",

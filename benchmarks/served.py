@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import Comparison
 from benchmarks.timing import Sample
 
 HOST = "127.0.0.1"
@@ -31,6 +32,10 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 ROOT = Path(__file__).resolve().parent.parent
 # The loadgen stops itself; this only bounds a hung process (startup and connecting included).
 LOADGEN_GRACE_S = 60.0
+# The HTTP comparisons: each side warms up, then they alternate rounds of about a second.
+MIN_ROUNDS = 3
+ROUND_SECONDS = 1.0
+WARMUP_SECONDS = 0.5
 
 
 def inmail_script() -> str:
@@ -266,3 +271,32 @@ def timed_load(
     cpu = None if before is None or after is None else after - before
     sample = Sample(result["ops"], result["seconds"], result["cpu_seconds"])
     return sample, cpu, list(result["latencies_us"])
+
+
+def alternate(
+    server: Server,
+    sides: tuple[Request, Request],
+    connections: int,
+    seconds: float,
+    result: Comparison,
+    latencies: list[int] | None = None,
+) -> Sides:
+    """Ours (``sides[0]``) against the baseline (``sides[1]``) on ``server``: both warm up
+    (plan and statement caches, the thread pool, the database's pages), then rounds of about
+    ROUND_SECONDS alternate the two for ``seconds`` in all, so that a noisy moment of a shared
+    machine falls on both sides alike. Each round goes into ``result``; with ``latencies``,
+    ours' latencies (microseconds) are appended to it. Returns the server CPU of each side."""
+    ours_request, base_request = sides
+    load(server, ours_request, connections, WARMUP_SECONDS)
+    load(server, base_request, connections, WARMUP_SECONDS)
+    rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
+    cpu = Sides()
+    for _ in range(rounds):
+        ours, ours_cpu, took = timed_load(server, ours_request, connections, seconds / rounds)
+        base, base_cpu = load(server, base_request, connections, seconds / rounds)
+        if latencies is not None:
+            latencies += took
+        cpu.ours.add(ours_cpu, ours.ops)
+        cpu.baseline.add(base_cpu, base.ops)
+        result.add_round(ours, base)
+    return cpu
