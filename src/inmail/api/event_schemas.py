@@ -19,6 +19,10 @@ EventType = Literal[
     "notification.created",
     "inmail.sent",
     "inmail.responded",
+    "team.created",
+    "seat.assigned",
+    "seat.removed",
+    "seat.cap_changed",
 ]
 
 EventTypeQuery = Annotated[

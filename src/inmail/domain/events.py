@@ -18,6 +18,7 @@ from typing import Any
 
 from inmail.domain.billing import Renewal
 from inmail.domain.credits import Charge, Entry, new_id
+from inmail.domain.teams import Seat, Team
 
 EVENT_ID_PREFIX = "evt"
 
@@ -76,6 +77,10 @@ CREDITS_RENEWED = "credits.renewed"
 NOTIFICATION_CREATED = "notification.created"
 INMAIL_SENT = "inmail.sent"
 INMAIL_RESPONDED = "inmail.responded"
+TEAM_CREATED = "team.created"
+SEAT_ASSIGNED = "seat.assigned"
+SEAT_REMOVED = "seat.removed"
+SEAT_CAP_CHANGED = "seat.cap_changed"
 EVENT_TYPES = (
     CHARGE_CREATED,
     LEDGER_ENTRY_CREATED,
@@ -83,6 +88,10 @@ EVENT_TYPES = (
     NOTIFICATION_CREATED,
     INMAIL_SENT,
     INMAIL_RESPONDED,
+    TEAM_CREATED,
+    SEAT_ASSIGNED,
+    SEAT_REMOVED,
+    SEAT_CAP_CHANGED,
 )
 
 # A ledger entry's id is the database's and is known only once its row is written. The hot
@@ -119,7 +128,8 @@ def charge_created(member_id: str, charge: Charge) -> Event:
 def ledger_entry_created(member_id: str, entry: Entry, entry_id: int) -> Event:
     """``ledger.entry_created``: one ledger line (SPEC §3): ``{entry_id, kind: grant|spend|
     forfeit|expire|refund|adjustment, lot_id, lot_source, amount (signed credits),
-    balance_after (credits), reference}``; ``at`` is the entry's own time (an expiry's is
+    balance_after (credits), reference, seat_member_id?}`` (``seat_member_id``: on a team
+    pool's lines that paid a seat's send); ``at`` is the entry's own time (an expiry's is
     its lot's expiry). Raises ValueError for an entry whose lot is not saved yet."""
     if entry.lot.id is None:
         raise ValueError("a ledger entry's event needs its lot's id: save the lot first")
@@ -135,6 +145,8 @@ def ledger_entry_created(member_id: str, entry: Entry, entry_id: int) -> Event:
             "amount": entry.amount,
             "balance_after": entry.balance_after,
             "reference": entry.reference,
+            # A team pool's line paid for a seat's send names the seat (absent otherwise).
+            **({} if entry.seat is None else {"seat_member_id": entry.seat}),
         },
     )
 
@@ -220,5 +232,41 @@ def inmail_responded(
             "response": response,
             "message_id": message_id,
             "decline_reason": decline_reason,
+        },
+    )
+
+
+def team_created(team: Team) -> Event:
+    """``team.created``: the operator made a team contract (SPEC §10): ``{team_id, name,
+    plan_code, seats, pool_cap (credits; None: the plan's cap x seats), seat_overage}``;
+    the event is the team's (``member_id`` is the team id, as for its pool's ledger)."""
+    return Event(
+        TEAM_CREATED,
+        team.id,
+        team.created_at,
+        {
+            "team_id": team.id,
+            "name": team.name,
+            "plan_code": team.plan_code,
+            "seats": team.seats,
+            "pool_cap": team.pool_cap,
+            "seat_overage": team.seat_overage,
+        },
+    )
+
+
+def seat_changed(event_type: str, seat: Seat, at: datetime) -> Event:
+    """``seat.assigned`` / ``seat.removed`` / ``seat.cap_changed``: a seat as it is after the
+    change (as it was, for a removal): ``{team_id, member_id, admin, monthly_cap (credits a
+    calendar month; None: no cap)}``; the event is the team's."""
+    return Event(
+        event_type,
+        seat.team_id,
+        at,
+        {
+            "team_id": seat.team_id,
+            "member_id": seat.member_id,
+            "admin": seat.admin,
+            "monthly_cap": seat.monthly_cap,
         },
     )

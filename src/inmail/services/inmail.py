@@ -56,6 +56,7 @@ from inmail.services.context import Deps, current_account
 from inmail.services.credits import SpendResult, credit_back, decode_spend, spend_credits
 from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
 from inmail.services.reach import gather_reach, reach_between, recipient_as_of
+from inmail.services.seats import sending_account
 from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -139,7 +140,7 @@ def _send_inmail(
     if source.template_id is None:
         check_text(source.subject, source.body or "")
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
-    sender = current_account(deps, sender_id, now)
+    sender = sending_account(deps, sender_id, now)  # a team seat sends on the team's plan
     plan = sender.subscription.plan
     pair = (sender_id, to)
     schedule = None if follow_up is None else plan_follow_up(deps, follow_up, plan, now, pair)
@@ -472,7 +473,7 @@ def _follow_up(
 ) -> Sent:
     """A charged follow-up InMail; ``scheduled``: the id of the schedule it sends."""
     sender = thread.initiator_id
-    account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
+    account = sending_account(deps, sender, now)  # the terms of the cycle it is sent in
     reach = reach_between(deps, account, thread.recipient_id, now, with_routes=False)
     assert thread.last_inmail_at is not None
     state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)

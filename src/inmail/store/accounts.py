@@ -242,6 +242,7 @@ def _insert_entries(conn: Connection, member: str, book: Book) -> list[int]:
                 "balance_after": e.balance_after,
                 "at": e.at,
                 "reference": e.reference,
+                "seat_member_id": e.seat,
             }
             for e in book.entries
         ],
@@ -286,6 +287,7 @@ def _insert_renewals(conn: Connection, member: str, done: list[Renewal]) -> None
                 "granted": r.granted,
                 "forfeited": r.forfeited,
                 "plan_credits_after": r.plan_credits_after,
+                "rollover_cap": r.plan.rollover_cap,
             }
             for r in done
         ],

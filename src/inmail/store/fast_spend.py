@@ -12,7 +12,7 @@ pooled DBAPI connection directly:
    the events of the ledger lines and of the rows written with the spend (the outbox:
    on PostgreSQL in the same statement, on SQLite one multi-row INSERT more).
 
-Anything else (an unknown member, a renewal due, too few credits, a repeated
+Anything else (an unknown member, a team seat, a renewal due, too few credits, a repeated
 reference, any driver error) rolls the attempt back and answers ``None``; the
 caller then takes the general path, which knows every rule and error.
 """
@@ -42,7 +42,10 @@ from inmail.store.writers import WriterQueue
 _SQL = {
     "lock_and_take": (
         "UPDATE accounts SET balance = balance - %s WHERE member_id = %s AND balance >= %s "
-        "AND (next_due_at IS NULL OR next_due_at > %s) RETURNING balance, plan_code, plan_version"
+        "AND (next_due_at IS NULL OR next_due_at > %s) "
+        # A team seat's send pays from the team's pool: the general path (services/seats.py).
+        "AND NOT EXISTS (SELECT 1 FROM team_seats WHERE team_seats.member_id = %s) "
+        "RETURNING balance, plan_code, plan_version"
     ),
     "find_key": "SELECT fingerprint, response FROM idempotency_keys WHERE scope = %s AND key = %s",
     "live_lots": (
@@ -298,7 +301,7 @@ class FastSpend:
         self, cur: Any, req: FastSpendRequest, now: Any
     ) -> tuple[int, str, int, list[Lot]] | None:
         """Take the cost off the balance (the lock and the check), then read the live lots."""
-        take = (req.cost, req.member_id, req.cost, now)
+        take = (req.cost, req.member_id, req.cost, now, req.member_id)
         if self._sqlite:
             cur.execute(self._sql["lock_and_take"], take)
             row = cur.fetchone()
