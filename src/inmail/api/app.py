@@ -25,6 +25,7 @@ from inmail.api import (
     routes_sequences,
     routes_social,
     routes_targeting,
+    routes_teams,
     routes_templates,
     routes_webhooks,
 )
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_sequences.router)
     app.include_router(routes_targeting.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_teams.operator)
+    app.include_router(routes_teams.router)
     pages.install(app, rt)
     return app
 
