@@ -38,11 +38,13 @@ def send(api: Api, sender: Member, key: str | None = None) -> Any:
 
 def test_the_operator_creates_lists_and_reads_teams(api: Api, team: Any) -> None:
     made, admin, seat = team
-    assert sorted(made["members"]) == sorted([admin.id, seat.id]) and made["admins"] == [admin.id]
+    assert sorted(made["members"]) == sorted([admin.id, seat.id])
+    assert made["admins"] == [admin.id]
     listed = api.client.get("/v1/admin/teams", headers=api.admin).json()
     assert [t["id"] for t in listed["items"]] == [made["id"]]
     got = api.client.get(f"/v1/admin/teams/{made['id']}", headers=api.admin)
-    assert got.status_code == 200 and got.json()["seats"] == SEATS
+    assert got.status_code == 200
+    assert got.json()["seats"] == SEATS
 
 
 @pytest.mark.parametrize(
@@ -65,7 +67,8 @@ def test_an_unknown_plan_and_an_unknown_team_are_refused(api: Api) -> None:
     refused = api.client.post("/v1/admin/teams", json=body, headers=api.admin)
     assert refused.json()["code"] == "unknown-plan"
     missing = api.client.get("/v1/admin/teams/tm_nope", headers=api.admin)
-    assert missing.status_code == 404 and missing.json()["code"] == "not-found"
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not-found"
 
 
 def test_a_member_cannot_use_the_operator_endpoints(api: Api, team: Any) -> None:
@@ -84,7 +87,8 @@ def test_seats_are_one_per_member_and_limited_by_the_contract(api: Api, team: An
     assert api.client.post(path, json={"member": third.id}, headers=api.admin).status_code == 201
     fourth = api.member("basic")
     full = api.client.post(path, json={"member": fourth.id}, headers=api.admin)
-    assert full.status_code == 409 and "seats" in full.json()["detail"]
+    assert full.status_code == 409
+    assert "seats" in full.json()["detail"]
 
 
 def test_a_seat_sends_from_the_pool_and_sees_its_usage(api: Api, team: Any) -> None:
@@ -93,7 +97,8 @@ def test_a_seat_sends_from_the_pool_and_sees_its_usage(api: Api, team: Any) -> N
     assert sent.status_code == 201, sent.text
     assert sent.json()["balance_after"] == 75 * SEATS - 1
     mine = api.client.get("/v1/me/seat", headers=seat.auth).json()
-    assert mine["used"] == 1 and mine["team_id"] == made["id"]
+    assert mine["used"] == 1
+    assert mine["team_id"] == made["id"]
     view = api.client.get(f"/v1/teams/{made['id']}", headers=admin.auth).json()
     assert view["pool"]["balance"] == 75 * SEATS - 1
     assert {s["member_id"]: s["used"] for s in view["seat_usage"]}[seat.id] == 1
@@ -103,15 +108,19 @@ def test_a_seat_at_its_cap_gets_402_seat_cap_reached_naming_the_cap(api: Api, te
     made, admin, seat = team
     path = f"/v1/teams/{made['id']}/seats/{seat.id}/cap"
     capped = api.client.put(path, json={"monthly_cap": 1}, headers=admin.auth)
-    assert capped.status_code == 200 and capped.json()["text"] == "0 of 1 this month"
+    assert capped.status_code == 200
+    assert capped.json()["text"] == "0 of 1 this month"
     assert send(api, seat).status_code == 201
     refused = send(api, seat)
-    assert refused.status_code == 402 and refused.json()["code"] == "seat-cap-reached"
-    assert "1 of its 1" in refused.json()["detail"] and "Member" in refused.json()["detail"]
+    assert refused.status_code == 402
+    assert refused.json()["code"] == "seat-cap-reached"
+    assert "1 of its 1" in refused.json()["detail"]
+    assert "Member" in refused.json()["detail"]
     view = api.client.get(f"/v1/teams/{made['id']}", headers=admin.auth).json()
     assert view["pool"]["balance"] == 75 * SEATS - 1
     lower = api.client.put(path, json={"monthly_cap": 0}, headers=admin.auth)
-    assert lower.status_code == 422 and lower.json()["code"] == "validation-error"
+    assert lower.status_code == 422
+    assert lower.json()["code"] == "validation-error"
     mine = api.client.get("/v1/me/seat", headers=seat.auth).json()
     assert mine["text"] == "1 of 1 this month"
 
@@ -130,7 +139,8 @@ def test_overage_for_seats_is_a_team_setting(api: Api, team: Any) -> None:
     made, admin, _ = team
     path = f"/v1/teams/{made['id']}/settings"
     changed = api.client.put(path, json={"seat_overage": True}, headers=admin.auth)
-    assert changed.status_code == 200 and changed.json()["seat_overage"] is True
+    assert changed.status_code == 200
+    assert changed.json()["seat_overage"] is True
     bad = api.client.put(path, json={"seat_overage": "yes"}, headers=admin.auth)
     assert bad.status_code == 422
 
@@ -141,7 +151,8 @@ def test_a_team_admin_buys_a_pack_for_the_pool_once_per_key(api: Api, team: Any)
     headers = admin.auth | {"Idempotency-Key": "pack-1"}
     first = api.client.post(path, json={"pack": "pack_5"}, headers=headers)
     again = api.client.post(path, json={"pack": "pack_5"}, headers=headers)
-    assert first.status_code == 201 and again.json() == first.json()
+    assert first.status_code == 201
+    assert again.json() == first.json()
     view = api.client.get(f"/v1/teams/{made['id']}", headers=admin.auth).json()
     assert view["pool"]["balance"] == 75 * SEATS + 5
     unknown = api.client.post(path, json={"pack": "pack_999"}, headers=admin.auth)
@@ -154,19 +165,23 @@ def test_the_usage_csv_lists_every_seat(api: Api, team: Any) -> None:
     made, admin, seat = team
     send(api, seat)
     got = api.client.get(f"/v1/teams/{made['id']}/usage.csv", headers=admin.auth)
-    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith("text/csv")
     lines = got.text.splitlines()
     assert lines[0] == "member_id,handle,name,admin,monthly_cap,sends,credits_used"
-    assert len(lines) == 3 and any(line.startswith(seat.id) for line in lines)
+    assert len(lines) == 3
+    assert any(line.startswith(seat.id) for line in lines)
 
 
 def test_leaving_the_team_goes_back_to_the_own_plan(api: Api, team: Any) -> None:
-    made, admin, seat = team
+    made, _admin, seat = team
     gone = api.client.delete(f"/v1/admin/teams/{made['id']}/seats/{seat.id}", headers=api.admin)
-    assert gone.status_code == 200 and seat.id not in gone.json()["members"]
+    assert gone.status_code == 200
+    assert seat.id not in gone.json()["members"]
     assert api.client.get("/v1/me/seat", headers=seat.auth).json() is None
     refused = send(api, seat)
-    assert refused.status_code == 403 and refused.json()["code"] == "inmail-not-on-plan"
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "inmail-not-on-plan"
     again = api.client.delete(f"/v1/admin/teams/{made['id']}/seats/{seat.id}", headers=api.admin)
     assert again.status_code == 404
 
@@ -175,5 +190,6 @@ def test_the_operator_makes_a_seat_admin(api: Api, team: Any) -> None:
     made, _, seat = team
     path = f"/v1/admin/teams/{made['id']}/seats/{seat.id}"
     changed = api.client.put(path, json={"admin": True}, headers=api.admin)
-    assert changed.status_code == 200 and seat.id in changed.json()["admins"]
+    assert changed.status_code == 200
+    assert seat.id in changed.json()["admins"]
     assert api.client.get(f"/v1/teams/{made['id']}", headers=seat.auth).status_code == 200

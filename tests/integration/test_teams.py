@@ -81,7 +81,7 @@ def test_the_pool_rolls_over_up_to_cap_times_seats(deps: Deps) -> None:
 
 
 def test_a_seat_send_spends_from_the_pool_and_its_ledger_line_names_the_seat(deps: Deps) -> None:
-    team, (admin, seat, *_) = new_team(deps)
+    team, (_admin, seat, *_) = new_team(deps)
     own_before = balance(deps, seat, NOW)
     spent = spend_credits(deps, member_id=seat, cost=1, reference="inmail:t1", now=NOW)
     assert spent.balance_after == 75 * SEATS - 1
@@ -89,7 +89,9 @@ def test_a_seat_send_spends_from_the_pool_and_its_ledger_line_names_the_seat(dep
     assert balance(deps, seat, NOW) == own_before
     assert seat_lines(deps, "inmail:t1") == [(team.id, seat, -1)]
     mine = my_seat(deps, member_id=seat, now=NOW)
-    assert mine is not None and mine.used == 1 and mine.text == "1 this month, no cap"
+    assert mine is not None
+    assert mine.used == 1
+    assert mine.text == "1 this month, no cap"
     assert run_audit(deps) == []
 
 
@@ -102,7 +104,8 @@ def test_a_seat_at_its_cap_is_refused_naming_the_cap_and_nothing_is_charged(deps
         spend_credits(deps, member_id=seat, cost=1, reference="inmail:c2", now=NOW)
     assert balance(deps, team.id, NOW) == 75 * SEATS - 2
     mine = my_seat(deps, member_id=seat, now=NOW)
-    assert mine is not None and mine.text == "2 of 2 this month"
+    assert mine is not None
+    assert mine.text == "2 of 2 this month"
     # A new calendar month starts the count again.
     spend_credits(deps, member_id=seat, cost=1, reference="inmail:c3", now=T0 + days(29))
     assert run_audit(deps) == []
@@ -154,7 +157,7 @@ def test_a_team_admin_buys_a_pack_for_the_pool(deps: Deps) -> None:
 def test_leaving_the_team_sends_from_the_own_account_and_the_pool_keeps_its_credits(
     deps: Deps,
 ) -> None:
-    team, (admin, seat, *_) = new_team(deps)
+    team, (_admin, seat, *_) = new_team(deps)
     spend_credits(deps, member_id=seat, cost=1, reference="inmail:l1", now=NOW)
     remove_seat(deps, team_id=team.id, member_id=seat, now=NOW)
     assert my_seat(deps, member_id=seat, now=NOW) is None
@@ -199,7 +202,8 @@ def test_every_team_change_has_its_event(deps: Deps) -> None:
     assert types["seat.assigned"] == SEATS
     assert types["seat.cap_changed"] == 1
     assert types["seat.removed"] == 1
-    assert types["ledger.entry_created"] >= 1 and types["charge.created"] >= 1
+    assert types["ledger.entry_created"] >= 1
+    assert types["charge.created"] >= 1
 
 
 THREADS = 16
