@@ -52,11 +52,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_team_seats")),
     )
     op.create_index("ix_team_seats_team_id", "team_seats", ["team_id"], unique=False)
+    held = _holder_keys()
     if op.get_bind().dialect.name == "sqlite":
-        _drop_holder_keys_on_sqlite()
+        _drop_holder_keys_on_sqlite(held)
     else:
-        for table in HELD:
-            op.drop_constraint(f"fk_{table}_member_id_members", table, type_="foreignkey")
+        for table in held:
+            op.drop_constraint(_holder_key(table), table, type_="foreignkey")
     op.add_column("ledger_entries", sa.Column("seat_member_id", sa.String(40), nullable=True))
     op.add_column("spends", sa.Column("seat_member_id", sa.String(40), nullable=True))
     op.create_index("ix_spends_seat_member_id_at", "spends", ["seat_member_id", "at"])
@@ -64,18 +65,33 @@ def upgrade() -> None:
     op.add_column("renewals", sa.Column("rollover_cap", sa.Integer(), nullable=True))
 
 
-def _drop_holder_keys_on_sqlite() -> None:
+def _holder_key(table: str) -> str:
+    return f"fk_{table}_member_id_members"
+
+
+def _holder_keys() -> list[str]:
+    """The tables that still have their holder key (a downgrade leaves them dropped)."""
+    inspector = sa.inspect(op.get_bind())
+    return [
+        table
+        for table in HELD
+        if any(key["name"] == _holder_key(table) for key in inspector.get_foreign_keys(table))
+    ]
+
+
+def _drop_holder_keys_on_sqlite(held: list[str]) -> None:
     # SQLite rebuilds a table to drop a key. Rebuilding `lots` drops the old table, which
     # ledger lines reference (foreign keys are on): let go of that key first, rebuild
     # `lots`, then give it back.
-    with op.batch_alter_table("ledger_entries") as batch:
-        batch.drop_constraint("fk_ledger_entries_member_id_members", type_="foreignkey")
-        batch.drop_constraint("fk_ledger_entries_lot_id_lots", type_="foreignkey")
-    for table in ("accounts", "charges", "renewals", "spends", "lots"):
+    if "lots" in held:
+        with op.batch_alter_table("ledger_entries") as batch:
+            batch.drop_constraint("fk_ledger_entries_lot_id_lots", type_="foreignkey")
+    for table in held:
         with op.batch_alter_table(table) as batch:
-            batch.drop_constraint(f"fk_{table}_member_id_members", type_="foreignkey")
-    with op.batch_alter_table("ledger_entries") as batch:
-        batch.create_foreign_key("fk_ledger_entries_lot_id_lots", "lots", ["lot_id"], ["id"])
+            batch.drop_constraint(_holder_key(table), type_="foreignkey")
+    if "lots" in held:
+        with op.batch_alter_table("ledger_entries") as batch:
+            batch.create_foreign_key("fk_ledger_entries_lot_id_lots", "lots", ["lot_id"], ["id"])
 
 
 def downgrade() -> None:
@@ -89,4 +105,5 @@ def downgrade() -> None:
     op.drop_index("ix_team_seats_team_id", table_name="team_seats")
     op.drop_table("team_seats")
     op.drop_table("teams")
-    # The holder keys stay dropped: pool accounts' rows would violate them.
+    # The holder keys stay dropped: pool accounts' rows would violate them (an upgrade
+    # again drops only the keys still there).
