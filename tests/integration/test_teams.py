@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from inmail.domain.errors import Conflict, InsufficientCredits, SeatCapReached, ValidationError
 from inmail.services.audit import run_audit
@@ -30,7 +30,7 @@ from inmail.services.teams import (
     team_view,
     usage_csv,
 )
-from inmail.store.tables import ledger_entries, outbox_events, spends
+from inmail.store.tables import ledger_entries, outbox_events, spends, team_seats
 from tests.conftest import T0
 from tests.helpers import balance, days, new_member
 
@@ -66,7 +66,7 @@ def test_a_team_pool_is_granted_allotment_times_seats_and_charged_fee_times_seat
     assert balance(deps, team.id, T0) == 75 * SEATS
     fees = list_charges(deps, member_id=team.id, now=T0, limit=10)
     assert [c.kind for c in fees] == ["subscription"]
-    assert run_audit(deps) == []
+    assert run_audit(deps, NOW) == []
 
 
 def test_the_pool_rolls_over_up_to_cap_times_seats(deps: Deps) -> None:
@@ -77,7 +77,7 @@ def test_the_pool_rolls_over_up_to_cap_times_seats(deps: Deps) -> None:
     assert balance(deps, team.id, T0 + days(60)) == 900
     assert balance(deps, team.id, T0 + days(90)) == 900
     assert renew_all(deps, now=T0 + days(90)) == 0
-    assert run_audit(deps) == []
+    assert run_audit(deps, NOW) == []
 
 
 def test_a_seat_send_spends_from_the_pool_and_its_ledger_line_names_the_seat(deps: Deps) -> None:
@@ -92,7 +92,7 @@ def test_a_seat_send_spends_from_the_pool_and_its_ledger_line_names_the_seat(dep
     assert mine is not None
     assert mine.used == 1
     assert mine.text == "1 this month, no cap"
-    assert run_audit(deps) == []
+    assert run_audit(deps, NOW) == []
 
 
 def test_a_seat_at_its_cap_is_refused_naming_the_cap_and_nothing_is_charged(deps: Deps) -> None:
@@ -108,7 +108,7 @@ def test_a_seat_at_its_cap_is_refused_naming_the_cap_and_nothing_is_charged(deps
     assert mine.text == "2 of 2 this month"
     # A new calendar month starts the count again.
     spend_credits(deps, member_id=seat, cost=1, reference="inmail:c3", now=T0 + days(29))
-    assert run_audit(deps) == []
+    assert run_audit(deps, NOW) == []
 
 
 def test_a_cap_below_this_months_usage_is_refused(deps: Deps) -> None:
@@ -130,7 +130,7 @@ def test_a_credit_back_returns_to_the_pool_and_to_the_seats_usage(deps: Deps) ->
     assert after == 75 * SEATS
     assert seat_lines(deps, "inmail:r1") == [(team.id, seat, -1), (team.id, seat, 1)]
     spend_credits(deps, member_id=seat, cost=1, reference="inmail:r2", now=NOW)  # cap freed
-    assert run_audit(deps) == []
+    assert run_audit(deps, NOW) == []
 
 
 def test_overage_for_seats_needs_the_admins_permission(deps: Deps) -> None:
@@ -143,7 +143,7 @@ def test_overage_for_seats_needs_the_admins_permission(deps: Deps) -> None:
     assert spent.overage_charge is not None
     kinds = [c.kind for c in list_charges(deps, member_id=team.id, now=NOW, limit=10)]
     assert "overage" in kinds
-    assert run_audit(deps) == []
+    assert run_audit(deps, NOW) == []
 
 
 def test_a_team_admin_buys_a_pack_for_the_pool(deps: Deps) -> None:
@@ -247,4 +247,22 @@ def test_16_threads_over_4_seats_never_pass_the_pool_or_a_cap(deps: Deps) -> Non
     assert sum(by_seat.values()) == POOL_LEFT
     for member in holders[:2]:
         assert by_seat[member] <= CAP // 2
-    assert run_audit(deps) == []
+    assert run_audit(deps, NOW) == []
+
+
+def test_the_audit_finds_a_seat_over_its_cap_and_a_seat_line_naming_another(deps: Deps) -> None:
+    _, (_, seat, other, _) = new_team(deps)
+    spend_credits(deps, member_id=seat, cost=1, reference="inmail:a1", now=NOW)
+    spend_credits(deps, member_id=seat, cost=1, reference="inmail:a2", now=NOW)
+    assert run_audit(deps, NOW) == []
+    with deps.db.write() as conn:  # what no service does: a cap below the month's usage
+        conn.execute(update(team_seats).where(team_seats.c.member_id == seat).values(monthly_cap=1))
+        conn.execute(
+            update(ledger_entries)
+            .where(ledger_entries.c.reference == "inmail:a1")
+            .values(seat_member_id=other)
+        )
+    problems = run_audit(deps, NOW)
+    assert any("over its cap 1" in p for p in problems)
+    assert any("inmail:a1" in p for p in problems)
+    assert not any("over its cap" in p for p in run_audit(deps, T0 + days(29)))  # March
