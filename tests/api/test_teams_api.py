@@ -193,3 +193,12 @@ def test_the_operator_makes_a_seat_admin(api: Api, team: Any) -> None:
     assert changed.status_code == 200
     assert seat.id in changed.json()["admins"]
     assert api.client.get(f"/v1/teams/{made['id']}", headers=seat.auth).status_code == 200
+
+
+def test_a_seat_holders_quote_prices_the_inmail_from_the_pool(api: Api, team: Any) -> None:
+    _, _, seat = team
+    to = api.member("basic")
+    quoted = api.client.get(f"/v1/me/quote?to={to.id}", headers=seat.auth).json()
+    assert quoted["channel"] == "inmail"
+    assert quoted["cost_credits"] == 1
+    assert quoted["allowed"] is True

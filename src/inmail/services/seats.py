@@ -64,3 +64,11 @@ def sending_account(deps: Deps, member_id: str, now: datetime) -> account_store.
         return own
     pool = current_account(deps, seat.team_id, now)
     return replace(own, subscription=replace(own.subscription, plan=pool.subscription.plan))
+
+
+def paying_account(deps: Deps, member_id: str, now: datetime) -> account_store.Account:
+    """The account a member's next send would pay from (their team's pool while seated),
+    caught up to ``now``: for previews (the quote). Raises UnknownMember."""
+    with deps.db.read() as conn:
+        seat = team_store.seat_of(conn, member_id)
+    return current_account(deps, member_id if seat is None else seat.team_id, now)
