@@ -31,6 +31,7 @@ from inmail.web import (
     people_pages,
     settings_pages,
     targeting_pages,
+    team_pages,
     template_pages,
     webhook_pages,
 )
@@ -175,6 +176,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         settings_pages.router,
         admin_catalog_pages.router,
         webhook_pages.router,
+        team_pages.operator,
+        team_pages.router,
     )
     for pages in routers:
         app.include_router(pages)
