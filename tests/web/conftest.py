@@ -155,6 +155,9 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "ike": ("Ike Pager", PAID),
     "fay": ("Fay Followup", PAID),
     "fin": ("Fin Silent", "basic"),
+    # test_team_browser seats these two on a team it makes (no other test uses them).
+    "tamsin": ("Tamsin Teamlead", "basic"),
+    "saul": ("Saul Seatholder", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {
