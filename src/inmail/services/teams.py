@@ -151,8 +151,9 @@ def _open_pool(deps: Deps, conn: Connection, team: Team, now: datetime) -> None:
     account_store.update_overage_settings(conn, team.id, OverageSettings(False, None))
 
 
-def _record(conn: Connection, team: Team) -> TeamRecord:
-    seats = team_store.seats_of(conn, team.id)
+def _record(conn: Connection, team: Team, seats: list[Seat] | None = None) -> TeamRecord:
+    """The team as shown, with its ``seats`` (read when not given)."""
+    seats = team_store.seats_of(conn, team.id) if seats is None else seats
     return TeamRecord(
         team.id,
         team.name,
@@ -182,7 +183,9 @@ def get_team(deps: Deps, *, team_id: str) -> TeamRecord:
 def list_teams(deps: Deps, *, after: str | None, limit: int) -> list[TeamRecord]:
     """Teams by id, after ``after`` (operator's view)."""
     with deps.db.read() as conn:
-        return [_record(conn, t) for t in team_store.list_teams(conn, after=after, limit=limit)]
+        found = team_store.list_teams(conn, after=after, limit=limit)
+        seats = team_store.seats_of_teams(conn, [t.id for t in found])
+        return [_record(conn, t, seats[t.id]) for t in found]
 
 
 def assign_seat(

@@ -62,6 +62,21 @@ def seats_of(conn: Connection, team_id: str) -> list[Seat]:
     return [_seat(r) for r in rows]
 
 
+def seats_of_teams(conn: Connection, team_ids: list[str]) -> dict[str, list[Seat]]:
+    """The seats of each of ``team_ids`` (one query), each team's in assignment order."""
+    found: dict[str, list[Seat]] = {t: [] for t in team_ids}
+    if not team_ids:
+        return found
+    rows = conn.execute(
+        select(team_seats)
+        .where(team_seats.c.team_id.in_(team_ids))
+        .order_by(team_seats.c.assigned_at, team_seats.c.member_id)
+    )
+    for r in rows:
+        found[r.team_id].append(_seat(r))
+    return found
+
+
 def _seat(r: Row[Any]) -> Seat:
     return Seat(r.member_id, r.team_id, r.admin, r.monthly_cap, r.assigned_at)
 
