@@ -16,8 +16,9 @@ from inmail.domain.errors import Conflict, InsufficientCredits, SeatCapReached, 
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.services.credits import adjust_credits, refund_spend, spend_credits
+from inmail.services.notices import sweep
 from inmail.services.renewals import renew_all
-from inmail.services.statements import list_charges
+from inmail.services.statements import list_charges, operator_totals
 from inmail.services.teams import (
     TeamRecord,
     assign_seat,
@@ -30,6 +31,7 @@ from inmail.services.teams import (
     team_view,
     usage_csv,
 )
+from inmail.store.notices import members_to_check
 from inmail.store.tables import ledger_entries, outbox_events, spends, team_seats
 from tests.conftest import T0
 from tests.helpers import balance, days, new_member
@@ -266,3 +268,33 @@ def test_the_audit_finds_a_seat_over_its_cap_and_a_seat_line_naming_another(deps
     assert any("over its cap 1" in p for p in problems)
     assert any("inmail:a1" in p for p in problems)
     assert not any("over its cap" in p for p in run_audit(deps, T0 + days(29)))  # March
+
+
+def test_pools_are_not_members_in_the_operators_totals_nor_in_the_notice_sweep(
+    deps: Deps,
+) -> None:
+    before = operator_totals(deps, now=NOW).members
+    team, _ = new_team(deps)
+    assert operator_totals(deps, now=NOW).members == before + SEATS  # the seats, not the pool
+    adjust_credits(deps, member_id=team.id, amount=-75 * SEATS, reason="low", now=NOW)
+    # Before the renewal, with a low balance: a member would be warned; a pool has no one.
+    with deps.db.read() as conn:
+        checked = members_to_check(
+            conn,
+            after=None,
+            limit=1000,
+            warn_until=T0 + days(40),
+            low_balance=5,
+            followups_from=None,
+        )
+    assert team.id not in checked
+    sweep(deps, now=T0 + days(27))
+    with deps.db.read() as conn:
+        told = conn.execute(
+            select(outbox_events.c.id).where(
+                outbox_events.c.member_id == team.id,
+                outbox_events.c.type == "notification.created",
+            )
+        ).all()
+    assert told == []
+    assert run_audit(deps, NOW) == []

@@ -31,6 +31,7 @@ from inmail.services.context import (
 from inmail.services.renewals import renew_all
 from inmail.services.subscriptions import get_subscription
 from inmail.store import accounts as account_store
+from inmail.store.accounts import HELD_BY_MEMBER
 from inmail.store.tables import accounts, charges, ledger_entries, lots
 
 LOTS_SHOWN = 20
@@ -369,7 +370,7 @@ class OperatorTotals:
 def operator_totals(deps: Deps, *, now: datetime) -> OperatorTotals:
     """Counts for the operator's overview, in one read transaction."""
     require_utc(now)
-    every_account = select(func.count()).select_from(accounts)
+    every_account = select(func.count()).select_from(accounts).where(HELD_BY_MEMBER)
     with deps.db.read_stale() as conn:  # stats may lag the primary (docs/rules.md)
 
         def count(query: Select[int]) -> int:

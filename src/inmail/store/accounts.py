@@ -31,6 +31,7 @@ from inmail.domain.events import charge_created, credits_renewed, ledger_entry_c
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.domain.purchases import OverageSettings
+from inmail.domain.teams import TEAM_PREFIX
 from inmail.store import outbox
 from inmail.store.tables import accounts, charges, ledger_entries, lots, renewals
 
@@ -49,6 +50,10 @@ class Account:
 
 
 PlanVersions = Callable[[str, int], Plan]
+
+# Accounts held by members: not a team's pool (holder ``tm_…``, domain/teams.py). Counts of
+# members, and anything that notifies the holder, take only these.
+HELD_BY_MEMBER = ~accounts.c.member_id.startswith(TEAM_PREFIX + "_", autoescape=True)
 
 
 def lock_account(conn: Connection, member_id: str, plans: PlanVersions) -> Account | None:
