@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,8 @@ from pathlib import Path
 from types import TracebackType
 
 import psycopg
+
+from tests import processes
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 START_TIMEOUT_S = 20.0
@@ -148,13 +149,8 @@ class Pgbouncer:
     def stop(self) -> None:
         """Terminate pgbouncer (immediate shutdown) and remove its directory. Idempotent."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
+        if proc is not None:
+            processes.stop(proc, STOP_TIMEOUT_S)
         directory, self._dir = self._dir, None
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)

@@ -10,7 +10,6 @@ and none outlives the test.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import processes
 from tests.conftest import PG_ADMIN_URL
 
 ADMIN_TOKEN = "real-server-operator"
@@ -135,22 +135,14 @@ class ServeProcess:
     def kill(self) -> None:
         """``kill -9`` the whole process group at once, as a crash or a power cut would."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=STOP_TIMEOUT_S)
+        if proc is not None:
+            processes.kill_group(proc, STOP_TIMEOUT_S)
 
     def stop(self) -> None:
         """SIGTERM (uvicorn shuts its workers down); SIGKILL the process group if that hangs."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-        with suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        self.kill()  # a hung server, and any worker that outlived it
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            processes.stop(proc, STOP_TIMEOUT_S)  # a hung server, or a worker that outlived it
 
 
 @contextmanager

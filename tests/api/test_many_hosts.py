@@ -58,6 +58,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import processes
 from tests.api.served import (
     ADMIN_TOKEN,
     START_TIMEOUT_S,
@@ -240,12 +241,7 @@ def bouncer(network: Network) -> Iterator[tuple[str, int]]:
         _wait_for_port(network.gateway, BOUNCER_PORT, proc, log)
         yield network.gateway, BOUNCER_PORT
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT_S)
+        processes.stop(proc, STOP_TIMEOUT_S)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -259,9 +255,7 @@ class Host:
     proc: subprocess.Popen[bytes]
 
     def kill(self) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=STOP_TIMEOUT_S)
+        processes.kill_group(self.proc, STOP_TIMEOUT_S)
 
     def client(self) -> httpx2.Client:
         return httpx2.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT_S, trust_env=False)

@@ -95,6 +95,8 @@ def test_operations_with_a_body_declare_413_and_secured_ones_401(document: dict[
 
 # (request schema, field) -> the domain rule the server checks it with.
 TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
+    ("GrantIn", "reason"): credits.ADJUSTMENT_REASON,
+    ("DebitIn", "reason"): credits.ADJUSTMENT_REASON,
     ("InmailIn", "subject"): messaging.SUBJECT,
     ("InmailIn", "body"): messaging.BODY,
     ("MessageIn", "body"): messaging.BODY,
@@ -147,6 +149,7 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("PriceIn", "currency"): {"pattern": "^[A-Z]{3}$"},
     ("ContactFieldIn", "visibility"): {"enum": ["only_me", "connections", "network", "everyone"]},
     ("ClockIn", "now"): {"format": "date-time"},
+    ("GrantIn", "expires_at"): {"format": "date-time"},
     ("CoachIn", "to"): ID,
     ("BulkSendIn", "template_id"): ID,
     ("BulkSendIn", "recipients"): ID,
@@ -239,7 +242,8 @@ def test_the_published_limits_are_the_domain_constants(document: dict[str, Any])
     assert note == network.INTRODUCTION_NOTE_MAX == 1000
     handle = schemas["MemberIn"]["properties"]["handle"]
     assert handle["pattern"] == profile.HANDLE_PATTERN == "^[a-z0-9][a-z0-9_-]{1,29}$"
-    assert credits.ADJUSTMENT_REASON_MAX == 180  # not in the API yet: the web's and the CLI's
+    grant_reason = schemas["GrantIn"]["properties"]["reason"]["maxLength"]
+    assert grant_reason == credits.ADJUSTMENT_REASON_MAX == 180
 
 
 # Every field the document declares nullable, and a request sending it as null.

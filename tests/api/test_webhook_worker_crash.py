@@ -13,7 +13,6 @@ accepted in order, and every delivery is recorded as delivered.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -28,6 +27,7 @@ from inmail.config import Settings
 from inmail.domain.events import Event
 from inmail.services import webhooks
 from inmail.store import outbox
+from tests import processes
 from tests.api.served import inmail_script, migrate, own_postgres_database, server_env
 from tests.conftest import T0
 from tests.webhook_receiver import Receiver, serving
@@ -109,8 +109,7 @@ def test_kill_9_of_the_worker_mid_batch_loses_no_webhook_and_keeps_member_order(
                     log,
                     f"fewer than {share:.0%} accepted",
                 )
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=15)
+                processes.kill_group(worker)
                 assert len(accepted_ids()) < total, "the worker was done before the kill"
 
             worker = _start_worker(env, log)

@@ -15,8 +15,6 @@ are the grant minus two credits per recipient, and the audit is clean.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -34,6 +32,7 @@ from inmail.services.audit import run_audit
 from inmail.services.inmail import send_inmail
 from inmail.services.members import create_member
 from inmail.store.tables import ledger_entries, messages, scheduled_followups
+from tests import processes
 from tests.api.served import inmail_script, migrate, own_postgres_database, server_env
 from tests.helpers import balance
 
@@ -109,8 +108,7 @@ def _kill_when_sent(rt: Runtime, worker: subprocess.Popen[bytes], sent: int, log
         assert worker.poll() is None, log.read_text()
         assert time.monotonic() < deadline, f"fewer than {sent} sent:\n{log.read_text()}"
         time.sleep(0.01)
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=15)
+    processes.kill_group(worker)
 
 
 def _run_once_twice_at_once(env: dict[str, str], log: Path) -> None:

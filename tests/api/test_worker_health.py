@@ -25,6 +25,7 @@ from inmail.services.inmail import send_inmail
 from inmail.services.members import create_member
 from inmail.store.tables import scheduled_followups
 from inmail.worker import write_health
+from tests import processes
 from tests.api.served import inmail_script, migrate, own_postgres_database, server_env
 
 START = "2026-01-31T09:00:00Z"
@@ -175,8 +176,7 @@ def test_sigterm_mid_pass_finishes_the_pass_reports_it_and_exits_0(
             assert worker.wait(timeout=60) == 0, log.read_text()
         finally:
             if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+                processes.kill_group(worker)
         statuses = _statuses(rt)
         text = log.read_text()
         # What it had begun, it finished; what it had claimed but not begun, it gave back.

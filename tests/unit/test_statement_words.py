@@ -20,6 +20,7 @@ FACTS = Facts(
     charges={
         "ch_pack": ChargeFact(ChargeKind.PACK, 5),
         "ch_over": ChargeFact(ChargeKind.OVERAGE, 1),
+        "ch_refund": ChargeFact(ChargeKind.REFUND, -3),
     },
     plans={"recruiter": "Recruiter"},
 )
@@ -67,6 +68,15 @@ def test_expiries_adjustments_and_unknown_references_are_told_plainly() -> None:
     # A message or charge that cannot be found: no link, nothing invented.
     assert describe("spend", "allotment", "inmail:msg_gone", FACTS) == Described(
         "Spent: inmail:msg_gone"
+    )
+
+
+def test_a_refunds_clawback_says_the_operator_took_back_the_packs_unused_credits() -> None:
+    assert describe("adjustment", "purchase", "charge:ch_refund", FACTS).text == (
+        "Refunded by the operator: unused credits of the pack taken back"
+    )
+    assert describe("expire", "adjustment", "lot:9", FACTS).text == (
+        "Expired: credits from an adjustment reached the end of their lifetime"
     )
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from inmail.services.credits import adjust_credits, spend_credits
 from inmail.services.members import create_member
 from inmail.services.network import connect
 from inmail.services.templates import create_template
+from tests import processes
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,13 +254,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> bo
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM; SIGKILL the server's own process group if it does not stop in time."""
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        proc.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=STOP_TIMEOUT_S)
+    processes.stop(proc, STOP_TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")

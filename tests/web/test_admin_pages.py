@@ -24,7 +24,7 @@ from inmail.api.app import create_app
 from inmail.bootstrap import Runtime, build
 from inmail.config import Settings
 from inmail.domain.plans import Plan
-from inmail.services import catalog, credits, members, statements, subscriptions
+from inmail.services import adjustments, catalog, credits, members, statements, subscriptions
 from inmail.services.passwords import set_password
 from inmail.web import admin_pages
 from tests.conftest import T0
@@ -358,21 +358,25 @@ def test_the_charges_csv_has_one_row_per_charge_with_its_amount(
     deps, now = operator.runtime.deps, operator.runtime.clock.now()
     buyer, other = operator.member(), operator.member()
     operator.member(plan="basic")  # no charge
-    credits.buy_pack(deps, member_id=buyer, pack="pack_5", now=now)
+    pack = credits.buy_pack(deps, member_id=buyer, pack="pack_5", now=now)
     credits.buy_pack(deps, member_id=buyer, pack="pack_1", now=now)
+    adjustments.refund_charge(deps, charge_id=pack.charge_id, amount_minor=1500, now=now)
     rows = _csv(operator.client.get("/admin/charges.csv"))
-    assert rows[0] == ["id", "member_id", "at", "kind", "credits", "amount_minor", "currency"]
+    header = ["id", "member_id", "at", "kind", "credits", "amount_minor", "currency", "refund_of"]
+    assert rows[0] == header
     body = rows[1:]
     every = statements.list_charges(deps, member_id=None, now=now, limit=1000)
     assert [r[0] for r in body] == [c.id for c in every]
-    assert len(body) == 4
-    got = sorted((r[1], r[3], r[4], r[5], r[6]) for r in body)
+    assert len(body) == 5
+    got = sorted((r[1], r[3], r[4], r[5], r[6], r[7]) for r in body)
     assert got == sorted(
         [
-            (buyer, "subscription", "", "5999", "USD"),
-            (other, "subscription", "", "5999", "USD"),
-            (buyer, "pack", "5", "4500", "USD"),
-            (buyer, "pack", "1", "1000", "USD"),
+            (buyer, "subscription", "", "5999", "USD", ""),
+            (other, "subscription", "", "5999", "USD", ""),
+            (buyer, "pack", "5", "4500", "USD", ""),
+            (buyer, "pack", "1", "1000", "USD", ""),
+            # A third of the pack refunded: a third of its 5 unused credits, rounded down.
+            (buyer, "refund", "-1", "-1500", "USD", pack.charge_id),
         ]
     )
     assert all(r[2] == now.isoformat() for r in body)

@@ -13,6 +13,7 @@ from inmail.api import (
     docs,
     errors,
     openapi,
+    routes_adjustments,
     routes_admin,
     routes_bulk,
     routes_coach,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if rt.settings.metrics_port is None:  # else `inmail serve` serves them on that port
         app.include_router(routes_ops.metrics_router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_adjustments.router)
     app.include_router(routes_coach.router)
     app.include_router(routes_me.router)
     app.include_router(routes_messaging.router)

@@ -69,6 +69,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "too-many-attempts": 429,
     "stale-form": 403,
     "webhook-delivery-delivered": 409,
+    "charge-not-refundable": 409,
+    "charge-already-refunded": 409,
     "not-ready": 503,
 }
 PROBLEM = "application/problem+json"

@@ -195,10 +195,16 @@ def charges(lines: list[ChargeLine], limit: int) -> Page[ChargeOut]:
             kind=line.kind,  # type: ignore[arg-type]
             credits=line.credits,
             price=Price.of(line.price),
+            refund_of=refund_of(line.kind, line.reference),
         )
         for line in lines
     ]
     return Page(items=items, next_cursor=next_cursor([line.seq for line in lines], limit))
+
+
+def refund_of(kind: str, reference: str) -> str | None:
+    """The charge a ``refund`` charge refunds (its reference is ``refund:CHARGE``)."""
+    return reference.removeprefix("refund:") if kind == "refund" else None
 
 
 def purchase(p: Purchase) -> PurchaseOut:

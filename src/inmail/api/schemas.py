@@ -339,11 +339,15 @@ class PurchaseOut(BaseModel):
 
 
 class ChargeOut(BaseModel):
+    """A charge; a ``refund`` has a negative price and ``credits`` (those taken back) and
+    names the charge it refunds in ``refund_of``."""
+
     id: str
     at: datetime
-    kind: Literal["subscription", "pack", "overage", "proration"]
+    kind: Literal["subscription", "pack", "overage", "proration", "refund"]
     credits: int | None
     price: Price
+    refund_of: str | None = None
 
 
 def _one_source(schema: dict[str, Any]) -> None:

@@ -46,6 +46,7 @@ class ChargeKind(StrEnum):
     PACK = "pack"
     OVERAGE = "overage"
     PRORATION = "proration"
+    REFUND = "refund"  # money given back for a pack or overage charge: a negative amount
 
 
 @dataclass(eq=False, slots=True)

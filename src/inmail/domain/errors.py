@@ -23,6 +23,8 @@ anything transport-specific.
     │   └── CatalogChanged           catalog-changed
     │   └── ScheduledFollowUpNotPending  scheduled-follow-up-not-pending
     │   └── WebhookDeliveryDelivered webhook-delivery-delivered
+    │   └── ChargeNotRefundable      charge-not-refundable
+    │   └── ChargeAlreadyRefunded    charge-already-refunded
     ├── IdempotencyKeyReused         idempotency-key-reused
     ├── InmailNotOnPlan              inmail-not-on-plan
     ├── PacksNotOnPlan               packs-not-on-plan
@@ -150,6 +152,18 @@ class AlreadySpent(Conflict):
     """A spend with that reference exists already (each InMail is spent once)."""
 
     code = "already-spent"
+
+
+class ChargeNotRefundable(Conflict):
+    """A refund of a charge that bought no credit lot (a fee, a proration, a refund)."""
+
+    code = "charge-not-refundable"
+
+
+class ChargeAlreadyRefunded(Conflict):
+    """A refund of a charge whose whole amount has been refunded already."""
+
+    code = "charge-already-refunded"
 
 
 class CostChanged(Conflict):

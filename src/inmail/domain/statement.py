@@ -131,6 +131,9 @@ def _proration_words(rest: str, facts: Facts) -> str:
 def _charge_words(entry: EntryKind | None, charge: ChargeFact) -> str:
     credits = charge.credits or 0
     plural = "" if credits == 1 else "s"
+    if charge.kind is ChargeKind.REFUND:
+        # A refund's line takes back the refunded pack's unused credits (docs/rules.md).
+        return "Refunded by the operator: unused credits of the pack taken back"
     if charge.kind is ChargeKind.OVERAGE:
         said = f"Overage: {credits} credit{plural} bought automatically"
     else:

@@ -6,6 +6,7 @@
 - each spend is paid by ledger lines summing to its cost, and refunded at most once;
 - each InMail has its spend (so exactly one: spend references are unique);
 - each (subscription, cycle) is renewed exactly once, with no cycle skipped;
+- refunds of a charge never add up to more than it cost (docs/rules.md "Pack refunds");
 - every ledger entry and every charge has its event in the outbox (docs/events.md), counted
   per member from the first entry and charge that has one (history written before the
   outbox existed, migration 0017, has none);
@@ -26,11 +27,13 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    String,
     Subquery,
     Table,
     and_,
     cast,
     func,
+    literal,
     select,
 )
 
@@ -263,6 +266,28 @@ def _every_change_has_its_event(conn: Connection) -> Iterator[str]:
         yield from _counts_differ("charges", billed, told, CHARGE_CREATED)
 
 
+def _refunds_within_their_charge(conn: Connection) -> Iterator[str]:
+    """A refund names the pack or overage charge it refunds, and never passes its amount."""
+    refunded = (
+        select(
+            charges.c.reference,
+            func.sum(-charges.c.amount_minor).label("total"),
+        )
+        .where(charges.c.kind == "refund")
+        .group_by(charges.c.reference)
+        .subquery()
+    )
+    query = select(refunded.c.reference, refunded.c.total, charges.c.amount_minor, charges.c.kind)
+    query = query.outerjoin(
+        charges, refunded.c.reference == literal("refund:", String) + charges.c.id
+    )
+    for reference, total, price, kind in conn.execute(query):
+        if kind not in ("pack", "overage"):
+            yield f"{reference}: refunds a charge that is not a pack or overage ({kind})"
+        elif total > price:
+            yield f"{reference}: refunded {total} of a charge of {price} (minor units)"
+
+
 CHECKS: tuple[Check, ...] = (
     _balances_match,
     _nothing_negative,
@@ -272,4 +297,5 @@ CHECKS: tuple[Check, ...] = (
     _each_inmail_paid_once,
     _every_change_has_its_event,
     _seat_lines_name_their_seat,
+    _refunds_within_their_charge,
 )

@@ -99,8 +99,9 @@ class OpenAccount:
     book: Book
     renewals: list[Renewal]
 
-    def save(self) -> None:
-        account_store.save(self.conn, self.account, self.book, self.renewals)
+    def save(self) -> list[int]:
+        """Write the book's changes; the new ledger entries' ids, in order."""
+        entry_ids = account_store.save(self.conn, self.account, self.book, self.renewals)
         # A team pool has no member to tell: its renewals are in its ledger and events.
         for renewal in [] if is_team_id(self.account.member_id) else self.renewals:
             notify(
@@ -112,6 +113,7 @@ class OpenAccount:
                 reference=f"cycle:{renewal.subscription_id}:{renewal.cycle}",
             )
         self.renewals = []
+        return entry_ids
 
 
 def _renewal_text(renewal: Renewal) -> str:

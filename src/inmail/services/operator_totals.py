@@ -21,7 +21,7 @@ from inmail.store.tables import accounts, charges, ledger_entries
 
 # The ledger kinds the overview shows, with the words it uses; amounts are shown unsigned.
 CREDIT_KINDS = (("grant", "Granted"), ("spend", "Spent"), ("forfeit", "Forfeited"))
-CHARGE_KINDS = ("subscription", "proration", "pack", "overage")
+CHARGE_KINDS = ("subscription", "proration", "pack", "overage", "refund")  # refunds: negative
 
 
 @dataclass(frozen=True, slots=True)

@@ -287,6 +287,7 @@ class ChargeExportRow:
     credits: int | None
     amount_minor: int
     currency: str
+    reference: str = ""  # a refund's names the charge it refunds: ``refund:CHARGE``
 
 
 def export_charges(
@@ -304,7 +305,15 @@ def export_charges(
         rows = conn.execute(query).all()
     return [
         ChargeExportRow(
-            r.seq, r.id, r.member_id, r.at, r.kind, r.credits, r.amount_minor, r.currency
+            r.seq,
+            r.id,
+            r.member_id,
+            r.at,
+            r.kind,
+            r.credits,
+            r.amount_minor,
+            r.currency,
+            r.reference,
         )
         for r in rows
     ]

@@ -188,8 +188,10 @@ def insert_account(conn: Connection, member_id: str, sub: Subscription) -> None:
     )
 
 
-def save(conn: Connection, account: Account, book: Book, done: list[Renewal]) -> None:
+def save(conn: Connection, account: Account, book: Book, done: list[Renewal]) -> list[int]:
     """Persist what the rules did to ``book`` and the subscription, then clear the book's log.
+
+    Returns the new ledger entries' ids, in the book's order.
 
     Writes each ledger entry's, charge's and renewal's event to the outbox with them
     (docs/events.md: ``ledger.entry_created``, ``charge.created``, ``credits.renewed``).
@@ -230,6 +232,7 @@ def save(conn: Connection, account: Account, book: Book, done: list[Renewal]) ->
     book.touched.clear()
     book.entries.clear()
     book.charges.clear()
+    return entry_ids
 
 
 def _insert_entries(conn: Connection, member: str, book: Book) -> list[int]:

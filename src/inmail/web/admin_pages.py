@@ -37,12 +37,14 @@ MEMBERS_PER_PAGE = 50
 LEDGER_LINES = 100
 CHARGES_PER_PAGE = 100
 EXPORT_BATCH = 1000
-CSV_HEADER = ("id", "member_id", "at", "kind", "credits", "amount_minor", "currency")
+# A refund's amount and credits are negative; refund_of names the charge it refunds.
+CSV_HEADER = ("id", "member_id", "at", "kind", "credits", "amount_minor", "currency", "refund_of")
 CHARGE_WORDS = {
     "subscription": "Subscription fees",
     "proration": "Upgrade prorations",
     "pack": "Credit packs",
     "overage": "Overage credits",
+    "refund": "Refunds",
 }
 
 
@@ -303,7 +305,17 @@ def _charges_csv(deps: Deps, now: datetime) -> Iterator[str]:
 
 def _csv_row(c: statements.ChargeExportRow) -> tuple[object, ...]:
     credits = "" if c.credits is None else c.credits
-    return (c.id, c.member_id, c.at.isoformat(), c.kind, credits, c.amount_minor, c.currency)
+    refunds = c.reference.removeprefix("refund:") if c.kind == "refund" else ""
+    return (
+        c.id,
+        c.member_id,
+        c.at.isoformat(),
+        c.kind,
+        credits,
+        c.amount_minor,
+        c.currency,
+        refunds,
+    )
 
 
 def _plans(request: Request, *, failed: FailedForm | None = None) -> HTMLResponse:

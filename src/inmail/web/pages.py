@@ -19,6 +19,7 @@ from inmail.services.sign_in_throttle import OPERATOR, Attempt, SignInThrottle
 from inmail.store.web import shared_secret
 from inmail.web import (
     admin_catalog_pages,
+    admin_credit_forms,
     admin_member_forms,
     admin_pages,
     bulk_pages,
@@ -166,6 +167,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
                 network_pages,
                 community_pages,
                 admin_member_forms,  # before admin_pages: /admin/members/new is no member id
+                admin_credit_forms,
                 admin_pages,
             )
         ),
