@@ -202,3 +202,17 @@ def test_a_seat_holders_quote_prices_the_inmail_from_the_pool(api: Api, team: An
     assert quoted["channel"] == "inmail"
     assert quoted["cost_credits"] == 1
     assert quoted["allowed"] is True
+
+
+def test_a_seat_holders_bulk_dry_run_counts_the_pools_credits(api: Api, team: Any) -> None:
+    _, _, seat = team
+    body = {"name": "Hello", "subject": "Hi {first_name}", "body": "Hello {first_name}"}
+    template = api.client.post("/v1/me/templates", json=body, headers=seat.auth)
+    assert template.status_code == 201, template.text
+    to = [api.member("basic").id for _ in range(2)]
+    asked = {"template_id": template.json()["id"], "recipients": to, "dry_run": True}
+    dry = api.client.post("/v1/bulk-sends", json=asked, headers=seat.auth)
+    assert dry.status_code == 200, dry.text
+    totals = dry.json()["totals"]
+    assert totals["inmails"] == 2
+    assert totals["credits_available"] == 75 * SEATS
