@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from inmail.domain.errors import Conflict, InsufficientCredits, SeatCapReached, ValidationError
+from inmail.services.adjustments import grant_credits, refund_charge
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.services.credits import adjust_credits, refund_spend, spend_credits
@@ -297,4 +298,16 @@ def test_pools_are_not_members_in_the_operators_totals_nor_in_the_notice_sweep(
             )
         ).all()
     assert told == []
+    assert run_audit(deps, NOW) == []
+
+
+def test_the_operator_grants_to_a_pool_and_refunds_a_pools_pack(deps: Deps) -> None:
+    team, (admin, *_) = new_team(deps)
+    granted = grant_credits(
+        deps, member_id=team.id, credits=10, reason="goodwill", expires_at=None, now=NOW
+    )
+    assert granted.balance_after == 75 * SEATS + 10
+    bought = buy_team_pack(deps, admin_id=admin, team_id=team.id, pack="pack_5", now=NOW)
+    refund_charge(deps, charge_id=bought.charge_id, amount_minor=None, now=NOW)
+    assert balance(deps, team.id, NOW) == 75 * SEATS + 10
     assert run_audit(deps, NOW) == []
