@@ -216,3 +216,16 @@ def test_a_seat_holders_bulk_dry_run_counts_the_pools_credits(api: Api, team: An
     totals = dry.json()["totals"]
     assert totals["inmails"] == 2
     assert totals["credits_available"] == 75 * SEATS
+
+
+def test_a_seats_send_repeated_with_its_key_is_charged_once(api: Api, team: Any) -> None:
+    made, admin, seat = team
+    to = api.member("basic")
+    body = {"to": to.id, "subject": "Hi", "body": "Hello"}
+    headers = seat.auth | {"Idempotency-Key": "seat-send-1"}
+    first = api.client.post("/v1/inmails", json=body, headers=headers)
+    again = api.client.post("/v1/inmails", json=body, headers=headers)
+    assert first.status_code == 201
+    assert again.json() == first.json()
+    view = api.client.get(f"/v1/teams/{made['id']}", headers=admin.auth).json()
+    assert view["pool"]["balance"] == 75 * SEATS - 1
