@@ -5,6 +5,7 @@ The ``deps`` fixture runs every test on both engines.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
@@ -205,6 +206,18 @@ def test_every_team_change_has_its_event(deps: Deps) -> None:
     assert types["seat.assigned"] == SEATS
     assert types["seat.cap_changed"] == 1
     assert types["seat.removed"] == 1
+    spend_credits(deps, member_id=admin, cost=1, reference="inmail:e1", now=NOW)
+    with deps.db.read() as conn:
+        payloads = conn.execute(
+            select(outbox_events.c.payload).where(
+                outbox_events.c.member_id == team.id,
+                outbox_events.c.type == "ledger.entry_created",
+                outbox_events.c.payload.contains("inmail:e1"),
+            )
+        ).scalars()
+        (told,) = [json.loads(p) for p in payloads]
+    assert told["seat_member_id"] == admin
+    assert told["kind"] == "spend"
     assert types["ledger.entry_created"] >= 1
     assert types["charge.created"] >= 1
 
