@@ -275,6 +275,7 @@ NULLABLE: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
         "/v1/admin/teams",
         {"name": "Null cap", "plan": "recruiter", "seats": 1, "pool_cap": None},
     ),
+    ("TeamTermsIn", "pool_cap"): ("PUT", "/v1/admin/teams/{team}", {"seats": 1, "pool_cap": None}),
     ("SeatCapIn", "monthly_cap"): (
         "PUT",
         "/v1/teams/{team}/seats/{me}/cap",

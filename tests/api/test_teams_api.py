@@ -229,3 +229,16 @@ def test_a_seats_send_repeated_with_its_key_is_charged_once(api: Api, team: Any)
     assert again.json() == first.json()
     view = api.client.get(f"/v1/teams/{made['id']}", headers=admin.auth).json()
     assert view["pool"]["balance"] == 75 * SEATS - 1
+
+
+def test_the_operator_changes_the_contracted_seats(api: Api, team: Any) -> None:
+    made, _, _ = team
+    path = f"/v1/admin/teams/{made['id']}"
+    more = api.client.put(path, json={"seats": 5}, headers=api.admin)
+    assert more.status_code == 200
+    assert more.json()["seats"] == 5
+    fewer = api.client.put(path, json={"seats": 1}, headers=api.admin)
+    assert fewer.status_code == 409
+    assert fewer.json()["code"] == "conflict"
+    bad = api.client.put(path, json={"seats": 0}, headers=api.admin)
+    assert bad.status_code == 422

@@ -25,6 +25,7 @@ from inmail.services.teams import (
     TeamRecord,
     assign_seat,
     buy_team_pack,
+    change_terms,
     create_team,
     my_seat,
     remove_seat,
@@ -206,6 +207,15 @@ def test_every_team_change_has_its_event(deps: Deps) -> None:
     assert types["seat.assigned"] == SEATS
     assert types["seat.cap_changed"] == 1
     assert types["seat.removed"] == 1
+    set_seat_overage(deps, admin_id=admin, team_id=team.id, allowed=True, now=NOW)
+    change_terms(deps, team_id=team.id, seats=SEATS + 1, pool_cap=None, now=NOW)
+    with deps.db.read() as conn:
+        changed = conn.execute(
+            select(outbox_events.c.payload)
+            .where(outbox_events.c.member_id == team.id, outbox_events.c.type == "team.changed")
+            .order_by(outbox_events.c.seq)
+        ).scalars()
+        assert [json.loads(p)["seats"] for p in changed] == [SEATS, SEATS + 1]
     spend_credits(deps, member_id=admin, cost=1, reference="inmail:e1", now=NOW)
     with deps.db.read() as conn:
         payloads = conn.execute(
@@ -323,4 +333,14 @@ def test_the_operator_grants_to_a_pool_and_refunds_a_pools_pack(deps: Deps) -> N
     bought = buy_team_pack(deps, admin_id=admin, team_id=team.id, pack="pack_5", now=NOW)
     refund_charge(deps, charge_id=bought.charge_id, amount_minor=None, now=NOW)
     assert balance(deps, team.id, NOW) == 75 * SEATS + 10
+    assert run_audit(deps, NOW) == []
+
+
+def test_more_seats_apply_from_the_next_renewal_and_never_fewer_than_taken(deps: Deps) -> None:
+    team, _ = new_team(deps)
+    change_terms(deps, team_id=team.id, seats=SEATS + 2, pool_cap=None, now=NOW)
+    assert balance(deps, team.id, NOW) == 75 * SEATS  # this cycle's grant stands
+    assert balance(deps, team.id, T0 + days(29)) == 75 * SEATS + 75 * (SEATS + 2)
+    with pytest.raises(Conflict, match="seats are taken"):
+        change_terms(deps, team_id=team.id, seats=SEATS - 1, pool_cap=None, now=NOW)
     assert run_audit(deps, NOW) == []

@@ -20,6 +20,7 @@ EventType = Literal[
     "inmail.sent",
     "inmail.responded",
     "team.created",
+    "team.changed",
     "seat.assigned",
     "seat.removed",
     "seat.cap_changed",

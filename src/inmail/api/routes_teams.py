@@ -19,6 +19,7 @@ from inmail.api.team_schemas import (
     SeatUsageOut,
     TeamIn,
     TeamOut,
+    TeamTermsIn,
     TeamViewOut,
 )
 from inmail.services import teams
@@ -90,6 +91,15 @@ def list_teams(
 @operator.get("/{team_id}", responses=problem_responses(404))
 def get_team(team_id: IdPath, deps: ServicesDep) -> TeamOut:
     return _team(teams.get_team(deps, team_id=team_id))
+
+
+@operator.put("/{team_id}", responses=problem_responses(404, 409))
+def change_terms(team_id: IdPath, body: TeamTermsIn, deps: ServicesDep, now: Now) -> TeamOut:
+    """Contracted seats and pool cap, from the pool's next renewal (never below seats taken)."""
+    changed = teams.change_terms(
+        deps, team_id=team_id, seats=body.seats, pool_cap=body.pool_cap, now=now
+    )
+    return _team(changed)
 
 
 @operator.post("/{team_id}/seats", status_code=201, responses=problem_responses(404, 409))

@@ -22,6 +22,11 @@ class TeamIn(In):
     pool_cap: Credits | None = None
 
 
+class TeamTermsIn(In):
+    seats: Seats
+    pool_cap: Credits | None = None
+
+
 class SeatIn(In):
     member: MemberId
     admin: bool = False

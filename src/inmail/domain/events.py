@@ -78,6 +78,7 @@ NOTIFICATION_CREATED = "notification.created"
 INMAIL_SENT = "inmail.sent"
 INMAIL_RESPONDED = "inmail.responded"
 TEAM_CREATED = "team.created"
+TEAM_CHANGED = "team.changed"
 SEAT_ASSIGNED = "seat.assigned"
 SEAT_REMOVED = "seat.removed"
 SEAT_CAP_CHANGED = "seat.cap_changed"
@@ -89,6 +90,7 @@ EVENT_TYPES = (
     INMAIL_SENT,
     INMAIL_RESPONDED,
     TEAM_CREATED,
+    TEAM_CHANGED,
     SEAT_ASSIGNED,
     SEAT_REMOVED,
     SEAT_CAP_CHANGED,
@@ -240,10 +242,16 @@ def team_created(team: Team) -> Event:
     """``team.created``: the operator made a team contract (SPEC §10): ``{team_id, name,
     plan_code, seats, pool_cap (credits; None: the plan's cap x seats), seat_overage}``;
     the event is the team's (``member_id`` is the team id, as for its pool's ledger)."""
+    return team_event(TEAM_CREATED, team, team.created_at)
+
+
+def team_event(event_type: str, team: Team, at: datetime) -> Event:
+    """``team.created`` or ``team.changed`` (the operator's seats or pool cap, or the admins'
+    seat overage, as they are after the change): the data of :func:`team_created`."""
     return Event(
-        TEAM_CREATED,
+        event_type,
         team.id,
-        team.created_at,
+        at,
         {
             "team_id": team.id,
             "name": team.name,

@@ -22,8 +22,10 @@ from inmail.domain.events import (
     SEAT_ASSIGNED,
     SEAT_CAP_CHANGED,
     SEAT_REMOVED,
+    TEAM_CHANGED,
     seat_changed,
     team_created,
+    team_event,
 )
 from inmail.domain.plan_changes import subscribe
 from inmail.domain.plans import BASIC
@@ -188,6 +190,27 @@ def list_teams(deps: Deps, *, after: str | None, limit: int) -> list[TeamRecord]
         return [_record(conn, t, seats[t.id]) for t in found]
 
 
+def change_terms(
+    deps: Deps, *, team_id: str, seats: int, pool_cap: int | None, now: datetime
+) -> TeamRecord:
+    """The operator changes the contracted seats and the pool cap (None: the plan's cap x
+    seats). They apply from the pool's next renewal: this cycle's grant and fee stand, and
+    a renewal scales the plan by the seats it finds. Never fewer seats than are taken
+    (Conflict). Raises UnknownTeam, ValidationError (``seats``, ``pool_cap``)."""
+    require_utc(now)
+    with deps.db.write() as conn:
+        team = _team(conn, team_id)
+        check_team_terms(team.name, seats, pool_cap)
+        account_store.lock_account_row(conn, team_id)
+        taken = len(team_store.seats_of(conn, team_id))
+        if seats < taken:
+            raise Conflict(f"{taken} seats are taken: remove seats before contracting fewer")
+        team_store.update_terms(conn, team_id, seats, pool_cap)
+        changed = replace(team, seats=seats, pool_cap=pool_cap)
+        outbox.append(conn, [team_event(TEAM_CHANGED, changed, now)])
+        return _record(conn, changed)
+
+
 def assign_seat(
     deps: Deps, *, team_id: str, member_id: str, admin: bool, now: datetime
 ) -> TeamRecord:
@@ -290,7 +313,9 @@ def set_seat_overage(
         account_store.lock_account_row(conn, team_id)
         team_store.set_seat_overage(conn, team_id, allowed)
         account_store.update_overage_settings(conn, team_id, OverageSettings(allowed, None))
-        return _record(conn, replace(team, seat_overage=allowed))
+        changed = replace(team, seat_overage=allowed)
+        outbox.append(conn, [team_event(TEAM_CHANGED, changed, now)])
+        return _record(conn, changed)
 
 
 def buy_team_pack(

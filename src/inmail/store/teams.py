@@ -42,6 +42,10 @@ def _team(r: Row[Any]) -> Team:
     return Team(r.id, r.name, r.plan_code, r.seats, r.pool_cap, r.seat_overage, r.created_at)
 
 
+def update_terms(conn: Connection, team_id: str, seats: int, pool_cap: int | None) -> None:
+    conn.execute(update(teams).where(teams.c.id == team_id).values(seats=seats, pool_cap=pool_cap))
+
+
 def set_seat_overage(conn: Connection, team_id: str, allowed: bool) -> None:
     conn.execute(update(teams).where(teams.c.id == team_id).values(seat_overage=allowed))
 
