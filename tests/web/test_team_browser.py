@@ -49,6 +49,7 @@ def test_a_team_from_the_operators_page_to_a_seats_send(new_page: object, server
         operator.get_by_role("button", name="Seat them").click()
         expect(operator.locator(".flash").first).to_contain_text("now holds a seat")
     expect(operator.locator("#pool-balance")).to_have_text("225")
+    operator.get_by_text("Change the contract").click()
     _photograph(operator, "admin-team")
 
     tess: Page = make()

@@ -53,6 +53,10 @@ def test_the_operator_creates_a_team_and_seats_members(web: Web) -> None:
     assert full.status_code in (404, 422)
     removed = web.post(f"/admin/teams/{team_id}/seats/{seat}/remove")
     assert "The seat is free" in removed.text
+    more = web.post(f"/admin/teams/{team_id}/terms", seats="4", pool_cap="")
+    assert "4 seats from the next renewal." in more.text
+    fewer = web.post(f"/admin/teams/{team_id}/terms", seats="0", pool_cap="")
+    assert fewer.status_code == 422
 
 
 def test_a_bad_team_form_is_shown_again_naming_the_field(web: Web) -> None:

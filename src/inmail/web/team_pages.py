@@ -85,6 +85,24 @@ def _team_again(request: Request, failed: FailedForm) -> HTMLResponse:
     return _team(request, request.path_params["team_id"], failed)
 
 
+@operator.post("/teams/{team_id}/terms", dependencies=[CsrfChecked])
+@on_failure(_team_again)
+def change_terms(
+    request: Request, team_id: str, seats: Number = "", pool_cap: Number = ""
+) -> Response:
+    rt = runtime_of(request)
+    count = _whole(seats, "seats")
+    changed = teams.change_terms(
+        rt.deps,
+        team_id=team_id,
+        seats=0 if count is None else count,
+        pool_cap=_whole(pool_cap, "pool_cap"),
+        now=rt.clock.now(),
+    )
+    text = f"{changed.seats} seats from the next renewal."
+    return back(request, f"/admin/teams/{team_id}", text)
+
+
 @operator.post("/teams/{team_id}/seats", dependencies=[CsrfChecked])
 @on_failure(_team_again)
 def assign_seat(
