@@ -1,12 +1,14 @@
 """send_inmail_sqlite: ``send_inmail`` on a SQLite file against the same writes in raw ``sqlite3``.
 
-Ours sends InMail through the service layer: the send rules (who the two
-members are, blocks, connection, settings, free routes), then one write
-transaction that spends the credit and writes the thread, the message and the
-recipient's notification. The baseline writes what that transaction writes,
-as seven hand-written statements in one ``BEGIN IMMEDIATE`` transaction, and
-reads nothing first. Both sides use WAL and ``synchronous=FULL`` (SPEC §3) on
-their own file in the same directory, in one process; the rounds alternate.
+Ours sends InMail through the service layer: one write transaction whose first
+statement locks and charges the sender and reads what the send rules decide on
+(the recipient's account and settings, blocks, connection, an InMail awaiting
+them), then writes the spend, the thread, the message and the recipient's
+notification (docs/rules.md, "A send in one transaction"). The baseline writes
+what that transaction writes, as seven hand-written statements in one
+``BEGIN IMMEDIATE`` transaction, and reads nothing first. Both sides use WAL and
+``synchronous=FULL`` (SPEC §3) on their own file in the same directory, in one
+process; the rounds alternate.
 
 No pair of sender and recipient comes twice: a second InMail to someone who
 has not answered the first is refused (SPEC §4). Send ``i`` goes from sender

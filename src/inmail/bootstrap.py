@@ -53,6 +53,7 @@ def build(settings: Settings) -> Runtime:
         followup_max_days=settings.follow_up_max_days,
         job_lease=timedelta(seconds=settings.job_lease_seconds),
         targeting=settings.targeting_rules(),
+        reputation=settings.reputation_rules(),
     )
     return Runtime(settings, deps, clock)
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inmail.domain.errors import ValidationError
 from inmail.domain.invitation_links import DEFAULT_DAYS, MAX_DAYS
+from inmail.domain.reputation import ReputationRules
 from inmail.domain.sequences import FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import TargetingRules
 from inmail.domain.timeline import MAX_TERM_DAYS, check_accepted
@@ -100,6 +101,35 @@ class Settings(BaseSettings):
     """A message, post or comment within this many days makes a member recently active."""
 
     targeting_min_history: int = 5
+    """InMails a member must have had answered or expired before their bucket shows."""
+
+    # Sender reputation (SPEC §10; docs/rules.md "Sender reputation").
+    reputation_min_sent: int = Field(default=100, ge=1)
+    """InMails sent within the window before the response-rate floor applies."""
+
+    reputation_window_days: int = Field(default=14, ge=1, le=3650)
+    """The response-rate window, in days."""
+
+    reputation_floor: float = Field(default=0.13, ge=0, le=1)
+    """The floor, a fraction: answered ÷ sent under it warns (0.13 = 13 %)."""
+
+    reputation_grace_days: int = Field(default=7, ge=0, le=3650)
+    """Days after the warning before a rate still under the floor turns bulk sending off."""
+
+    reputation_bulk_off_days: int = Field(default=14, ge=1, le=3650)
+    """How long bulk sending stays off, in days."""
+
+    reputation_reports_to_ban: int = Field(default=3, ge=1)
+    """Spam / not-relevant reports within the report window that bring a send ban."""
+
+    reputation_report_window_days: int = Field(default=30, ge=1, le=3650)
+    """The window, in days, reports are counted in."""
+
+    reputation_ban_hours: tuple[int, ...] = (24, 72, 168)
+    """The ban ladder's steps, in hours, as JSON: ``[24, 72, 168]``."""
+
+    reputation_ladder_reset_days: int = Field(default=90, ge=1, le=3650)
+    """Days after the latest ban ended with no new one before the ladder starts again."""
     """InMails a member must have had answered or expired before their bucket shows."""
     bulk_send_max_recipients: int = Field(default=500, ge=1)
     """The most recipients one bulk send may list; more is refused with 422."""
@@ -224,6 +254,25 @@ class Settings(BaseSettings):
             )
         except ValidationError as refused:
             raise ValueError(refused.message) from None
+
+    @model_validator(mode="after")
+    def _reputation_rules(self) -> Settings:
+        self.reputation_rules()  # fails loudly at start, not at the first send
+        return self
+
+    def reputation_rules(self) -> ReputationRules:
+        """The sender-reputation numbers from these settings (ValueError names a wrong one)."""
+        return ReputationRules(
+            min_sent=self.reputation_min_sent,
+            window_days=self.reputation_window_days,
+            floor=self.reputation_floor,
+            grace_days=self.reputation_grace_days,
+            bulk_off_days=self.reputation_bulk_off_days,
+            reports_to_ban=self.reputation_reports_to_ban,
+            report_window_days=self.reputation_report_window_days,
+            ban_hours=self.reputation_ban_hours,
+            ladder_reset_days=self.reputation_ladder_reset_days,
+        )
 
     @model_validator(mode="after")
     def _webhook_policy(self) -> Settings:

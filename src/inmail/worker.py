@@ -17,7 +17,8 @@ Each pass, at one ``now`` from the runtime's clock:
 5. at most every ``INMAIL_WORKER_NOTICE_SECONDS`` (the first pass always), writes
    the notices nobody's action writes, follow-up due and the credit warnings, for
    every member they are due for (services.notices.sweep: each once, whoever
-   computes it, the worker or the member opening their notifications);
+   computes it, the worker or the member opening their notifications), and the
+   response-rate floor's warnings and bulk-offs (services.reputation.sweep);
 6. deletes idempotency keys older than ``INMAIL_IDEMPOTENCY_KEY_RETENTION_DAYS``
    (services.idempotency.prune_expired_keys, in bounded batches).
 
@@ -47,6 +48,7 @@ from typing import Any
 
 from inmail.bootstrap import Runtime
 from inmail.observe import logs
+from inmail.services import reputation
 from inmail.services.bulk_background import resume_unfinished
 from inmail.services.idempotency import prune_expired_keys
 from inmail.services.notices import SweepReport, sweep
@@ -184,8 +186,10 @@ class Worker:
         if self._next_sweep is not None and now < self._next_sweep:
             return None
         done = sweep(self._runtime.deps, now=now, should_stop=self._stopping.is_set)
+        # The response-rate floor's warnings and bulk-offs (each written once, with its notice).
+        rated = reputation.sweep(self._runtime.deps, now=now, should_stop=self._stopping.is_set)
         self._next_sweep = now + self._notice_every
-        return done
+        return SweepReport(done.checked, done.written + rated.changed)
 
     def _follow_ups(self) -> RunReport:
         """In chunks, each at a fresh now: a long pass never claims with a lease already

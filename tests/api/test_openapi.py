@@ -23,6 +23,7 @@ from inmail.domain import (
     network,
     plans,
     profile,
+    reputation,
     targeting,
     teams,
     templates,
@@ -125,6 +126,7 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("FollowUpIn", "body"): messaging.BODY,
     ("TargetingIn", "q"): targeting.QUERY,
     ("TeamIn", "name"): teams.TEAM_NAME,
+    ("AppealIn", "text"): reputation.APPEAL,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
 CURSOR_PATTERN = "^[A-Za-z0-9_-]+={0,2}$"
@@ -162,6 +164,7 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("TargetingIn", "candidates"): ID,
     ("TargetingIn", "cursor"): {"minLength": 1, "maxLength": 200, "pattern": CURSOR_PATTERN},
     ("DeclineIn", "reason"): {"enum": ["not_interested", "not_now", "wrong_person"]},
+    ("ReportIn", "reason"): {"enum": ["spam", "not_relevant"]},
     ("SettingsIn", "time_zone"): {
         "minLength": 1,
         "maxLength": profile.TIME_ZONE_MAX,
@@ -331,8 +334,9 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
                 names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
     # GET /v1/me/tokens and GET /v1/admin/packs (issue 11); webhooks and their deliveries;
-    # GET /v1/me/credits/lots (issue 13); GET /v1/admin/teams (issue 14)
-    assert pages == 25
+    # GET /v1/me/credits/lots (issue 13); GET /v1/admin/suspensions (issue 14 §3);
+    # GET /v1/admin/teams (issue 14 §1)
+    assert pages == 26
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

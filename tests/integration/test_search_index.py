@@ -3,9 +3,10 @@
 ``store.search.find`` is held to ``domain.search.Match.found_in`` (the
 reference) on random documents and random queries, page by page, through
 each of its ways: the word index (FTS5; GIN after a walk, the walk made as
-short as can be so both halves run), candidates looked at one by one, and
-members left out. Documents written again keep their place. Migration 0010
-indexes the members and groups that were there before it.
+short as can be so both halves run, or at once for a word the caller says is
+rare), candidates looked at one by one, and members left out. Documents
+written again keep their place. Migration 0010 indexes the members and groups
+that were there before it.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def _ids(owners: list[str], chosen: set[int]) -> Select[Any]:
     excluding=subsets,
     limit=st.integers(1, 5),
     walk=st.sampled_from((1, search.WALK)),
+    rare=st.booleans(),
 )
 def test_pages_hold_exactly_the_matching_documents_in_index_order(
     deps: Deps,
@@ -93,6 +95,7 @@ def test_pages_hold_exactly_the_matching_documents_in_index_order(
     excluding: set[int] | None,
     limit: int,
     walk: int,
+    rare: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(search, "WALK", walk)
@@ -114,7 +117,9 @@ def test_pages_hold_exactly_the_matching_documents_in_index_order(
     after = 0
     with deps.db.read() as conn:
         while True:
-            page = search.find(conn, search.MEMBERS, match, after=after, limit=limit, scope=scope)
+            page = search.find(
+                conn, search.MEMBERS, match, after=after, limit=limit, scope=scope, rare=rare
+            )
             found += [owner for _, owner in page]
             if len(page) < limit:
                 break

@@ -27,6 +27,7 @@ from inmail.domain.search import (
     text_search,
     words,
 )
+from inmail.services.search import _short
 
 # --- Folding: case and accents ------------------------------------------------------------
 
@@ -250,3 +251,13 @@ def test_a_cursor_past_64_bits_or_of_an_unknown_tier_is_refused() -> None:
         with pytest.raises(ValidationError):
             decode_position(cursor)
     assert decode_position(None) is None
+
+
+def test_a_name_word_of_one_or_two_letters_is_not_looked_up_as_rare() -> None:
+    # Two letters start a few % of all names: PostgreSQL walks rows in order first
+    # (services.search._short); a longer word of a name is rare and goes to the index.
+    assert _short(Match(("n:ed",)))
+    assert _short(Match(("n:e", "c:acme")))
+    assert _short(Match(("n:ada", "n:lo")))
+    assert not _short(Match(("n:ada",)))
+    assert not _short(Match(("n:ada", "c:acme")))

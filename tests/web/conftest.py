@@ -158,6 +158,11 @@ MEMBERS: dict[str, tuple[str, str]] = {
     # test_team_browser seats these two on a team it makes (no other test uses them).
     "tamsin": ("Tamsin Teamlead", "basic"),
     "saul": ("Saul Seatholder", "basic"),
+    # Sender reputation (tests/web/test_reputation_browser.py): three members report Rhea.
+    "rhea": ("Rhea Reported", PAID),
+    "rob": ("Rob Reporter", "basic"),
+    "ria": ("Ria Reporter", "basic"),
+    "ron": ("Ron Reporter", "basic"),
 }
 # Profile texts besides the name, for the members whose tests need them (templates fill them in).
 PROFILES: dict[str, dict[str, str]] = {

@@ -18,10 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inmail.api.methods import allowed_methods
 from inmail.domain.errors import (
+    BulkSendingOff,
     DomainError,
     InmailAlreadyAwaitingResponse,
     InmailNotOnPlanWithRoutes,
     NotReady,
+    SendingSuspended,
     TemplatePlaceholderMissing,
     TemplateSyntaxError,
     TooManyAttempts,
@@ -72,6 +74,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "charge-not-refundable": 409,
     "charge-already-refunded": 409,
     "not-ready": 503,
+    "sending-suspended": 403,
+    "bulk-sending-off": 403,
 }
 PROBLEM = "application/problem+json"
 
@@ -164,6 +168,8 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         extra |= {"thread_id": exc.thread_id, "follow_up_at": at}
     if isinstance(exc, NotReady):
         extra["check"] = exc.check
+    if isinstance(exc, SendingSuspended | BulkSendingOff):
+        extra |= {"until": utc_text(exc.until), "reason": exc.reason}
     headers = None
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}

@@ -39,6 +39,8 @@ anything transport-specific.
     ├── FollowUpLimitReached         follow-up-limit-reached
     ├── InmailAlreadyAwaitingResponse  inmail-already-awaiting-response
     ├── NotAConnection               not-a-connection
+    ├── SendingSuspended             sending-suspended
+    ├── BulkSendingOff               bulk-sending-off
     ├── ThreadClosed                 thread-closed
     ├── Forbidden                    forbidden
     ├── NotGroupPeers                not-group-peers
@@ -284,6 +286,30 @@ class NotAConnection(DomainError):
     """Free messages go only to 1st-degree connections."""
 
     code = "not-a-connection"
+
+
+class SendingSuspended(DomainError):
+    """The sender is banned from sending InMail until ``until`` (UTC), for ``reason``
+    (spam reports, SPEC §10); replies stay allowed."""
+
+    code = "sending-suspended"
+
+    def __init__(self, message: str, *, until: datetime, reason: str) -> None:
+        super().__init__(message)
+        self.until = until
+        self.reason = reason
+
+
+class BulkSendingOff(DomainError):
+    """Bulk sending is off for the sender until ``until`` (UTC), for ``reason`` (the
+    response-rate floor, SPEC §10); 1:1 InMail stays allowed."""
+
+    code = "bulk-sending-off"
+
+    def __init__(self, message: str, *, until: datetime, reason: str) -> None:
+        super().__init__(message)
+        self.until = until
+        self.reason = reason
 
 
 class ThreadClosed(DomainError):

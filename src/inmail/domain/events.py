@@ -77,6 +77,11 @@ CREDITS_RENEWED = "credits.renewed"
 NOTIFICATION_CREATED = "notification.created"
 INMAIL_SENT = "inmail.sent"
 INMAIL_RESPONDED = "inmail.responded"
+INMAIL_REPORTED = "inmail.reported"
+MEMBER_WARNED = "member.warned"
+MEMBER_BULK_SENDING_OFF = "member.bulk_sending_off"
+MEMBER_SUSPENDED = "member.suspended"
+MEMBER_APPEAL_DECIDED = "member.appeal_decided"
 TEAM_CREATED = "team.created"
 TEAM_CHANGED = "team.changed"
 SEAT_ASSIGNED = "seat.assigned"
@@ -89,6 +94,11 @@ EVENT_TYPES = (
     NOTIFICATION_CREATED,
     INMAIL_SENT,
     INMAIL_RESPONDED,
+    INMAIL_REPORTED,
+    MEMBER_WARNED,
+    MEMBER_BULK_SENDING_OFF,
+    MEMBER_SUSPENDED,
+    MEMBER_APPEAL_DECIDED,
     TEAM_CREATED,
     TEAM_CHANGED,
     SEAT_ASSIGNED,
@@ -235,6 +245,78 @@ def inmail_responded(
             "message_id": message_id,
             "decline_reason": decline_reason,
         },
+    )
+
+
+def inmail_reported(
+    reporter_id: str, at: datetime, *, thread_id: str, sender_id: str, reason: str
+) -> Event:
+    """``inmail.reported``: a recipient reported an InMail (SPEC §10): ``{thread_id,
+    sender_id, reason: spam|not_relevant}``; the event is the reporter's."""
+    return Event(
+        INMAIL_REPORTED,
+        reporter_id,
+        at,
+        {"thread_id": thread_id, "sender_id": sender_id, "reason": reason},
+    )
+
+
+def member_warned(
+    member_id: str, at: datetime, *, sent: int, answered: int, floor: float, bulk_off_at: datetime
+) -> Event:
+    """``member.warned``: the member's response rate fell under the floor (SPEC §10):
+    ``{sent, answered (InMails in the window), floor (a fraction), bulk_off_at (when bulk
+    sending goes off if it persists)}``."""
+    return Event(
+        MEMBER_WARNED,
+        member_id,
+        at,
+        {"sent": sent, "answered": answered, "floor": floor, "bulk_off_at": bulk_off_at},
+    )
+
+
+def member_bulk_sending_off(member_id: str, at: datetime, *, until: datetime, reason: str) -> Event:
+    """``member.bulk_sending_off``: the rate stayed under the floor after the warning, so bulk
+    sending is off (SPEC §10): ``{until, reason}``."""
+    return Event(MEMBER_BULK_SENDING_OFF, member_id, at, {"until": until, "reason": reason})
+
+
+def member_suspended(
+    member_id: str,
+    at: datetime,
+    *,
+    suspension_id: str,
+    level: int,
+    until: datetime,
+    reason: str,
+    reports: int,
+) -> Event:
+    """``member.suspended``: spam reports brought a send ban (SPEC §10): ``{suspension_id,
+    level (the ladder's step, 1-based), until, reason, reports}``."""
+    return Event(
+        MEMBER_SUSPENDED,
+        member_id,
+        at,
+        {
+            "suspension_id": suspension_id,
+            "level": level,
+            "until": until,
+            "reason": reason,
+            "reports": reports,
+        },
+    )
+
+
+def member_appeal_decided(
+    member_id: str, at: datetime, *, suspension_id: str, outcome: str, lifted: bool
+) -> Event:
+    """``member.appeal_decided``: the operator accepted (the ban is lifted) or rejected a
+    suspension's appeal: ``{suspension_id, outcome: accepted|rejected, lifted}``."""
+    return Event(
+        MEMBER_APPEAL_DECIDED,
+        member_id,
+        at,
+        {"suspension_id": suspension_id, "outcome": outcome, "lifted": lifted},
     )
 
 

@@ -33,6 +33,7 @@ from inmail.domain.errors import NotFound, ValidationError
 from inmail.services.bulk_facts import Gathered, Person, gather
 from inmail.services.context import Deps
 from inmail.services.idempotency import keyed, keyed_write, stored_answer
+from inmail.services.reputation import check_may_bulk_send
 from inmail.store import bulk_facts as facts_store
 from inmail.store import bulk_sends as bulk_store
 from inmail.store.bulk_sends import BulkRecord, RecipientRecord
@@ -77,10 +78,12 @@ def dry_run(
     """The bulk send planned as it would run at ``now``; nothing is written.
 
     Raises ValidationError (no recipients, more than ``max_recipients``), NotFound
-    (the template is not the owner's).
+    (the template is not the owner's), SendingSuspended and BulkSendingOff
+    (services.reputation.check_may_bulk_send, which evaluates the response-rate floor).
     """
     require_utc(now)
     check_recipients(request.recipients, max_recipients)
+    check_may_bulk_send(deps, owner_id, now)  # the dry run shows a ban or bulk-off too
     gathered = gather(
         deps,
         owner_id=owner_id,
@@ -142,6 +145,7 @@ def start_bulk_send(
             field="max_credits",
         )
     check_recipients(request.recipients, max_recipients)
+    check_may_bulk_send(deps, owner_id, now)
     gathered = gather(
         deps,
         owner_id=owner_id,

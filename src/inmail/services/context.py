@@ -16,6 +16,8 @@ from inmail.domain.credits import Book
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, UnknownPlan, UnknownTeam
 from inmail.domain.plans import Plan, PlanVersion, in_force
+from inmail.domain.reputation import DEFAULT_RULES as DEFAULT_REPUTATION
+from inmail.domain.reputation import ReputationRules
 from inmail.domain.sequences import DEFAULT_LEASE, FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import DEFAULT_RULES, TargetingRules
 from inmail.domain.teams import is_team_id, pool_plan
@@ -90,6 +92,7 @@ class Deps:
     job_lease: timedelta = DEFAULT_LEASE  # how long a run holds a claimed job
     due_check: DueCheck = field(default_factory=DueCheck)  # senders with nothing due yet
     targeting: TargetingRules = DEFAULT_RULES  # the targeting score's weights and terms
+    reputation: ReputationRules = DEFAULT_REPUTATION  # the floor and the ban ladder (SPEC §10)
 
 
 @dataclass(slots=True)

@@ -166,7 +166,7 @@ def spend_credits(
         request=request,
         now=now,
         effect=effect,
-        encode=_encode_spend,
+        encode=encode_spend,
         decode=decode_spend,
     )
     # Counted once committed; a replayed first answer was counted when it was first billed.
@@ -187,7 +187,7 @@ def _fast_spend(
     attempt = replace(order, key=None if key is None else (scope, key, digest))
 
     def encode(balance_after: int) -> str:
-        return _encode_spend(_result(order, balance_after))
+        return encode_spend(_result(order, balance_after))
 
     outcome = deps.db.fast_spend.spend(attempt, deps.plans.cached, encode)
     if isinstance(outcome, Replay):
@@ -199,6 +199,7 @@ def _fast_spend(
 
 
 def _result(order: FastSpendRequest, balance_after: int) -> SpendResult:
+    assert order.cost is not None  # spend_credits always names its cost
     return SpendResult(order.spend_id, order.reference, order.cost, balance_after, None)
 
 
@@ -287,7 +288,8 @@ def _check_reference(reference: str) -> None:
         )
 
 
-def _encode_spend(result: SpendResult) -> str:
+def encode_spend(result: SpendResult) -> str:
+    """A spend's answer as an idempotency key stores it (:func:`decode_spend` reads it)."""
     overage = result.overage_charge
     return json.dumps(
         {

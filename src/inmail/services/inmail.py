@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, Table, update
 from sqlalchemy.exc import IntegrityError
 
 from inmail.domain.credits import new_id
@@ -16,6 +16,7 @@ from inmail.domain.cycles import require_utc
 from inmail.domain.errors import (
     CannotCancelSentInmail,
     Conflict,
+    DomainError,
     Forbidden,
     NotAConnection,
     NotFound,
@@ -53,9 +54,16 @@ from inmail.domain.sequences import sent_text as scheduled_sent_text
 from inmail.domain.templates import Source, Variant, source_of
 from inmail.observe.metrics import record_send
 from inmail.services.context import Deps, current_account
-from inmail.services.credits import SpendResult, credit_back, decode_spend, spend_credits
-from inmail.services.idempotency import Keyed, first_answer_or, keyed_write
+from inmail.services.credits import (
+    SpendResult,
+    credit_back,
+    decode_spend,
+    encode_spend,
+    spend_credits,
+)
+from inmail.services.idempotency import Keyed, check_key, first_answer_or, keyed_write, replay
 from inmail.services.reach import gather_reach, reach_between, recipient_as_of
+from inmail.services.reputation import check_may_send
 from inmail.services.seats import sending_account
 from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
@@ -64,8 +72,16 @@ from inmail.store import network as network_store
 from inmail.store import outbox
 from inmail.store import sequences as schedule_store
 from inmail.store import spends as spend_store
-from inmail.store.fast_spend import Guard
-from inmail.store.messaging import MessageRecord, ThreadRecord, message_row, notification_row
+from inmail.store.fast_spend import Abandon, Decided, FastSpendRequest, Guard, Replay
+from inmail.store.idempotency import StoredResponse
+from inmail.store.messaging import (
+    MessageRecord,
+    ThreadRecord,
+    message_row,
+    notification_event,
+    notification_row,
+)
+from inmail.store.send_facts import SendFacts, send_facts
 from inmail.store.sequences import ScheduledRecord
 from inmail.store.tables import messages, notifications, scheduled_followups, threads
 
@@ -121,10 +137,100 @@ def send_inmail(
     if follow_up is not None:  # only then: the fingerprints of plain sends stay as they were
         request["follow_up"] = asdict(follow_up)
     write = message_write(deps, sender_id, idempotency_key, request)
+    if follow_up is None and source.template_id is None and sender_id != to:
+        sent = _send_at_once(deps, sender_id, (to, source), now, write, agreed)
+        if sent is not None:
+            return sent
     letter = (to, source)
     return first_answer_or(
         deps, write, lambda: _send_inmail(deps, sender_id, letter, now, write, agreed, follow_up)
     )
+
+
+def _send_at_once(
+    deps: Deps,
+    sender_id: str,
+    letter: tuple[str, Source],
+    now: datetime,
+    write: Keyed[Sent],
+    agreed: Agreed,
+) -> Sent | None:
+    """The common send in one write transaction (store.fast_spend): the key's stored answer,
+    the sender's lock and plan, the recipient's facts (store.send_facts), the charge and the
+    rows, decided under the lock. None: a case for the general path (:func:`_send_inmail`):
+    a refusal (it words it), a renewal due on either side, an overage, an Open Profile, a
+    plan without InMail, a race lost to the one-awaiting index; nothing was written then.
+
+    Where more goes (docs/rules.md, "A send in one transaction"): a read that guards the
+    send is one more expression in the facts, checked in ``decide``; who pays is the
+    request's ``member_id`` (the account locked and charged), the sender stays in the facts.
+    """
+    to, source = letter
+    assert source.subject is not None
+    assert source.body is not None
+    try:  # the general path raises these, after the key's lookup (services.idempotency)
+        check_text(source.subject, source.body)
+        if write.key is not None:
+            check_key(write.key)
+    except DomainError:
+        return None
+    text = Written(source.subject, source.body)
+    spend_id = new_id("sp")
+    message_id = new_id("msg")
+    decided: list[tuple[MessageRecord, Route]] = []
+
+    def decide(plan: Plan, cost: int, values: tuple[Any, ...]) -> Decided:
+        facts = SendFacts.of(values)
+        if facts.recipient_plan is None or facts.recipient_due or facts.awaiting:
+            raise Abandon
+        if facts.suspended:
+            raise Abandon  # the general path refuses it with SendingSuspended
+        recipient_plan = deps.plans.cached(*facts.recipient_plan)
+        if recipient_plan is None:
+            raise Abandon
+        try:
+            route = new_inmail_route(facts.reach(plan, recipient_plan))
+            check_agreed_cost(route, agreed)
+        except DomainError:
+            raise Abandon from None
+        if route.cost != cost or cost <= 0:
+            raise Abandon  # free (an Open Profile): no spend; the general path sends it
+        thread_id = new_id("th")
+        message = _inmail_message(
+            thread_id, sender_id, "inmail", text.subject, text.body, route, plan, now, message_id
+        )
+        rows = _new_thread_rows(message, to, text, now)
+        decided.append((message, route))
+        told = tuple(notification_event(v) for t, v in rows if t is notifications)
+        return Decided(rows, (*told, _sent_event(message, to, route.cost)))
+
+    def encode(balance_after: int) -> str:
+        message, route = decided[-1]
+        assert message.spend_reference is not None
+        spent = SpendResult(spend_id, message.spend_reference, route.cost, balance_after, None)
+        return encode_spend(spent)
+
+    key = None if write.key is None else (write.scope, write.key, write.digest)
+    order = FastSpendRequest(
+        sender_id,
+        None,  # the sender's plan's cost, read under the lock
+        f"inmail:{message_id}",
+        spend_id,
+        now,
+        key,
+        facts=send_facts(sender_id, to, now),
+        decide=decide,
+    )
+    outcome = deps.db.fast_spend.spend(order, deps.plans.cached, encode)
+    if isinstance(outcome, Replay):
+        return replay(
+            StoredResponse(outcome.fingerprint, outcome.response), write.digest, write.decode
+        )
+    if outcome is None:
+        return None
+    message, route = decided[-1]
+    record_send(route.channel.value, route.cost)
+    return _sent(message, route.cost, None, outcome)
 
 
 def _send_inmail(
@@ -200,6 +306,7 @@ def deliver_inmail(
     (InsufficientCredits, OverageLimitReached, CostChanged, Conflict) and
     InmailAlreadyAwaitingResponse when a concurrent send to ``to`` came first.
     """
+    check_may_send(deps, sender_id, now)  # a suspended sender is refused before any charge
     thread = ThreadRecord(
         new_id("th"),
         "inmail",
@@ -216,12 +323,7 @@ def deliver_inmail(
     message = _inmail_message(
         thread.id, sender_id, "inmail", text.subject, text.body, route, plan, now
     )
-    message = replace(message, template_id=text.template_id, variant=text.variant)
-    rows: tuple[Any, ...] = (
-        (threads, message_store.thread_row(thread)),
-        (messages, message_row(message)),
-        (notifications, _new_inmail_notice(to, sender_id, text.subject, thread.id, now)),
-    )
+    rows = _new_thread_rows(message, to, text, now)
     if schedule is not None:
         rows += ((scheduled_followups, schedule(thread.id, sender_id)),)
     try:
@@ -230,6 +332,32 @@ def deliver_inmail(
         )
     except IntegrityError:
         raise _lost_the_race(deps, sender_id, to, plan) from None
+
+
+def _new_thread_rows(
+    message: MessageRecord, to: str, text: Written, now: datetime
+) -> tuple[tuple[Table, dict[str, Any]], ...]:
+    """A new InMail's thread, its first ``message`` and the recipient's notice, as rows."""
+    thread = ThreadRecord(
+        message.thread_id,
+        "inmail",
+        message.sender_id,
+        to,
+        ThreadStatus.AWAITING_RESPONSE.value,
+        now,
+        now,
+        now,
+        0,
+        None,
+        None,
+    )
+    message = replace(message, template_id=text.template_id, variant=text.variant)
+    notice = _new_inmail_notice(to, message.sender_id, text.subject, thread.id, now)
+    return (
+        (threads, message_store.thread_row(thread)),
+        (messages, message_row(message)),
+        (notifications, notice),
+    )
 
 
 def _lost_the_race(deps: Deps, sender_id: str, to: str, plan: Plan) -> Conflict:
@@ -307,8 +435,9 @@ def _inmail_message(
     route: Route,
     plan: Plan,
     now: datetime,
+    message_id: str | None = None,
 ) -> MessageRecord:
-    message_id = new_id("msg")
+    message_id = message_id or new_id("msg")
     return MessageRecord(
         id=message_id,
         thread_id=thread_id,
@@ -337,16 +466,7 @@ def _charge(
     then_execute: Callable[[Sent], tuple[Guard, ...]] | None = None,
 ) -> Sent:
     assert message.spend_reference is not None
-    sent_event = inmail_sent(
-        sender_id,
-        now,
-        message_id=message.id,
-        thread_id=message.thread_id,
-        recipient_id=to,
-        kind=message.kind,
-        cost=route.cost,
-        spend_reference=message.spend_reference,
-    )
+    sent_event = _sent_event(message, to, route.cost)
 
     def after(spent: SpendResult) -> tuple[Guard, ...]:
         assert then_execute is not None
@@ -372,6 +492,21 @@ def _charge(
     else:  # committed just now (a replay was counted when it was first sent)
         record_send(route.channel.value, spent.cost)
     return _sent(message, spent.cost, spent.overage_charge, spent.balance_after)
+
+
+def _sent_event(message: MessageRecord, to: str, cost: int) -> Event:
+    """The ``inmail.sent`` event of a charged InMail ``message`` to ``to``."""
+    assert message.spend_reference is not None
+    return inmail_sent(
+        message.sender_id,
+        message.created_at,
+        message_id=message.id,
+        thread_id=message.thread_id,
+        recipient_id=to,
+        kind=message.kind,
+        cost=cost,
+        spend_reference=message.spend_reference,
+    )
 
 
 def _sent(
@@ -473,6 +608,7 @@ def _follow_up(
 ) -> Sent:
     """A charged follow-up InMail; ``scheduled``: the id of the schedule it sends."""
     sender = thread.initiator_id
+    check_may_send(deps, sender, now)  # a follow-up is a new InMail: a ban refuses it
     account = sending_account(deps, sender, now)  # the terms of the cycle it is sent in
     reach = reach_between(deps, account, thread.recipient_id, now, with_routes=False)
     assert thread.last_inmail_at is not None

@@ -24,7 +24,6 @@ from inmail.services.reach import (
     introduction_route,
     mention_route,
 )
-from inmail.store import messaging as message_store
 from inmail.store import reach as reach_store
 from inmail.store.accounts import Account
 from inmail.store.reach import Facts, Recipient
@@ -46,14 +45,14 @@ def recipients(conn: Connection, ids: Sequence[str]) -> dict[str, Recipient]:
 def reaches(
     deps: Deps, conn: Connection, sender: Account, found: Mapping[str, Recipient]
 ) -> dict[str, Reached]:
-    """The :class:`Reached` for each of ``found`` (from :func:`recipients`), in one query.
+    """The :class:`Reached` for each of ``found`` (from :func:`recipients`), in one query
+    (``store.reach.facts``, the awaiting InMails too).
 
     As :func:`reach.gather_reach` with its routes: the recipients' plans are
     the ones read, so callers catch up those with a renewal due first (their
     Open Profile needs the plan they are on now). The sender is not among them.
     """
     known = reach_store.facts(conn, sender.member_id, list(found))
-    awaiting = message_store.awaiting_inmails(conn, sender.member_id, list(found))
     plan_of = deps.plans.lookup(conn)
     reached: dict[str, Reached] = {}
     for member_id, recipient in found.items():
@@ -75,7 +74,7 @@ def reaches(
             open_conversation=not blocked and member_id in known.conversing,
             group_peer=bool(in_groups) and recipient.group_messages_open,
             free_routes=() if blocked else _free_routes(recipient, known, member_id, degree),
-            awaiting=awaiting.get(member_id) if asks_inmail else None,
+            awaiting=known.awaiting.get(member_id) if asks_inmail else None,
         )
         reached[member_id] = Reached(degree, reach)
     return reached

@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from inmail.domain.cycles import require_utc
 from inmail.domain.errors import UnknownMember, ValidationError
 from inmail.domain.messaging import Reach, ThreadStatus
@@ -29,7 +27,6 @@ from inmail.domain.targeting import (
     Ranked,
     RankKey,
     Received,
-    TargetingRules,
     active_since,
     check_candidates,
     history_since,
@@ -42,7 +39,7 @@ from inmail.services.members import search_members
 from inmail.store import targeting as facts_store
 from inmail.store.accounts import Account
 from inmail.store.members import MemberRecord, MessagingSettings
-from inmail.store.targeting import ThreadBetween
+from inmail.store.targeting import Facts, ThreadBetween
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +132,19 @@ def _gather(deps: Deps, sender: Account, ids: list[str] | None, now: datetime) -
         due = [i for i in ids if is_due(members[i].plan_due_at, now)]
         if due or not ids:
             return _Gathered(found[me].member, members, [], due)
-        facts = _read_facts(conn, me, ids, deps.targeting, now)
-    settings = {i: found[i].settings for i in ids}
-    candidates = [_candidate(members[i], settings[i], facts, sender) for i in ids]
+        rules = deps.targeting
+        since = {"history": history_since(now, rules), "active": active_since(now, rules)}
+        facts = facts_store.facts(conn, me, ids, **since)
+    between: defaultdict[str, list[ThreadBetween]] = defaultdict(list)
+    for thread in facts.between:
+        between[thread.other].append(thread)
+    received: defaultdict[str, list[Received]] = defaultdict(list)
+    for row in facts.received:
+        received[row.recipient].append(_received(row.sent_at, row.status, row.responded_at))
+    candidates = [
+        _candidate(members[i], found[i].settings, facts, between[i], received[i], sender)
+        for i in ids
+    ]
     return _Gathered(found[me].member, members, candidates, [])
 
 
@@ -159,58 +166,18 @@ def member_ids_by_handle(deps: Deps, handles: Sequence[str]) -> tuple[list[str],
     return [found[h] for h in wanted if h in found], [h for h in wanted if h not in found]
 
 
-@dataclass(slots=True)
-class _Facts:
-    """Every fact about the candidates, by candidate id, as the batched queries found them."""
-
-    connected: set[str]
-    blocked: set[str]  # either way
-    you_blocked: set[str]  # I blocked them
-    mutuals: dict[str, list[str]]  # mutual connection ids, by id
-    names: dict[str, str]  # of the mutual connections named in a reason
-    groups: dict[str, list[str]]  # shared group names
-    between: dict[str, list[ThreadBetween]]
-    received: dict[str, list[Received]]
-    active: dict[str, datetime]
-
-
-def _read_facts(
-    conn: Connection, me: str, ids: list[str], rules: TargetingRules, now: datetime
-) -> _Facts:
-    mutuals: dict[str, list[str]] = defaultdict(list)
-    for candidate, via in facts_store.mutual_pairs(conn, me, ids):
-        mutuals[candidate].append(via)
-    named = sorted({v for vias in mutuals.values() for v in vias[:NAMES_SHOWN]})
-    groups: dict[str, list[str]] = defaultdict(list)
-    for candidate, group in facts_store.shared_groups(conn, me, ids):
-        groups[candidate].append(group)
-    between: dict[str, list[ThreadBetween]] = defaultdict(list)
-    for thread in facts_store.threads_between(conn, me, ids):
-        between[thread.other].append(thread)
-    received: dict[str, list[Received]] = defaultdict(list)
-    since = history_since(now, rules)
-    for row in facts_store.inmails_received(conn, ids, since=since):
-        received[row.recipient].append(_received(row.sent_at, row.status, row.responded_at))
-    blocked, you_blocked = facts_store.blocks_with(conn, me, ids)
-    return _Facts(
-        connected=facts_store.connected_to(conn, me, ids),
-        blocked=blocked,
-        you_blocked=you_blocked,
-        mutuals=mutuals,
-        names=facts_store.names(conn, named) if named else {},
-        groups=groups,
-        between=between,
-        received=received,
-        active=facts_store.last_active(conn, ids, since=active_since(now, rules)),
-    )
-
-
 def _candidate(
-    member: MemberRecord, setting: MessagingSettings, facts: _Facts, sender: Account
+    member: MemberRecord,
+    setting: MessagingSettings,
+    facts: Facts,
+    between: list[ThreadBetween],
+    received: list[Received],
+    sender: Account,
 ) -> Candidate:
-    """One candidate's facts; their reach built as the cost preview builds it (reach.py):
-    ``member`` comes with the plan they are on now (Open Profile counts on a paid plan)."""
-    mine, mutuals = facts.between[member.id], facts.mutuals
+    """One candidate's facts (``between``: the threads between us; ``received``: the InMails
+    they received); their reach built as the cost preview builds it (reach.py): ``member``
+    comes with the plan they are on now (Open Profile counts on a paid plan)."""
+    mine, mutuals = between, facts.mutuals
     reach = Reach(
         sender_plan=sender.subscription.plan,
         connected=member.id in facts.connected,
@@ -221,15 +188,14 @@ def _candidate(
         open_conversation=any(t.status in _OPEN for t in mine),
         group_peer=bool(facts.groups[member.id]) and setting.group_messages_open,
     )
-    shown = mutuals[member.id][:NAMES_SHOWN]
     return Candidate(
         member_id=member.id,
         profile=Profile(member.company, member.school, member.interests),
         reach=reach,
         mutual_count=len(mutuals[member.id]),
-        mutual_names=tuple(facts.names[v] for v in shown if v in facts.names),
+        mutual_names=tuple(name for _, name in mutuals[member.id][:NAMES_SHOWN]),
         shared_groups=tuple(facts.groups[member.id]),
-        received=tuple(facts.received[member.id]),
+        received=tuple(received),
         last_active_at=facts.active.get(member.id),
         replied_to_you=any(t.status == ThreadStatus.ANSWERED for t in _sent(mine)),
         declined_you_at=_declined_at(mine),

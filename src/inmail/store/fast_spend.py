@@ -6,8 +6,11 @@ building costs several times what the database work does, so the common case
 pooled DBAPI connection directly:
 
 1. ``UPDATE accounts SET balance = balance - cost WHERE ... balance >= cost AND
-   nothing is due RETURNING ...`` is the lock and the check at once;
-2. read the account's live lots; the domain picks which lots pay;
+   nothing is due RETURNING ...`` is the lock and the check at once; the same statement
+   returns the idempotency key's stored answer, the account's live lots and any facts
+   the caller asks for (:class:`Facts`: a send's recipient), so what the spend decides
+   is read under the lock, in the write transaction, in one round trip;
+2. the domain picks which lots pay (and the caller's ``decide`` the rows written with it);
 3. take from those lots (conditionally), record the spend, write the ledger and
    the events of the ledger lines and of the rows written with the spend (the outbox:
    on PostgreSQL in the same statement, on SQLite one multi-row INSERT more).
@@ -19,9 +22,11 @@ caller then takes the general path, which knows every rule and error.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,18 +45,6 @@ from inmail.domain.plans import Plan
 from inmail.store.writers import WriterQueue
 
 _SQL = {
-    "lock_and_take": (
-        "UPDATE accounts SET balance = balance - %s WHERE member_id = %s AND balance >= %s "
-        "AND (next_due_at IS NULL OR next_due_at > %s) "
-        # A team seat's send pays from the team's pool: the general path (services/seats.py).
-        "AND NOT EXISTS (SELECT 1 FROM team_seats WHERE team_seats.member_id = %s) "
-        "RETURNING balance, plan_code, plan_version"
-    ),
-    "find_key": "SELECT fingerprint, response FROM idempotency_keys WHERE scope = %s AND key = %s",
-    "live_lots": (
-        "SELECT id, source, granted, remaining, created_at, expires_at FROM lots "
-        "WHERE member_id = %s AND remaining > 0"
-    ),
     "take_from_lot": "UPDATE lots SET remaining = remaining - %s WHERE id = %s AND remaining >= %s",
     "insert_spend": (
         "INSERT INTO spends (id, member_id, reference, cost, at, refunded_at) "
@@ -69,14 +62,44 @@ _SQL = {
 }
 
 
-# PostgreSQL: fewer round trips. Locking the account and reading its lots is one statement,
-# and a spend from a single lot (nearly all of them) writes lot, spend and ledger in another.
-_PG_LOCK_AND_LOTS = (
-    "WITH account AS (" + _SQL["lock_and_take"] + ") "
-    "SELECT account.balance, account.plan_code, account.plan_version, "
-    "lots.id, lots.source, lots.granted, lots.remaining, lots.created_at, lots.expires_at "
-    "FROM account LEFT JOIN lots ON lots.member_id = %s AND lots.remaining > 0"
+# The lock and every read the spend decides on, in one statement (named parameters).
+# ``{cost}`` is a bound cost, or the plan's own InMail cost (a send, whose cost the sender's
+# plan decides: it is read under the lock, never before it). ``{facts}``: the caller's.
+_COST_BOUND = "%(cost)s"
+_COST_OF_PLAN = (
+    "(SELECT plans.inmail_cost FROM plans WHERE plans.code = accounts.plan_code "
+    "AND plans.version = accounts.plan_version)"
 )
+_TAKE = (
+    "UPDATE accounts SET balance = balance - {cost} WHERE member_id = %(member)s "
+    "AND balance >= {cost} AND (next_due_at IS NULL OR next_due_at > %(now)s) "
+    # A team seat's send pays from the team's pool: the general path (services/seats.py).
+    "AND NOT EXISTS (SELECT 1 FROM team_seats WHERE team_seats.member_id = %(member)s) "
+    "RETURNING balance, plan_code, plan_version, {cost} AS taken"
+)
+_KEY_FINGERPRINT = (
+    "(SELECT fingerprint FROM idempotency_keys WHERE scope = %(scope)s AND key = %(key)s)"
+)
+_KEY_RESPONSE = "(SELECT response FROM idempotency_keys WHERE scope = %(scope)s AND key = %(key)s)"
+# SQLite: one UPDATE whose RETURNING carries the key, the lots (as JSON) and the facts.
+_SQLITE_LOCK = (
+    _TAKE + ", " + _KEY_FINGERPRINT + ", " + _KEY_RESPONSE + ", "
+    "(SELECT json_group_array(json_array(id, source, granted, remaining, created_at, "
+    "expires_at)) FROM lots WHERE member_id = %(member)s AND remaining > 0){facts}"
+)
+# PostgreSQL: the UPDATE in a CTE, one row per live lot with the key and facts beside it.
+_PG_LOCK = (
+    "WITH account AS (" + _TAKE + ") "
+    "SELECT account.balance, account.plan_code, account.plan_version, account.taken, "
+    + _KEY_FINGERPRINT
+    + ", "
+    + _KEY_RESPONSE
+    + ", "
+    "lots.id, lots.source, lots.granted, lots.remaining, lots.created_at, lots.expires_at"
+    "{facts} FROM account LEFT JOIN lots ON lots.member_id = %(member)s AND lots.remaining > 0"
+)
+_PG_LOT_COLUMNS = slice(6, 12)
+_NAMED = re.compile(r"%\((\w+)\)s")
 _PG_SPEND_ONE_LOT = (
     "WITH taken AS ("
     "UPDATE lots SET remaining = remaining - %(n)s WHERE id = %(lot)s AND remaining >= %(n)s "
@@ -94,6 +117,10 @@ _PG_SPEND_ONE_LOT = (
     "THEN replace(e.payload, %(placeholder)s, %(with_id)s || entry.id) ELSE e.payload END "
     "FROM entry, (VALUES {rows}) AS e(n, id, type, member_id, at, payload) "
     "ORDER BY e.n RETURNING seq"
+)
+_PG_KEY_CTE = (
+    "stored_key AS (INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) "
+    "VALUES (%(k_scope)s, %(k_key)s, %(k_print)s, %(k_answer)s, %(k_at)s))"
 )
 _PG_EVENT_ROW = (
     "({n}, %(id{n})s, %(type{n})s, %(member{n})s, %(at{n})s::timestamptz, %(payload{n})s)"
@@ -123,9 +150,35 @@ _COMPILED_GUARDS_MAX = 64
 
 
 @dataclass(frozen=True, slots=True)
+class Facts:
+    """Scalar SQL expressions read with the lock, in the same statement (named parameters
+    ``%(name)s`` from ``params``; datetimes are bound as the engine stores them).
+
+    Each expression must return one value: a row's column, ``EXISTS (...)``, a count.
+    """
+
+    expressions: tuple[str, ...]
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What a spend decided under its lock writes with it: rows and their events."""
+
+    also_insert: tuple[tuple[Table, dict[str, Any]], ...]
+    events: tuple[Event, ...]
+
+
+Decide = Callable[[Plan, int, tuple[Any, ...]], Decided]
+"""(the payer's plan, the cost taken, the facts' values) -> the rows; raises Abandon to
+leave the decision to the general path (a refusal, a case this path does not take)."""
+
+
+@dataclass(frozen=True, slots=True)
 class FastSpendRequest:
     member_id: str
-    cost: int
+    cost: int | None
+    """None: the plan's InMail cost, read under the lock (needs ``decide``)."""
     reference: str
     spend_id: str
     now: datetime
@@ -137,6 +190,11 @@ class FastSpendRequest:
     then: Callable[[int], tuple[Guard, ...]] | None = None
     """Conditional UPDATEs built from the balance after, run last: each must change
     exactly one row, or the attempt is abandoned (a bulk send's running total)."""
+    facts: Facts | None = None
+    """Read with the lock, handed to ``decide``."""
+    decide: Decide | None = None
+    """Given the plan, cost and facts, the rows and events to write (instead of
+    ``also_insert`` and ``events``); raises Abandon for the general path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +218,10 @@ class FastSpend:
         # Keyed by the statement itself (held here, so its identity cannot be reused).
         self._guards: dict[Update, SQLCompiler] = {}
         self._outbox_sql: dict[int, str] = {}  # the multi-row INSERT, by its number of rows
-        self._one_lot_sql: dict[int, str] = {}  # PostgreSQL's one-lot spend, by its events
+        # PostgreSQL's one-lot spend, by (events, rows written with it, whether a key).
+        self._one_lot_sql: dict[tuple[int, tuple[tuple[str, tuple[str, ...]], ...], bool], str] = {}
+        # The lock statement by (the plan's cost, a key, the facts).
+        self._lock_sql: dict[tuple[bool, bool, tuple[str, ...]], str] = {}
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -219,20 +280,25 @@ class FastSpend:
         encode: Callable[[int], str],
     ) -> int | Replay:
         now = self._time(req.now)
-        locked = self._lock_and_read_lots(cur, req, now)
+        locked = self._lock_and_read(cur, req, now)
         if locked is None:
             raise Abandon
-        balance_after, plan_code, plan_version, lots = locked
+        balance_after, (plan_code, plan_version), cost, stored, lots, facts = locked
         plan = plan_of(plan_code, plan_version)
-        if plan is None or (req.cost > 0 and not plan.inmail):
+        if plan is None or (cost > 0 and not plan.inmail):
             raise Abandon
+        if stored is not None:
+            return stored
+        if req.decide is not None:
+            decided = req.decide(plan, cost, facts)
+            req = replace(req, cost=cost, also_insert=decided.also_insert, events=decided.events)
+        assert req.cost == cost, "a spend of the plan's cost decides its rows (decide)"
+        book = Book(balance_after + cost, lots)
+        draw(book, EntryKind.SPEND, cost, req.now, req.reference)
+        key_row = None
         if req.key is not None:
-            cur.execute(self._sql["find_key"], req.key[:2])
-            stored = cur.fetchone()
-            if stored is not None:
-                return Replay(stored[0], stored[1])
-        book = Book(balance_after + req.cost, lots)
-        draw(book, EntryKind.SPEND, req.cost, req.now, req.reference)
+            scope, key, fingerprint = req.key
+            key_row = (scope, key, fingerprint, encode(balance_after), now)
         if self._sqlite or len(book.entries) != 1:
             entry_ids = self._write(cur, req, book, now)
             told = [
@@ -240,17 +306,14 @@ class FastSpend:
                 for e, i in zip(book.entries, entry_ids, strict=True)
             ]
             self._append(cur, [*told, *req.events])
-        else:
-            self._write_one_lot(cur, req, book, now)
-        for table, values in req.also_insert:
-            self._insert(cur, table, values)
+            for table, values in req.also_insert:
+                self._insert(cur, table, values)
+            if key_row is not None:
+                cur.execute(self._sql["insert_key"], key_row)
+        else:  # PostgreSQL: the rows and the key go in the spend's own statement
+            self._write_one_lot(cur, req, book, now, key_row)
         for statement in () if req.then is None else req.then(balance_after):
             self._guard(cur, statement)
-        if req.key is not None:
-            scope, key, fingerprint = req.key
-            cur.execute(
-                self._sql["insert_key"], (scope, key, fingerprint, encode(balance_after), now)
-            )
         return balance_after
 
     def _insert(self, cur: Any, table: Table, values: dict[str, Any]) -> None:
@@ -297,27 +360,56 @@ class FastSpend:
             found = self._inserts[cache_key] = (str(compiled), order)
         return found
 
-    def _lock_and_read_lots(
+    def _lock_sql_for(self, req: FastSpendRequest) -> str:
+        """The lock statement for this request's shape, built once per shape."""
+        facts = () if req.facts is None else req.facts.expressions
+        shape = (req.cost is None, req.key is not None, facts)
+        sql = self._lock_sql.get(shape)
+        if sql is None:
+            cost = _COST_OF_PLAN if req.cost is None else _COST_BOUND
+            extra = "".join(", " + f for f in facts)
+            template = _SQLITE_LOCK if self._sqlite else _PG_LOCK
+            if req.key is None:  # nothing to look up: no index probes
+                template = template.replace(_KEY_FINGERPRINT, "NULL").replace(_KEY_RESPONSE, "NULL")
+            sql = template.replace("{cost}", cost).replace("{facts}", extra)
+            if self._sqlite:
+                sql = _NAMED.sub(r":\1", sql)
+            sql = self._lock_sql[shape] = sql
+        return sql
+
+    def _lock_and_read(
         self, cur: Any, req: FastSpendRequest, now: Any
-    ) -> tuple[int, str, int, list[Lot]] | None:
-        """Take the cost off the balance (the lock and the check), then read the live lots."""
-        take = (req.cost, req.member_id, req.cost, now, req.member_id)
-        if self._sqlite:
-            cur.execute(self._sql["lock_and_take"], take)
-            row = cur.fetchone()
-            if row is None:
-                return None
-            cur.execute(self._sql["live_lots"], (req.member_id,))
-            return int(row[0]), row[1], row[2], self._lots(cur.fetchall())
-        # One statement; its lots read uses the statement's snapshot, which can predate a
-        # concurrent spend we waited for: the conditional lot update then abandons safely.
-        cur.execute(_PG_LOCK_AND_LOTS, (*take, req.member_id))
+    ) -> tuple[int, tuple[str, int], int, Replay | None, list[Lot], tuple[Any, ...]] | None:
+        """Take the cost off the balance (the lock and the check) and, in the same statement,
+        read the key's stored answer, the live lots and the facts; None: no row was taken.
+
+        On PostgreSQL the reads use the statement's snapshot, which can predate a concurrent
+        spend we waited for: the conditional lot update then abandons safely, and a key or a
+        thread committed meanwhile fails its unique index (the general path answers)."""
+        scope, key = ("", "") if req.key is None else req.key[:2]
+        params: dict[str, Any] = {
+            "member": req.member_id,
+            "now": now,
+            "cost": req.cost,
+            "scope": scope,
+            "key": key,
+        }
+        if req.facts is not None:
+            params |= {k: self._bind(v) for k, v in req.facts.params.items()}
+        cur.execute(self._lock_sql_for(req), params)
         rows = cur.fetchall()
         if not rows:
             return None
         first = rows[0]
-        lots = [r[3:] for r in rows if r[3] is not None]
-        return int(first[0]), first[1], first[2], self._lots(lots)
+        balance, plan_code, plan_version, taken, fingerprint, response = first[:6]
+        stored = None if fingerprint is None else Replay(fingerprint, response)
+        if self._sqlite:
+            lots, facts = json.loads(first[6]), tuple(first[7:])
+        else:
+            lots = [r[_PG_LOT_COLUMNS] for r in rows if r[6] is not None]
+            facts = tuple(first[12:])
+        taken = 0 if taken is None else int(taken)  # NULL: a plan version that is missing
+        return int(balance), (plan_code, plan_version), taken, stored, self._lots(lots), facts
 
     def _append(self, cur: Any, events: list[Event]) -> None:
         """Write ``events`` to the outbox in one statement (the column ``tx`` fills itself)."""
@@ -334,13 +426,30 @@ class FastSpend:
         ]
         cur.execute(sql, values)
 
-    def _write_one_lot(self, cur: Any, req: FastSpendRequest, book: Book, now: Any) -> None:
+    def _write_one_lot(
+        self, cur: Any, req: FastSpendRequest, book: Book, now: Any, key_row: tuple[Any, ...] | None
+    ) -> None:
+        """PostgreSQL, a spend from one lot: the lot, the spend, its ledger line, the events,
+        the rows written with it and the key's answer, in one statement (one round trip)."""
         (entry,) = book.entries
         events = [ledger_entry_created(req.member_id, entry, 0), *req.events]
-        sql = self._one_lot_sql.get(len(events))
+        shapes = tuple((table, tuple(sorted(values))) for table, values in req.also_insert)
+        shape = (len(events), tuple((t.name, keys) for t, keys in shapes), key_row is not None)
+        sql = self._one_lot_sql.get(shape)
         if sql is None:
             rows = ", ".join(_PG_EVENT_ROW.format(n=n) for n in range(len(events)))
-            sql = self._one_lot_sql[len(events)] = _PG_SPEND_ONE_LOT.replace("{rows}", rows)
+            ctes = [self._row_cte(i, table, keys) for i, (table, keys) in enumerate(shapes)]
+            if key_row is not None:
+                ctes.append(_PG_KEY_CTE)
+            head = "WITH " + "".join(cte + ", " for cte in ctes)
+            sql = _PG_SPEND_ONE_LOT.replace("{rows}", rows).replace("WITH ", head, 1)
+            self._one_lot_sql[shape] = sql
+        also: dict[str, Any] = {}
+        for i, (_, values) in enumerate(req.also_insert):
+            also |= {f"r{i}_{k}": v for k, v in values.items()}
+        if key_row is not None:
+            names = ("k_scope", "k_key", "k_print", "k_answer", "k_at")
+            also |= dict(zip(names, key_row, strict=True))
         told: dict[str, Any] = {}
         for n, e in enumerate(events):
             told |= {
@@ -364,10 +473,17 @@ class FastSpend:
                 "placeholder": ENTRY_ID_PLACEHOLDER,
                 "with_id": ENTRY_ID_PLACEHOLDER.removesuffix("0"),
                 **told,
+                **also,
             },
         )
         if cur.fetchone() is None:
             raise Abandon
+
+    def _row_cte(self, i: int, table: Table, keys: tuple[str, ...]) -> str:
+        """Row ``i`` written with the spend, as a CTE of the one-lot statement (its
+        parameters renamed ``r<i>_<column>``)."""
+        insert, _ = self._insert_sql(table, keys)
+        return f"row{i} AS (" + _NAMED.sub(lambda m: f"%(r{i}_{m.group(1)})s", insert) + ")"
 
     def _lots(self, rows: Any) -> list[Lot]:
         lots = []

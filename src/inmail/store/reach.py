@@ -18,18 +18,24 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     Connection,
+    Integer,
     Select,
     String,
     bindparam,
+    cast,
+    func,
     literal,
     select,
     union,
     union_all,
 )
 
+from inmail.domain.messaging import AwaitingInmail
 from inmail.store.batch import bound_ids, id_list
 from inmail.store.members import MemberRecord, member_record
 from inmail.store.tables import (
+    AWAITING_INMAIL,
+    UTCDateTime,
     accounts,
     blocks,
     connections,
@@ -139,6 +145,8 @@ class Facts:
     contact: defaultdict[str, list[tuple[str, str, str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    # The viewer's InMail to them still awaiting a response (as messaging.awaiting_inmails).
+    awaiting: dict[str, AwaitingInmail] = field(default_factory=dict)
 
 
 OPEN_STATUSES = ("answered", "open")  # as store.messaging.has_open_conversation
@@ -158,7 +166,7 @@ def _handle_of(member_id: Any) -> Any:
 
 @cache
 def _facts(dialect: str) -> Any:
-    """One row per fact: (kind, member, x, y, z), for the engine ``dialect``."""
+    """One row per fact: (kind, member, x, y, z, at, n), for the engine ``dialect``."""
     me, ids = _viewer(), _ids(dialect)
     mine = _neighbours()
     my_groups = select(group_members.c.group_id).where(
@@ -166,7 +174,19 @@ def _facts(dialect: str) -> Any:
     )
     is_open = threads.c.status.in_(OPEN_STATUSES)
     link = connections
-    return union_all(
+    t = threads.c
+    # "w": the viewer's InMail to them still awaiting a response, with what
+    # messaging.awaiting_inmails reads (one round trip fewer on every page of results).
+    awaiting = select(
+        literal("w"),
+        t.recipient_id,
+        t.id,
+        cast(t.followups_sent, String),
+        _none(),
+        func.coalesce(t.last_inmail_at, t.created_at),
+        t.duplicate_rank,
+    ).where(t.initiator_id == me, t.recipient_id.in_(ids), AWAITING_INMAIL)
+    rows = [
         select(literal("c"), link.c.b, _none(), _none(), _none()).where(
             link.c.a == me, link.c.b.in_(ids)
         ),
@@ -208,7 +228,10 @@ def _facts(dialect: str) -> Any:
             contact_info.c.value,
             contact_info.c.visibility,
         ).where(contact_info.c.member_id.in_(ids)),
-    )
+    ]
+    # The last two columns are the awaiting InMail's; typed on the first row, which types all.
+    untimed = [r.add_columns(literal(None, UTCDateTime), literal(None, Integer)) for r in rows]
+    return union_all(*untimed, awaiting)
 
 
 def _unindexed(dialect: str, column: Any) -> Any:
@@ -230,8 +253,13 @@ def facts(conn: Connection, member_id: str, ids: Sequence[str]) -> Facts:
     groups_of: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     dialect = conn.dialect.name
     bound = {"viewer": member_id, "ids": bound_ids(dialect, ids)}
-    for kind, other, x, y, z in conn.execute(_facts(dialect), bound):
-        if kind == "c":
+    ranks: dict[str, int] = {}
+    for kind, other, x, y, z, at, n in conn.execute(_facts(dialect), bound):
+        if kind == "w":  # of a pair's duplicates, the newest (rank 0) is the one
+            if other not in ranks or n < ranks[other]:
+                ranks[other] = n
+                found.awaiting[other] = AwaitingInmail(x, at, int(y))
+        elif kind == "c":
             found.connected.add(other)
         elif kind == "b":
             found.blocked.add(other)

@@ -714,3 +714,57 @@ Index(
     webhook_deliveries.c.status,
     webhook_deliveries.c.seq,
 )
+
+# Sender reputation (SPEC §10, issue 14 §3; domain/reputation.py).
+spam_reports = Table(
+    "spam_reports",
+    metadata,
+    Column("id", String(40), primary_key=True),  # "rpt_…"
+    Column("thread_id", String(40), ForeignKey("threads.id"), nullable=False),
+    Column("reporter_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("sender_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("reason", String(20), nullable=False),  # spam | not_relevant
+    # When the reported InMail (the thread's latest) was sent: a ban counts only reports on
+    # InMails sent after the previous ban began.
+    Column("inmail_sent_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # One report per recipient per thread: a repeat answers the first.
+    UniqueConstraint("thread_id", "reporter_id", name="uq_spam_reports_thread_reporter"),
+)
+Index("ix_spam_reports_sender", spam_reports.c.sender_id, spam_reports.c.created_at)
+
+suspensions = Table(
+    "suspensions",
+    metadata,
+    # seq orders the operator's list (newest first) and its cursor.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),  # "sus_…"
+    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("level", Integer, nullable=False),  # the ladder's step, 1-based
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reports", Integer, nullable=False),  # the reports that brought it
+    Column("lifted_at", UTCDateTime, nullable=True),  # set when an appeal is accepted
+    Column("appeal_status", String(12), nullable=False),  # none | pending | accepted | rejected
+    Column("appeal_text", Text, nullable=True),
+    Column("appealed_at", UTCDateTime, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    sqlite_autoincrement=True,
+)
+Index("ix_suspensions_member", suspensions.c.member_id, suspensions.c.starts_at)
+
+# One row per member the rules ever touched: what a send's guard reads (by primary key).
+sender_standings = Table(
+    "sender_standings",
+    metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("warned_at", UTCDateTime, nullable=True),
+    Column("bulk_off_from", UTCDateTime, nullable=True),
+    Column("bulk_off_until", UTCDateTime, nullable=True),
+    Column("bulk_off_reason", Text, nullable=True),
+    Column("suspended_until", UTCDateTime, nullable=True),
+    Column("suspension_id", String(40), nullable=True),
+    Column("suspension_reason", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -1,16 +1,18 @@
-"""The facts targeting ranks by, read in batch: one query per kind of fact for all candidates.
+"""The facts targeting ranks by, read in batch: every fact about all candidates in one statement.
 
 Every function takes the caller (``me``) and the candidate ids and answers for all of
-them at once, so ranking 200 candidates costs a fixed handful of statements, never a
-round trip per candidate. Each statement is built once per engine (``@cache`` on the
-dialect's name) and run with bound values: the ids as one value (``store.batch``),
-``me`` and ``since``.
+them at once: ranking 200 candidates costs two statements (their profiles, then
+:func:`facts`), never a round trip per candidate nor one per kind of fact (on a busy
+server each round trip waits its turn twice, which is most of a ranking's time). Each
+statement is built once per engine (``@cache`` on the dialect's name) and run with bound
+values: the ids as one value (``store.batch``), ``me`` and the times.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -21,11 +23,9 @@ from sqlalchemy import (
     Row,
     Select,
     String,
-    and_,
     bindparam,
     func,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -57,10 +57,6 @@ class Profiled:
 
 def _me() -> BindParameter[str]:
     return bindparam("me", type_=String)
-
-
-def _since() -> BindParameter[datetime]:
-    return bindparam("since", type_=UTCDateTime)
 
 
 def _ids(dialect: str) -> Select[Any]:
@@ -104,103 +100,6 @@ def _profiled(row: Row[Any]) -> Profiled:
     return Profiled(member, settings)
 
 
-@cache
-def _connected_to(dialect: str) -> Any:
-    ids = _ids(dialect)
-    return union_all(
-        select(connections.c.b).where(connections.c.a == _me(), connections.c.b.in_(ids)),
-        select(connections.c.a).where(connections.c.b == _me(), connections.c.a.in_(ids)),
-    )
-
-
-def connected_to(conn: Connection, me: str, ids: Sequence[str]) -> set[str]:
-    """Those of ``ids`` who are my 1st-degree connections."""
-    return set(_run(conn, _connected_to, ids, me=me).scalars())
-
-
-def mutual_pairs(conn: Connection, me: str, ids: Sequence[str]) -> list[tuple[str, str]]:
-    """(candidate, mutual connection) for every connection a candidate shares with me,
-    ordered by candidate then mutual id. It walks out from my connections (a few dozen
-    index lookups) and keeps the candidates, rather than walking in from each candidate."""
-    return [(row.cand, row.via) for row in _run(conn, _mutual_pairs, ids, me=me)]
-
-
-@cache
-def _mutual_pairs(dialect: str) -> Select[Any]:
-    mine = select(neighbours(_me()).c.id)
-    reached = (
-        union_all(
-            select(connections.c.b.label("cand"), connections.c.a.label("via")).where(
-                connections.c.a.in_(mine)
-            ),
-            select(connections.c.a.label("cand"), connections.c.b.label("via")).where(
-                connections.c.b.in_(mine)
-            ),
-        )
-        .cte("reached")
-        # Walked once, then filtered: SQLite would otherwise look every candidate up
-        # next to every one of my connections (200 x 50 probes instead of 50 walks).
-        .prefix_with("MATERIALIZED")
-    )
-    return (
-        select(reached.c.cand, reached.c.via)
-        .where(reached.c.cand.in_(_ids(dialect)))
-        .order_by(reached.c.cand, reached.c.via)
-    )
-
-
-def names(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    query = select(members.c.id, members.c.name).where(among(conn, members.c.id, ids))
-    return {row.id: row.name for row in conn.execute(query)}
-
-
-def shared_groups(conn: Connection, me: str, ids: Sequence[str]) -> list[tuple[str, str]]:
-    """(candidate, group name) for each group both I and the candidate are members of,
-    by candidate, then group name."""
-    return [(row.member_id, row.name) for row in _run(conn, _shared_groups, ids, me=me)]
-
-
-@cache
-def _shared_groups(dialect: str) -> Select[Any]:
-    mine = select(group_members.c.group_id).where(
-        group_members.c.member_id == _me(), group_members.c.status == "member"
-    )
-    return (
-        select(group_members.c.member_id, groups.c.name)
-        .join(groups, groups.c.id == group_members.c.group_id)
-        .where(
-            group_members.c.member_id.in_(_ids(dialect)),
-            group_members.c.status == "member",
-            group_members.c.group_id.in_(mine),
-        )
-        .order_by(group_members.c.member_id, groups.c.name, groups.c.id)
-    )
-
-
-def blocks_with(conn: Connection, me: str, ids: Sequence[str]) -> tuple[set[str], set[str]]:
-    """(those of ``ids`` blocked either way, those of them I blocked), in one statement."""
-    either: set[str] = set()
-    mine: set[str] = set()
-    for member_id, i_blocked in _run(conn, _blocks_with, ids, me=me):
-        either.add(member_id)
-        if i_blocked:
-            mine.add(member_id)
-    return either, mine
-
-
-@cache
-def _blocks_with(dialect: str) -> Any:
-    ids = _ids(dialect)
-    return union_all(
-        select(blocks.c.blocked_id, literal(True)).where(
-            blocks.c.blocker_id == _me(), blocks.c.blocked_id.in_(ids)
-        ),
-        select(blocks.c.blocker_id, literal(False)).where(
-            blocks.c.blocked_id == _me(), blocks.c.blocker_id.in_(ids)
-        ),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class ThreadBetween:
     """A thread between me and a candidate, as targeting needs it."""
@@ -213,39 +112,6 @@ class ThreadBetween:
     responded_at: datetime | None
 
 
-def threads_between(conn: Connection, me: str, ids: Sequence[str]) -> list[ThreadBetween]:
-    """Every thread between me and any of ``ids``, either of us having started it."""
-    return [
-        ThreadBetween(
-            other=row.recipient_id if row.initiator_id == me else row.initiator_id,
-            mine=row.initiator_id == me,
-            kind=row.kind,
-            status=row.status,
-            created_at=row.created_at,
-            responded_at=row.responded_at,
-        )
-        for row in _run(conn, _threads_between, ids, me=me)
-    ]
-
-
-@cache
-def _threads_between(dialect: str) -> Select[Any]:
-    ids = _ids(dialect)
-    return select(
-        threads.c.initiator_id,
-        threads.c.recipient_id,
-        threads.c.kind,
-        threads.c.status,
-        threads.c.created_at,
-        threads.c.responded_at,
-    ).where(
-        or_(
-            and_(threads.c.initiator_id == _me(), threads.c.recipient_id.in_(ids)),
-            and_(threads.c.recipient_id == _me(), threads.c.initiator_id.in_(ids)),
-        )
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class ReceivedRow:
     recipient: str
@@ -254,49 +120,133 @@ class ReceivedRow:
     responded_at: datetime | None
 
 
-def inmails_received(conn: Connection, ids: Sequence[str], *, since: datetime) -> list[ReceivedRow]:
-    """The InMail threads each of ``ids`` received, from anyone, active at or after ``since``
-    (an index range: a thread's last activity is never before it was sent)."""
-    return [
-        ReceivedRow(row.recipient_id, row.created_at, row.status, row.responded_at)
-        for row in _run(conn, _inmails_received, ids, since=since)
-    ]
+@dataclass(slots=True)
+class Facts:
+    """Every fact targeting ranks by, between me and the candidates, keyed by candidate id."""
+
+    connected: set[str] = field(default_factory=set)  # my 1st-degree connections
+    blocked: set[str] = field(default_factory=set)  # either way
+    you_blocked: set[str] = field(default_factory=set)  # I blocked them (in blocked too)
+    # (mutual connection id, their name) for every connection a candidate shares with me, by id
+    mutuals: defaultdict[str, list[tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    # The names of the groups both I and the candidate are members of, by name (then id)
+    groups: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    between: list[ThreadBetween] = field(default_factory=list)  # every thread between us
+    received: list[ReceivedRow] = field(default_factory=list)  # InMails they received
+    active: dict[str, datetime] = field(default_factory=dict)  # their latest activity
+
+
+def facts(
+    conn: Connection, me: str, ids: Sequence[str], *, history: datetime, active: datetime
+) -> Facts:
+    """Every fact about ``ids`` that targeting ranks by, in one statement (one round trip):
+
+    my connections among them, blocks either way, the connections each shares with me (with
+    their names), the groups each shares with me, the threads between me and each, the
+    InMail threads each received from anyone active at or after ``history`` (an index
+    range: a thread's last activity is never before it was sent), and each one's latest
+    message sent or post written at or after ``active``.
+    """
+    found = Facts()
+    if not ids:
+        return found
+    groups_of: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    rows = _run(conn, _facts, ids, me=me, history=history, active=active)
+    for kind, who, s1, s2, t1, t2 in rows:
+        if kind == "c":
+            found.connected.add(who)
+        elif kind == "m":
+            found.mutuals[who].append((s1, s2))
+        elif kind == "g":
+            groups_of[who].append((s1, s2))
+        elif kind == "r":
+            found.received.append(ReceivedRow(who, t1, s2, t2))
+        elif kind in ("i", "o"):  # a thread I started (i), or they did (o)
+            found.between.append(ThreadBetween(who, kind == "i", s1, s2, t1, t2))
+        elif kind == "a":
+            if who not in found.active or t1 > found.active[who]:
+                found.active[who] = t1
+        else:  # "y": I blocked them; "b": they blocked me
+            found.blocked.add(who)
+            if kind == "y":
+                found.you_blocked.add(who)
+    for shared in found.mutuals.values():
+        shared.sort()
+    for who, named in groups_of.items():
+        found.groups[who] = [name for name, _ in sorted(named)]
+    return found
+
+
+def _fact(kind: str, who: Any, *texts: Any, at: Any = None, then: Any = None) -> Any:
+    """The columns of one fact row: (kind, candidate, 2 texts, 2 times), the unused NULL."""
+    text = [*texts, *(literal(None, String) for _ in range(2 - len(texts)))]
+    times = [t if t is not None else literal(None, UTCDateTime) for t in (at, then)]
+    return (literal(kind, String), who, *text, *times)
 
 
 @cache
-def _inmails_received(dialect: str) -> Select[Any]:
-    return select(
-        threads.c.recipient_id, threads.c.created_at, threads.c.status, threads.c.responded_at
-    ).where(
-        threads.c.recipient_id.in_(_ids(dialect)),
-        threads.c.last_message_at >= _since(),
-        threads.c.kind == "inmail",
+def _facts(dialect: str) -> Any:
+    """One row per fact (see :func:`facts`): ``(kind, candidate, s1, s2, t1, t2)``."""
+    ids, me = _ids(dialect), _me()
+    mine = select(neighbours(me).c.id)
+    reached = (
+        union_all(
+            select(connections.c.b.label("cand"), connections.c.a.label("via")).where(
+                connections.c.a.in_(mine)
+            ),
+            select(connections.c.a.label("cand"), connections.c.b.label("via")).where(
+                connections.c.b.in_(mine)
+            ),
+        )
+        .cte("reached")
+        # It walks out from my connections (a few dozen index lookups) and keeps the
+        # candidates, walked once, then filtered: SQLite would otherwise look every
+        # candidate up next to every one of my connections (200 x 50 probes, not 50 walks).
+        .prefix_with("MATERIALIZED")
     )
-
-
-def last_active(conn: Connection, ids: Sequence[str], *, since: datetime) -> dict[str, datetime]:
-    """Each member's latest message sent, post or comment written at or after ``since``."""
-    latest: dict[str, datetime] = {}
-    for row in _run(conn, _last_active, ids, since=since):
-        if row.id not in latest or row.at > latest[row.id]:
-            latest[row.id] = row.at
-    return latest
-
-
-@cache
-def _last_active(dialect: str) -> Any:
-    ids = _ids(dialect)
-    sent = (
-        select(messages.c.sender_id.label("id"), func.max(messages.c.created_at).label("at"))
-        .where(messages.c.sender_id.in_(ids), messages.c.created_at >= _since())
-        .group_by(messages.c.sender_id)
+    name_of = select(members.c.name).where(members.c.id == reached.c.via).scalar_subquery()
+    my_groups = select(group_members.c.group_id).where(
+        group_members.c.member_id == me, group_members.c.status == "member"
     )
-    written = (
-        select(posts.c.author_id.label("id"), func.max(posts.c.created_at).label("at"))
-        .where(posts.c.author_id.in_(ids), posts.c.created_at >= _since())
-        .group_by(posts.c.author_id)
+    t = threads.c
+    thread = (t.kind, t.status)
+    history = bindparam("history", type_=UTCDateTime)
+    active = bindparam("active", type_=UTCDateTime)
+    return union_all(
+        select(*_fact("c", connections.c.b)).where(connections.c.a == me, connections.c.b.in_(ids)),
+        select(*_fact("c", connections.c.a)).where(connections.c.b == me, connections.c.a.in_(ids)),
+        select(*_fact("m", reached.c.cand, reached.c.via, name_of)).where(reached.c.cand.in_(ids)),
+        select(*_fact("g", group_members.c.member_id, groups.c.name, groups.c.id))
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(
+            group_members.c.member_id.in_(ids),
+            group_members.c.status == "member",
+            group_members.c.group_id.in_(my_groups),
+        ),
+        select(*_fact("i", t.recipient_id, *thread, at=t.created_at, then=t.responded_at)).where(
+            t.initiator_id == me, t.recipient_id.in_(ids)
+        ),
+        select(*_fact("o", t.initiator_id, *thread, at=t.created_at, then=t.responded_at)).where(
+            t.recipient_id == me, t.initiator_id.in_(ids)
+        ),
+        select(
+            *_fact("r", t.recipient_id, t.kind, t.status, at=t.created_at, then=t.responded_at)
+        ).where(t.recipient_id.in_(ids), t.last_message_at >= history, t.kind == "inmail"),
+        select(*_fact("y", blocks.c.blocked_id)).where(
+            blocks.c.blocker_id == me, blocks.c.blocked_id.in_(ids)
+        ),
+        select(*_fact("b", blocks.c.blocker_id)).where(
+            blocks.c.blocked_id == me, blocks.c.blocker_id.in_(ids)
+        ),
+        select(*_fact("a", messages.c.sender_id, at=func.max(messages.c.created_at)))
+        .where(messages.c.sender_id.in_(ids), messages.c.created_at >= active)
+        .group_by(messages.c.sender_id),
+        select(*_fact("a", posts.c.author_id, at=func.max(posts.c.created_at)))
+        .where(posts.c.author_id.in_(ids), posts.c.created_at >= active)
+        .group_by(posts.c.author_id),
     )
-    return union_all(sent, written)
 
 
 def second_degree(conn: Connection, me: str, *, limit: int) -> list[str]:

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from inmail.bootstrap import Runtime
 from inmail.domain.errors import DomainError
-from inmail.services import settings
+from inmail.services import reputation, settings
 from inmail.services.context import Deps
 from inmail.services.inbox import unread_notice_count
 from inmail.services.members import get_member, members_by_id
@@ -55,6 +55,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "unread": unread_counts(rt.deps, me.id) if me else {},
         # Every date on the page is shown in it (web.dates); None: UTC.
         "time_zone": settings.time_zone_of(rt.deps, member_id=me.id) if me else None,
+        # The sender's standing banner (warned, bulk sending off, suspended): one row by key.
+        "standing": reputation.banner(rt.deps, member_id=me.id, now=rt.clock.now()) if me else None,
         "operator": request.session.get("operator") is True,
         "csrf": csrf_token(request),
         "flashes": take_flashes(request),

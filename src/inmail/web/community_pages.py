@@ -305,6 +305,8 @@ _LINKS = {
     "lot": "/credits",
     "renewal": "/credits",
     "charge": "/credits",
+    "standing": "/standing",  # the response-rate floor's notices (services.reputation)
+    "suspension": "/standing",  # a send ban and its appeal's outcome
 }
 
 

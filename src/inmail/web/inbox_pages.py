@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from inmail.api.pagination import decode_thread_cursor, encode_thread_cursor
 from inmail.domain.errors import DomainError
 from inmail.domain.inbox import BOX_LABELS, DECLINE_LABELS, Box, box_of
-from inmail.services import inbox, members, threads
+from inmail.services import inbox, members, reputation, threads
 from inmail.store.messaging import ThreadRecord
 from inmail.web.common import back, not_found, page, runtime_of
 from inmail.web.community_pages import notification_link
@@ -59,7 +59,8 @@ def inbox_page(
 
 def thread_extras(request: Request, member_id: str, thread: ThreadRecord) -> dict[str, Any]:
     """What the thread page shows beside the messages: ``card`` (the sender, for an
-    InMail's recipient), ``chance`` (the sender's next follow-up), ``archived``."""
+    InMail's recipient), ``chance`` (the sender's next follow-up), ``archived``, and for
+    an InMail's recipient ``reportable`` and their ``report`` (None: not reported)."""
     rt = runtime_of(request)
     now = rt.clock.now()
     threads.read_thread(rt.deps, member_id=member_id, thread_id=thread.id, now=now)
@@ -72,7 +73,11 @@ def thread_extras(request: Request, member_id: str, thread: ThreadRecord) -> dic
         threads.follow_up_chance(rt.deps, thread=thread, now=now) if awaiting and mine else None
     )
     _, archived = threads.thread_state(rt.deps, member_id=member_id, thread_id=thread.id)
+    reportable = thread.kind == "inmail" and thread.recipient_id == member_id
+    report = reputation.my_report(rt.deps, member_id=member_id, thread_id=thread.id)
     return {
+        "reportable": reportable,
+        "report": report,
         "card": card,
         "chance": chance,
         "archived": archived,

@@ -30,6 +30,7 @@ from inmail.web import (
     member_pages,
     network_pages,
     people_pages,
+    reputation_pages,
     settings_pages,
     targeting_pages,
     team_pages,
@@ -180,6 +181,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         webhook_pages.router,
         team_pages.operator,
         team_pages.router,
+        reputation_pages.router,
+        reputation_pages.admin_router,
     )
     for pages in routers:
         app.include_router(pages)
