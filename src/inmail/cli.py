@@ -222,7 +222,7 @@ def _check_worker_health(max_age: float | None) -> None:
 def audit() -> None:
     """Check every ledger invariant; exits 1 and names each violation when one fails."""
     with runtime() as rt:
-        problems = run_audit(rt.deps)
+        problems = run_audit(rt.deps, rt.clock.now())
     if problems:
         for problem in problems:
             err.print(f"[red]✗[/red] {problem}")

@@ -25,6 +25,7 @@ from inmail.domain import (
     profile,
     reputation,
     targeting,
+    teams,
     templates,
     webhooks,
 )
@@ -124,6 +125,7 @@ TEXT_FIELDS: dict[tuple[str, str], TextRule] = {
     ("LetterIn", "body"): templates.BODY_SOURCE,
     ("FollowUpIn", "body"): messaging.BODY,
     ("TargetingIn", "q"): targeting.QUERY,
+    ("TeamIn", "name"): teams.TEAM_NAME,
     ("AppealIn", "text"): reputation.APPEAL,
 }
 ID = {"minLength": 1, "maxLength": 40, "pattern": "^[A-Za-z0-9_-]+$"}
@@ -143,6 +145,8 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("MemberIn", "plan"): CODE,
     ("PlanChangeIn", "plan"): CODE,
     ("PurchaseIn", "pack"): CODE,
+    ("SeatIn", "member"): ID,
+    ("TeamIn", "plan"): CODE,
     ("PlanIn", "overage_pack"): CODE,
     ("PriceIn", "currency"): {"pattern": "^[A-Z]{3}$"},
     ("ContactFieldIn", "visibility"): {"enum": ["only_me", "connections", "network", "everyone"]},
@@ -269,6 +273,17 @@ NULLABLE: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
         {"email": {"value": "ada@example.com", "visibility": None}},
     ),
     ("ForwardIn", "note"): ("POST", "/v1/introductions/{intro}/forward", {"note": None}),
+    ("TeamIn", "pool_cap"): (
+        "POST",
+        "/v1/admin/teams",
+        {"name": "Null cap", "plan": "recruiter", "seats": 1, "pool_cap": None},
+    ),
+    ("TeamTermsIn", "pool_cap"): ("PUT", "/v1/admin/teams/{team}", {"seats": 1, "pool_cap": None}),
+    ("SeatCapIn", "monthly_cap"): (
+        "PUT",
+        "/v1/teams/{team}/seats/{me}/cap",
+        {"monthly_cap": None},
+    ),
 }
 
 
@@ -288,12 +303,17 @@ def test_every_nullable_field_accepts_null(api: Api) -> None:
         api.client.post("/v1/admin/connections", json={"a": a.id, "b": b.id}, headers=api.admin)
     asked = {"target": target.id, "via": via.id, "note": "Please"}
     intro = api.client.post("/v1/introductions", json=asked, headers=me.auth).json()["id"]
+    team_body = {"name": "Nulls", "plan": "recruiter", "seats": 1}
+    team = api.client.post("/v1/admin/teams", json=team_body, headers=api.admin).json()["id"]
+    seat = {"member": me.id, "admin": True}
+    api.client.post(f"/v1/admin/teams/{team}/seats", json=seat, headers=api.admin)
     for (name, field), (method, url, body) in NULLABLE.items():
         auth = (
             api.admin if url.startswith("/v1/admin/") else via.auth if "intro" in url else me.auth
         )
-        answer = api.client.request(method, url.format(intro=intro), json=body, headers=auth)
-        assert answer.status_code == 200, f"{name}.{field}: {answer.text}"
+        where = url.format(intro=intro, team=team, me=me.id)
+        answer = api.client.request(method, where, json=body, headers=auth)
+        assert answer.status_code in (200, 201), f"{name}.{field}: {answer.text}"
 
 
 # --- 6. Lists are pages --------------------------------------------------------------------
@@ -314,8 +334,9 @@ def test_every_list_is_a_page_with_limit_and_cursor(document: dict[str, Any]) ->
                 names |= set(_schema(document, ref)["properties"])
             assert {"limit", "cursor"} <= names, f"{method.upper()} {path}"
     # GET /v1/me/tokens and GET /v1/admin/packs (issue 11); webhooks and their deliveries;
-    # GET /v1/me/credits/lots (issue 13); GET /v1/admin/suspensions (issue 14 §3)
-    assert pages == 25
+    # GET /v1/me/credits/lots (issue 13); GET /v1/admin/suspensions (issue 14 §3);
+    # GET /v1/admin/teams (issue 14 §1)
+    assert pages == 26
 
 
 # --- 8. Links for the stateful phase -----------------------------------------------------------

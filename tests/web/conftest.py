@@ -155,6 +155,9 @@ MEMBERS: dict[str, tuple[str, str]] = {
     "ike": ("Ike Pager", PAID),
     "fay": ("Fay Followup", PAID),
     "fin": ("Fin Silent", "basic"),
+    # test_team_browser seats these two on a team it makes (no other test uses them).
+    "tamsin": ("Tamsin Teamlead", "basic"),
+    "saul": ("Saul Seatholder", "basic"),
     # Sender reputation (tests/web/test_reputation_browser.py): three members report Rhea.
     "rhea": ("Rhea Reported", PAID),
     "rob": ("Rob Reporter", "basic"),

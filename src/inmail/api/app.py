@@ -27,6 +27,7 @@ from inmail.api import (
     routes_sequences,
     routes_social,
     routes_targeting,
+    routes_teams,
     routes_templates,
     routes_webhooks,
 )
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_sequences.router)
     app.include_router(routes_targeting.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_teams.operator)
+    app.include_router(routes_teams.router)
     app.include_router(routes_reputation.router)
     app.include_router(routes_reputation.admin_router)
     pages.install(app, rt)

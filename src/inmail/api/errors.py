@@ -43,6 +43,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unknown-pack": 422,
     "insufficient-credits": 402,
     "overage-limit-reached": 402,
+    "seat-cap-reached": 402,
     "inmail-not-on-plan": 403,
     "packs-not-on-plan": 403,
     "conflict": 409,

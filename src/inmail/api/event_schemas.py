@@ -24,6 +24,11 @@ EventType = Literal[
     "member.bulk_sending_off",
     "member.suspended",
     "member.appeal_decided",
+    "team.created",
+    "team.changed",
+    "seat.assigned",
+    "seat.removed",
+    "seat.cap_changed",
 ]
 
 EventTypeQuery = Annotated[

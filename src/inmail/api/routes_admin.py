@@ -183,8 +183,8 @@ def run_renewals(deps: ServicesDep, now: Now) -> RenewedOut:
 
 
 @router.get("/audit")
-def audit(deps: ServicesDep) -> AuditOut:
-    problems = run_audit(deps)
+def audit(deps: ServicesDep, now: Now) -> AuditOut:
+    problems = run_audit(deps, now)
     return AuditOut(ok=not problems, problems=problems)
 
 

@@ -79,6 +79,7 @@ class Entry:
     balance_after: int
     at: datetime
     reference: str
+    seat: str | None = None  # the team seat whose send a pool's line pays (domain/teams.py)
 
 
 def new_id(prefix: str) -> str:

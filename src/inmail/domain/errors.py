@@ -13,6 +13,7 @@ anything transport-specific.
     ├── TemplatePlaceholderMissing   template-placeholder-missing
     ├── NotFound                     not-found
     │   └── UnknownMember            not-found
+    │   └── UnknownTeam              not-found
     ├── UnknownPlan                  unknown-plan
     ├── UnknownPack                  unknown-pack
     ├── Conflict                     conflict
@@ -29,6 +30,7 @@ anything transport-specific.
     ├── PacksNotOnPlan               packs-not-on-plan
     ├── InsufficientCredits          insufficient-credits
     ├── OverageLimitReached          overage-limit-reached
+    ├── SeatCapReached               seat-cap-reached
     ├── RecipientIsConnection        recipient-is-connection
     ├── RecipientNotAcceptingInmail  recipient-not-accepting-inmail
     ├── RecipientBlockedByYou        recipient-blocked
@@ -120,6 +122,10 @@ class UnknownMember(NotFound):
     """No member has that id."""
 
 
+class UnknownTeam(NotFound):
+    """No team has that id (or the caller is not one of its admins)."""
+
+
 class UnknownPlan(DomainError):
     """No plan has that code."""
 
@@ -208,6 +214,12 @@ class OverageLimitReached(DomainError):
     """Buying the overage pack would pass the member's per-cycle overage limit."""
 
     code = "overage-limit-reached"
+
+
+class SeatCapReached(DomainError):
+    """A team seat has used its monthly cap, set by the team's admins."""
+
+    code = "seat-cap-reached"
 
 
 class InmailNotOnPlanWithRoutes(InmailNotOnPlan):

@@ -18,6 +18,7 @@ from typing import Any
 
 from inmail.domain.billing import Renewal
 from inmail.domain.credits import Charge, Entry, new_id
+from inmail.domain.teams import Seat, Team
 
 EVENT_ID_PREFIX = "evt"
 
@@ -81,6 +82,11 @@ MEMBER_WARNED = "member.warned"
 MEMBER_BULK_SENDING_OFF = "member.bulk_sending_off"
 MEMBER_SUSPENDED = "member.suspended"
 MEMBER_APPEAL_DECIDED = "member.appeal_decided"
+TEAM_CREATED = "team.created"
+TEAM_CHANGED = "team.changed"
+SEAT_ASSIGNED = "seat.assigned"
+SEAT_REMOVED = "seat.removed"
+SEAT_CAP_CHANGED = "seat.cap_changed"
 EVENT_TYPES = (
     CHARGE_CREATED,
     LEDGER_ENTRY_CREATED,
@@ -93,6 +99,11 @@ EVENT_TYPES = (
     MEMBER_BULK_SENDING_OFF,
     MEMBER_SUSPENDED,
     MEMBER_APPEAL_DECIDED,
+    TEAM_CREATED,
+    TEAM_CHANGED,
+    SEAT_ASSIGNED,
+    SEAT_REMOVED,
+    SEAT_CAP_CHANGED,
 )
 
 # A ledger entry's id is the database's and is known only once its row is written. The hot
@@ -129,7 +140,8 @@ def charge_created(member_id: str, charge: Charge) -> Event:
 def ledger_entry_created(member_id: str, entry: Entry, entry_id: int) -> Event:
     """``ledger.entry_created``: one ledger line (SPEC §3): ``{entry_id, kind: grant|spend|
     forfeit|expire|refund|adjustment, lot_id, lot_source, amount (signed credits),
-    balance_after (credits), reference}``; ``at`` is the entry's own time (an expiry's is
+    balance_after (credits), reference, seat_member_id?}`` (``seat_member_id``: on a team
+    pool's lines that paid a seat's send); ``at`` is the entry's own time (an expiry's is
     its lot's expiry). Raises ValueError for an entry whose lot is not saved yet."""
     if entry.lot.id is None:
         raise ValueError("a ledger entry's event needs its lot's id: save the lot first")
@@ -145,6 +157,8 @@ def ledger_entry_created(member_id: str, entry: Entry, entry_id: int) -> Event:
             "amount": entry.amount,
             "balance_after": entry.balance_after,
             "reference": entry.reference,
+            # A team pool's line paid for a seat's send names the seat (absent otherwise).
+            **({} if entry.seat is None else {"seat_member_id": entry.seat}),
         },
     )
 
@@ -303,4 +317,46 @@ def member_appeal_decided(
         member_id,
         at,
         {"suspension_id": suspension_id, "outcome": outcome, "lifted": lifted},
+    )
+
+
+def team_created(team: Team) -> Event:
+    """``team.created``: the operator made a team contract (SPEC §10): ``{team_id, name,
+    plan_code, seats, pool_cap (credits; None: the plan's cap x seats), seat_overage}``;
+    the event is the team's (``member_id`` is the team id, as for its pool's ledger)."""
+    return team_event(TEAM_CREATED, team, team.created_at)
+
+
+def team_event(event_type: str, team: Team, at: datetime) -> Event:
+    """``team.created`` or ``team.changed`` (the operator's seats or pool cap, or the admins'
+    seat overage, as they are after the change): the data of :func:`team_created`."""
+    return Event(
+        event_type,
+        team.id,
+        at,
+        {
+            "team_id": team.id,
+            "name": team.name,
+            "plan_code": team.plan_code,
+            "seats": team.seats,
+            "pool_cap": team.pool_cap,
+            "seat_overage": team.seat_overage,
+        },
+    )
+
+
+def seat_changed(event_type: str, seat: Seat, at: datetime) -> Event:
+    """``seat.assigned`` / ``seat.removed`` / ``seat.cap_changed``: a seat as it is after the
+    change (as it was, for a removal): ``{team_id, member_id, admin, monthly_cap (credits a
+    calendar month; None: no cap)}``; the event is the team's."""
+    return Event(
+        event_type,
+        seat.team_id,
+        at,
+        {
+            "team_id": seat.team_id,
+            "member_id": seat.member_id,
+            "admin": seat.admin,
+            "monthly_cap": seat.monthly_cap,
+        },
     )

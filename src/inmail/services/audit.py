@@ -9,7 +9,10 @@
 - refunds of a charge never add up to more than it cost (docs/rules.md "Pack refunds");
 - every ledger entry and every charge has its event in the outbox (docs/events.md), counted
   per member from the first entry and charge that has one (history written before the
-  outbox existed, migration 0017, has none).
+  outbox existed, migration 0017, has none);
+- a team pool is an account like any other (its balance, lots and ledger are checked
+  above); the ledger lines of a seat's spend name that seat, and, given ``now``, no seat has
+  used more than its monthly cap this calendar month (SPEC §10).
 
 Each check is one aggregate query over the whole database, so the audit costs
 a few scans however many accounts there are.
@@ -18,6 +21,7 @@ a few scans however many accounts there are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -34,6 +38,7 @@ from sqlalchemy import (
 )
 
 from inmail.domain.events import CHARGE_CREATED, LEDGER_ENTRY_CREATED
+from inmail.domain.teams import month_start, next_month_start
 from inmail.services.context import Deps
 from inmail.store.outbox import payload_field
 from inmail.store.tables import (
@@ -45,15 +50,65 @@ from inmail.store.tables import (
     outbox_events,
     renewals,
     spends,
+    team_seats,
 )
 
 Check = Callable[[Connection], Iterator[str]]
 
 
-def run_audit(deps: Deps) -> list[str]:
-    """Every problem found, in words; an empty list means the books balance."""
+def run_audit(deps: Deps, now: datetime | None = None) -> list[str]:
+    """Every problem found, in words; an empty list means the books balance.
+
+    With ``now``, also that no team seat has used more than its cap in the calendar month
+    holding ``now`` (a cap applies to the month it is set in: earlier months used earlier caps).
+    """
     with deps.db.read() as conn:
-        return [problem for check in CHECKS for problem in check(conn)]
+        found = [problem for check in CHECKS for problem in check(conn)]
+        if now is not None:
+            found += list(_seats_within_their_caps(conn, now))
+        return found
+
+
+def _seat_lines_name_their_seat(conn: Connection) -> Iterator[str]:
+    query = (
+        select(spends.c.reference, spends.c.seat_member_id, ledger_entries.c.seat_member_id)
+        .join(
+            ledger_entries,
+            and_(
+                ledger_entries.c.reference == spends.c.reference,
+                ledger_entries.c.member_id == spends.c.member_id,
+            ),
+        )
+        .where(
+            ledger_entries.c.kind == "spend",
+            func.coalesce(spends.c.seat_member_id, "")
+            != func.coalesce(ledger_entries.c.seat_member_id, ""),
+        )
+    )
+    for reference, seat, named in conn.execute(query):
+        yield f"spend {reference}: paid for seat {seat} but its ledger line names {named}"
+
+
+def _seats_within_their_caps(conn: Connection, now: datetime) -> Iterator[str]:
+    used = func.coalesce(func.sum(spends.c.cost), 0)
+    query = (
+        select(team_seats.c.member_id, team_seats.c.team_id, team_seats.c.monthly_cap, used)
+        .join(
+            spends,
+            and_(
+                spends.c.seat_member_id == team_seats.c.member_id,
+                spends.c.member_id == team_seats.c.team_id,
+                spends.c.at >= month_start(now),
+                spends.c.at < next_month_start(now),
+                spends.c.refunded_at.is_(None),
+            ),
+        )
+        .where(team_seats.c.monthly_cap.is_not(None))
+        .group_by(team_seats.c.member_id, team_seats.c.team_id, team_seats.c.monthly_cap)
+        .having(used > team_seats.c.monthly_cap)
+    )
+    for member, team, cap, total in conn.execute(query):
+        yield f"team {team}: seat {member} used {total} credits this month, over its cap {cap}"
 
 
 def _sums_by_member(conn: Connection, table: Table, column: str) -> dict[str, int]:
@@ -241,5 +296,6 @@ CHECKS: tuple[Check, ...] = (
     _cycles_renewed_once,
     _each_inmail_paid_once,
     _every_change_has_its_event,
+    _seat_lines_name_their_seat,
     _refunds_within_their_charge,
 )

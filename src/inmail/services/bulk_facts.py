@@ -29,6 +29,7 @@ from inmail.store import accounts as account_store
 from inmail.store import bulk_facts as facts_store
 from inmail.store import catalog as catalog_store
 from inmail.store import members as member_store
+from inmail.store import teams as team_store
 from inmail.store.accounts import Account
 
 
@@ -77,7 +78,9 @@ def gather(
         if template.text.b is not None:
             letters[Variant.B] = _letters(deps, owner_id, template_id, ids, now, Variant.B)
     with deps.db.read() as conn:
-        sender, book = account_in_memory(deps, conn, owner_id, now)
+        seat = team_store.seat_of(conn, owner_id)  # a team seat pays from its team's pool
+        payer = owner_id if seat is None else seat.team_id
+        sender, book = account_in_memory(deps, conn, payer, now)
         plan = sender.subscription.plan
         wallet = _wallet(conn, sender, book, now)
         facts = _facts(deps, conn, plan, owner_id, ids, letters, now)

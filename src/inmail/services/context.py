@@ -14,15 +14,17 @@ from sqlalchemy import Connection
 from inmail.domain.billing import PlanLookup, Renewal, catch_up
 from inmail.domain.credits import Book
 from inmail.domain.cycles import require_utc
-from inmail.domain.errors import UnknownMember, UnknownPlan
+from inmail.domain.errors import UnknownMember, UnknownPlan, UnknownTeam
 from inmail.domain.plans import Plan, PlanVersion, in_force
 from inmail.domain.reputation import DEFAULT_RULES as DEFAULT_REPUTATION
 from inmail.domain.reputation import ReputationRules
 from inmail.domain.sequences import DEFAULT_LEASE, FOLLOW_UP_MAX_DAYS
 from inmail.domain.targeting import DEFAULT_RULES, TargetingRules
+from inmail.domain.teams import is_team_id, pool_plan
 from inmail.services.due_check import DueCheck
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
+from inmail.store import teams as team_store
 from inmail.store.db import Database
 from inmail.store.messaging import notify
 
@@ -103,7 +105,8 @@ class OpenAccount:
     def save(self) -> list[int]:
         """Write the book's changes; the new ledger entries' ids, in order."""
         entry_ids = account_store.save(self.conn, self.account, self.book, self.renewals)
-        for renewal in self.renewals:
+        # A team pool has no member to tell: its renewals are in its ledger and events.
+        for renewal in [] if is_team_id(self.account.member_id) else self.renewals:
             notify(
                 self.conn,
                 member_id=self.account.member_id,
@@ -128,13 +131,55 @@ def _renewal_text(renewal: Renewal) -> str:
 
 
 def lock_and_catch_up(deps: Deps, conn: Connection, member_id: str, now: datetime) -> OpenAccount:
-    """Lock the member's account and apply every renewal and expiry due by ``now``."""
-    account = account_store.lock_account(conn, member_id, deps.plans.lookup(conn))
+    """Lock the holder's account and apply every renewal and expiry due by ``now``.
+
+    ``member_id`` is the account's holder: a member, or a team (``tm_…``) whose pool
+    renews on its plan scaled by its seats (domain/teams.py).
+    """
+    versions, in_force = holder_terms(deps, conn, member_id)
+    account = account_store.lock_account(conn, member_id, versions)
     if account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
     book = account_store.load_book(conn, account)
-    done = catch_up(book, account.subscription, plans_in_force(conn), now)
+    done = catch_up(book, account.subscription, in_force, now)
     return OpenAccount(conn, account, book, done)
+
+
+def holder_terms(
+    deps: Deps, conn: Connection, holder_id: str
+) -> tuple[Callable[[str, int], Plan], PlanLookup]:
+    """The plan lookups for an account holder: a member's are the catalog's; a team pool's
+    are the team's plan scaled by its seats and pool cap (SPEC §10)."""
+    versions, in_force = deps.plans.lookup(conn), plans_in_force(conn)
+    if not is_team_id(holder_id):
+        return versions, in_force
+    team = team_store.get_team(conn, holder_id)
+    if team is None:
+        raise UnknownTeam(f"there is no team {holder_id!r}")
+
+    def pool_version(code: str, number: int) -> Plan:
+        plan = versions(code, number)
+        return pool_plan(plan, team) if plan.is_paid else plan
+
+    def pool_in_force(code: str, at: datetime) -> Plan:
+        plan = in_force(code, at)
+        return pool_plan(plan, team) if plan.is_paid else plan
+
+    return pool_version, pool_in_force
+
+
+def holder_current_terms(deps: Deps, conn: Connection, holder_id: str) -> PlanLookup:
+    """:meth:`PlanVersionCache.current` for an account holder (a team pool's: scaled)."""
+    current = deps.plans.current(conn)
+    team = team_store.get_team(conn, holder_id) if is_team_id(holder_id) else None
+    if team is None:
+        return current
+
+    def pool_current(code: str, at: datetime) -> Plan:
+        plan = current(code, at)
+        return pool_plan(plan, team) if plan.is_paid else plan
+
+    return pool_current
 
 
 def plans_in_force(conn: Connection) -> PlanLookup:
@@ -166,11 +211,12 @@ def account_in_memory(
     Nothing is written: the due renewals and expiries are applied to the copy,
     as the write being previewed would first apply them. Raises UnknownMember.
     """
-    account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+    versions, in_force = holder_terms(deps, conn, member_id)
+    account = account_store.read_account(conn, member_id, versions)
     if account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
     book = account_store.load_book(conn, account)
-    catch_up(book, account.subscription, plans_in_force(conn), now)
+    catch_up(book, account.subscription, in_force, now)
     return account, book
 
 
@@ -196,7 +242,8 @@ def current_account(deps: Deps, member_id: str, now: datetime) -> account_store.
     """
     require_utc(now)
     with deps.db.read() as conn:
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        versions, _ = holder_terms(deps, conn, member_id)
+        account = account_store.read_account(conn, member_id, versions)
     if account is None:
         raise UnknownMember(f"there is no member {member_id!r}")
     if is_due(account.next_due_at, now):

@@ -50,6 +50,7 @@ from inmail.services.context import (
     lock_and_catch_up,
 )
 from inmail.services.idempotency import check_key, fingerprint, idempotent, replay
+from inmail.services.seats import name_the_seat, open_payer
 from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
@@ -131,8 +132,8 @@ def spend_credits(
     written: list[SpendResult] = []
 
     def effect(conn: Connection) -> SpendResult:
-        opened = lock_and_catch_up(deps, conn, member_id, now)
-        result = _spend(opened, cost, reference, now, agreed_overage_minor)
+        opened, seat = open_payer(deps, conn, member_id, now, cost)
+        result = _spend(opened, cost, reference, now, agreed_overage_minor, seat)
         opened.save()
         for table, values in also_insert:
             conn.execute(table.insert().values(**values))
@@ -203,9 +204,16 @@ def _result(order: FastSpendRequest, balance_after: int) -> SpendResult:
 
 
 def _spend(
-    opened: OpenAccount, cost: int, reference: str, now: datetime, agreed_overage: int | None
+    opened: OpenAccount,
+    cost: int,
+    reference: str,
+    now: datetime,
+    agreed_overage: int | None,
+    seat: str | None = None,
 ) -> SpendResult:
+    """Spend from the opened account; ``seat``: the team seat whose send the pool pays."""
     account, book = opened.account, opened.book
+    first = len(book.entries)  # the lines this spend writes (after the catch-up's)
     plan = account.subscription.plan
     if cost > 0 and not plan.inmail:
         raise InmailNotOnPlan(
@@ -217,20 +225,29 @@ def _spend(
     available = sum(lot.remaining for lot in spending_order(book.lots, now))
     overage = None
     if available < cost:
-        overage = _buy_overage(opened, cost - available, now, agreed_overage)
+        overage = _buy_overage(opened, cost - available, now, agreed_overage, seat)
     draw(book, EntryKind.SPEND, cost, now, reference)
-    record = SpendRecord(new_id("sp"), account.member_id, reference, cost, now, None)
+    name_the_seat(book, first, seat)
+    record = SpendRecord(new_id("sp"), account.member_id, reference, cost, now, None, seat)
     spend_store.insert_spend(opened.conn, record)
     return SpendResult(record.id, reference, cost, book.balance, overage)
 
 
-def _buy_overage(opened: OpenAccount, shortfall: int, now: datetime, agreed: int | None) -> Money:
+def _buy_overage(
+    opened: OpenAccount, shortfall: int, now: datetime, agreed: int | None, seat: str | None
+) -> Money:
     account, book = opened.account, opened.book
     plan = account.subscription.plan
     if not plan.overage:
         raise InsufficientCredits(
             f"you have {book.balance} credit(s); this needs {book.balance + shortfall} and the "
             f"{plan.name} plan has no automatic overage"
+        )
+    if seat is not None and not account.overage.auto_overage:
+        # A pool's automatic overage is its admins' permission for seats (never silent).
+        raise InsufficientCredits(
+            f"your team's pool has {book.balance} credit(s); this needs "
+            f"{book.balance + shortfall} and the team's admins have not allowed overage for seats"
         )
     if not account.overage.auto_overage:
         raise InsufficientCredits(
@@ -396,17 +413,22 @@ def credit_back(
     deps: Deps, conn: Connection, *, member_id: str, reference: str, now: datetime
 ) -> int:
     """:func:`refund_spend` inside the caller's write transaction."""
-    opened = lock_and_catch_up(deps, conn, member_id, now)
     spend = spend_store.find_spend(conn, reference)
-    if spend is None or spend.member_id != member_id:
+    # A seat's send was paid by its team's pool: the credit goes back there (SPEC §10).
+    seat = None if spend is None or spend.seat_member_id != member_id else member_id
+    holder = member_id if spend is None or seat is None else spend.member_id
+    opened = lock_and_catch_up(deps, conn, holder, now)
+    if spend is None or spend.member_id != holder:
         raise NotFound(f"member {member_id!r} has no spend {reference!r}")
     if not spend_store.mark_refunded(conn, spend.id, now):
         raise Conflict(f"{reference!r} was refunded already")
-    draws = spend_store.spend_draws(conn, member_id, reference)
-    since = spend_store.renewals_after(conn, member_id, spend.at)
+    draws = spend_store.spend_draws(conn, holder, reference)
+    since = spend_store.renewals_after(conn, holder, spend.at)
     since += [r.outcome for r in opened.renewals]  # applied by this catch-up, not saved yet
     capped = any(outcome.at_cap for outcome in since)
+    first = len(opened.book.entries)
     credit_back_rule(opened.book, _draw_lots(opened, draws), now, reference, capped_since=capped)
+    name_the_seat(opened.book, first, seat)
     opened.save()
     return opened.book.balance
 

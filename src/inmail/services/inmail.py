@@ -64,6 +64,7 @@ from inmail.services.credits import (
 from inmail.services.idempotency import Keyed, check_key, first_answer_or, keyed_write, replay
 from inmail.services.reach import gather_reach, reach_between, recipient_as_of
 from inmail.services.reputation import check_may_send
+from inmail.services.seats import sending_account
 from inmail.services.templates import render_for
 from inmail.store import accounts as account_store
 from inmail.store import messaging as message_store
@@ -245,7 +246,7 @@ def _send_inmail(
     if source.template_id is None:
         check_text(source.subject, source.body or "")
     # A renewal due now may change the plan's terms: the send must use the new cycle's.
-    sender = current_account(deps, sender_id, now)
+    sender = sending_account(deps, sender_id, now)  # a team seat sends on the team's plan
     plan = sender.subscription.plan
     pair = (sender_id, to)
     schedule = None if follow_up is None else plan_follow_up(deps, follow_up, plan, now, pair)
@@ -608,7 +609,7 @@ def _follow_up(
     """A charged follow-up InMail; ``scheduled``: the id of the schedule it sends."""
     sender = thread.initiator_id
     check_may_send(deps, sender, now)  # a follow-up is a new InMail: a ban refuses it
-    account = current_account(deps, sender, now)  # the terms of the cycle it is sent in
+    account = sending_account(deps, sender, now)  # the terms of the cycle it is sent in
     reach = reach_between(deps, account, thread.recipient_id, now, with_routes=False)
     assert thread.last_inmail_at is not None
     state = ThreadState(ThreadStatus(thread.status), thread.last_inmail_at, thread.followups_sent)

@@ -16,6 +16,7 @@ from inmail.domain.money import Money
 from inmail.domain.reporting import Period, month_of
 from inmail.services.context import Deps
 from inmail.store import catalog as catalog_store
+from inmail.store.accounts import HELD_BY_MEMBER
 from inmail.store.tables import accounts, charges, ledger_entries
 
 # The ledger kinds the overview shows, with the words it uses; amounts are shown unsigned.
@@ -66,7 +67,11 @@ def operator_report(deps: Deps, *, now: datetime) -> OperatorReport:
 
 def _by_plan(conn: Connection) -> list[PlanCount]:
     """Every current plan in catalog order with its member count (0 included)."""
-    query = select(accounts.c.plan_code, func.count()).group_by(accounts.c.plan_code)
+    query = (
+        select(accounts.c.plan_code, func.count())
+        .where(HELD_BY_MEMBER)
+        .group_by(accounts.c.plan_code)
+    )
     counts = {code: int(n) for code, n in conn.execute(query)}
     shown = [
         PlanCount(p.code, p.name, counts.pop(p.code, 0)) for p in catalog_store.current_plans(conn)

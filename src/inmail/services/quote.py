@@ -17,9 +17,10 @@ from inmail.domain.errors import DomainError, InmailAlreadyAwaitingResponse
 from inmail.domain.messaging import Channel, Reach, cheapest_route
 from inmail.domain.money import Money
 from inmail.domain.purchases import check_overage, overage_packs
-from inmail.services.context import Deps, current_account
+from inmail.services.context import Deps
 from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.services.reach_many import reaches
+from inmail.services.seats import paying_account, sending_account
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store.accounts import Account
@@ -53,11 +54,12 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
     exists, it is not allowed: ``thread_id`` names that thread and
     ``follow_up_at`` (UTC) says when a follow-up there becomes possible.
     """
-    account = current_account(deps, member_id, now)
+    account = sending_account(deps, member_id, now)  # a team seat: the team's plan
+    payer = paying_account(deps, member_id, now)  # and its pool
     recipient = recipient_as_of(deps, account, to, now)
     with deps.db.read() as conn:
         reach = gather_reach(deps, conn, account, recipient)
-        way = Purse(conn, account, now).way(reach)
+        way = Purse(conn, payer, now).way(reach)
     return Quote(
         way.channel,
         way.cost_credits,

@@ -20,10 +20,18 @@ from inmail.domain.errors import UnknownMember
 from inmail.domain.money import Money
 from inmail.domain.plans import BASIC, Plan
 from inmail.domain.purchases import OverageSettings
-from inmail.services.context import Deps, is_due, lock_and_catch_up, refresh
+from inmail.services.context import (
+    Deps,
+    holder_current_terms,
+    holder_terms,
+    is_due,
+    lock_and_catch_up,
+    refresh,
+)
 from inmail.services.renewals import renew_all
 from inmail.services.subscriptions import get_subscription
 from inmail.store import accounts as account_store
+from inmail.store.accounts import HELD_BY_MEMBER
 from inmail.store.tables import accounts, charges, ledger_entries, lots
 
 LOTS_SHOWN = 20
@@ -67,17 +75,20 @@ def get_credits(deps: Deps, *, member_id: str, now: datetime) -> CreditsView:
     """
     require_utc(now)
     with deps.db.read() as conn:
-        account = account_store.read_account(conn, member_id, deps.plans.lookup(conn))
+        versions, _ = holder_terms(deps, conn, member_id)  # a team pool's terms are scaled
+        account = account_store.read_account(conn, member_id, versions)
         if account is None:
             raise UnknownMember(f"there is no member {member_id!r}")
         if not is_due(account.next_due_at, now):
             book, total = account_store.load_overview_book(conn, account, LOTS_SHOWN)
-            return _credits_view(account, book, total, deps.plans.current(conn), now)
+            current = holder_current_terms(deps, conn, member_id)
+            return _credits_view(account, book, total, current, now)
     with deps.db.write() as conn:
         opened = lock_and_catch_up(deps, conn, member_id, now)
         opened.save()  # gives the lots granted by the catch-up their ids
         live = sum(1 for lot in opened.book.lots if lot.remaining > 0)
-        return _credits_view(opened.account, opened.book, live, deps.plans.current(conn), now)
+        current = holder_current_terms(deps, conn, member_id)
+        return _credits_view(opened.account, opened.book, live, current, now)
 
 
 def list_lots(
@@ -368,7 +379,7 @@ class OperatorTotals:
 def operator_totals(deps: Deps, *, now: datetime) -> OperatorTotals:
     """Counts for the operator's overview, in one read transaction."""
     require_utc(now)
-    every_account = select(func.count()).select_from(accounts)
+    every_account = select(func.count()).select_from(accounts).where(HELD_BY_MEMBER)
     with deps.db.read_stale() as conn:  # stats may lag the primary (docs/rules.md)
 
         def count(query: Select[int]) -> int:

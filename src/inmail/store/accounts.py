@@ -31,6 +31,7 @@ from inmail.domain.events import charge_created, credits_renewed, ledger_entry_c
 from inmail.domain.money import Money
 from inmail.domain.plans import Plan
 from inmail.domain.purchases import OverageSettings
+from inmail.domain.teams import TEAM_PREFIX
 from inmail.store import outbox
 from inmail.store.tables import accounts, charges, ledger_entries, lots, renewals
 
@@ -49,6 +50,10 @@ class Account:
 
 
 PlanVersions = Callable[[str, int], Plan]
+
+# Accounts held by members: not a team's pool (holder ``tm_…``, domain/teams.py). Counts of
+# members, and anything that notifies the holder, take only these.
+HELD_BY_MEMBER = ~accounts.c.member_id.startswith(TEAM_PREFIX + "_", autoescape=True)
 
 
 def lock_account(conn: Connection, member_id: str, plans: PlanVersions) -> Account | None:
@@ -245,6 +250,7 @@ def _insert_entries(conn: Connection, member: str, book: Book) -> list[int]:
                 "balance_after": e.balance_after,
                 "at": e.at,
                 "reference": e.reference,
+                "seat_member_id": e.seat,
             }
             for e in book.entries
         ],
@@ -289,6 +295,7 @@ def _insert_renewals(conn: Connection, member: str, done: list[Renewal]) -> None
                 "granted": r.granted,
                 "forfeited": r.forfeited,
                 "plan_credits_after": r.plan_credits_after,
+                "rollover_cap": r.plan.rollover_cap,
             }
             for r in done
         ],

@@ -15,7 +15,7 @@ pooled DBAPI connection directly:
    the events of the ledger lines and of the rows written with the spend (the outbox:
    on PostgreSQL in the same statement, on SQLite one multi-row INSERT more).
 
-Anything else (an unknown member, a renewal due, too few credits, a repeated
+Anything else (an unknown member, a team seat, a renewal due, too few credits, a repeated
 reference, any driver error) rolls the attempt back and answers ``None``; the
 caller then takes the general path, which knows every rule and error.
 """
@@ -73,6 +73,8 @@ _COST_OF_PLAN = (
 _TAKE = (
     "UPDATE accounts SET balance = balance - {cost} WHERE member_id = %(member)s "
     "AND balance >= {cost} AND (next_due_at IS NULL OR next_due_at > %(now)s) "
+    # A team seat's send pays from the team's pool: the general path (services/seats.py).
+    "AND NOT EXISTS (SELECT 1 FROM team_seats WHERE team_seats.member_id = %(member)s) "
     "RETURNING balance, plan_code, plan_version, {cost} AS taken"
 )
 _KEY_FINGERPRINT = (

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, String, and_, cast, exists, func, literal, or_, select
 
+from inmail.store.accounts import HELD_BY_MEMBER
 from inmail.store.tables import AWAITING_INMAIL, accounts, lots, notifications, plans, threads
 
 
@@ -92,7 +93,7 @@ def members_to_check(
                 ),
             )
         )
-        .where(or_(*reasons))
+        .where(or_(*reasons), HELD_BY_MEMBER)  # a team's pool has nobody to notify
         .order_by(accounts.c.member_id)
         .limit(limit)
     )

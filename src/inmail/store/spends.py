@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from inmail.domain.billing import RenewalOutcome
 from inmail.store.tables import ledger_entries, plans, renewals, spends
@@ -19,13 +19,16 @@ class SpendRecord:
     cost: int
     at: datetime
     refunded_at: datetime | None
+    seat_member_id: str | None = None  # a team seat's send: the pool (member_id) paid
 
 
 def find_spend(conn: Connection, reference: str) -> SpendRecord | None:
     row = conn.execute(select(spends).where(spends.c.reference == reference)).first()
     if row is None:
         return None
-    return SpendRecord(row.id, row.member_id, row.reference, row.cost, row.at, row.refunded_at)
+    return SpendRecord(
+        row.id, row.member_id, row.reference, row.cost, row.at, row.refunded_at, row.seat_member_id
+    )
 
 
 def insert_spend(conn: Connection, record: SpendRecord) -> None:
@@ -37,6 +40,7 @@ def insert_spend(conn: Connection, record: SpendRecord) -> None:
             cost=record.cost,
             at=record.at,
             refunded_at=None,
+            seat_member_id=record.seat_member_id,
         )
     )
 
@@ -57,7 +61,12 @@ def renewals_after(conn: Connection, member_id: str, after: datetime) -> list[Re
     A spend at a renewal's very instant came after it (renewals are applied first).
     """
     rows = conn.execute(
-        select(renewals.c.plan_credits_after, plans.c.rollover_cap, renewals.c.forfeited)
+        select(
+            renewals.c.plan_credits_after,
+            # A pool's renewal recorded its own cap (the plan's x seats); older rows did not.
+            func.coalesce(renewals.c.rollover_cap, plans.c.rollover_cap).label("rollover_cap"),
+            renewals.c.forfeited,
+        )
         .join(
             plans,
             (plans.c.code == renewals.c.plan_code) & (plans.c.version == renewals.c.plan_version),

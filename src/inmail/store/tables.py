@@ -154,10 +154,12 @@ connections = Table(
 )
 Index("ix_connections_b", connections.c.b, connections.c.a)  # covering: see migration 0013
 
+# The credit tables below are keyed by their holder (``member_id``): a member, or a team
+# whose pool the account is (``tm_…``, migration 0019), so they do not reference members.
 accounts = Table(
     "accounts",
     metadata,
-    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),
+    Column("member_id", String(40), primary_key=True),
     Column("subscription_id", String(40), nullable=False),
     Column("plan_code", String(64), nullable=False),
     Column("plan_version", Integer, nullable=False),
@@ -177,7 +179,7 @@ lots = Table(
     "lots",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("member_id", String(40), nullable=False),
     Column("source", String(20), nullable=False),
     Column("granted", Integer, nullable=False),
     Column("remaining", Integer, nullable=False),
@@ -191,13 +193,14 @@ ledger_entries = Table(
     "ledger_entries",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("member_id", String(40), nullable=False),
     Column("lot_id", BigId, ForeignKey("lots.id"), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("amount", Integer, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("reference", String(200), nullable=False),
+    Column("seat_member_id", String(40), nullable=True),  # the seat whose send this paid
     CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
 )
 Index("ix_ledger_entries_member_id_id", ledger_entries.c.member_id, ledger_entries.c.id)
@@ -208,20 +211,23 @@ spends = Table(
     "spends",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("member_id", String(40), nullable=False),
     Column("reference", String(200), nullable=False, unique=True),
     Column("cost", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("refunded_at", UTCDateTime, nullable=True),
+    Column("seat_member_id", String(40), nullable=True),  # a team seat's send, paid by the pool
     CheckConstraint("cost >= 0", name="cost_not_negative"),
 )
+# A seat's usage this month (domain/teams.py): its unrefunded spends since the month began.
+Index("ix_spends_seat_member_id_at", spends.c.seat_member_id, spends.c.at)
 
 charges = Table(
     "charges",
     metadata,
     Column("seq", BigId, primary_key=True, autoincrement=True),
     Column("id", String(40), nullable=False, unique=True),
-    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("member_id", String(40), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("credits", Integer, nullable=True),
     Column("amount_minor", BigInteger, nullable=False),
@@ -237,7 +243,7 @@ renewals = Table(
     metadata,
     Column("subscription_id", String(40), primary_key=True),
     Column("cycle", Integer, primary_key=True),
-    Column("member_id", String(40), ForeignKey("members.id"), nullable=False),
+    Column("member_id", String(40), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("plan_code", String(64), nullable=False),
     Column("plan_version", Integer, nullable=False),
@@ -245,8 +251,33 @@ renewals = Table(
     Column("forfeited", Integer, nullable=False),
     # Plan credits left after the renewal (null before migration 0007): whether it hit the cap.
     Column("plan_credits_after", Integer, nullable=True),
+    # The cap it applied (null before migration 0019: the plan version's); a pool's is larger.
+    Column("rollover_cap", Integer, nullable=True),
 )
 Index("ix_renewals_member_id", renewals.c.member_id)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("plan_code", String(64), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("pool_cap", Integer, nullable=True),  # None: the plan's cap x seats
+    Column("seat_overage", Boolean, nullable=False),  # the admins let seats buy overage
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+team_seats = Table(
+    "team_seats",
+    metadata,
+    Column("member_id", String(40), ForeignKey("members.id"), primary_key=True),  # one team each
+    Column("team_id", String(40), ForeignKey("teams.id"), nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("monthly_cap", Integer, nullable=True),  # None: no cap
+    Column("assigned_at", UTCDateTime, nullable=False),
+)
+Index("ix_team_seats_team_id", team_seats.c.team_id)
 
 idempotency_keys = Table(
     "idempotency_keys",

@@ -59,7 +59,7 @@ def _overview(request: Request, failed: FailedForm | None = None) -> HTMLRespons
     return page(
         request,
         "admin_overview.html",
-        problems=[_linked(problem) for problem in run_audit(rt.deps)],
+        problems=[_linked(problem) for problem in run_audit(rt.deps, now)],
         totals=statements.operator_totals(rt.deps, now=now),
         report=operator_totals.operator_report(rt.deps, now=now),
         credit_kinds=operator_totals.CREDIT_KINDS,

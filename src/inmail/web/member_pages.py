@@ -28,6 +28,7 @@ from inmail.services import (
     statement,
     statements,
     subscriptions,
+    teams,
     templates,
     threads,
 )
@@ -321,6 +322,7 @@ def _credits(
         ),
         subscription=subscriptions.get_subscription(rt.deps, member_id=member_id, now=now),
         settings=settings.get_settings(rt.deps, member_id=member_id),
+        seat=teams.my_seat(rt.deps, member_id=member_id, now=now),  # "12 of 40 this month"
         failed=failed,
     )
 

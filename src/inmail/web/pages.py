@@ -33,6 +33,7 @@ from inmail.web import (
     reputation_pages,
     settings_pages,
     targeting_pages,
+    team_pages,
     template_pages,
     webhook_pages,
 )
@@ -178,6 +179,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         settings_pages.router,
         admin_catalog_pages.router,
         webhook_pages.router,
+        team_pages.operator,
+        team_pages.router,
         reputation_pages.router,
         reputation_pages.admin_router,
     )
