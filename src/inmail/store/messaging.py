@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from inmail.domain.events import Event, notification_created
 from inmail.domain.messaging import AwaitingInmail
 from inmail.store import outbox
-from inmail.store.batch import among
 from inmail.store.tables import AWAITING_INMAIL, messages, notifications, threads
 
 
@@ -235,35 +233,6 @@ def awaiting_inmail(
         return None
     last = row.last_inmail_at or row.created_at  # always set on an InMail thread
     return AwaitingInmail(row.id, last, row.followups_sent)
-
-
-def awaiting_inmails(
-    conn: Connection, initiator_id: str, recipient_ids: Sequence[str]
-) -> dict[str, AwaitingInmail]:
-    """:func:`awaiting_inmail` for many recipients in one query: by recipient, those with one."""
-    if not recipient_ids:
-        return {}
-    query = (
-        select(
-            threads.c.recipient_id,
-            threads.c.id,
-            threads.c.last_inmail_at,
-            threads.c.created_at,
-            threads.c.followups_sent,
-        )
-        .where(
-            threads.c.initiator_id == initiator_id,
-            among(conn, threads.c.recipient_id, recipient_ids),
-            AWAITING_INMAIL,
-        )
-        .order_by(threads.c.recipient_id, threads.c.duplicate_rank.desc())
-    )
-    found: dict[str, AwaitingInmail] = {}
-    for row in conn.execute(query):  # the newest of a pair's duplicates (rank 0) comes last
-        found[row.recipient_id] = AwaitingInmail(
-            row.id, row.last_inmail_at or row.created_at, row.followups_sent
-        )
-    return found
 
 
 def inmails_sent_by(conn: Connection, member_id: str) -> list[tuple[datetime, datetime | None]]:

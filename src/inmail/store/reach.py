@@ -145,7 +145,7 @@ class Facts:
     contact: defaultdict[str, list[tuple[str, str, str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    # The viewer's InMail to them still awaiting a response (as messaging.awaiting_inmails).
+    # The viewer's InMail to them still awaiting a response (as messaging.awaiting_inmail).
     awaiting: dict[str, AwaitingInmail] = field(default_factory=dict)
 
 
@@ -176,7 +176,7 @@ def _facts(dialect: str) -> Any:
     link = connections
     t = threads.c
     # "w": the viewer's InMail to them still awaiting a response, with what
-    # messaging.awaiting_inmails reads (one round trip fewer on every page of results).
+    # messaging.awaiting_inmail reads, in the page's own statement (one round trip fewer).
     awaiting = select(
         literal("w"),
         t.recipient_id,
