@@ -242,3 +242,48 @@ def test_the_operator_changes_the_contracted_seats(api: Api, team: Any) -> None:
     assert fewer.json()["code"] == "conflict"
     bad = api.client.put(path, json={"seats": 0}, headers=api.admin)
     assert bad.status_code == 422
+
+
+def test_a_team_id_is_no_member_to_write_to_block_or_quote(api: Api, team: Any) -> None:
+    """A pool holds an account, but its team is nobody a member can reach: each of these
+    is a 404 naming no member, and nothing is written (blocking one was a 500)."""
+    made, admin, seat = team
+    team_id = made["id"]
+    before = api.client.get(f"/v1/teams/{team_id}", headers=admin.auth).json()["pool"]
+    refused = [
+        api.client.put(f"/v1/members/{team_id}/block", headers=seat.auth),
+        api.client.get("/v1/me/quote", params={"to": team_id}, headers=seat.auth),
+        api.client.post(
+            "/v1/inmails", json={"to": team_id, "subject": "Hi", "body": "Hello"}, headers=seat.auth
+        ),
+        api.client.post(
+            "/v1/coach", json={"to": team_id, "subject": "Hi", "body": "Hello"}, headers=seat.auth
+        ),
+    ]
+    assert [r.status_code for r in refused] == [404, 404, 404, 404], [r.text for r in refused]
+    assert {r.json()["code"] for r in refused} == {"not-found"}
+    after = api.client.get(f"/v1/teams/{team_id}", headers=admin.auth).json()["pool"]
+    assert after["balance"] == before["balance"]
+    blocked = api.client.get(f"/v1/members/{team_id}", headers=seat.auth)
+    assert blocked.status_code == 404
+
+
+def test_two_admins_with_the_same_key_each_buy_their_pack(api: Api, team: Any) -> None:
+    """An Idempotency-Key is its sender's: another admin's identical key is another
+    purchase, not a replay of the first admin's (the reviewer's case)."""
+    made, admin, seat = team
+    promoted = api.client.put(
+        f"/v1/admin/teams/{made['id']}/seats/{seat.id}", json={"admin": True}, headers=api.admin
+    )
+    assert promoted.status_code == 200, promoted.text
+    path = f"/v1/teams/{made['id']}/purchases"
+    first = api.client.post(
+        path, json={"pack": "pack_5"}, headers=admin.auth | {"Idempotency-Key": "k"}
+    )
+    second = api.client.post(
+        path, json={"pack": "pack_5"}, headers=seat.auth | {"Idempotency-Key": "k"}
+    )
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["lot_id"] != second.json()["lot_id"]
+    view = api.client.get(f"/v1/teams/{made['id']}", headers=admin.auth).json()
+    assert view["pool"]["balance"] == 75 * SEATS + 10

@@ -238,16 +238,25 @@ def current_account(deps: Deps, member_id: str, now: datetime) -> account_store.
     connection: it may need one of its own (and SQLite's write lock). So a rule
     that looks at another member's plan (a recipient's Open Profile) sees the
     plan they are really on now, not the one their last visit left.
-    Raises UnknownMember.
+    Raises UnknownMember, also for a team's id: a pool holds an account but is no
+    member (nobody can write to, block or quote it); :func:`holder_account` reads pools.
     """
+    if is_team_id(member_id):
+        raise UnknownMember(f"there is no member {member_id!r}")
+    return holder_account(deps, member_id, now)
+
+
+def holder_account(deps: Deps, holder_id: str, now: datetime) -> account_store.Account:
+    """:func:`current_account` of any account holder: a member or a team's pool (``tm_…``).
+    Raises UnknownMember (UnknownTeam for a team id naming no team)."""
     require_utc(now)
     with deps.db.read() as conn:
-        versions, _ = holder_terms(deps, conn, member_id)
-        account = account_store.read_account(conn, member_id, versions)
+        versions, _ = holder_terms(deps, conn, holder_id)
+        account = account_store.read_account(conn, holder_id, versions)
     if account is None:
-        raise UnknownMember(f"there is no member {member_id!r}")
+        raise UnknownMember(f"there is no member {holder_id!r}")
     if is_due(account.next_due_at, now):
-        with open_account(deps, member_id, now) as opened:
+        with open_account(deps, holder_id, now) as opened:
             account = opened.account
     return account
 

@@ -340,11 +340,15 @@ def buy_pack(
     now: datetime,
     idempotency_key: str | None = None,
     agreed_minor: int | None = None,
+    buyer_id: str | None = None,
 ) -> Purchase:
     """Buy a credit pack: a charge and a purchase lot, at once (SPEC §6).
 
     ``agreed_minor`` is the price the member was shown (a confirm page): a pack
     that now costs more is refused with CostChanged (None: today's price).
+    ``buyer_id``: who buys for ``member_id``'s account when that is not themselves (a
+    team admin for the pool); the idempotency key is theirs, so two admins who happen
+    to pick the same key buy twice, as they asked.
     """
     require_utc(now)
 
@@ -367,7 +371,7 @@ def buy_pack(
     return idempotent(
         deps,
         member_id=member_id,
-        scope=f"purchase:{member_id}",
+        scope=f"purchase:{member_id}" if buyer_id is None else f"purchase:{member_id}:{buyer_id}",
         key=idempotency_key,
         request={"pack": pack},
         now=now,

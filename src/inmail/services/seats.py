@@ -15,7 +15,13 @@ from sqlalchemy import Connection
 
 from inmail.domain.credits import Book
 from inmail.domain.teams import allow_seat_spend, month_start
-from inmail.services.context import Deps, OpenAccount, current_account, lock_and_catch_up
+from inmail.services.context import (
+    Deps,
+    OpenAccount,
+    current_account,
+    holder_account,
+    lock_and_catch_up,
+)
 from inmail.store import accounts as account_store
 from inmail.store import teams as team_store
 
@@ -62,7 +68,7 @@ def sending_account(deps: Deps, member_id: str, now: datetime) -> account_store.
         seat = team_store.seat_of(conn, member_id)
     if seat is None:
         return own
-    pool = current_account(deps, seat.team_id, now)
+    pool = holder_account(deps, seat.team_id, now)
     return replace(own, subscription=replace(own.subscription, plan=pool.subscription.plan))
 
 
@@ -71,4 +77,4 @@ def paying_account(deps: Deps, member_id: str, now: datetime) -> account_store.A
     caught up to ``now``: for previews (the quote). Raises UnknownMember."""
     with deps.db.read() as conn:
         seat = team_store.seat_of(conn, member_id)
-    return current_account(deps, member_id if seat is None else seat.team_id, now)
+    return holder_account(deps, member_id if seat is None else seat.team_id, now)

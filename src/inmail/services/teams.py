@@ -331,7 +331,14 @@ def buy_team_pack(
     Forbidden, UnknownPack, PacksNotOnPlan, IdempotencyKeyReused."""
     with deps.db.read() as conn:
         _check_admin(conn, team_id, admin_id)
-    return buy_pack(deps, member_id=team_id, pack=pack, now=now, idempotency_key=idempotency_key)
+    return buy_pack(
+        deps,
+        member_id=team_id,
+        pack=pack,
+        now=now,
+        idempotency_key=idempotency_key,
+        buyer_id=admin_id,
+    )
 
 
 def team_view(deps: Deps, *, admin_id: str, team_id: str, now: datetime) -> TeamView:
