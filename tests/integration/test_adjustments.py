@@ -31,7 +31,7 @@ from inmail.services.adjustments import (
 )
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
-from inmail.services.credits import buy_pack, spend_credits
+from inmail.services.credits import buy_pack, refund_spend, spend_credits
 from inmail.services.statements import get_credits, list_charges
 from inmail.store.tables import charges, outbox_events
 from tests.conftest import T0
@@ -330,3 +330,46 @@ def test_the_audit_names_refunds_that_pass_their_charge(deps: Deps) -> None:
         )
     problems = run_audit(deps)
     assert f"refund:{charge_id}: refunded 5000 of a charge of 4500 (minor units)" in problems
+
+
+def _pack_spend_refunded(deps: Deps, amount_minor: int | None) -> tuple[str, str]:
+    """The reviewer's case: 2 credits of a pack of 5 (45.00) spent by one InMail, then the
+    pack refunded (``amount_minor`` of it; None: in full). (member, the spend's reference)"""
+    member, charge_id = _pack_member(deps)
+    spend_credits(deps, member_id=member, cost=2, reference="inmail:two", now=T0)
+    refund_charge(deps, charge_id=charge_id, amount_minor=amount_minor, now=T0 + days(1))
+    return member, "inmail:two"
+
+
+def test_a_credit_back_to_a_pack_refunded_in_full_is_taken_back_at_once(deps: Deps) -> None:
+    member, spent = _pack_spend_refunded(deps, None)
+    assert balance(deps, member, T0 + days(1)) == 0  # the 3 unused credits went with the refund
+    assert refund_spend(deps, member_id=member, reference=spent, now=T0 + days(2)) == 0
+    back, taken = ledger(deps, member, T0 + days(2))[-2:]
+    assert (back.kind, back.amount, back.balance_after) == ("refund", 2, 2)
+    assert (taken.kind, taken.amount, taken.balance_after) == ("adjustment", -2, 0)
+    assert taken.lot_id == back.lot_id
+    refund_line = [
+        c for c in list_charges(deps, member_id=member, now=T0 + days(2)) if c.kind == "refund"
+    ]
+    assert taken.reference == f"charge:{refund_line[0].id}"
+    assert_audit_clean(deps)
+
+
+def test_a_credit_back_to_a_half_refunded_pack_keeps_the_unrefunded_share(deps: Deps) -> None:
+    # 22.50 of 45.00 refunded: floor(3 x 1/2) = 1 of the 3 unused credits went with it; of the
+    # 2 credits returned later, floor(2 x 1/2) = 1 is taken back and 1 stays.
+    member, spent = _pack_spend_refunded(deps, 2250)
+    assert balance(deps, member, T0 + days(1)) == 2
+    assert refund_spend(deps, member_id=member, reference=spent, now=T0 + days(2)) == 3
+    taken = ledger(deps, member, T0 + days(2))[-1]
+    assert (taken.kind, taken.amount, taken.balance_after) == ("adjustment", -1, 3)
+    assert_audit_clean(deps)
+
+
+def test_a_credit_back_to_a_pack_never_refunded_returns_every_credit(deps: Deps) -> None:
+    member, _ = _pack_member(deps)
+    spend_credits(deps, member_id=member, cost=2, reference="inmail:two", now=T0)
+    assert refund_spend(deps, member_id=member, reference="inmail:two", now=T0 + days(2)) == 5
+    assert ledger(deps, member, T0 + days(2))[-1].kind == "refund"
+    assert_audit_clean(deps)

@@ -6,7 +6,7 @@ import pytest
 
 from inmail.domain import adjustments
 from inmail.domain.adjustments import MAX_ADJUSTMENT_CREDITS, clawback, plan_refund
-from inmail.domain.credits import Book, ChargeKind, LotSource
+from inmail.domain.credits import Book, ChargeKind, LotSource, RefundedShare
 from inmail.domain.errors import (
     ChargeAlreadyRefunded,
     ChargeNotRefundable,
@@ -148,3 +148,19 @@ def test_a_debit_beyond_the_balance_takes_nothing() -> None:
     with pytest.raises(InsufficientCredits):
         adjustments.debit(book, credits=4, reason="oops", now=NOW)
     assert (book.balance, book.entries) == (3, [])
+
+
+@pytest.mark.parametrize(
+    ("refunded", "price", "returned", "taken"),
+    [
+        (4500, 4500, 2, 2),  # refunded in full: every returned credit goes back with it
+        (2250, 4500, 2, 1),  # half: half of them
+        (2250, 4500, 1, 0),  # half of one, rounded down as the clawback rounds
+        (1, 4500, 3, 0),
+        (4499, 4500, 3, 2),
+    ],
+)
+def test_the_refunded_share_of_credits_returned_to_a_pack(
+    refunded: int, price: int, returned: int, taken: int
+) -> None:
+    assert RefundedShare(refunded, price, "charge:ch_r").of(returned) == taken

@@ -9,7 +9,7 @@ new lots, changed lots and the entries; nothing here knows about SQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -219,6 +219,22 @@ def forfeit_above_cap(book: Book, cap: int, at: datetime, reference: str) -> int
     return excess
 
 
+@dataclass(frozen=True, slots=True)
+class RefundedShare:
+    """How much of the charge that bought a lot (a pack, an overage) has been refunded:
+    ``refunded_minor`` of ``price_minor``; ``reference`` names the latest refund charge
+    (``charge:<id>``), as the refund's own clawback line does."""
+
+    refunded_minor: int
+    price_minor: int
+    reference: str
+
+    def of(self, credits: int) -> int:
+        """The refunded share of ``credits`` returned to the lot, rounded down like the
+        refund's clawback: all of them once the charge is refunded in full."""
+        return credits * self.refunded_minor // self.price_minor if self.price_minor else 0
+
+
 def credit_back(
     book: Book,
     draws: Iterable[tuple[Lot, int]],
@@ -226,24 +242,34 @@ def credit_back(
     reference: str,
     *,
     capped_since: bool,
+    refunded: Mapping[int, RefundedShare] | None = None,
 ) -> int:
     """Return a spend's credits to the lots they came from (SPEC §5); returns how many stay.
 
     ``draws`` are (lot, credits) as the spend took them. ``capped_since``: a
     renewal since the spend left plan credits at its cap (a cancel's cap is 0),
     so that credit, had it not been spent, would have been forfeited then.
+    ``refunded``: by lot id, the refunded share of the charge that bought it.
     A credit never outlives the rule that would have taken it: returned to a
     lot that has expired, it expires again at once; a plan credit returned
-    after a renewal at the cap is forfeited again at once. Both lines are in
-    the ledger, and nobody gains a credit the cap, a cancel or a lifetime removed.
+    after a renewal at the cap is forfeited again at once; returned to a pack
+    whose charge was refunded, the refunded share is taken back at once (an
+    ``adjustment`` line naming the refund: the refund claws back every unused
+    credit, and a returned credit is unused again). The lines are in the ledger,
+    and nobody gains a credit the cap, a cancel, a lifetime or a refund removed.
     """
+    shares = refunded or {}
     kept = 0
     for lot, amount in draws:
         book.give_back(lot, amount, now, reference)
+        share = shares.get(lot.id) if lot.id is not None else None
         if lot.expired_by(now):
             book.take(EntryKind.EXPIRE, lot, amount, now, reference)
         elif capped_since and lot.is_plan_credit:
             book.take(EntryKind.FORFEIT, lot, amount, now, reference)
+        elif share is not None and (taken := share.of(amount)) > 0:
+            book.take(EntryKind.ADJUSTMENT, lot, taken, now, share.reference)
+            kept += amount - taken
         else:
             kept += amount
     return kept

@@ -267,5 +267,5 @@ def is_due(next_due_at: datetime | None, now: datetime) -> bool:
 
 
 def refresh(deps: Deps, member_id: str, now: datetime) -> None:
-    """Apply due renewals before a read."""
-    current_account(deps, member_id, now)
+    """Apply due renewals before a read of a holder's account (a member's or a pool's)."""
+    holder_account(deps, member_id, now)

@@ -55,6 +55,7 @@ from inmail.services.settings import update_settings
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store import outbox
+from inmail.store import refunds as refund_store
 from inmail.store import spends as spend_store
 from inmail.store.fast_spend import FastSpendRequest, Guard, Replay
 from inmail.store.idempotency import StoredResponse
@@ -431,7 +432,15 @@ def credit_back(
     since += [r.outcome for r in opened.renewals]  # applied by this catch-up, not saved yet
     capped = any(outcome.at_cap for outcome in since)
     first = len(opened.book.entries)
-    credit_back_rule(opened.book, _draw_lots(opened, draws), now, reference, capped_since=capped)
+    refunded = refund_store.refunded_shares(conn, holder, [lot_id for lot_id, _ in draws])
+    credit_back_rule(
+        opened.book,
+        _draw_lots(opened, draws),
+        now,
+        reference,
+        capped_since=capped,
+        refunded=refunded,
+    )
     name_the_seat(opened.book, first, seat)
     opened.save()
     return opened.book.balance

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from inmail.domain.credits import ChargeKind
+from inmail.domain.credits import ChargeKind, RefundedShare
 from inmail.domain.money import Money
 from inmail.store.tables import charges, ledger_entries
 
@@ -65,3 +65,37 @@ def purchase_lot_id(conn: Connection, member_id: str, charge_id: str) -> int | N
             ledger_entries.c.reference == f"charge:{charge_id}",
         )
     ).scalar()
+
+
+def refunded_shares(
+    conn: Connection, member_id: str, lot_ids: list[int]
+) -> dict[int, RefundedShare]:
+    """By lot id, among ``lot_ids``: the refunded share of the pack or overage charge that
+    bought the lot, for the lots whose charge has had a refund (a credit-back returning
+    credits there takes that share back). Read under the member's account lock."""
+    bought = conn.execute(
+        select(ledger_entries.c.lot_id, ledger_entries.c.reference).where(
+            ledger_entries.c.member_id == member_id,
+            ledger_entries.c.kind == "grant",
+            ledger_entries.c.lot_id.in_(lot_ids),
+            ledger_entries.c.reference.like("charge:%"),
+        )
+    ).all()
+    shares: dict[int, RefundedShare] = {}
+    for lot_id, reference in bought:
+        charge_id = reference.removeprefix("charge:")
+        refunds = conn.execute(
+            select(charges.c.id, charges.c.amount_minor)
+            .where(
+                charges.c.member_id == member_id,
+                charges.c.kind == ChargeKind.REFUND.value,
+                charges.c.reference == refund_reference(charge_id),
+            )
+            .order_by(charges.c.seq)
+        ).all()
+        charge = find_charge(conn, charge_id) if refunds else None
+        if charge is not None:
+            refunded = -sum(int(r.amount_minor) for r in refunds)
+            last = f"charge:{refunds[-1].id}"
+            shares[lot_id] = RefundedShare(refunded, charge.price.amount_minor, last)
+    return shares
