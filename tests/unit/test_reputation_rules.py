@@ -19,6 +19,7 @@ from inmail.domain.reputation import (
     next_rate_state,
     spam_ban,
 )
+from inmail.domain.timeline import LATEST
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 RULES = DEFAULT_RULES
@@ -202,3 +203,11 @@ def test_an_overturned_ban_does_not_block_a_new_one() -> None:
 def test_impossible_settings_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"ban_hours|floor|at least 1"):
         ReputationRules(**bad)  # type: ignore[arg-type]
+
+
+def test_a_ban_near_the_end_of_time_ends_with_it() -> None:
+    """A ban whose hours run past 9999-12-31 ends at the last moment, not in an overflow."""
+    near_end = datetime(9999, 12, 31, 12, tzinfo=UTC)
+    ban = spam_ban(_reports(3, near_end), [], near_end, RULES)
+    assert ban is not None
+    assert ban.ends_at == LATEST

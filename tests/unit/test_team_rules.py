@@ -20,6 +20,7 @@ from inmail.domain.teams import (
     pool_plan,
     usage_text,
 )
+from inmail.domain.timeline import LATEST
 
 AT = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
 CORPORATE = next(p for p in DEFAULT_PLANS if p.code == "recruiter_corporate")
@@ -83,3 +84,10 @@ def test_the_seat_holder_reads_n_of_m_this_month() -> None:
     assert usage_text(12, None) == "12 this month, no cap"
     assert is_team_id("tm_abc")
     assert not is_team_id("m_abc")
+
+
+def test_the_month_after_december_9999_is_the_end_of_time() -> None:
+    """No later month can be written: the period ends at the last representable moment
+    (the operator's audit at the test clock's end was a 500: year 10000 is out of range)."""
+    assert next_month_start(datetime(9999, 12, 31, 12, tzinfo=UTC)) == LATEST
+    assert next_month_start(datetime(9999, 11, 30, tzinfo=UTC)) == datetime(9999, 12, 1, tzinfo=UTC)

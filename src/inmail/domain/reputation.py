@@ -27,6 +27,7 @@ from fractions import Fraction
 
 from inmail.domain import dates
 from inmail.domain.text import TextRule
+from inmail.domain.timeline import capped_later
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +139,9 @@ def next_rate_state(
         return fresh, RateChange.ENDED if ended else None
     if not below:
         return RateState(), RateChange.CLEARED
-    if now < fresh.warned_at + timedelta(days=rules.grace_days):
+    if now < capped_later(fresh.warned_at, timedelta(days=rules.grace_days)):
         return fresh, None
-    until = now + timedelta(days=rules.bulk_off_days)
+    until = capped_later(now, timedelta(days=rules.bulk_off_days))
     return replace(fresh, bulk_off_from=now, bulk_off_until=until), RateChange.BULK_OFF
 
 
@@ -155,7 +156,7 @@ def bulk_off_reason(facts: RateFacts, rules: ReputationRules) -> str:
 
 def warning_text(facts: RateFacts, rules: ReputationRules, warned_at: datetime) -> str:
     """The warning notice's words: the figures and what happens if it persists."""
-    off_at = warned_at + timedelta(days=rules.grace_days)
+    off_at = capped_later(warned_at, timedelta(days=rules.grace_days))
     return (
         f"Only {facts.answered} of your last {facts.sent} InMails were answered, under "
         f"{rules.floor:.0%}: if that persists, bulk sending goes off on {dates.day(off_at)}"
@@ -241,4 +242,6 @@ def spam_ban(
     if count < rules.reports_to_ban:
         return None
     level = ladder_level(bans, now, rules) + 1
-    return BanDecision(level, now, now + timedelta(hours=ban_hours(level, rules)), count)
+    return BanDecision(
+        level, now, capped_later(now, timedelta(hours=ban_hours(level, rules))), count
+    )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from inmail.domain.errors import SeatCapReached, ValidationError
 from inmail.domain.plans import Plan
 from inmail.domain.text import TextRule
+from inmail.domain.timeline import LATEST
 
 TEAM_PREFIX = "tm"
 TEAM_NAME = TextRule(200)
@@ -105,10 +106,11 @@ def month_start(now: datetime) -> datetime:
 
 
 def next_month_start(now: datetime) -> datetime:
-    """The start of the calendar month (UTC) after the one holding ``now``."""
+    """The start of the calendar month (UTC) after the one holding ``now``; in December of
+    9999, the end of time (domain/timeline.py: no later month can be written)."""
     start = month_start(now)
     if start.month == 12:
-        return start.replace(year=start.year + 1, month=1)
+        return LATEST if start.year == LATEST.year else start.replace(year=start.year + 1, month=1)
     return start.replace(month=start.month + 1)
 
 

@@ -42,6 +42,13 @@ def later(moment: datetime, span: timedelta) -> datetime | None:
         return None
 
 
+def capped_later(moment: datetime, span: timedelta) -> datetime:
+    """``moment + span``, or the end of time (:data:`LATEST`) when that is past 9999-12-31:
+    for the end of a period that must have one (a ban, a grace period), where "never"
+    would be wrong and an OverflowError a 500."""
+    return later(moment, span) or LATEST
+
+
 def check_accepted(moment: datetime, field: str) -> datetime:
     """``moment`` in UTC if inmail accepts it; ValidationError naming ``field`` otherwise.
 

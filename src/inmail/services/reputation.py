@@ -52,6 +52,7 @@ from inmail.domain.reputation import (
     spam_ban,
     warning_text,
 )
+from inmail.domain.timeline import capped_later
 from inmail.services.context import Deps
 from inmail.services.idempotency import keyed, keyed_write, stored_answer
 from inmail.store import accounts as account_store
@@ -173,7 +174,7 @@ def _tell_rate_change(
         assert standing.warned_at is not None
         text = warning_text(facts, rules, standing.warned_at)
         _notify(conn, member_id, now, "reputation_warning", text)
-        off_at = standing.warned_at + timedelta(days=rules.grace_days)
+        off_at = capped_later(standing.warned_at, timedelta(days=rules.grace_days))
         event = member_warned(
             member_id,
             now,
@@ -403,7 +404,9 @@ class StandingView:
     def warned_off_at(self) -> datetime | None:
         """When bulk sending goes off if the rate stays under the floor (None: not warned)."""
         warned = self.standing.warned_at
-        return None if warned is None else warned + timedelta(days=self.rules.grace_days)
+        return (
+            None if warned is None else capped_later(warned, timedelta(days=self.rules.grace_days))
+        )
 
 
 def get_standing(deps: Deps, *, member_id: str, now: datetime) -> StandingView:
@@ -560,7 +563,7 @@ def banner(deps: Deps, *, member_id: str, now: datetime) -> Banner | None:
         return Banner("bulk_off", standing.bulk_off_until, reason)
     if standing.warned_at is not None and standing.bulk_off_until is None:
         rules = deps.reputation
-        off_at = standing.warned_at + timedelta(days=rules.grace_days)
+        off_at = capped_later(standing.warned_at, timedelta(days=rules.grace_days))
         reason = (
             f"under {rules.floor:.0%} of your InMails in {rules.window_days} days were answered"
         )
