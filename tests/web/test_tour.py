@@ -26,6 +26,8 @@ OPERATOR_PAGES = {
     "operator-plans": "/admin/plans",
     "operator-packs": "/admin/packs",
     "operator-new-member": "/admin/members/new",
+    "operator-teams": "/admin/teams",
+    "operator-suspensions": "/admin/suspensions",
 }
 
 
@@ -151,6 +153,7 @@ def test_every_page_reads_well_at_both_widths(new_page: Callable[[], Page], serv
         "template": template,
         "stats": "/stats",
         "settings": "/settings",
+        "standing": "/standing",
     }
     for name, path in member_pages.items():
         _visit(ada, name, path, problems)
