@@ -204,6 +204,24 @@ def test_a_seat_holders_quote_prices_the_inmail_from_the_pool(api: Api, team: An
     assert quoted["allowed"] is True
 
 
+def test_a_seat_at_its_cap_is_quoted_not_allowed_with_the_refusal_it_would_get(
+    api: Api, team: Any
+) -> None:
+    made, admin, seat = team
+    path = f"/v1/teams/{made['id']}/seats/{seat.id}/cap"
+    assert api.client.put(path, json={"monthly_cap": 1}, headers=admin.auth).status_code == 200
+    to = api.member("basic")
+    before = api.client.get(f"/v1/me/quote?to={to.id}", headers=seat.auth).json()
+    assert (before["allowed"], before["cost_credits"]) == (True, 1)
+    assert send(api, seat).status_code == 201
+    after = api.client.get(f"/v1/me/quote?to={to.id}", headers=seat.auth).json()
+    assert (after["allowed"], after["channel"], after["cost_credits"]) == (False, "inmail", 1)
+    assert "used 1 of its 1 credits this month" in after["reason"]
+    refused = send(api, seat)
+    assert (refused.status_code, refused.json()["code"]) == (402, "seat-cap-reached")
+    assert refused.json()["detail"] == after["reason"]
+
+
 def test_a_seat_holders_bulk_dry_run_counts_the_pools_credits(api: Api, team: Any) -> None:
     _, _, seat = team
     body = {"name": "Hello", "subject": "Hi {first_name}", "body": "Hello {first_name}"}

@@ -13,16 +13,18 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from inmail.domain.credits import spending_order
-from inmail.domain.errors import DomainError, InmailAlreadyAwaitingResponse
+from inmail.domain.errors import DomainError, InmailAlreadyAwaitingResponse, SeatCapReached
 from inmail.domain.messaging import Channel, Reach, cheapest_route
 from inmail.domain.money import Money
 from inmail.domain.purchases import check_overage, overage_packs
+from inmail.domain.teams import allow_seat_spend, month_start
 from inmail.services.context import Deps
 from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.services.reach_many import reaches
 from inmail.services.seats import paying_account, sending_account
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
+from inmail.store import teams as team_store
 from inmail.store.accounts import Account
 from inmail.store.reach import Recipient
 
@@ -59,7 +61,7 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
     recipient = recipient_as_of(deps, account, to, now)
     with deps.db.read() as conn:
         reach = gather_reach(deps, conn, account, recipient)
-        way = Purse(conn, payer, now).way(reach)
+        way = _within_seat_cap(conn, member_id, Purse(conn, payer, now).way(reach), now)
     return Quote(
         way.channel,
         way.cost_credits,
@@ -70,6 +72,23 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
         thread_id=way.thread_id,
         follow_up_at=way.follow_up_at,
     )
+
+
+def _within_seat_cap(
+    conn: Connection, member_id: str, way: CheapestWay, now: datetime
+) -> CheapestWay:
+    """``way``, not allowed when it costs credits that would take the member's team seat
+    past its monthly cap: the reason is the refusal the send would give (402
+    ``seat-cap-reached``), so the member sees it before writing, not after."""
+    seat = team_store.seat_of(conn, member_id)
+    if seat is None or not way.allowed or way.cost_credits <= 0:
+        return way
+    used = team_store.seat_usage(conn, seat.team_id, member_id, month_start(now))
+    try:
+        allow_seat_spend(seat, used, way.cost_credits, team_store.admin_names(conn, seat.team_id))
+    except SeatCapReached as refused:
+        return replace(way, allowed=False, reason=str(refused))
+    return way
 
 
 @dataclass(frozen=True, slots=True)
