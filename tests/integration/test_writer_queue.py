@@ -5,6 +5,7 @@ connections (issue 13). Tested on real SQLite files, with real threads."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -147,3 +148,25 @@ def test_a_write_inside_another_on_the_same_thread_is_refused_at_once() -> None:
 def test_postgresql_writers_do_not_queue() -> None:
     engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert writer_queue(engine) is None
+
+
+def test_a_write_that_meets_another_process_holding_the_lock_is_a_busy_error(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """BEGIN IMMEDIATE runs on the driver connection (store/db.py); a lock held by another
+    process (the worker, the CLI) past the busy timeout still surfaces as SQLAlchemy's
+    OperationalError, which the API answers 503 `busy` (retry with the same key), and the
+    next write after the lock is released goes through."""
+    url = _copy(sqlite_template, tmp_path)
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    db = Database(make_engine(url, busy_timeout_ms=0))
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="database is locked"), db.write() as conn:
+            conn.execute(text("UPDATE test_clock SET now = now"))
+        other.execute("ROLLBACK")
+        with db.write() as conn:
+            assert conn.execute(text("UPDATE test_clock SET now = now")).rowcount >= 0
+    finally:
+        other.close()
+        db.dispose()

@@ -71,8 +71,13 @@ def lock_account_row(conn: Connection, member_id: str) -> None:
     )
 
 
+# Built once: a statement made per call costs its cache key each time (the credits read
+# and every catch-up read an account).
+_READ_ACCOUNT = select(accounts).where(accounts.c.member_id == bindparam("member_id"))
+
+
 def read_account(conn: Connection, member_id: str, plans: PlanVersions) -> Account | None:
-    row = conn.execute(select(accounts).where(accounts.c.member_id == member_id)).first()
+    row = conn.execute(_READ_ACCOUNT, {"member_id": member_id}).first()
     return None if row is None else _account(row, plans)
 
 

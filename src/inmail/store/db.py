@@ -26,18 +26,21 @@ behind pgbouncer").
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from inmail.store.fast_spend import FastSpend
 from inmail.store.writers import DEFAULT_TIMEOUT_MS, writer_queue
 
 _BEGIN_MODE = "inmail_sqlite_begin"
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 
 PSYCOPG_PREPARE_THRESHOLD = 5
 """psycopg's own default: a query is prepared server-side on its 5th run on a connection."""
@@ -137,7 +140,14 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, turn_timeout_ms: int) -> Engi
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        statement = _BEGIN[mode]
+        # On the driver connection itself: SQLAlchemy's execute machinery costs several
+        # times the statement, once per transaction. Its errors are wrapped as SQLAlchemy
+        # wraps them (a busy database stays an OperationalError: 503, retry).
+        try:
+            conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
     return engine
 

@@ -220,7 +220,14 @@ spends = Table(
     CheckConstraint("cost >= 0", name="cost_not_negative"),
 )
 # A seat's usage this month (domain/teams.py): its unrefunded spends since the month began.
-Index("ix_spends_seat_member_id_at", spends.c.seat_member_id, spends.c.at)
+# Seats' spends only: a NULL entry per other spend would cost every spend's commit a page.
+Index(
+    "ix_spends_seat_member_id_at",
+    spends.c.seat_member_id,
+    spends.c.at,
+    sqlite_where=spends.c.seat_member_id.is_not(None),
+    postgresql_where=spends.c.seat_member_id.is_not(None),
+)
 
 charges = Table(
     "charges",
