@@ -236,6 +236,51 @@ def test_a_seat_holders_bulk_dry_run_counts_the_pools_credits(api: Api, team: An
     assert totals["credits_available"] == 75 * SEATS
 
 
+def test_a_seats_bulk_send_stops_at_its_monthly_cap_as_its_dry_run_showed(
+    api: Api, team: Any
+) -> None:
+    """Cap 3, one InMail sent already: the dry run of four shows two to send and the stop
+    at the third (seat-cap-reached, the words a single send gets); the real run, even
+    confirmed for four credits, sends those two and stops there: the pool pays exactly
+    three credits in all."""
+    made, admin, seat = team
+    path = f"/v1/teams/{made['id']}/seats/{seat.id}/cap"
+    assert api.client.put(path, json={"monthly_cap": 3}, headers=admin.auth).status_code == 200
+    assert send(api, seat).status_code == 201
+    body = {"name": "Hello", "subject": "Hi {first_name}", "body": "Hello {first_name}"}
+    template = api.client.post("/v1/me/templates", json=body, headers=seat.auth)
+    to = [api.member("basic").id for _ in range(4)]
+    asked = {"template_id": template.json()["id"], "recipients": to, "dry_run": True}
+    dry = api.client.post("/v1/bulk-sends", json=asked, headers=seat.auth)
+    assert dry.status_code == 200, dry.text
+    rows = [(r["status"], r["reason"] and r["reason"]["code"]) for r in dry.json()["recipients"]]
+    assert rows == [
+        ("send", None),
+        ("send", None),
+        ("not_sent", "seat-cap-reached"),
+        ("not_sent", "stopped"),
+    ]
+    assert dry.json()["stop"]["position"] == 3
+    assert dry.json()["totals"]["credits_to_spend"] == 2
+    reason = dry.json()["recipients"][2]["reason"]["detail"]
+    assert reason.startswith("your seat has used 3 of its 3 credits this month")
+
+    # Confirming more than the dry run's total: the cap, not the confirmation, stops it.
+    real = asked | {"dry_run": False, "max_credits": 4}
+    started = api.client.post(
+        "/v1/bulk-sends", json=real, headers=seat.auth | {"Idempotency-Key": "seat-bulk"}
+    )
+    assert started.status_code in (200, 201, 202), started.text
+    done = api.client.get(f"/v1/bulk-sends/{started.json()['id']}", headers=seat.auth).json()
+    assert done["status"] == "stopped"
+    assert [r["status"] for r in done["recipients"]["items"]] == ["sent", "sent"] + ["not_sent"] * 2
+    assert done["stop"]["code"] == "seat-cap-reached"
+    view = api.client.get(f"/v1/teams/{made['id']}", headers=admin.auth).json()
+    assert view["pool"]["balance"] == 75 * SEATS - 3
+    mine = api.client.get("/v1/me/seat", headers=seat.auth).json()
+    assert mine["text"] == "3 of 3 this month"
+
+
 def test_a_seats_send_repeated_with_its_key_is_charged_once(api: Api, team: Any) -> None:
     made, admin, seat = team
     to = api.member("basic")

@@ -18,7 +18,14 @@ from inmail.domain.bulk import (
     plan_recipients,
     way_to,
 )
-from inmail.domain.bulk_budget import NOTHING_CONFIRMED, Confirmed, Overage, Wallet, apply_budget
+from inmail.domain.bulk_budget import (
+    NOTHING_CONFIRMED,
+    Confirmed,
+    Overage,
+    SeatAllowance,
+    Wallet,
+    apply_budget,
+)
 from inmail.domain.errors import (
     DomainError,
     TemplatePlaceholderMissing,
@@ -28,6 +35,7 @@ from inmail.domain.messaging import AwaitingInmail, Channel, Reach
 from inmail.domain.money import Money
 from inmail.domain.plans import default_catalog
 from inmail.domain.purchases import OverageSettings
+from inmail.domain.teams import Seat
 from inmail.domain.templates import Letter, Missing, Variant
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -234,6 +242,44 @@ def test_no_credits_and_no_overage_stops_at_the_first_send_it_cannot_pay() -> No
     assert budgeted.totals.credits_to_spend == 2
     assert budgeted.totals.credits_needed == 4
     assert budgeted.totals.to_send == 2
+
+
+def test_a_seats_monthly_cap_stops_the_bulk_where_the_send_would_pass_it() -> None:
+    """The pool holds plenty; the seat has used 1 of its 3 this month: two sends go, the
+    third is refused as a single send would be (naming the cap and the admins) and stops
+    the bulk like an empty pool."""
+    seat = SeatAllowance(Seat("m_me", "tm_1", False, 3, NOW), 1, ("Ada", "Grace"))
+    budgeted = apply_budget(sends(4), Wallet(50, None, seat=seat), NOTHING_CONFIRMED)
+    assert codes(budgeted.recipients) == [None, None, "seat-cap-reached", "stopped"]
+    assert budgeted.stop is not None
+    assert budgeted.stop.position == 3
+    refusal = budgeted.recipients[2].refusal
+    assert refusal is not None
+    assert refusal.detail == (
+        "your seat has used 3 of its 3 credits this month (a cap set by Ada, Grace); "
+        "ask them to raise it"
+    )
+    assert (budgeted.totals.credits_to_spend, budgeted.totals.to_send) == (2, 2)
+
+
+def test_a_seat_without_a_cap_or_under_it_sends_everyone() -> None:
+    open_seat = SeatAllowance(Seat("m_me", "tm_1", False, None, NOW), 40, ())
+    under = SeatAllowance(Seat("m_me", "tm_1", False, 10, NOW), 6, ())
+    for seat in (open_seat, under):
+        budgeted = apply_budget(sends(4), Wallet(50, None, seat=seat), NOTHING_CONFIRMED)
+        assert codes(budgeted.recipients) == [None] * 4
+        assert budgeted.stop is None
+
+
+def test_a_seat_at_its_cap_still_sends_what_costs_nothing_before_the_first_inmail() -> None:
+    seat = SeatAllowance(Seat("m_me", "tm_1", False, 2, NOW), 2, ())
+    free = Planned(1, "m_free", Outcome.SEND, Channel.OPEN_PROFILE, 0, Variant.A, A)
+    paid = [replace(p, position=p.position + 1) for p in sends(2)]
+    budgeted = apply_budget([free, *paid], Wallet(50, None, seat=seat), NOTHING_CONFIRMED)
+    assert codes(budgeted.recipients) == [None, "seat-cap-reached", "stopped"]
+    refusal = budgeted.recipients[1].refusal
+    assert refusal is not None
+    assert "your team's admin" in refusal.detail
 
 
 def test_overage_buys_packs_for_the_shortfall_and_says_the_money() -> None:

@@ -77,7 +77,10 @@ YOURSELF = "recipient-is-you"
 BLOCKED = "recipient-blocked"
 OVER_TOTAL = "over-confirmed-total"
 STOPPED = "stopped"
-MONEY_CODES = frozenset({"insufficient-credits", "overage-limit-reached", "cost-changed"})
+# A seat's monthly cap is the team's limit on its spending: like an empty pool, it stops.
+MONEY_CODES = frozenset(
+    {"insufficient-credits", "overage-limit-reached", "cost-changed", "seat-cap-reached"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ list order with the sender's credits: each one is paid from the credits availabl
 by automatic overage packs (the rules of :mod:`inmail.domain.purchases`). A send that
 would take the bulk past the credits the member confirmed (``max_credits``) is not sent
 ("over your confirmed total"); the sends after it that cost nothing still are. The first
-send refused for money (no credits and no overage, the overage limit, or more overage
-money than confirmed) stops the bulk send: it and every recipient after it are not sent.
+send refused for money (no credits and no overage, the overage limit, more overage
+money than confirmed, or a team seat's monthly cap) stops the bulk send: it and every
+recipient after it are not sent.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from inmail.domain.bulk import OVER_TOTAL, STOPPED, Outcome, Planned, Refusal
-from inmail.domain.errors import OverageLimitReached
+from inmail.domain.errors import OverageLimitReached, SeatCapReached
 from inmail.domain.messaging import Channel
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
 from inmail.domain.purchases import OverageSettings, check_overage, overage_packs
+from inmail.domain.teams import Seat, allow_seat_spend
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +37,25 @@ class Overage:
 
 
 @dataclass(frozen=True, slots=True)
+class SeatAllowance:
+    """A team seat's monthly cap as a bulk send meets it: the ``seat``, the credits it
+    ``used`` this month before the bulk, and the team admins' names (whom to ask)."""
+
+    seat: Seat
+    used: int
+    admins: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Wallet:
     """The sender's credits for a bulk send: those usable now, and the overage that may
-    buy more (None, with ``no_overage`` saying why: the plan has none, or it is off)."""
+    buy more (None, with ``no_overage`` saying why: the plan has none, or it is off).
+    ``seat``: the sender's seat cap when a team pool pays (None: their own account)."""
 
     available: int
     overage: Overage | None
     no_overage: str = "automatic overage is turned off"
+    seat: SeatAllowance | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +127,12 @@ class _Purse:
         cap = self.confirmed.credits
         if cap is not None and self.spent + send.cost > cap:
             return send.refused(over_total(self.spent, send.cost, cap))
+        seat = self.wallet.seat
+        if seat is not None:  # a seat's cap stops the bulk as an empty pool would
+            try:
+                allow_seat_spend(seat.seat, seat.used + self.spent, send.cost, seat.admins)
+            except SeatCapReached as refused:
+                return self._halt(send, Refusal.of(refused))
         if self.available >= send.cost:
             self.available -= send.cost
             self.spent += send.cost
