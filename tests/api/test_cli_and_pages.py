@@ -27,6 +27,13 @@ def test_upgrade_demo_data_renew_and_audit_work_from_an_empty_directory(sqlite_e
     assert "database ready" in runner.invoke(app, ["db", "upgrade"]).output
     assert "demo data loaded" in runner.invoke(app, ["demo-data"]).output
     assert "already present" in runner.invoke(app, ["demo-data"]).output
+    engine = make_engine(sqlite_env)
+    with engine.connect() as conn:  # the demo's team: its pool paid its seats' 4 sends
+        team = conn.execute(text("SELECT id, name FROM teams")).one()
+        sends = "SELECT count(*) FROM spends WHERE member_id = :t AND seat_member_id IS NOT NULL"
+        assert conn.execute(text(sends), {"t": team.id}).scalar_one() == 4
+    engine.dispose()
+    assert team.name == "Globex Health recruiting"
     renewed = runner.invoke(app, ["renew"])
     assert renewed.exit_code == 0
     assert "renewed" in renewed.output

@@ -16,6 +16,7 @@ from inmail.services.network import connect
 from inmail.services.passwords import set_password
 from inmail.services.settings import update_settings
 from inmail.services.subscriptions import change_plan
+from inmail.services.teams import assign_seat, create_team, set_seat_cap
 from inmail.services.templates import create_template
 
 DEMO_MEMBERS = (
@@ -272,6 +273,7 @@ def load_demo_data(deps: Deps, *, now: datetime) -> list[DemoLogin] | None:
     _history(deps, ids, start)
     _network(deps, ids, start)
     _templates(deps, ids, start)
+    _team(deps, ids, now)
     return fresh_demo_logins(deps, now=now)
 
 
@@ -362,3 +364,23 @@ def _network(deps: Deps, ids: dict[str, str], start: datetime) -> None:
         )
         for handle in members:
             join_group(deps, member_id=ids[handle], group_id=group.id, now=start)
+
+
+def _team(deps: Deps, ids: dict[str, str], now: datetime) -> None:
+    """A team contract to look at: Globex Health's recruiting team on Recruiter Corporate,
+    3 seats (amara its admin, marta capped at 10 credits a month, one seat free), and a few
+    sends this month paid from the pool. It starts a week ago, so its first cycle is this
+    one; seat caps count calendar months, so the sends are kept inside the current one."""
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = max(now - timedelta(days=7), month)
+    team = create_team(
+        deps, name="Globex Health recruiting", plan="recruiter_corporate", seats=3, now=start
+    )
+    assign_seat(deps, team_id=team.id, member_id=ids["amara"], admin=True, now=start)
+    assign_seat(deps, team_id=team.id, member_id=ids["marta"], admin=False, now=start)
+    set_seat_cap(
+        deps, admin_id=ids["amara"], team_id=team.id, member_id=ids["marta"], cap=10, now=start
+    )
+    for n, handle in enumerate(("marta", "marta", "marta", "amara")):
+        at = start + (now - start) * (n + 1) / 5  # between the start and now
+        spend_credits(deps, member_id=ids[handle], cost=1, reference=f"demo:team:{n}", now=at)
