@@ -13,7 +13,7 @@ every placeholder has a value to look up.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks.fixtures import NOW, open_deps, prepare
@@ -106,7 +106,7 @@ def _baseline(
     return one_by_one
 
 
-def _check(outcomes: list[object]) -> None:
+def _check(outcomes: Sequence[object]) -> None:
     refused = [o for o in outcomes if isinstance(o, DomainError)]
     if refused:
         raise RuntimeError(f"{len(refused)} renders refused, e.g. {refused[0]}")

@@ -74,7 +74,7 @@ def sample_searches(graph: Graph, count: int, rng: random.Random) -> list[Search
         kind = KINDS[i % len(KINDS)]
         wanted = graph.profiles[rng.randrange(n)]
         first = wanted.name.split(" ", 1)[0]
-        params: dict[str, Any] = {
+        choices: dict[str, dict[str, Any]] = {
             "first name": {"q": first},
             "full name": {"q": wanted.name},
             "two letters": {"q": fold(first)[:2]},
@@ -87,7 +87,8 @@ def sample_searches(graph: Graph, count: int, rng: random.Random) -> list[Search
             "company, 3rd degree": {"company": wanted.company.split(" ")[0], "degree": 3},
             "everyone": {},
             "nobody": {"q": "zzyzx"},
-        }[kind]
+        }
+        params = choices[kind]
         made.append(Search(kind, graph.ids[rng.randrange(n)], params))
     return made
 

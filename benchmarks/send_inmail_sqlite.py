@@ -32,7 +32,7 @@ from sqlalchemy import event
 
 from benchmarks.fixtures import CREDITS, NOW, many_plain_members, open_deps, prepare
 from benchmarks.report import Comparison, log
-from benchmarks.timing import alternate
+from benchmarks.timing import alternate, wal_frames_per_op
 from inmail.services.context import Deps
 from inmail.services.inmail import send_inmail
 
@@ -208,6 +208,10 @@ def run(seconds: float) -> dict[str, object]:
             ours = ours_sender(deps, turns)
             base = baseline_sender(raw, SENDERS)
             line = _compare(ours, base, seconds, len(recipients))
+            line |= {
+                "ours_wal_frames_per_op": wal_frames_per_op(path, ours),
+                "baseline_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "baseline.db", base),
+            }
             base_statements = statements(base, raw.trace)
         finally:
             raw.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks.fixtures import CREDITS, NOW, open_deps, prepare
 from benchmarks.report import Comparison, log
-from benchmarks.timing import run_for
+from benchmarks.timing import run_for, wal_frames_per_op
 from inmail.services.context import Deps
 from inmail.services.credits import spend_credits
 
@@ -113,7 +113,11 @@ def run(seconds: float) -> dict[str, object]:
         try:
             ours = ours_spender(deps, members)
             base = baseline_spender(raw, ACCOUNTS)
-            return _compare(ours, base, seconds)
+            line = _compare(ours, base, seconds)
+            return line | {
+                "ours_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "ours.db", ours),
+                "baseline_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "baseline.db", base),
+            }
         finally:
             raw.close()
             deps.db.dispose()

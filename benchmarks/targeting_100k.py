@@ -107,7 +107,8 @@ def extras(graph: Graph, rng: random.Random) -> Extras:
         for g in rng.sample(range(GROUPS), GROUPS_EACH):
             made.memberships.append((f"g_{g:08d}", member_id, "member", NOW))
     for t in range(THREADS):
-        _thread(made, f"th_{t:010d}", *rng.sample(range(len(ids)), 2), graph, rng)
+        i, j = rng.sample(range(len(ids)), 2)
+        _thread(made, f"th_{t:010d}", i, j, graph, rng)
     for p in range(POSTS):
         at = NOW - timedelta(days=rng.uniform(0, 60))
         made.posts.append((f"p_{p:010d}", ids[rng.randrange(len(ids))], "A post", at))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +63,29 @@ def alternate(
     for _ in range(rounds):
         mine = run_for(seconds / rounds, ours)
         yield mine, run_for(seconds / rounds, base)
+
+
+# A WAL frame is a page and its 24-byte header; the file starts with a 32-byte header.
+_WAL_HEADER = 32
+_FRAME_HEADER = 24
+WAL_FRAME_OPS = 40
+"""Operations counted by :func:`wal_frames_per_op`: few enough that SQLite's automatic
+checkpoint (at 1,000 frames) cannot fall inside them at 15 frames an operation."""
+
+
+def wal_frames_per_op(database: Path, op: Callable[[], object], ops: int = WAL_FRAME_OPS) -> float:
+    """Pages written to the write-ahead log per call of ``op`` on the SQLite file ``database``
+    (each b-tree page a transaction changes is one frame, written and synced at commit): what
+    a write costs SQLite beyond its statements, whatever the machine's fsync costs.
+
+    The log is checkpointed and truncated first (no other connection may be inside a
+    transaction), then grows by exactly the frames of the ``ops`` calls.
+    """
+    with sqlite3.connect(database) as conn:
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    log = database.with_name(database.name + "-wal")
+    for _ in range(ops):
+        op()
+    grown = max(0, log.stat().st_size - _WAL_HEADER)
+    return round(grown / (page_size + _FRAME_HEADER) / ops, 2)
