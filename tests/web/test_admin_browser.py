@@ -8,13 +8,12 @@ them: saving is covered in test_admin_catalog_pages (a fresh database per test).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ADMIN_TOKEN, Server
+from tests.web.conftest import ADMIN_TOKEN, SCREENSHOTS, Server
 
-SHOTS = Path("/work/shots/ops")
+SHOTS = SCREENSHOTS / "ops"
 WIDTHS = (1280, 390)
 
 

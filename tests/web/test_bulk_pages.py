@@ -2,19 +2,18 @@
 page's link, two pasted as handles), a template, see the dry run, confirm, watch it finish,
 and find the credits dropped by exactly the total the dry run showed (issue 10 §6).
 
-Screenshots of the three steps, at 1280 and 390 pixels wide, go to /work/shots/bulk/.
+Screenshots of the three steps, at 1280 and 390 pixels wide, go to test-output/screenshots/bulk/.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import Server, sign_in
+from tests.web.conftest import SCREENSHOTS, Server, sign_in
 
-SHOTS = Path("/work/shots/bulk")
+SHOTS = SCREENSHOTS / "bulk"
 WIDTHS = {"wide": 1280, "narrow": 390}
 
 

@@ -3,7 +3,7 @@ operators-only page, sign-in throttling, stale forms and inviting by name.
 
 Members are made through the operator's API and get their password through an
 invitation link, as a real deployment's members do. Each page is photographed at
-1280 and 390 px (to /work/shots/members/ and test-output/screenshots/), with no
+1280 and 390 px (to test-output/screenshots/members/ and test-output/screenshots/), with no
 horizontal overflow at either width.
 """
 
@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ADMIN_TOKEN, Member, Server, screenshot
+from tests.web.conftest import ADMIN_TOKEN, SCREENSHOTS, Member, Server, screenshot
 
-SHOTS = Path("/work/shots/members")
+SHOTS = SCREENSHOTS / "members"
 WIDTHS = (1280, 390)
 PASSWORD = "a member's own password"
 

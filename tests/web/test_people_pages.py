@@ -4,15 +4,14 @@ for a bulk send, and the group directory (issue 10 §1)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx2
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ADMIN_TOKEN, Server, screenshot, sign_in
+from tests.web.conftest import ADMIN_TOKEN, SCREENSHOTS, Server, screenshot, sign_in
 
-SHOTS = Path("/work/shots/search")
+SHOTS = SCREENSHOTS / "search"
 
 
 def _admin(server: Server, method: str, path: str, body: dict[str, Any] | None = None) -> Any:

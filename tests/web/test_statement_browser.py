@@ -2,7 +2,7 @@
 
 Each test makes its own members on the served database (through the services, as the
 session's seed does), so what they show depends on nothing another test did. Every page
-is photographed at 1280 and 390 px wide into /work/shots/money/ and checked for
+is photographed at 1280 and 390 px wide into test-output/screenshots/money/ and checked for
 horizontal overflow on the phone.
 """
 
@@ -14,7 +14,6 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -30,13 +29,14 @@ from tests.web.conftest import (
     PAID,
     PASSWORD,
     QUICK_HASHER,
+    SCREENSHOTS,
     T0,
     Member,
     Server,
     sign_in,
 )
 
-SHOTS = Path("/work/shots/money")
+SHOTS = SCREENSHOTS / "money"
 WIDTHS = (1280, 390)
 
 

@@ -1,18 +1,17 @@
 """The team pages in Chromium: the operator makes a team and seats Tamsin (admin) and Saul; Tamsin
 caps Saul's seat; Saul sends an InMail paid by the pool and reads "1 of 3 this month". Each page
-is checked with axe and photographed at 1280 and 390 px (/work/shots/teams)."""
+is checked with axe and photographed at 1280 and 390 px (test-output/screenshots/teams)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ADMIN_TOKEN, Server, sign_in
+from tests.web.conftest import ADMIN_TOKEN, SCREENSHOTS, Server, sign_in
 from tests.web.look import axe_violations
 
-SHOTS = Path("/work/shots/teams")
+SHOTS = SCREENSHOTS / "teams"
 WIDTHS = (1280, 390)
 
 
@@ -71,4 +70,8 @@ def test_a_team_from_the_operators_page_to_a_seats_send(new_page: object, server
     expect(sol.locator(".flash").first).to_contain_text("InMail sent")
     sol.goto("/credits")
     expect(sol.locator("#seat-usage")).to_have_text("1 of 3 this month")
+    # No call to subscribe or buy for a seat: the pool pays (nor a link to a hidden section).
+    expect(sol.locator("#seat-plan")).to_contain_text("you need no plan of your own")
+    expect(sol.locator("#no-packs")).to_contain_text("Orbit Talent's admins buy packs")
+    expect(sol.locator('a[href="#upgrade-heading"]')).to_have_count(0)
     _photograph(sol, "seat-credits")
