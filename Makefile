@@ -67,7 +67,7 @@ pytest: install browser axe pgbouncer netns-tools
 
 # Every page at 1280 and 390 px into docs/screenshots/ (the README's tour links them).
 screenshots: install browser axe
-	INMAIL_TOUR_DIR=docs/screenshots $(BIN)/pytest tests/web/test_tour.py -q
+	INMAIL_TOUR_DIR=docs/screenshots $(BIN)/pytest tests/web/test_tour.py tests/web/test_team_browser.py -q
 
 test: lint typecheck pytest
 

@@ -4,15 +4,21 @@ is checked with axe and photographed at 1280 and 390 px (test-output/screenshots
 
 from __future__ import annotations
 
+import os
 import re
 
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ADMIN_TOKEN, SCREENSHOTS, Server, sign_in
+from tests.web.conftest import ADMIN_TOKEN, ROOT, SCREENSHOTS, Server, sign_in
 from tests.web.look import axe_violations
 
 SHOTS = SCREENSHOTS / "teams"
 WIDTHS = (1280, 390)
+
+
+# The README's tour shows two of these pages; `make screenshots` sets INMAIL_TOUR_DIR.
+TOUR = {"team-admin": "team", "seat-credits": "credits-seat"}
+TOUR_DIR = ROOT / os.environ["INMAIL_TOUR_DIR"] if "INMAIL_TOUR_DIR" in os.environ else None
 
 
 def _photograph(page: Page, name: str) -> None:
@@ -23,6 +29,9 @@ def _photograph(page: Page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        if TOUR_DIR is not None and name in TOUR:
+            TOUR_DIR.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(TOUR_DIR / f"{TOUR[name]}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 720})
 
 
