@@ -87,6 +87,8 @@ def test_a_grant_answers_its_lot_ledger_line_and_balance_and_replays(api: Api) -
         ({"credits": 5, "reason": "x" * 181}, "reason"),
         ({"credits": 5, "reason": "x", "expires_at": "2026-01-01T00:00:00Z"}, "expires_at"),
         ({"credits": 5, "reason": "x", "expires_at": "2026-05-01T00:00:00"}, "expires_at"),
+        # Past the accepted times (docs/rules.md "Time"): two years clear of 9999-12-31.
+        ({"credits": 5, "reason": "x", "expires_at": "9999-12-31T23:59:59Z"}, "expires_at"),
         ({"credits": 5, "reason": "x", "lot": 1}, "lot"),
     ],
 )

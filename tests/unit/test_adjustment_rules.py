@@ -110,6 +110,13 @@ def test_a_grant_is_an_adjustment_lot_with_its_expiry() -> None:
     assert book.entries[0].reference == "adjustment:promo"
 
 
+def test_a_grant_may_expire_up_to_the_last_accepted_moment() -> None:
+    book = Book(0, [])
+    last = datetime(9997, 12, 31, 23, 59, 59, tzinfo=UTC)
+    lot = adjustments.grant(book, credits=1, reason="promo", expires_at=last, now=NOW)
+    assert lot.expires_at == last
+
+
 def test_a_grant_expiry_is_stored_in_utc() -> None:
     book = Book(0, [])
     paris = datetime(2026, 4, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -128,6 +135,7 @@ def test_a_grant_expiry_is_stored_in_utc() -> None:
         (1, "x" * 181, None, "reason"),
         (1, "x", NOW, "expires_at"),
         (1, "x", NOW - timedelta(seconds=1), "expires_at"),
+        (1, "x", datetime(9998, 1, 1, tzinfo=UTC), "expires_at"),  # past the accepted times
         (1, "x", datetime(2026, 4, 1), "expires_at"),  # noqa: DTZ001 (naive on purpose)
     ],
 )

@@ -21,9 +21,9 @@ from inmail.domain.credits import (
     LotSource,
     draw,
 )
-from inmail.domain.cycles import require_utc
 from inmail.domain.errors import ChargeAlreadyRefunded, ChargeNotRefundable, ValidationError
 from inmail.domain.money import Money
+from inmail.domain.timeline import check_accepted
 
 MAX_ADJUSTMENT_CREDITS = 100_000
 """The most credits one grant or debit moves: a typo guard (a hundred thousand InMails)."""
@@ -49,11 +49,12 @@ def check_credits(credits: object) -> int:
 
 
 def check_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
-    """A grant's expiry in UTC: None (never) or an aware time after ``now``; else
+    """A grant's expiry in UTC: None (never) or an accepted time (domain.timeline: aware,
+    before 9998-01-01, as every time a client gives) after ``now``; else
     ValidationError(expires_at)."""
     if expires_at is None:
         return None
-    moment = require_utc(expires_at, "expires_at")
+    moment = check_accepted(expires_at, "expires_at")
     if moment <= now:
         raise ValidationError("expires_at must be in the future", field="expires_at")
     return moment
