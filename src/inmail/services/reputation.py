@@ -555,6 +555,11 @@ def banner(deps: Deps, *, member_id: str, now: datetime) -> Banner | None:
     send and the standing page do that)."""
     with deps.db.read() as conn:
         standing = store.get_standing(conn, member_id)
+    return banner_of(standing, deps.reputation, now)
+
+
+def banner_of(standing: StandingRecord, rules: ReputationRules, now: datetime) -> Banner | None:
+    """:func:`banner` from a standing row already read (``rules``: the deployment's)."""
     if standing.suspended_until is not None and now < standing.suspended_until:
         reason = standing.suspension_reason or "spam reports"
         return Banner("suspended", standing.suspended_until, reason)
@@ -562,7 +567,6 @@ def banner(deps: Deps, *, member_id: str, now: datetime) -> Banner | None:
         reason = standing.bulk_off_reason or "a low response rate"
         return Banner("bulk_off", standing.bulk_off_until, reason)
     if standing.warned_at is not None and standing.bulk_off_until is None:
-        rules = deps.reputation
         off_at = capped_later(standing.warned_at, timedelta(days=rules.grace_days))
         reason = (
             f"under {rules.floor:.0%} of your InMails in {rules.window_days} days were answered"

@@ -36,7 +36,11 @@ class InboxRow:
     subject: str | None  # the first InMail's subject (None in a thread without one)
 
 
-def _mine(member_id: str, initiator_column: Any, recipient_column: Any) -> ColumnElement[Any]:
+# A member id: a value, or a bind parameter in a statement built once (store/chrome.py).
+MemberRef = str | ColumnElement[str]
+
+
+def _mine(member_id: MemberRef, initiator_column: Any, recipient_column: Any) -> ColumnElement[Any]:
     """The column of the member's own side of the thread."""
     return case((threads.c.initiator_id == member_id, initiator_column), else_=recipient_column)
 
@@ -49,7 +53,7 @@ def _newest(*where: ColumnElement[bool]) -> Any:
     )
 
 
-def _states(member_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _states(member_id: MemberRef) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """(unread, archived) of each thread for this member, as SQL."""
     seen = _mine(member_id, threads.c.initiator_seen_seq, threads.c.recipient_seen_seq)
     kept = _mine(member_id, threads.c.initiator_archived_seq, threads.c.recipient_archived_seq)
@@ -131,8 +135,13 @@ def list_box(
 
 def unread_threads(conn: Connection, member_id: str) -> int:
     """How many of the member's threads (archived ones aside) hold a message they have not seen."""
+    return int(conn.execute(select(unread_threads_count(member_id))).scalar_one())
+
+
+def unread_threads_count(member_id: MemberRef) -> ColumnElement[int]:
+    """:func:`unread_threads` as a scalar subquery."""
     unread, archived = _states(member_id)
-    query = (
+    return (
         select(func.count())
         .select_from(threads)
         .where(
@@ -140,8 +149,8 @@ def unread_threads(conn: Connection, member_id: str) -> int:
             unread,
             ~archived,
         )
+        .scalar_subquery()
     )
-    return int(conn.execute(query).scalar_one())
 
 
 def thread_state(conn: Connection, member_id: str, thread_id: str) -> tuple[bool, bool]:
@@ -219,12 +228,17 @@ def mark_all_read(conn: Connection, member_id: str, at: datetime) -> int:
 
 
 def unread_notices(conn: Connection, member_id: str) -> int:
-    query = (
+    return int(conn.execute(select(unread_notices_count(member_id))).scalar_one())
+
+
+def unread_notices_count(member_id: MemberRef) -> ColumnElement[int]:
+    """The member's unread notifications, as a scalar subquery."""
+    return (
         select(func.count())
         .select_from(notifications)
         .where(notifications.c.member_id == member_id, notifications.c.read_at.is_(None))
+        .scalar_subquery()
     )
-    return int(conn.execute(query).scalar_one())
 
 
 def declines_by_reason(conn: Connection, member_id: str) -> dict[str | None, int]:

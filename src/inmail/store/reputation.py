@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,9 +78,12 @@ def get_standing(conn: Connection, member_id: str) -> StandingRecord:
     ).first()
     if row is None:
         return StandingRecord(member_id)
-    values = dict(row._mapping)
-    values.pop("updated_at")
-    return StandingRecord(**values)
+    return standing_of_row(row._mapping)
+
+
+def standing_of_row(values: Mapping[Any, Any]) -> StandingRecord:
+    """A StandingRecord from a ``sender_standings`` row's columns, by name."""
+    return StandingRecord(**{k: values[k] for k in StandingRecord.__dataclass_fields__})
 
 
 def save_standing(conn: Connection, standing: StandingRecord, now: datetime) -> None:

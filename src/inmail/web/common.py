@@ -13,11 +13,9 @@ from fastapi.templating import Jinja2Templates
 
 from inmail.bootstrap import Runtime
 from inmail.domain.errors import DomainError
-from inmail.services import reputation, settings
+from inmail.services.chrome import page_chrome
 from inmail.services.context import Deps
-from inmail.services.inbox import unread_notice_count
-from inmail.services.members import get_member, members_by_id
-from inmail.services.threads import unread_count
+from inmail.services.members import members_by_id
 from inmail.store.members import MemberRecord
 from inmail.web.dates import FILTERS
 from inmail.web.look import initials, swatch
@@ -44,19 +42,21 @@ def runtime_of(request: Request) -> Runtime:
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     rt = runtime_of(request)
     member_id = request.session.get("member_id")
-    me = None
+    chrome = None
     if isinstance(member_id, str):
         try:
-            me = get_member(rt.deps, member_id, now=rt.clock.now())
+            chrome = page_chrome(rt.deps, member_id=member_id, now=rt.clock.now())
         except DomainError:
             request.session.clear()
     base = {
-        "me": me,
-        "unread": unread_counts(rt.deps, me.id) if me else {},
+        "me": chrome.member if chrome else None,
+        "unread": {"/inbox": chrome.unread_threads, "/notifications": chrome.unread_notices}
+        if chrome
+        else {},
         # Every date on the page is shown in it (web.dates); None: UTC.
-        "time_zone": settings.time_zone_of(rt.deps, member_id=me.id) if me else None,
-        # The sender's standing banner (warned, bulk sending off, suspended): one row by key.
-        "standing": reputation.banner(rt.deps, member_id=me.id, now=rt.clock.now()) if me else None,
+        "time_zone": chrome.time_zone if chrome else None,
+        # The sender's standing banner (warned, bulk sending off, suspended).
+        "standing": chrome.banner if chrome else None,
         "operator": request.session.get("operator") is True,
         "csrf": csrf_token(request),
         "flashes": take_flashes(request),
@@ -64,14 +64,6 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "page_key": None,  # the one-time key a page carries in its URL (web.forms.keyed_page)
     }
     return templates.TemplateResponse(request, template, base | context, status_code=status_code)
-
-
-def unread_counts(deps: Deps, member_id: str) -> dict[str, int]:
-    """The navigation's counts: unread threads (for Inbox) and notifications, by the path."""
-    return {
-        "/inbox": unread_count(deps, member_id=member_id),
-        "/notifications": unread_notice_count(deps, member_id=member_id),
-    }
 
 
 def back(
