@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: install
-	$(BIN)/mypy --strict src benchmarks
+	$(BIN)/mypy --strict src benchmarks tests
 
 # Debian's Chromium for the browser tests (tests/web), installed only when it is missing.
 CHROMIUM := /usr/bin/chromium

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from inmail.domain.cycles import add_months
 from inmail.services.audit import run_audit
 from inmail.services.context import Deps
 from inmail.services.members import create_member
@@ -35,3 +36,10 @@ def assert_audit_clean(deps: Deps) -> None:
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+def months_after(anchor: datetime, months: int) -> datetime:
+    """``add_months`` for the tests' own dates, well inside the calendar: never None."""
+    moved = add_months(anchor, months)
+    assert moved is not None, f"{anchor} moved {months} months leaves the calendar"
+    return moved

@@ -332,9 +332,14 @@ class Ledger:
         """The newest version written at or before ``at``."""
         return [t for since, t in self.versions[code] if since is None or since <= at][-1]
 
-    def edit_plan(self, code: str, now: datetime, **changes: int) -> None:
+    def edit_plan(
+        self, code: str, now: datetime, *, allotment: int, cap: int, fee_minor: int
+    ) -> None:
         """An operator's edit: a new version, in force from ``now``; history stays."""
-        self.versions[code].append((now, replace(self.versions[code][-1][1], **changes)))
+        terms = replace(
+            self.versions[code][-1][1], allotment=allotment, cap=cap, fee_minor=fee_minor
+        )
+        self.versions[code].append((now, terms))
 
     def create_member(self, member_id: str, plan: str, now: datetime) -> None:
         account = self.accounts[member_id] = Account(self.terms)

@@ -130,8 +130,8 @@ def test_many_lots_the_overview_lists_the_first_spent_and_the_full_list_pages(ap
     assert csrf is not None
     operator = {"csrf": csrf.group(1), "token": ADMIN_TOKEN}
     assert api.client.post("/login/operator", data=operator).url.path == "/admin"
-    page = api.client.get(f"/admin/members/{member.id}").text
-    assert "The 21 a spend takes first, of 24 lots" in page
+    admin_page = api.client.get(f"/admin/members/{member.id}").text
+    assert "The 21 a spend takes first, of 24 lots" in admin_page
 
 
 def test_advancing_the_clock_three_months_shows_three_renewals_done(api: Api) -> None:

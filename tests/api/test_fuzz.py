@@ -244,12 +244,12 @@ def with_live_values(case: Case[Any], keep: frozenset[str] = frozenset()) -> Cas
                 case.query[name] = CURSORS[label]
             else:
                 del case.query[name]
-    key = (case.headers or {}).get("Idempotency-Key")
+    key = case.headers.get("Idempotency-Key")
     if _positive(case, ParameterLocation.HEADER) and isinstance(key, str):
         # The same key with another body is 422 `idempotency-key-reused` (API.md): a key
         # generated again for another body becomes another key.
         digest = zlib.crc32(repr(case.body).encode())
-        case.headers["Idempotency-Key"] = f"{key[:180]}-{digest:08x}"  # type: ignore[index]
+        case.headers["Idempotency-Key"] = f"{key[:180]}-{digest:08x}"
     return case
 
 

@@ -174,7 +174,7 @@ def test_an_unknown_placeholder_is_refused_at_save_with_its_position(api: Api) -
 
 def test_template_texts_follow_the_text_rules(api: Api) -> None:
     me = _person(api, "Grace Hopper")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"subject": "x" * 201}, "subject"),
         ({"body": "x" * 2001}, "body"),
         ({"name": " "}, "name"),

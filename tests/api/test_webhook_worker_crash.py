@@ -103,8 +103,12 @@ def test_kill_9_of_the_worker_mid_batch_loses_no_webhook_and_keeps_member_order(
 
             for share in KILL_AT:
                 worker = _start_worker(env, log)
+
+                def enough(s: float = share) -> bool:
+                    return len(accepted_ids()) >= total * s
+
                 _wait_for(
-                    lambda s=share: len(accepted_ids()) >= total * s,
+                    enough,
                     worker,
                     log,
                     f"fewer than {share:.0%} accepted",

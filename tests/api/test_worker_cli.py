@@ -6,7 +6,7 @@ import logging
 import signal
 import subprocess
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,12 +23,13 @@ from inmail.services.statements import get_credits
 from tests.api.served import inmail_script, migrate, server_env
 
 START = "2026-01-31T09:00:00Z"
+START_AT = datetime.fromisoformat(START)  # the same moment, typed for Settings
 
 
 def test_worker_once_renews_due_accounts_and_sends_due_follow_ups(
     db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    rt = build(Settings(database_url=db_url, test_clock=START))
+    rt = build(Settings(database_url=db_url, test_clock=START_AT))
     try:
         now = rt.clock.now()
         sender = create_member(rt.deps, handle="ada", name="Ada", plan="premium_business", now=now)

@@ -19,7 +19,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,6 +41,7 @@ RECIPIENTS = 25  # 150 follow-ups
 PLAN = "recruiter_corporate"  # 75 credits: an InMail and a follow-up to each recipient
 CREDITS = 75
 START = "2026-01-31T09:00:00Z"
+START_AT = datetime.fromisoformat(START)  # the same moment, typed for Settings
 KILL_AT = (0.25, 0.6)  # shares of the follow-ups sent when the worker is killed
 LEASE_S = 120
 WAIT_S = 120.0
@@ -145,7 +146,7 @@ def test_kill_9_of_the_worker_mid_pass_loses_no_follow_up_and_charges_none_twice
 ) -> None:
     env = server_env(database_url, test_clock=START) | {"INMAIL_JOB_LEASE_SECONDS": str(LEASE_S)}
     migrate(env)
-    rt = build(Settings(database_url=database_url, test_clock=START, job_lease_seconds=LEASE_S))
+    rt = build(Settings(database_url=database_url, test_clock=START_AT, job_lease_seconds=LEASE_S))
     log = tmp_path / "worker.log"
     try:
         senders = _seed(rt)

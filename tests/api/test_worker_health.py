@@ -29,6 +29,7 @@ from tests import processes
 from tests.api.served import inmail_script, migrate, own_postgres_database, server_env
 
 START = "2026-01-31T09:00:00Z"
+START_AT = datetime.fromisoformat(START)  # the same moment, typed for Settings
 
 
 def _invoke(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], *args: str) -> Result:
@@ -153,7 +154,7 @@ def test_sigterm_mid_pass_finishes_the_pass_reports_it_and_exits_0(
     health = tmp_path / "health.json"
     env = server_env(database_url, test_clock=START) | {"INMAIL_WORKER_HEALTH_FILE": str(health)}
     migrate(env)
-    rt = build(Settings(database_url=database_url, test_clock=START))
+    rt = build(Settings(database_url=database_url, test_clock=START_AT))
     log = tmp_path / "worker.log"
     try:
         _seed(rt)

@@ -32,7 +32,7 @@ SENDERS = 12
 CREDITS = 25  # premium_business's allotment
 
 
-def _count(deps: Deps, query: Select[tuple[int]]) -> int:
+def _count(deps: Deps, query: Select[int]) -> int:
     with deps.db.read() as conn:
         return int(conn.execute(query).scalar_one())
 

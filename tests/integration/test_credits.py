@@ -4,7 +4,6 @@ from datetime import datetime
 
 import pytest
 
-from inmail.domain.cycles import add_months
 from inmail.domain.errors import (
     AlreadySpent,
     Conflict,
@@ -27,7 +26,15 @@ from inmail.services.renewals import renew_all
 from inmail.services.statements import get_credits, list_charges
 from inmail.services.subscriptions import change_plan
 from tests.conftest import T0
-from tests.helpers import assert_audit_clean, balance, charge_kinds, days, ledger, new_member
+from tests.helpers import (
+    assert_audit_clean,
+    balance,
+    charge_kinds,
+    days,
+    ledger,
+    months_after,
+    new_member,
+)
 
 
 def _spend(deps: Deps, member: str, ref: str, at: datetime = T0) -> int:
@@ -84,7 +91,7 @@ def test_purchased_credits_do_not_count_toward_the_cap_and_expire_after_a_year(
 ) -> None:
     member = new_member(deps, "premium_business", T0)
     buy_pack(deps, member_id=member, pack="pack_25", now=T0)
-    at_cap = add_months(T0, 3)
+    at_cap = months_after(T0, 3)
     assert get_credits(deps, member_id=member, now=at_cap).balance == 75 + 25
     after_a_year = T0 + days(366)
     credits = get_credits(deps, member_id=member, now=after_a_year)
@@ -115,7 +122,7 @@ def test_overage_stops_at_the_members_limit_with_an_error_naming_it(deps: Deps) 
         _spend(deps, member, "inmail:18")
     assert charge_kinds(deps, member, T0).count("overage") == 2
     assert balance(deps, member, T0) == 0
-    next_cycle = add_months(T0, 1)
+    next_cycle = months_after(T0, 1)
     assert _spend(deps, member, "inmail:next", next_cycle) == 14
 
 
@@ -148,7 +155,7 @@ def test_an_upgrade_keeps_the_anchor_and_credits_and_grants_the_prorated_differe
 ) -> None:
     member = new_member(deps, "premium_business", T0)
     _spend(deps, member, "inmail:1")
-    halfway = T0 + (add_months(T0, 1) - T0) / 2
+    halfway = T0 + (months_after(T0, 1) - T0) / 2
     view = change_plan(deps, member_id=member, plan="recruiter", now=halfway)
     assert (view.plan, view.anchor, view.change) == ("recruiter", T0, "upgrade")
     assert balance(deps, member, halfway) == 24 + 12
@@ -165,7 +172,7 @@ def test_a_downgrade_waits_for_the_next_cycle(deps: Deps) -> None:
         "premium_business",
         "scheduled",
     )
-    renewal = add_months(T0, 1)
+    renewal = months_after(T0, 1)
     credits = get_credits(deps, member_id=member, now=renewal)
     assert (credits.plan, credits.monthly_allotment, credits.balance) == (
         "premium_business",
@@ -180,14 +187,14 @@ def test_cancelling_forfeits_plan_credits_at_cycle_end_and_keeps_purchased_ones(
     member = new_member(deps, "premium_business", T0)
     buy_pack(deps, member_id=member, pack="pack_5", now=T0)
     change_plan(deps, member_id=member, plan="basic", now=T0 + days(1))
-    end = add_months(T0, 1)
+    end = months_after(T0, 1)
     credits = get_credits(deps, member_id=member, now=end)
     assert (credits.plan, credits.plan_credits, credits.purchased_credits) == ("basic", 0, 5)
     forfeits = [e for e in ledger(deps, member, end) if e.kind == "forfeit"]
     assert [(e.amount, e.at) for e in forfeits] == [(-25, end)]
     with pytest.raises(InmailNotOnPlan, match="purchased credits stay"):
         _spend(deps, member, "inmail:after-cancel", end)
-    assert charge_kinds(deps, member, add_months(T0, 5)) == ["subscription", "pack"]
+    assert charge_kinds(deps, member, months_after(T0, 5)) == ["subscription", "pack"]
     assert_audit_clean(deps)
 
 
@@ -196,7 +203,7 @@ def test_choosing_the_current_plan_withdraws_a_scheduled_cancel(deps: Deps) -> N
     change_plan(deps, member_id=member, plan="basic", now=T0 + days(1))
     view = change_plan(deps, member_id=member, plan="premium_business", now=T0 + days(2))
     assert (view.pending_plan, view.change) == (None, "unscheduled")
-    assert get_credits(deps, member_id=member, now=add_months(T0, 1)).balance == 50
+    assert get_credits(deps, member_id=member, now=months_after(T0, 1)).balance == 50
 
 
 def test_a_credit_back_returns_credits_to_the_original_lot_exactly_once(deps: Deps) -> None:
@@ -237,7 +244,7 @@ def test_operator_adjustments_grant_and_debit_with_ledger_lines(deps: Deps) -> N
 def test_bulk_renewal_renews_every_due_account_once(deps: Deps) -> None:
     members = [new_member(deps, "premium_business", T0) for _ in range(3)]
     basic = new_member(deps, "basic", T0)
-    later = add_months(T0, 2)
+    later = months_after(T0, 2)
     assert renew_all(deps, now=later) == 6
     assert renew_all(deps, now=later) == 0
     assert [balance(deps, m, later) for m in members] == [75, 75, 75]
@@ -269,7 +276,7 @@ def test_a_credit_back_after_a_cancel_took_effect_is_forfeited_again(deps: Deps)
     member = new_member(deps, _credit_back_plan(deps, 25, 75), T0)
     _spend(deps, member, "inmail:1")
     change_plan(deps, member_id=member, plan="basic", now=T0 + days(1))
-    answered = add_months(T0, 1) + days(1)  # the cancel took effect on Feb 28
+    answered = months_after(T0, 1) + days(1)  # the cancel took effect on Feb 28
 
     assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 0
 
@@ -287,7 +294,7 @@ def test_a_credit_back_after_a_cancel_took_effect_is_forfeited_again(deps: Deps)
 def test_a_credit_back_into_a_lot_the_cap_forfeited_is_forfeited_again(deps: Deps) -> None:
     member = new_member(deps, _credit_back_plan(deps, 10, 10), T0)  # a pure reset each cycle
     _spend(deps, member, "inmail:1")  # 9 left in the first lot, forfeited on Feb 28
-    answered = add_months(T0, 1) + days(2)
+    answered = months_after(T0, 1) + days(2)
 
     assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 10
 
@@ -308,7 +315,7 @@ def test_a_credit_back_after_a_cancel_when_everything_was_spent_is_forfeited(dep
     _spend(deps, member, "inmail:1")
     _spend(deps, member, "inmail:2")
     change_plan(deps, member_id=member, plan="basic", now=T0 + days(1))
-    answered = add_months(T0, 1) + days(1)
+    answered = months_after(T0, 1) + days(1)
 
     assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 0
 
@@ -319,7 +326,7 @@ def test_a_credit_back_after_a_cancel_when_everything_was_spent_is_forfeited(dep
 def test_a_credit_back_never_lifts_plan_credits_above_the_cap(deps: Deps) -> None:
     member = new_member(deps, _credit_back_plan(deps, 2, 3), T0)
     _spend(deps, member, "inmail:1")  # 1 left; Feb 28: 1 + 2 = 3, at the cap
-    answered = add_months(T0, 2) + days(1)  # Mar 31: 3 + 2, capped at 3
+    answered = months_after(T0, 2) + days(1)  # Mar 31: 3 + 2, capped at 3
 
     refund_spend(deps, member_id=member, reference="inmail:1", now=answered)
 
@@ -330,6 +337,6 @@ def test_a_credit_back_never_lifts_plan_credits_above_the_cap(deps: Deps) -> Non
 def test_a_credit_back_after_a_renewal_below_the_cap_keeps_the_credit(deps: Deps) -> None:
     member = new_member(deps, _credit_back_plan(deps, 10, 30), T0)
     _spend(deps, member, "inmail:1")  # Feb 28: 9 + 10 = 19, under the cap of 30
-    answered = add_months(T0, 1) + days(1)
+    answered = months_after(T0, 1) + days(1)
     assert refund_spend(deps, member_id=member, reference="inmail:1", now=answered) == 20
     assert_audit_clean(deps)

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from inmail.domain.cycles import add_months
 from inmail.domain.errors import AlreadySpent, InsufficientCredits
 from inmail.domain.inbox import DeclineReason
 from inmail.services.audit import run_audit
@@ -31,7 +30,7 @@ from inmail.services.subscriptions import change_plan
 from inmail.store import messaging as message_store
 from inmail.store.tables import charges, ledger_entries, outbox_events
 from tests.conftest import T0
-from tests.helpers import days, new_member
+from tests.helpers import days, months_after, new_member
 
 
 def _events(deps: Deps, member: str, *types: str) -> list[tuple[str, dict[str, Any]]]:
@@ -181,7 +180,7 @@ def test_a_pack_is_told_and_so_is_its_expiry_a_year_later(deps: Deps) -> None:
 
 def test_an_upgrade_is_told_as_a_proration_charge(deps: Deps) -> None:
     member = new_member(deps, "premium_business", T0)
-    halfway = T0 + (add_months(T0, 1) - T0) / 2
+    halfway = T0 + (months_after(T0, 1) - T0) / 2
     change_plan(deps, member_id=member, plan="recruiter", now=halfway)
     charged = [d for t, d in _events(deps, member, "charge.created")]
     assert [d["kind"] for d in charged] == ["subscription", "proration"]
@@ -191,7 +190,7 @@ def test_an_upgrade_is_told_as_a_proration_charge(deps: Deps) -> None:
 
 def test_a_renewal_is_told_with_its_notice_fee_and_forfeit(deps: Deps) -> None:
     member = new_member(deps, "premium_business", T0)
-    next_cycle = add_months(T0, 1)
+    next_cycle = months_after(T0, 1)
     before = len(_events(deps, member))
     assert renew_all(deps, now=next_cycle) == 1
     added = _events(deps, member)[before:]

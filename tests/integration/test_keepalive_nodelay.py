@@ -41,7 +41,7 @@ def _nodelay_of_an_accepted_connection(protocol: type[H11Protocol]) -> int:
             made = protocol(config, state, {})
             connection_made = made.connection_made
 
-            def noted(transport: asyncio.Transport) -> None:  # type: ignore[type-arg]
+            def noted(transport: asyncio.Transport) -> None:
                 connection_made(transport)
                 sock = transport.get_extra_info("socket")
                 accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from inmail.domain.cycles import add_months
 from inmail.domain.money import Money
 from inmail.services.catalog import update_plan
 from inmail.services.context import Deps
@@ -13,7 +12,7 @@ from inmail.services.credits import spend_credits
 from inmail.services.statements import get_credits
 from inmail.services.subscriptions import change_plan
 from tests.conftest import T0, WITH_PGBOUNCER, database_url
-from tests.helpers import assert_audit_clean, charge_kinds, days, ledger, new_member
+from tests.helpers import assert_audit_clean, charge_kinds, days, ledger, months_after, new_member
 
 
 @pytest.fixture(params=WITH_PGBOUNCER)
@@ -79,12 +78,12 @@ def test_renewal_rolls_over_up_to_the_cap_and_forfeits_the_rest(
 
 def test_renewal_forfeits_credits_above_the_cap_after_a_downgrade(deps: Deps) -> None:
     member = new_member(deps, "recruiter", T0)  # 50 a month, cap 150
-    fourth = add_months(T0, 3)
+    fourth = months_after(T0, 3)
     assert get_credits(deps, member_id=member, now=fourth).balance == 150  # 200, capped
     change_plan(deps, member_id=member, plan="premium_business", now=fourth + days(1))
     credits = get_credits(deps, member_id=member, now=fourth + days(2))
     assert credits.forfeit_at_next_renewal == 150 + 25 - 75
-    fifth = add_months(T0, 4)
+    fifth = months_after(T0, 4)
     after = get_credits(deps, member_id=member, now=fifth)
     assert (after.balance, after.plan) == (75, "premium_business")
     assert_audit_clean(deps)
@@ -104,7 +103,7 @@ def test_renewals_land_on_the_anchor_day_clamped_to_month_end(
     deps: Deps, anchor: datetime, expected: list[str]
 ) -> None:
     member = new_member(deps, "premium_business", anchor)
-    lines = ledger(deps, member, add_months(anchor, 4) + days(1))
+    lines = ledger(deps, member, months_after(anchor, 4) + days(1))
     grants = [e.at.strftime("%m-%d") for e in lines if e.kind == "grant"]
     assert grants[1:] == expected
 
@@ -112,7 +111,7 @@ def test_renewals_land_on_the_anchor_day_clamped_to_month_end(
 def test_three_missed_cycles_are_caught_up_at_once_in_order(deps: Deps) -> None:
     member = new_member(deps, "premium_business", T0)
     _spend(deps, member, 20, T0 + days(2))
-    later = add_months(T0, 3) + days(1)
+    later = months_after(T0, 3) + days(1)
 
     credits = get_credits(deps, member_id=member, now=later)
 

@@ -145,7 +145,11 @@ def test_two_runs_of_one_schedule_charge_once(deps: Deps) -> None:
             (claimed,) = schedule_store.claim_due(
                 conn, LATER, LATER + days(1), limit=1, sender_id=s.sender
             )
-        reports = together(2, lambda _, c=claimed: run_one(deps, c, LATER))
+
+        def run(_: int, c: schedule_store.ScheduledRecord = claimed) -> RunReport:
+            return run_one(deps, c, LATER)
+
+        reports = together(2, run)
         assert total(reports).sent >= 1
     assert_sent_once(deps, made)
 

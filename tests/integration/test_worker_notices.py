@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -31,11 +31,12 @@ from inmail.worker import PassReport, Worker
 from tests.helpers import balance
 
 START = "2026-01-31T09:00:00Z"
+START_AT = datetime.fromisoformat(START)  # the same moment, typed for Settings
 
 
 @pytest.fixture
 def rt(db_url: str) -> Iterator[Runtime]:
-    runtime = build(Settings(database_url=db_url, test_clock=START, worker_notice_seconds=0))
+    runtime = build(Settings(database_url=db_url, test_clock=START_AT, worker_notice_seconds=0))
     yield runtime
     runtime.close()
 
@@ -152,7 +153,7 @@ def test_a_low_balance_is_notified_once_by_the_worker(rt: Runtime) -> None:
 
 
 def test_the_worker_sweeps_at_most_every_notice_interval(db_url: str) -> None:
-    runtime = build(Settings(database_url=db_url, test_clock=START, worker_notice_seconds=600))
+    runtime = build(Settings(database_url=db_url, test_clock=START_AT, worker_notice_seconds=600))
     try:
         worker = Worker(runtime, poll_seconds=1)
         assert worker.run_pass().notices is not None  # the first pass sweeps

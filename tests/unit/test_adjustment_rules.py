@@ -6,7 +6,7 @@ import pytest
 
 from inmail.domain import adjustments
 from inmail.domain.adjustments import MAX_ADJUSTMENT_CREDITS, clawback, plan_refund
-from inmail.domain.credits import Book, ChargeKind, LotSource, RefundedShare
+from inmail.domain.credits import Book, ChargeKind, EntryKind, LotSource, RefundedShare
 from inmail.domain.errors import (
     ChargeAlreadyRefunded,
     ChargeNotRefundable,
@@ -75,7 +75,7 @@ def test_a_refund_amount_is_one_to_what_is_left(amount: int) -> None:
 def test_a_refund_is_a_negative_charge_and_one_adjustment_line_on_the_lot() -> None:
     book = Book(0, [])
     lot = book.grant(
-        kind=adjustments.EntryKind.GRANT,
+        kind=EntryKind.GRANT,
         source=LotSource.PURCHASE,
         credits=5,
         at=NOW,

@@ -58,7 +58,7 @@ def test_a_cap_below_this_months_usage_is_refused() -> None:
     check_seat_cap(12, used=12)
     for bad in (11, -1, True):
         with pytest.raises(ValidationError) as refused:
-            check_seat_cap(bad, used=12)  # type: ignore[arg-type]
+            check_seat_cap(bad, used=12)
         assert refused.value.field == "monthly_cap"
 
 

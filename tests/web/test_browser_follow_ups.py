@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.web.conftest import Member, Server, screenshot, sign_in
 
 FOLLOW_UP = "Hello Ned, just checking in: would 15 minutes next week work for you?"
-WIDTHS = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
+WIDTHS: dict[str, ViewportSize] = {
+    "1280": {"width": 1280, "height": 900},
+    "390": {"width": 390, "height": 844},
+}
 
 
 def _open_compose(page: Page, recipient: Member) -> None:

@@ -87,7 +87,7 @@ def _web_form_routes() -> set[str]:
         route.path
         for module in modules
         for route in module.router.routes
-        if isinstance(route, APIRoute) and "POST" in route.methods
+        if isinstance(route, APIRoute) and route.methods is not None and "POST" in route.methods
     }
 
 

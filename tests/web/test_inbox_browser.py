@@ -15,11 +15,14 @@ from collections.abc import Callable
 from functools import cache
 
 import httpx2
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.web.conftest import ADMIN_TOKEN, Member, Server, screenshot, sign_in
 
-WIDTHS = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
+WIDTHS: dict[str, ViewportSize] = {
+    "1280": {"width": 1280, "height": 900},
+    "390": {"width": 390, "height": 844},
+}
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 

@@ -115,7 +115,7 @@ def test_an_upgrade_shows_its_charge_first_and_is_charged_once(page: Page, serve
     )
     _both_widths(page, "confirm-upgrade")
     form = page.locator("form[action='/credits/plan']")
-    sent = {
+    sent: dict[str, str | float | bool] = {
         name: form.locator(f"input[name={name}]").get_attribute("value") or ""
         for name in ("csrf", "once", "plan")
     }

@@ -405,8 +405,8 @@ def test_comments_are_listed_under_their_post(site: Site) -> None:
     post_id = re.search(r'id="post-(p_[0-9a-f]+)"', feed.text)
     assert post_id is not None
     ada.post(f"/posts/{post_id.group(1)}/comments", body="My own first answer")
-    feed = _text(ada.get("/feed"))
-    assert feed.index("A question for everyone") < feed.index("My own first answer")
+    shown = _text(ada.get("/feed"))
+    assert shown.index("A question for everyone") < shown.index("My own first answer")
 
 
 def test_the_inbox_lists_my_inmails_awaiting_a_response_until_answered(
