@@ -8,11 +8,9 @@ PostgreSQL; the migration also goes down and up again.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import insert, inspect, select
 
 from inmail.domain.money import Money
@@ -21,26 +19,16 @@ from inmail.services import catalog
 from inmail.services.context import Deps, PlanVersionCache
 from inmail.store import catalog as catalog_store
 from inmail.store import schema
-from inmail.store.db import Database, make_engine
 from inmail.store.tables import pack_versions, packs
-from tests.api.served import own_postgres_database
 from tests.conftest import T0
 from tests.helpers import days
+from tests.migrations import ENGINES, database_at, downgrade
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ENGINES)
 def at_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deps]:
     """A database migrated to 0013 with the default catalog as the app of then loaded it."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'old.db'}"
-        else:  # a database of its own: the session's is at the newest migration
-            url = stack.enter_context(
-                own_postgres_database(request.getfixturevalue("postgres_url"))
-            )
-        db = Database(make_engine(url))
-        stack.callback(db.dispose)
-        schema.upgrade(db.engine, "0013")
+    with database_at(request, tmp_path, "0013") as db:
         with db.write() as conn:
             for plan in DEFAULT_PLANS:
                 catalog_store.insert_plan(conn, plan, T0)
@@ -74,10 +62,7 @@ def test_every_pack_becomes_its_version_1_dated_with_the_catalog(at_0013: Deps) 
 def test_the_migration_goes_down_and_up_again(at_0013: Deps) -> None:
     engine = at_0013.db.engine
     schema.upgrade(engine, "head")
-    config = schema.alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0013")
+    downgrade(engine, "0013")
     assert "pack_versions" not in inspect(engine).get_table_names()
     schema.upgrade(engine, "head")
     assert "pack_versions" in inspect(engine).get_table_names()

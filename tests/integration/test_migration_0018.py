@@ -5,37 +5,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect
 
 from inmail.domain.events import Event
 from inmail.services import webhooks
 from inmail.services.context import Deps, PlanVersionCache
 from inmail.store import outbox, schema
-from inmail.store.db import Database, make_engine
-from tests.api.served import own_postgres_database
 from tests.conftest import T0
+from tests.migrations import ENGINES, database_at, downgrade
 
 TABLES = {"webhook_endpoints", "webhook_deliveries"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ENGINES)
 def at_0017(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deps]:
     """A database migrated to 0017 with one event in its outbox."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'old.db'}"
-        else:  # a database of its own: the session's is at the newest migration
-            url = stack.enter_context(
-                own_postgres_database(request.getfixturevalue("postgres_url"))
-            )
-        db = Database(make_engine(url))
-        stack.callback(db.dispose)
-        schema.upgrade(db.engine, "0017")
+    with database_at(request, tmp_path, "0017") as db:
         with db.write() as conn:
             outbox.append(conn, [Event("charge.created", "m_1", T0, {"n": 1})])
         yield Deps(db, PlanVersionCache())
@@ -46,10 +34,7 @@ def test_the_migration_goes_down_and_up_again(at_0017: Deps) -> None:
     assert not TABLES & set(inspect(engine).get_table_names())
     schema.upgrade(engine, "head")
     assert set(inspect(engine).get_table_names()) >= TABLES
-    config = schema.alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0017")
+    downgrade(engine, "0017")
     assert not TABLES & set(inspect(engine).get_table_names())
     schema.upgrade(engine, "head")
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("webhook_deliveries")}

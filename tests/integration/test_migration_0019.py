@@ -4,7 +4,6 @@ before it, on both engines: SQLite rebuilds the tables, PostgreSQL drops the key
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -18,26 +17,16 @@ from inmail.services.credits import spend_credits
 from inmail.services.members import create_member
 from inmail.services.teams import create_team
 from inmail.store import schema
-from inmail.store.db import Database, make_engine
 from inmail.store.tables import accounts, ledger_entries, lots
-from tests.api.served import own_postgres_database
 from tests.conftest import T0
 from tests.helpers import balance, days, ledger
+from tests.migrations import ENGINES, database_at
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ENGINES)
 def at_0018(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Deps, str]]:
     """A database at 0018 with a member holding 5 credits in one lot (and its ledger line)."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'old.db'}"
-        else:
-            url = stack.enter_context(
-                own_postgres_database(request.getfixturevalue("postgres_url"))
-            )
-        db = Database(make_engine(url))
-        stack.callback(db.dispose)
-        schema.upgrade(db.engine, "0018")
+    with database_at(request, tmp_path, "0018") as db:
         deps = Deps(db, PlanVersionCache())
         seed_catalog(deps, now=T0)
         member = create_member(deps, handle="old", name="Old", plan="basic", now=T0).id
