@@ -128,3 +128,47 @@ def _children_cpu() -> float:
 
 def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU seconds the local PostgreSQL server has used so far, all its processes together
+    (None: the server is not on this machine, or there is no ``/proc``).
+
+    The postmaster's live children (backends, WAL writer, checkpointer ...) by their own
+    times, and those that have exited (a pgbench client's backends) by the postmaster's
+    ``cutime`` and ``cstime``, which the kernel adds them to when it reaps them. The
+    difference over a block is what the server spent on it: on a machine with few cores,
+    the client's CPU and the server's compete for the same ones.
+    """
+    admin = create_engine(ADMIN_URL)
+    try:
+        with admin.connect() as conn:  # its backend's parent is the postmaster
+            backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            own = _stat(backend)
+    finally:
+        admin.dispose()
+    if own is None:
+        return None
+    postmaster = int(own[1])
+    fields = _stat(postmaster)
+    if fields is None:
+        return None
+    total = int(fields[13]) + int(fields[14])  # reaped children: cutime + cstime
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            child = _stat(int(entry.name))
+            if child is not None and int(child[1]) == postmaster:
+                total += int(child[11]) + int(child[12])  # utime + stime
+    return total / _CLOCK_TICKS
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (field 0 is the state, 1 the ppid)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None

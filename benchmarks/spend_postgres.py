@@ -14,6 +14,7 @@ import math
 import multiprocessing as mp
 import threading
 from collections.abc import Callable
+from functools import partial
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
@@ -50,16 +51,59 @@ def run(seconds: float) -> dict[str, Any]:
         pgbench = postgres.Pgbench(bench_url)
         pgbench.initialise(PGBENCH_SCALE)
         result = Comparison(NAME, "postgresql", TARGET)
+        server = ServerCpu()
         for number in range(ROUNDS):
-            ours = run_workers(url, members, per_round, f"r{number}")
-            base = pgbench.tpcb_like(WORKERS, PGBENCH_THREADS, per_round)
+            spend = partial(run_workers, url, members, per_round, f"r{number}")
+            ours = server.during("ours", spend)
+            base = server.during(
+                "baseline", partial(pgbench.tpcb_like, WORKERS, PGBENCH_THREADS, per_round)
+            )
             result.add_round(ours, base)
-    return result.line(
+    line = result.line(
         seconds=per_round * ROUNDS,
         workers=WORKERS,
         baseline="pgbench -b tpcb-like -c 8 -j 2",
         pgbench_scale=PGBENCH_SCALE,
     )
+    return line | server.fields(line)
+
+
+class ServerCpu:
+    """The PostgreSQL server's CPU per operation of each side (postgres.server_cpu_seconds),
+    and what the whole machine spends per operation, client and server together."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float | None] = {"ours": 0.0, "baseline": 0.0}
+        self.ops: dict[str, int] = {"ours": 0, "baseline": 0}
+
+    def during(self, side: str, run: Callable[[], Sample]) -> Sample:
+        before = postgres.server_cpu_seconds()
+        sample = run()
+        after = postgres.server_cpu_seconds()
+        spent = self.seconds[side]
+        self.seconds[side] = (
+            None if spent is None or before is None or after is None else spent + after - before
+        )
+        self.ops[side] += sample.ops
+        return sample
+
+    def fields(self, line: dict[str, Any]) -> dict[str, Any]:
+        """``*_postgres_cpu_ms_per_op``, ``*_total_cpu_ms_per_op`` (with the client's) and
+        ``cpu_ratio``: the baseline's total over ours, the ratio a machine whose cores are
+        all busy would give (on 2 cores both sides are CPU-bound)."""
+        out: dict[str, Any] = {}
+        totals: dict[str, float] = {}
+        for side in ("ours", "baseline"):
+            spent, ops = self.seconds[side], self.ops[side]
+            server = None if spent is None or not ops else 1000 * spent / ops
+            client = line.get(f"{side}_client_cpu_ms_per_op")
+            out[f"{side}_postgres_cpu_ms_per_op"] = None if server is None else round(server, 3)
+            if server is not None and isinstance(client, int | float):
+                totals[side] = server + client
+                out[f"{side}_total_cpu_ms_per_op"] = round(totals[side], 3)
+        if len(totals) == 2 and totals["ours"]:
+            out["cpu_ratio"] = round(totals["baseline"] / totals["ours"], 3)
+        return out
 
 
 def run_workers(url: str, members: list[str], seconds: float, tag: str) -> Sample:
