@@ -24,14 +24,13 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    literal,
     select,
     union,
     union_all,
 )
 
 from inmail.domain.messaging import AwaitingInmail
-from inmail.store.batch import bound_ids, id_list
+from inmail.store.batch import bound_ids, constant, id_list, nothing
 from inmail.store.members import MemberRecord, member_record
 from inmail.store.tables import (
     AWAITING_INMAIL,
@@ -153,7 +152,7 @@ OPEN_STATUSES = ("answered", "open")  # as store.messaging.has_open_conversation
 
 
 def _none() -> Any:
-    return literal(None, String)
+    return nothing()  # typed by the union's first part (_facts)
 
 
 def _name_of(member_id: Any) -> Any:
@@ -169,16 +168,17 @@ def _facts(dialect: str) -> Any:
     """One row per fact: (kind, member, x, y, z, at, n), for the engine ``dialect``."""
     me, ids = _viewer(), _ids(dialect)
     mine = _neighbours()
+    member = constant("member")
     my_groups = select(group_members.c.group_id).where(
-        group_members.c.member_id == me, group_members.c.status == "member"
+        group_members.c.member_id == me, group_members.c.status == member
     )
-    is_open = threads.c.status.in_(OPEN_STATUSES)
+    is_open = threads.c.status.in_([constant(s) for s in OPEN_STATUSES])
     link = connections
     t = threads.c
     # "w": the viewer's InMail to them still awaiting a response, with what
     # messaging.awaiting_inmail reads, in the page's own statement (one round trip fewer).
     awaiting = select(
-        literal("w"),
+        constant("w"),
         t.recipient_id,
         t.id,
         cast(t.followups_sent, String),
@@ -187,42 +187,43 @@ def _facts(dialect: str) -> Any:
         t.duplicate_rank,
     ).where(t.initiator_id == me, t.recipient_id.in_(ids), AWAITING_INMAIL)
     rows = [
-        select(literal("c"), link.c.b, _none(), _none(), _none()).where(
+        # The first part types the union's columns: its NULLs say what they hold.
+        select(constant("c"), link.c.b, *(nothing(String) for _ in range(3))).where(
             link.c.a == me, link.c.b.in_(ids)
         ),
-        select(literal("c"), link.c.a, _none(), _none(), _none()).where(
+        select(constant("c"), link.c.a, _none(), _none(), _none()).where(
             link.c.b == me, link.c.a.in_(ids)
         ),
         # The mutual's name and handle are looked up per mutual found (few), so the
         # connections of the page's members drive the search, not the viewer's.
-        select(literal("m"), link.c.a, link.c.b, _name_of(link.c.b), _handle_of(link.c.b)).where(
+        select(constant("m"), link.c.a, link.c.b, _name_of(link.c.b), _handle_of(link.c.b)).where(
             link.c.a.in_(ids), _unindexed(dialect, link.c.b).in_(mine)
         ),
-        select(literal("m"), link.c.b, link.c.a, _name_of(link.c.a), _handle_of(link.c.a)).where(
+        select(constant("m"), link.c.b, link.c.a, _name_of(link.c.a), _handle_of(link.c.a)).where(
             link.c.b.in_(ids), _unindexed(dialect, link.c.a).in_(mine)
         ),
         # "y": the viewer blocked them; "b": they blocked the viewer.
-        select(literal("y"), blocks.c.blocked_id, _none(), _none(), _none()).where(
+        select(constant("y"), blocks.c.blocked_id, _none(), _none(), _none()).where(
             blocks.c.blocker_id == me, blocks.c.blocked_id.in_(ids)
         ),
-        select(literal("b"), blocks.c.blocker_id, _none(), _none(), _none()).where(
+        select(constant("b"), blocks.c.blocker_id, _none(), _none(), _none()).where(
             blocks.c.blocked_id == me, blocks.c.blocker_id.in_(ids)
         ),
-        select(literal("t"), threads.c.recipient_id, _none(), _none(), _none()).where(
+        select(constant("t"), threads.c.recipient_id, _none(), _none(), _none()).where(
             threads.c.initiator_id == me, threads.c.recipient_id.in_(ids), is_open
         ),
-        select(literal("t"), threads.c.initiator_id, _none(), _none(), _none()).where(
+        select(constant("t"), threads.c.initiator_id, _none(), _none(), _none()).where(
             threads.c.recipient_id == me, threads.c.initiator_id.in_(ids), is_open
         ),
-        select(literal("g"), group_members.c.member_id, groups.c.name, groups.c.id, _none())
+        select(constant("g"), group_members.c.member_id, groups.c.name, groups.c.id, _none())
         .join(groups, groups.c.id == group_members.c.group_id)
         .where(
             group_members.c.member_id.in_(ids),
-            group_members.c.status == "member",
+            group_members.c.status == member,
             group_members.c.group_id.in_(my_groups),
         ),
         select(
-            literal("i"),
+            constant("i"),
             contact_info.c.member_id,
             contact_info.c.field,
             contact_info.c.value,
@@ -230,7 +231,11 @@ def _facts(dialect: str) -> Any:
         ).where(contact_info.c.member_id.in_(ids)),
     ]
     # The last two columns are the awaiting InMail's; typed on the first row, which types all.
-    untimed = [r.add_columns(literal(None, UTCDateTime), literal(None, Integer)) for r in rows]
+    first, *others = rows
+    untimed = [
+        first.add_columns(nothing(UTCDateTime), nothing(Integer)),
+        *(r.add_columns(nothing(), nothing()) for r in others),
+    ]
     return union_all(*untimed, awaiting)
 
 

@@ -25,12 +25,11 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
-    literal,
     select,
     union_all,
 )
 
-from inmail.store.batch import among, bound_ids, id_list
+from inmail.store.batch import among, bound_ids, constant, id_list, nothing
 from inmail.store.members import MemberRecord, MessagingSettings
 from inmail.store.network import neighbours
 from inmail.store.tables import (
@@ -179,11 +178,17 @@ def facts(
     return found
 
 
-def _fact(kind: str, who: Any, *texts: Any, at: Any = None, then: Any = None) -> Any:
-    """The columns of one fact row: (kind, candidate, 2 texts, 2 times), the unused NULL."""
-    text = [*texts, *(literal(None, String) for _ in range(2 - len(texts)))]
-    times = [t if t is not None else literal(None, UTCDateTime) for t in (at, then)]
-    return (literal(kind, String), who, *text, *times)
+def _fact(
+    kind: str, who: Any, *texts: Any, at: Any = None, then: Any = None, first: bool = False
+) -> Any:
+    """The columns of one fact row: (kind, candidate, 2 texts, 2 times), the unused NULL.
+
+    The ``first`` part of the union types its columns (its NULLs say what they hold); the
+    others' NULLs are written bare, which keeps the statement short (``store.batch``)."""
+    text = [*texts, *(nothing(String if first else None) for _ in range(2 - len(texts)))]
+    none = nothing(UTCDateTime if first else None)
+    times = [t if t is not None else none for t in (at, then)]
+    return (constant(kind), who, *text, *times)
 
 
 @cache
@@ -208,21 +213,23 @@ def _facts(dialect: str) -> Any:
     )
     name_of = select(members.c.name).where(members.c.id == reached.c.via).scalar_subquery()
     my_groups = select(group_members.c.group_id).where(
-        group_members.c.member_id == me, group_members.c.status == "member"
+        group_members.c.member_id == me, group_members.c.status == constant("member")
     )
     t = threads.c
     thread = (t.kind, t.status)
     history = bindparam("history", type_=UTCDateTime)
     active = bindparam("active", type_=UTCDateTime)
     return union_all(
-        select(*_fact("c", connections.c.b)).where(connections.c.a == me, connections.c.b.in_(ids)),
+        select(*_fact("c", connections.c.b, first=True)).where(
+            connections.c.a == me, connections.c.b.in_(ids)
+        ),
         select(*_fact("c", connections.c.a)).where(connections.c.b == me, connections.c.a.in_(ids)),
         select(*_fact("m", reached.c.cand, reached.c.via, name_of)).where(reached.c.cand.in_(ids)),
         select(*_fact("g", group_members.c.member_id, groups.c.name, groups.c.id))
         .join(groups, groups.c.id == group_members.c.group_id)
         .where(
             group_members.c.member_id.in_(ids),
-            group_members.c.status == "member",
+            group_members.c.status == constant("member"),
             group_members.c.group_id.in_(my_groups),
         ),
         select(*_fact("i", t.recipient_id, *thread, at=t.created_at, then=t.responded_at)).where(
@@ -233,7 +240,9 @@ def _facts(dialect: str) -> Any:
         ),
         select(
             *_fact("r", t.recipient_id, t.kind, t.status, at=t.created_at, then=t.responded_at)
-        ).where(t.recipient_id.in_(ids), t.last_message_at >= history, t.kind == "inmail"),
+        ).where(
+            t.recipient_id.in_(ids), t.last_message_at >= history, t.kind == constant("inmail")
+        ),
         select(*_fact("y", blocks.c.blocked_id)).where(
             blocks.c.blocker_id == me, blocks.c.blocked_id.in_(ids)
         ),
