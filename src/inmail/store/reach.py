@@ -117,7 +117,7 @@ def recipients(conn: Connection, ids: Sequence[str]) -> dict[str, Recipient]:
     if not ids:
         return {}
     dialect = conn.dialect.name
-    found = conn.execute(_recipients(dialect), {"ids": bound_ids(dialect, ids)})
+    found = conn.execute(_recipients(dialect), {"ids": bound_ids(dialect, ids)}).all()
     return {
         r.id: Recipient(
             member_record(r), r.inmail_open, r.open_profile, r.group_messages_open, r.plan_version
@@ -259,7 +259,7 @@ def facts(conn: Connection, member_id: str, ids: Sequence[str]) -> Facts:
     dialect = conn.dialect.name
     bound = {"viewer": member_id, "ids": bound_ids(dialect, ids)}
     ranks: dict[str, int] = {}
-    for kind, other, x, y, z, at, n in conn.execute(_facts(dialect), bound):
+    for kind, other, x, y, z, at, n in conn.execute(_facts(dialect), bound).all():
         if kind == "w":  # of a pair's duplicates, the newest (rank 0) is the one
             if other not in ranks or n < ranks[other]:
                 ranks[other] = n

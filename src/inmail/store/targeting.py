@@ -63,9 +63,11 @@ def _ids(dialect: str) -> Select[Any]:
 
 
 def _run(conn: Connection, build: Any, ids: Sequence[str], **values: Any) -> Any:
-    """Run the statement ``build`` makes for ``conn``'s engine, with ``ids`` and ``values``."""
+    """The rows of the statement ``build`` makes for ``conn``'s engine, with ``ids`` and
+    ``values``: all fetched at once (row by row, psycopg's fetches cost a ranking's
+    hundreds of rows about 1 ms more)."""
     dialect = conn.dialect.name
-    return conn.execute(build(dialect), {"ids": bound_ids(dialect, ids), **values})
+    return conn.execute(build(dialect), {"ids": bound_ids(dialect, ids), **values}).all()
 
 
 @cache
