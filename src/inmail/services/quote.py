@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.credits import spending_order
+from inmail.domain.credits import Book, spending_order
 from inmail.domain.errors import DomainError, InmailAlreadyAwaitingResponse, SeatCapReached
 from inmail.domain.messaging import Channel, Reach, cheapest_route
 from inmail.domain.money import Money
@@ -100,18 +100,25 @@ class Reachable:
 
 
 def cheapest_ways(
-    deps: Deps, conn: Connection, sender: Account, found: Mapping[str, Recipient], now: datetime
+    deps: Deps,
+    conn: Connection,
+    sender: Account,
+    found: Mapping[str, Recipient],
+    now: datetime,
+    *,
+    book: Book | None = None,
 ) -> dict[str, Reachable]:
     """What :func:`quote` would answer for each of ``found`` (``reach_many.recipients``; not
     the sender), in one read.
 
     ``sender`` is as of ``now`` (``current_account``), and so must the recipients be:
     catch up those with a renewal due first (``current_account``, a write), as
-    :func:`quote` does.
+    :func:`quote` does. ``book``: the sender's lots, if read with the account
+    (``read_account_with_book``); read here otherwise.
     """
     if not found:
         return {}
-    purse = Purse(conn, sender, now)
+    purse = Purse(conn, sender, now, book=book)
     reached = reaches(deps, conn, sender, found)
     return {i: Reachable(r.degree, purse.way(r.reach)) for i, r in reached.items()}
 
@@ -122,9 +129,11 @@ class Purse:
     Read once; an overage, if one is needed, is looked into once per cost.
     """
 
-    def __init__(self, conn: Connection, account: Account, now: datetime) -> None:
+    def __init__(
+        self, conn: Connection, account: Account, now: datetime, *, book: Book | None = None
+    ) -> None:
         self._conn, self._account, self._now = conn, account, now
-        book = account_store.load_book(conn, account)
+        book = account_store.load_book(conn, account) if book is None else book
         self.available = sum(lot.remaining for lot in spending_order(book.lots, now))
         self._overages: dict[int, tuple[Money | None, str]] = {}
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from inmail.domain.credits import Book
 from inmail.domain.search import (
     Match,
     Position,
@@ -83,12 +84,13 @@ def find_members(
     # shows decide nothing, the send quotes again. A lagging replica shows an older
     # next_due_at, so a renewal it has not seen yet looks due and is applied below.
     with deps.db.read_stale() as conn:
-        sender = account_store.read_account(conn, viewer, deps.plans.lookup(conn))
+        held = account_store.read_account_with_book(conn, viewer, deps.plans.lookup(conn))
         hits = found.hits(conn, after, limit)
         people = reach_many.recipients(conn, [owner for _, owner in hits])
         due = [r.record.id for r in people.values() if is_due(r.record.plan_due_at, now)]
-        if sender is not None and not due and not is_due(sender.next_due_at, now):
-            return _member_page(deps, conn, sender, hits, people, limit, now)
+        if held is not None and not due and not is_due(held[0].next_due_at, now):
+            sender, book = held
+            return _member_page(deps, conn, sender, hits, people, limit, now, book=book)
     sender = current_account(deps, viewer, now)  # raises UnknownMember
     for member_id in due:  # their plan decides their Open Profile: apply their renewals first
         current_account(deps, member_id, now)
@@ -105,8 +107,10 @@ def _member_page(
     people: dict[str, Recipient],
     limit: int,
     now: datetime,
+    *,
+    book: Book | None = None,
 ) -> MemberPage:
-    ways = cheapest_ways(deps, conn, sender, people, now)
+    ways = cheapest_ways(deps, conn, sender, people, now, book=book)
     items = [
         FoundMember(people[i].record, ways[i].degree, ways[i].way)
         for _, i in hits

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -91,6 +92,41 @@ def _account(row: Row[Any], plans: PlanVersions) -> Account:
     )
     overage = OverageSettings(row.auto_overage, row.overage_limit_minor)
     return Account(row.member_id, sub, row.balance, overage, row.next_due_at)
+
+
+@cache
+def _account_with_lots() -> Select[Any]:
+    lot = lots.alias("lot")
+    live = and_(lot.c.member_id == accounts.c.member_id, lot.c.remaining > 0)
+    return (
+        select(accounts, *(c.label(f"lot_{c.name}") for c in lot.c))
+        .select_from(accounts.outerjoin(lot, live))
+        .where(accounts.c.member_id == bindparam("member_id"))
+    )
+
+
+def read_account_with_book(
+    conn: Connection, member_id: str, plans: PlanVersions
+) -> tuple[Account, Book] | None:
+    """:func:`read_account` and :func:`load_book` in one statement (one round trip fewer for
+    a read that needs both: a page of search results prices every row)."""
+    rows = conn.execute(_account_with_lots(), {"member_id": member_id}).all()
+    if not rows:
+        return None
+    account = _account(rows[0], plans)
+    live = [
+        Lot(
+            r.lot_id,
+            LotSource(r.lot_source),
+            r.lot_granted,
+            r.lot_remaining,
+            r.lot_created_at,
+            r.lot_expires_at,
+        )
+        for r in rows
+        if r.lot_id is not None
+    ]
+    return account, Book(account.balance, live)
 
 
 def load_book(conn: Connection, account: Account) -> Book:
