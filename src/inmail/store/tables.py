@@ -341,6 +341,16 @@ Index("ix_threads_recipient", threads.c.recipient_id, threads.c.last_message_at)
 AWAITING_INMAIL = (threads.c.kind == literal_column("'inmail'")) & (
     threads.c.status == literal_column("'awaiting_response'")
 )
+# The InMails a member received, by last activity, with their outcome (targeting's answer
+# rate, migration 0022): read from the index alone on PostgreSQL (INCLUDE).
+Index(
+    "ix_threads_inmails_to",
+    threads.c.recipient_id,
+    threads.c.last_message_at,
+    postgresql_include=["status", "created_at", "responded_at"],
+    postgresql_where=threads.c.kind == literal_column("'inmail'"),
+    sqlite_where=threads.c.kind == literal_column("'inmail'"),
+)
 Index(
     "uq_threads_awaiting_inmail",
     threads.c.initiator_id,
@@ -469,6 +479,8 @@ posts = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 Index("ix_posts_author", posts.c.author_id, posts.c.seq)
+# A member's latest post since a moment (targeting's "recently active", migration 0022).
+Index("ix_posts_author_created_at", posts.c.author_id, posts.c.created_at)
 Index("ix_posts_parent", posts.c.parent_id, posts.c.seq)
 
 mentions = Table(
