@@ -34,11 +34,12 @@ def test_the_fact_statements_stay_within_what_psycopg_caches() -> None:
     bytes and 50 parameters; past either it parses the text again on every run (issue 10:
     0.2 to 0.4 ms a page of search or a ranking). The statements run on every page."""
     from psycopg import _queries
-    from sqlalchemy.dialects.postgresql import psycopg as pg
+    from sqlalchemy import create_engine
 
     from inmail.store import reach, targeting
 
+    psycopg = create_engine("postgresql+psycopg://").dialect  # never connects
     for build in (reach._facts, targeting._facts):
-        compiled = build("postgresql").compile(dialect=pg.dialect())
+        compiled = build("postgresql").compile(dialect=psycopg)
         assert len(str(compiled).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
         assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
