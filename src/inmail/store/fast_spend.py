@@ -125,6 +125,18 @@ _PG_KEY_CTE = (
 _PG_EVENT_ROW = (
     "({n}, %(id{n})s, %(type{n})s, %(member{n})s, %(at{n})s::timestamptz, %(payload{n})s)"
 )
+# Where nothing is prepared (behind pgbouncer) the same lock and one-lot spend run as
+# PL/pgSQL functions (migration 0021), whose plans the server backend caches: only these
+# short calls are parsed and planned each time. The lot is still chosen here (draw).
+_PG_LOCK_CALL = (
+    "SELECT l.*{facts} FROM inmail_spend_lock(%(member)s, {cost}, %(now)s, %(scope)s, %(key)s) "
+    "AS l"
+)
+_PG_SPEND_ONE_LOT_CALL = (
+    "SELECT inmail_spend_one_lot(%(lot)s, %(n)s, %(spend)s, %(member)s, %(ref)s, %(at)s, "
+    "%(after)s, %(event_id)s, %(event_type)s, %(event_at)s, %(payload)s, %(placeholder)s, "
+    "%(with_id)s, %(k_scope)s, %(k_key)s, %(k_print)s, %(k_answer)s)"
+)
 _OUTBOX_ROW = "(%s, %s, %s, %s, %s)"
 _OUTBOX_INSERT = "INSERT INTO outbox_events (id, type, member_id, at, payload) VALUES "
 
@@ -222,6 +234,10 @@ class FastSpend:
         self._one_lot_sql: dict[tuple[int, tuple[tuple[str, tuple[str, ...]], ...], bool], str] = {}
         # The lock statement by (the plan's cost, a key, the facts).
         self._lock_sql: dict[tuple[bool, bool, tuple[str, ...]], str] = {}
+        # Whether this engine's connections prepare nothing (pgbouncer mode, or a prepare
+        # threshold of None): then the spend calls migration 0021's functions. Read from
+        # the first connection: an engine's connections all have the same settings.
+        self._calls: bool | None = None
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -256,6 +272,9 @@ class FastSpend:
     ) -> int | Replay | None:
         raw = self._engine.raw_connection()
         try:
+            if self._calls is None:
+                threshold = getattr(raw.driver_connection, "prepare_threshold", 0)
+                self._calls = not self._sqlite and threshold is None
             cur = raw.cursor()
             if self._sqlite:
                 cur.execute("BEGIN IMMEDIATE")
@@ -299,7 +318,9 @@ class FastSpend:
         if req.key is not None:
             scope, key, fingerprint = req.key
             key_row = (scope, key, fingerprint, encode(balance_after), now)
-        if self._sqlite or len(book.entries) != 1:
+        if self._calls and len(book.entries) == 1 and not req.also_insert and not req.events:
+            self._call_one_lot(cur, req, book, now, key_row)
+        elif self._sqlite or len(book.entries) != 1:
             entry_ids = self._write(cur, req, book, now)
             told = [
                 ledger_entry_created(req.member_id, e, i)
@@ -366,8 +387,13 @@ class FastSpend:
         shape = (req.cost is None, req.key is not None, facts)
         sql = self._lock_sql.get(shape)
         if sql is None:
-            cost = _COST_OF_PLAN if req.cost is None else _COST_BOUND
             extra = "".join(", " + f for f in facts)
+            if self._calls:  # the function reads the key only when one is given
+                cost = "NULL" if req.cost is None else _COST_BOUND
+                sql = _PG_LOCK_CALL.replace("{cost}", cost).replace("{facts}", extra)
+                self._lock_sql[shape] = sql
+                return sql
+            cost = _COST_OF_PLAN if req.cost is None else _COST_BOUND
             template = _SQLITE_LOCK if self._sqlite else _PG_LOCK
             if req.key is None:  # nothing to look up: no index probes
                 template = template.replace(_KEY_FINGERPRINT, "NULL").replace(_KEY_RESPONSE, "NULL")
@@ -386,7 +412,8 @@ class FastSpend:
         On PostgreSQL the reads use the statement's snapshot, which can predate a concurrent
         spend we waited for: the conditional lot update then abandons safely, and a key or a
         thread committed meanwhile fails its unique index (the general path answers)."""
-        scope, key = ("", "") if req.key is None else req.key[:2]
+        # No key: the function looks nothing up for NULL; the statement has no lookup at all.
+        scope, key = ((None, None) if self._calls else ("", "")) if req.key is None else req.key[:2]
         params: dict[str, Any] = {
             "member": req.member_id,
             "now": now,
@@ -478,6 +505,41 @@ class FastSpend:
         )
         if cur.fetchone() is None:
             raise Abandon
+
+    def _call_one_lot(
+        self, cur: Any, req: FastSpendRequest, book: Book, now: Any, key_row: tuple[Any, ...] | None
+    ) -> None:
+        """A spend from one lot with nothing written beside it, through inmail_spend_one_lot
+        (migration 0021): the lot, the spend, its ledger line, the line's event and the key's
+        answer, in one call whose statements' plans the server backend keeps."""
+        (entry,) = book.entries
+        told = ledger_entry_created(req.member_id, entry, 0)
+        scope, key, fingerprint, answer, _ = (None,) * 5 if key_row is None else key_row
+        cur.execute(
+            _PG_SPEND_ONE_LOT_CALL,
+            {
+                "lot": entry.lot.id,
+                "n": -entry.amount,
+                "spend": req.spend_id,
+                "member": req.member_id,
+                "ref": req.reference,
+                "at": now,
+                "after": entry.balance_after,
+                "event_id": told.id,
+                "event_type": told.type,
+                "event_at": told.at,
+                "payload": payload_text(told),
+                "placeholder": ENTRY_ID_PLACEHOLDER,
+                "with_id": ENTRY_ID_PLACEHOLDER.removesuffix("0"),
+                "k_scope": scope,
+                "k_key": key,
+                "k_print": fingerprint,
+                "k_answer": answer,
+            },
+        )
+        row = cur.fetchone()
+        if row is None or row[0] is None:
+            raise Abandon  # the lot no longer held it: a concurrent spend took it first
 
     def _row_cte(self, i: int, table: Table, keys: tuple[str, ...]) -> str:
         """Row ``i`` written with the spend, as a CTE of the one-lot statement (its
