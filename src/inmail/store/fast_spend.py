@@ -15,6 +15,10 @@ pooled DBAPI connection directly:
    the events of the ledger lines and of the rows written with the spend (the outbox:
    on PostgreSQL in the same statement, on SQLite one multi-row INSERT more).
 
+Where nothing is prepared (behind pgbouncer: docs/rules.md) steps 1 and 3 call migration
+0021's PL/pgSQL functions, whose plans the server process caches, with BEGIN and COMMIT
+in the same messages (:meth:`FastSpend._spend_by_calls`); step 2 stays here.
+
 Anything else (an unknown member, a team seat, a renewal due, too few credits, a repeated
 reference, any driver error) rolls the attempt back and answers ``None``; the
 caller then takes the general path, which knows every rule and error.
@@ -30,6 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, Table, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -129,14 +134,16 @@ _PG_EVENT_ROW = (
 # PL/pgSQL functions (migration 0021), whose plans the server backend caches: only these
 # short calls are parsed and planned each time. The lot is still chosen here (draw).
 _PG_LOCK_CALL = (
-    "SELECT l.*{facts} FROM inmail_spend_lock(%(member)s, {cost}, %(now)s, %(scope)s, %(key)s) "
-    "AS l"
+    "SELECT l.*{facts} FROM inmail_spend_lock(%(member)s, {cost}, %(now)s, %(scope)s, %(key)s) AS l"
 )
 _PG_SPEND_ONE_LOT_CALL = (
     "SELECT inmail_spend_one_lot(%(lot)s, %(n)s, %(spend)s, %(member)s, %(ref)s, %(at)s, "
     "%(after)s, %(event_id)s, %(event_type)s, %(event_at)s, %(payload)s, %(placeholder)s, "
     "%(with_id)s, %(k_scope)s, %(k_key)s, %(k_print)s, %(k_answer)s)"
 )
+_PG_SPEND_ONE_LOT_COMMIT = _PG_SPEND_ONE_LOT_CALL + "; COMMIT"
+# After a driver error: the transaction is still open, so nothing was committed.
+_STILL_OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
 _OUTBOX_ROW = "(%s, %s, %s, %s, %s)"
 _OUTBOX_INSERT = "INSERT INTO outbox_events (id, type, member_id, at, payload) VALUES "
 
@@ -275,6 +282,8 @@ class FastSpend:
             if self._calls is None:
                 threshold = getattr(raw.driver_connection, "prepare_threshold", 0)
                 self._calls = not self._sqlite and threshold is None
+            if self._calls:
+                return self._spend_by_calls(raw, request, plan_of, encode)
             cur = raw.cursor()
             if self._sqlite:
                 cur.execute("BEGIN IMMEDIATE")
@@ -290,6 +299,48 @@ class FastSpend:
             return result
         finally:
             raw.close()
+
+    def _spend_by_calls(
+        self,
+        raw: Any,
+        request: FastSpendRequest,
+        plan_of: Callable[[str, int], Plan | None],
+        encode: Callable[[int], str],
+    ) -> int | Replay | None:
+        """Where nothing is prepared (behind pgbouncer): BEGIN travels with the lock's call
+        and, unless guards follow, COMMIT with the spend's, each pair in one simple-protocol
+        message (values bound client-side by psycopg): two round trips instead of four, each
+        of them a hop through pgbouncer and a wake-up of both processes.
+
+        A failed statement aborts the transaction and the rest of its message is not run (a
+        COMMIT after a failed spend never runs): with the transaction still open, nothing was
+        committed and the general path may take over. Any other driver error (the COMMIT's
+        own, a lost connection) propagates: whether the spend committed is then unknown, as
+        for a failed ``commit()`` on the other path."""
+        conn = raw.driver_connection
+        conn.autocommit = True  # BEGIN and COMMIT are sent in our own messages
+        try:
+            cur = psycopg.ClientCursor(conn)
+            try:
+                result = self._run(cur, request, plan_of, encode)
+            except Abandon:
+                raw.rollback()
+                return None
+            except self._driver_error:
+                if conn.info.transaction_status not in _STILL_OPEN:
+                    raise
+                raw.rollback()
+                return None
+            if isinstance(result, Replay):
+                raw.rollback()  # the balance update above is undone: the first answer stands
+            else:
+                raw.commit()  # nothing to send when the COMMIT went with the spend
+            return result
+        finally:
+            try:
+                conn.autocommit = False  # the pool's other users expect transactions
+            except self._driver_error:
+                raw.invalidate()  # still in a transaction it cannot end: not reused
 
     def _run(
         self,
@@ -319,7 +370,7 @@ class FastSpend:
             scope, key, fingerprint = req.key
             key_row = (scope, key, fingerprint, encode(balance_after), now)
         if self._calls and len(book.entries) == 1 and not req.also_insert and not req.events:
-            self._call_one_lot(cur, req, book, now, key_row)
+            self._call_one_lot(cur, req, book, now, key_row, commit=req.then is None)
         elif self._sqlite or len(book.entries) != 1:
             entry_ids = self._write(cur, req, book, now)
             told = [
@@ -390,7 +441,8 @@ class FastSpend:
             extra = "".join(", " + f for f in facts)
             if self._calls:  # the function reads the key only when one is given
                 cost = "NULL" if req.cost is None else _COST_BOUND
-                sql = _PG_LOCK_CALL.replace("{cost}", cost).replace("{facts}", extra)
+                call = _PG_LOCK_CALL.replace("{cost}", cost).replace("{facts}", extra)
+                sql = "BEGIN; " + call  # one message (_spend_by_calls)
                 self._lock_sql[shape] = sql
                 return sql
             cost = _COST_OF_PLAN if req.cost is None else _COST_BOUND
@@ -424,6 +476,8 @@ class FastSpend:
         if req.facts is not None:
             params |= {k: self._bind(v) for k, v in req.facts.params.items()}
         cur.execute(self._lock_sql_for(req), params)
+        if self._calls:
+            cur.nextset()  # past BEGIN's result
         rows = cur.fetchall()
         if not rows:
             return None
@@ -507,16 +561,25 @@ class FastSpend:
             raise Abandon
 
     def _call_one_lot(
-        self, cur: Any, req: FastSpendRequest, book: Book, now: Any, key_row: tuple[Any, ...] | None
+        self,
+        cur: Any,
+        req: FastSpendRequest,
+        book: Book,
+        now: Any,
+        key_row: tuple[Any, ...] | None,
+        *,
+        commit: bool,
     ) -> None:
         """A spend from one lot with nothing written beside it, through inmail_spend_one_lot
         (migration 0021): the lot, the spend, its ledger line, the line's event and the key's
-        answer, in one call whose statements' plans the server backend keeps."""
+        answer, in one call whose statements' plans the server backend keeps; ``commit``:
+        COMMIT in the same message (the function raises rather than commit a spend from a
+        lot that no longer held it)."""
         (entry,) = book.entries
         told = ledger_entry_created(req.member_id, entry, 0)
         scope, key, fingerprint, answer, _ = (None,) * 5 if key_row is None else key_row
         cur.execute(
-            _PG_SPEND_ONE_LOT_CALL,
+            _PG_SPEND_ONE_LOT_COMMIT if commit else _PG_SPEND_ONE_LOT_CALL,
             {
                 "lot": entry.lot.id,
                 "n": -entry.amount,
@@ -539,7 +602,9 @@ class FastSpend:
         )
         row = cur.fetchone()
         if row is None or row[0] is None:
-            raise Abandon  # the lot no longer held it: a concurrent spend took it first
+            # Not Abandon: with ``commit`` the spend may be committed, and the general path
+            # would charge again. The function raises instead of answering no line.
+            raise RuntimeError("inmail_spend_one_lot answered no ledger line")
 
     def _row_cte(self, i: int, table: Table, keys: tuple[str, ...]) -> str:
         """Row ``i`` written with the spend, as a CTE of the one-lot statement (its

@@ -72,8 +72,9 @@ $$
 
 # A spend from the one lot Python chose: take from it (conditionally), record the spend,
 # its ledger line and that line's event (its payload gets the line's id where
-# p_placeholder stands), and the idempotency key's answer when p_key is given. NULL: the
-# lot no longer holds p_n (a concurrent spend took it): the caller rolls back.
+# p_placeholder stands), and the idempotency key's answer when p_key is given. When the lot
+# no longer holds p_n (a concurrent spend took it) it raises, so that a COMMIT sent in the
+# same message never runs: the transaction is aborted and the caller rolls back.
 _ONE_LOT = """
 CREATE FUNCTION inmail_spend_one_lot(
     p_lot bigint, p_n integer, p_spend text, p_member text, p_reference text,
@@ -89,7 +90,9 @@ BEGIN
     UPDATE lots SET remaining = lots.remaining - p_n
      WHERE lots.id = p_lot AND lots.remaining >= p_n;
     IF NOT FOUND THEN
-        RETURN NULL;
+        -- 40001: a concurrent change; the general path retries under its own lock.
+        RAISE EXCEPTION 'the lot no longer holds the credits to spend'
+            USING ERRCODE = 'serialization_failure';
     END IF;
     INSERT INTO spends (id, member_id, reference, cost, at, refunded_at)
     VALUES (p_spend, p_member, p_reference, p_n, p_at, NULL);
