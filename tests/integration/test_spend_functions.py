@@ -1,4 +1,4 @@
-"""The spend behind pgbouncer (nothing prepared): migration 0021's functions, BEGIN with the
+"""The spend behind pgbouncer (nothing prepared): migration 0023's functions, BEGIN with the
 lock's call and COMMIT with the spend's (store/fast_spend.py, docs/rules.md "PostgreSQL
 behind pgbouncer"). What it writes must be what the statements write on a direct
 connection: the same balance, lot, spend, ledger line and event, the key's answer."""

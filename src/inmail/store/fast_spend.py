@@ -16,7 +16,7 @@ pooled DBAPI connection directly:
    on PostgreSQL in the same statement, on SQLite one multi-row INSERT more).
 
 Where nothing is prepared (behind pgbouncer: docs/rules.md) steps 1 and 3 call migration
-0021's PL/pgSQL functions, whose plans the server process caches, with BEGIN and COMMIT
+0023's PL/pgSQL functions, whose plans the server process caches, with BEGIN and COMMIT
 in the same messages (:meth:`FastSpend._spend_by_calls`); step 2 stays here.
 
 Anything else (an unknown member, a team seat, a renewal due, too few credits, a repeated
@@ -131,7 +131,7 @@ _PG_EVENT_ROW = (
     "({n}, %(id{n})s, %(type{n})s, %(member{n})s, %(at{n})s::timestamptz, %(payload{n})s)"
 )
 # Where nothing is prepared (behind pgbouncer) the same lock and one-lot spend run as
-# PL/pgSQL functions (migration 0021), whose plans the server backend caches: only these
+# PL/pgSQL functions (migration 0023), whose plans the server backend caches: only these
 # short calls are parsed and planned each time. The lot is still chosen here (draw).
 _PG_LOCK_CALL = (
     "SELECT l.*{facts} FROM inmail_spend_lock(%(member)s, {cost}, %(now)s, %(scope)s, %(key)s) AS l"
@@ -242,7 +242,7 @@ class FastSpend:
         # The lock statement by (the plan's cost, a key, the facts).
         self._lock_sql: dict[tuple[bool, bool, tuple[str, ...]], str] = {}
         # Whether this engine's connections prepare nothing (pgbouncer mode, or a prepare
-        # threshold of None): then the spend calls migration 0021's functions. Read from
+        # threshold of None): then the spend calls migration 0023's functions. Read from
         # the first connection: an engine's connections all have the same settings.
         self._calls: bool | None = None
 
@@ -571,7 +571,7 @@ class FastSpend:
         commit: bool,
     ) -> None:
         """A spend from one lot with nothing written beside it, through inmail_spend_one_lot
-        (migration 0021): the lot, the spend, its ledger line, the line's event and the key's
+        (migration 0023): the lot, the spend, its ledger line, the line's event and the key's
         answer, in one call whose statements' plans the server backend keeps; ``commit``:
         COMMIT in the same message (the function raises rather than commit a spend from a
         lot that no longer held it)."""

@@ -1,7 +1,7 @@
 """the spend's statements as PL/pgSQL functions, for connections that prepare nothing
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-11-30 08:00:00
 
 Behind pgbouncer in transaction pooling mode psycopg prepares nothing
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
