@@ -17,6 +17,7 @@ the cheapest send there is), is reported as ``ratio_vs_plain_sends``.
 from __future__ import annotations
 
 import itertools
+import math
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +36,9 @@ from inmail.services.templates import create_template
 NAME = "bulk_send_sqlite"
 TARGET = 1.0
 RECIPIENTS = 100  # one bulk send: two batches of the runner's reads
-SENDERS_PER_SIDE = 40  # one per operation; the warm-up and the rounds take about 15
+MAX_RECIPIENTS_PER_S = 4_000
+"""Above any rate either side reaches (send_inmail_sqlite's ceiling): what the sender pools
+are sized by, each operation taking a sender of its own. Running out fails the run."""
 MIN_ROUNDS = 3
 ROUND_SECONDS = 2.0
 WARMUP_SECONDS = 0.5
@@ -58,7 +61,7 @@ class Senders:
     def take(self) -> tuple[str, str]:
         sender = next(self._next, None)
         if sender is None:
-            raise RuntimeError(f"{NAME}: out of senders; raise SENDERS_PER_SIDE")
+            raise RuntimeError(f"{NAME}: out of senders; raise MAX_RECIPIENTS_PER_S")
         return sender, self.templates[sender]
 
 
@@ -96,6 +99,14 @@ def single_sender(
     return send
 
 
+def _senders_for(seconds: float) -> int:
+    """Senders one side may take in a comparison of ``seconds``: its warm-up and rounds at
+    MAX_RECIPIENTS_PER_S, one operation more per round (a round ends after its last)."""
+    rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
+    busy = WARMUP_SECONDS + seconds
+    return math.ceil(MAX_RECIPIENTS_PER_S / RECIPIENTS * busy) + rounds + 1
+
+
 def _compare(ours: Callable[[], object], base: Callable[[], object], seconds: float) -> Comparison:
     result = Comparison(NAME, "sqlite", TARGET)
     rounds = alternate(
@@ -115,14 +126,13 @@ def run(seconds: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="inmail-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'bulk.db'}"
         log(f"{NAME}: preparing {url}")
-        funded = prepare(url, 3 * SENDERS_PER_SIDE)
+        # The main comparison's sides each take a pool; the plain one's two sides share one.
+        sizes = [_senders_for(seconds), _senders_for(seconds), 2 * _senders_for(seconds / 2)]
+        funded = iter(prepare(url, sum(sizes)))
         people = plain_members(url, RECIPIENTS, prefix="to")
         deps = open_deps(url)
         try:
-            pools = [
-                Senders(deps, funded[i * SENDERS_PER_SIDE : (i + 1) * SENDERS_PER_SIDE])
-                for i in range(3)
-            ]
+            pools = [Senders(deps, list(itertools.islice(funded, size))) for size in sizes]
             bulk = bulk_sender(deps, pools[0], people)
             templated = single_sender(deps, pools[1], people, template=True)
             main = _compare(bulk, templated, seconds)
