@@ -22,7 +22,6 @@ from inmail.domain.bulk_budget import (
     NOTHING_CONFIRMED,
     Confirmed,
     Overage,
-    SeatAllowance,
     Wallet,
     apply_budget,
 )
@@ -35,7 +34,7 @@ from inmail.domain.messaging import AwaitingInmail, Channel, Reach
 from inmail.domain.money import Money
 from inmail.domain.plans import default_catalog
 from inmail.domain.purchases import OverageSettings
-from inmail.domain.teams import Seat
+from inmail.domain.teams import Seat, SeatAllowance
 from inmail.domain.templates import Letter, Missing, Variant
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)

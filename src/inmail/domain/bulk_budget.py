@@ -23,7 +23,7 @@ from inmail.domain.messaging import Channel
 from inmail.domain.money import Money
 from inmail.domain.plans import Pack
 from inmail.domain.purchases import OverageSettings, check_overage, overage_packs
-from inmail.domain.teams import Seat, allow_seat_spend
+from inmail.domain.teams import SeatAllowance
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +34,6 @@ class Overage:
     pack: Pack
     settings: OverageSettings
     spent_this_cycle: Money
-
-
-@dataclass(frozen=True, slots=True)
-class SeatAllowance:
-    """A team seat's monthly cap as a bulk send meets it: the ``seat``, the credits it
-    ``used`` this month before the bulk, and the team admins' names (whom to ask)."""
-
-    seat: Seat
-    used: int
-    admins: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +120,7 @@ class _Purse:
         seat = self.wallet.seat
         if seat is not None:  # a seat's cap stops the bulk as an empty pool would
             try:
-                allow_seat_spend(seat.seat, seat.used + self.spent, send.cost, seat.admins)
+                seat.allow(send.cost, already=self.spent)
             except SeatCapReached as refused:
                 return self._halt(send, Refusal.of(refused))
         if self.available >= send.cost:

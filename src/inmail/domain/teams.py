@@ -129,6 +129,21 @@ def allow_seat_spend(seat: Seat, used: int, cost: int, admins: Sequence[str]) ->
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SeatAllowance:
+    """A seat's monthly cap as a spend meets it: the ``seat``, the credits it ``used`` this
+    month (credit-backs excluded) and the team admins' names (whom to ask)."""
+
+    seat: Seat
+    used: int
+    admins: tuple[str, ...]
+
+    def allow(self, cost: int, *, already: int = 0) -> None:
+        """Refuse ``cost`` credits more, ``already`` having been spent since ``used`` was
+        read (a bulk send's earlier recipients). Raises SeatCapReached."""
+        allow_seat_spend(self.seat, self.used + already, cost, self.admins)
+
+
 def usage_text(used: int, cap: int | None) -> str:
     """What the seat holder sees: "12 of 40 this month" (or "12 this month, no cap")."""
     if cap is None:

@@ -17,14 +17,14 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from inmail.domain.bulk import Facts
-from inmail.domain.bulk_budget import Overage, SeatAllowance, Wallet
+from inmail.domain.bulk_budget import Overage, Wallet
 from inmail.domain.credits import Book, spending_order
 from inmail.domain.errors import DomainError, UnknownPack
 from inmail.domain.messaging import AwaitingInmail, Reach
 from inmail.domain.plans import Pack, Plan
-from inmail.domain.teams import month_start
 from inmail.domain.templates import Letter, Variant
 from inmail.services.context import Deps, account_in_memory, is_due
+from inmail.services.seats import seat_allowance
 from inmail.services.templates import Template, get_template, render_batch
 from inmail.store import accounts as account_store
 from inmail.store import bulk_facts as facts_store
@@ -85,9 +85,7 @@ def gather(
         plan = sender.subscription.plan
         wallet = _wallet(conn, sender, book, now)
         if seat is not None:
-            used = team_store.seat_usage(conn, seat.team_id, owner_id, month_start(now))
-            admins = tuple(team_store.admin_names(conn, seat.team_id))
-            wallet = replace(wallet, seat=SeatAllowance(seat, used, admins))
+            wallet = replace(wallet, seat=seat_allowance(conn, seat, now))
         facts = _facts(deps, conn, plan, owner_id, ids, letters, now)
         people = {
             m.id: Person(m.handle, m.name) for m in member_store.members_by_id(conn, list(facts))

@@ -17,11 +17,10 @@ from inmail.domain.errors import DomainError, InmailAlreadyAwaitingResponse, Sea
 from inmail.domain.messaging import Channel, Reach, cheapest_route
 from inmail.domain.money import Money
 from inmail.domain.purchases import check_overage, overage_packs
-from inmail.domain.teams import allow_seat_spend, month_start
 from inmail.services.context import Deps
 from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.services.reach_many import reaches
-from inmail.services.seats import paying_account, sending_account
+from inmail.services.seats import paying_account, seat_allowance, sending_account
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
 from inmail.store import teams as team_store
@@ -83,9 +82,8 @@ def _within_seat_cap(
     seat = team_store.seat_of(conn, member_id)
     if seat is None or not way.allowed or way.cost_credits <= 0:
         return way
-    used = team_store.seat_usage(conn, seat.team_id, member_id, month_start(now))
     try:
-        allow_seat_spend(seat, used, way.cost_credits, team_store.admin_names(conn, seat.team_id))
+        seat_allowance(conn, seat, now).allow(way.cost_credits)
     except SeatCapReached as refused:
         return replace(way, allowed=False, reason=str(refused))
     return way

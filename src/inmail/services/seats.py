@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from inmail.domain.credits import Book
-from inmail.domain.teams import allow_seat_spend, month_start
+from inmail.domain.teams import Seat, SeatAllowance, month_start
 from inmail.services.context import (
     Deps,
     OpenAccount,
@@ -44,9 +44,16 @@ def open_payer(
     if seat is None or seat.team_id != opened.account.member_id:  # left the team meanwhile
         opened.save()  # keep what the catch-up applied; the member pays for themselves
         return lock_and_catch_up(deps, conn, member_id, now), None
-    used = team_store.seat_usage(conn, seat.team_id, member_id, month_start(now))
-    allow_seat_spend(seat, used, cost, team_store.admin_names(conn, seat.team_id))
+    seat_allowance(conn, seat, now).allow(cost)
     return opened, member_id
+
+
+def seat_allowance(conn: Connection, seat: Seat, now: datetime) -> SeatAllowance:
+    """What the seat's monthly cap check needs at ``now``: its usage this calendar month
+    and its team's admins. The send checks it under the pool's lock; previews (the quote,
+    a bulk dry run) read it to say before writing what the send would refuse."""
+    used = team_store.seat_usage(conn, seat.team_id, seat.member_id, month_start(now))
+    return SeatAllowance(seat, used, tuple(team_store.admin_names(conn, seat.team_id)))
 
 
 def name_the_seat(book: Book, first: int, seat: str | None) -> None:
