@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from benchmarks import procfs
 from benchmarks.timing import Sample
 
 ADMIN_URL = os.environ.get(
@@ -130,9 +131,6 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def server_cpu_seconds() -> float | None:
     """CPU seconds the local PostgreSQL server has used so far, all its processes together
     (None: the server is not on this machine, or there is no ``/proc``).
@@ -147,28 +145,18 @@ def server_cpu_seconds() -> float | None:
     try:
         with admin.connect() as conn:  # its backend's parent is the postmaster
             backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
-            own = _stat(backend)
+            own = procfs.stat_fields(backend)
     finally:
         admin.dispose()
     if own is None:
         return None
-    postmaster = int(own[1])
-    fields = _stat(postmaster)
+    postmaster = int(own[procfs.PPID])
+    fields = procfs.stat_fields(postmaster)
     if fields is None:
         return None
-    total = int(fields[13]) + int(fields[14])  # reaped children: cutime + cstime
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            child = _stat(int(entry.name))
-            if child is not None and int(child[1]) == postmaster:
-                total += int(child[11]) + int(child[12])  # utime + stime
-    return total / _CLOCK_TICKS
-
-
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat's fields after the command name (field 0 is the state, 1 the ppid)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
+    reaped = int(fields[procfs.CUTIME]) + int(fields[procfs.CSTIME])
+    return reaped / procfs.CLOCK_TICKS + sum(
+        procfs.own_seconds(child)
+        for _, child in procfs.processes()
+        if int(child[procfs.PPID]) == postmaster
+    )

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import procfs
 from benchmarks.report import Comparison
 from benchmarks.timing import Sample
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 ROOT = Path(__file__).resolve().parent.parent
 # The loadgen stops itself; this only bounds a hung process (startup and connecting included).
 LOADGEN_GRACE_S = 60.0
@@ -82,25 +82,15 @@ class Server:
         With ``--workers N`` the server is a supervisor and N worker processes, all in
         the process group the server was started in: their times are summed.
         """
-        try:
-            fields = _stat(self.pid)
-        except OSError:
-            return None
-        total = int(fields[11]) + int(fields[12])  # utime, stime
-        if self.workers > 1:
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit() or int(entry.name) == self.pid:
-                    continue
-                with suppress(OSError, IndexError):
-                    child = _stat(int(entry.name))
-                    if int(child[2]) == self.pid:  # pgrp: the server's own session
-                        total += int(child[11]) + int(child[12])
-        return total / CLOCK_TICKS
-
-
-def _stat(pid: int) -> list[str]:
-    """/proc/PID/stat's fields after the command name (state is field 0)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = procfs.cpu_seconds(self.pid)
+        if total is None or self.workers == 1:
+            return total
+        return total + sum(
+            procfs.own_seconds(fields)
+            for pid, fields in procfs.processes()
+            # the server's own process group (its session): the supervisor's workers
+            if pid != self.pid and int(fields[procfs.PGRP]) == self.pid
+        )
 
 
 def free_port() -> int:

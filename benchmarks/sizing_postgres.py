@@ -18,7 +18,6 @@ writer, checkpointer) are not counted, so it is a floor.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from array import array
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
+from benchmarks import procfs
 from benchmarks.fixtures import CREDITS
 from benchmarks.graph import Graph, load_postgres
 from benchmarks.http_send_inmail import funded_sender, inmail_to, recipients_needed
@@ -47,7 +47,6 @@ MIN_ROUNDS = 3
 ROUND_SECONDS = 1.0
 WARMUP_SECONDS = 0.5
 ADMIN_TOKEN = "bench-operator"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def run(seconds: float) -> dict[str, Any]:
@@ -132,15 +131,7 @@ def _backends(db: URL) -> dict[int, float]:
                 text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
                 {"name": db.database},
             ).scalars()
-            return {pid: cpu for pid in pids if (cpu := _cpu_seconds(pid)) is not None}
+            # The server must run on this machine: its backends are local processes.
+            return {pid: cpu for pid in pids if (cpu := procfs.cpu_seconds(pid)) is not None}
     finally:
         admin.dispose()
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a local process (the server must run on this machine)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
