@@ -114,18 +114,7 @@ def read_account_with_book(
     if not rows:
         return None
     account = _account(rows[0], plans)
-    live = [
-        Lot(
-            r.lot_id,
-            LotSource(r.lot_source),
-            r.lot_granted,
-            r.lot_remaining,
-            r.lot_created_at,
-            r.lot_expires_at,
-        )
-        for r in rows
-        if r.lot_id is not None
-    ]
+    live = [_lot(r, "lot_") for r in rows if r.lot_id is not None]
     return account, Book(account.balance, live)
 
 
@@ -198,8 +187,17 @@ def load_lots(conn: Connection, ids: list[int]) -> list[Lot]:
     return [_lot(r) for r in rows]
 
 
-def _lot(r: Row[Any]) -> Lot:
-    return Lot(r.id, LotSource(r.source), r.granted, r.remaining, r.created_at, r.expires_at)
+def _lot(r: Row[Any], prefix: str = "") -> Lot:
+    """A lot from a row of ``lots``' columns, named ``prefix`` + column when joined."""
+    m = r._mapping
+    return Lot(
+        m[prefix + "id"],
+        LotSource(m[prefix + "source"]),
+        m[prefix + "granted"],
+        m[prefix + "remaining"],
+        m[prefix + "created_at"],
+        m[prefix + "expires_at"],
+    )
 
 
 def next_due_at(sub: Subscription, book: Book) -> datetime | None:

@@ -222,6 +222,16 @@ class Replay:
     response: str
 
 
+def _ended(raw: Any, result: int | Replay) -> int | Replay:
+    """Commit the spend, or roll back a replay's attempt: its balance update is undone and
+    the first answer stands. (A commit with nothing open sends nothing.)"""
+    if isinstance(result, Replay):
+        raw.rollback()
+    else:
+        raw.commit()
+    return result
+
+
 class FastSpend:
     """Runs the hot path on one engine; build once per engine."""
 
@@ -292,11 +302,7 @@ class FastSpend:
             except (Abandon, self._driver_error):
                 raw.rollback()
                 return None
-            if isinstance(result, Replay):
-                raw.rollback()  # the balance update above is undone: the first answer stands
-            else:
-                raw.commit()
-            return result
+            return _ended(raw, result)
         finally:
             raw.close()
 
@@ -331,11 +337,7 @@ class FastSpend:
                     raise
                 raw.rollback()
                 return None
-            if isinstance(result, Replay):
-                raw.rollback()  # the balance update above is undone: the first answer stands
-            else:
-                raw.commit()  # nothing to send when the COMMIT went with the spend
-            return result
+            return _ended(raw, result)  # the COMMIT may have gone with the spend already
         finally:
             try:
                 conn.autocommit = False  # the pool's other users expect transactions
