@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, literal, select, tuple_
+from sqlalchemy import Connection, func, literal, select
 
+from inmail.store.outbox import commit_order, past
 from inmail.store.tables import accounts, outbox_events, webhook_deliveries, webhook_endpoints
 
 
@@ -24,9 +25,9 @@ def outbox_backlog(conn: Connection, cap: int) -> tuple[int, datetime | None]:
 
     What waits is what the webhook endpoints have not yet had: deliveries still pending
     (ix_webhook_deliveries_due) and events past the furthest-behind endpoint's place in the
-    outbox, not yet made deliveries (ix_outbox_events_tx). With no endpoint nothing waits:
-    operators who pull ``GET /v1/admin/events`` keep their own place. Counting stops at
-    ``cap`` so a scrape stays cheap however far delivery falls behind.
+    outbox, not yet made deliveries (read in store.outbox.commit_order). With no endpoint
+    nothing waits: operators who pull ``GET /v1/admin/events`` keep their own place.
+    Counting stops at ``cap`` so a scrape stays cheap however far delivery falls behind.
     """
     pending = webhook_deliveries.c.status == "pending"
     waiting = select(literal(1)).select_from(webhook_deliveries).where(pending).limit(cap)
@@ -45,12 +46,9 @@ def outbox_backlog(conn: Connection, cap: int) -> tuple[int, datetime | None]:
     ).first()
     if behind is None:
         return depth, oldest
-    undispatched = select(outbox_events.c.at).order_by(outbox_events.c.tx, outbox_events.c.seq)
+    undispatched = select(outbox_events.c.at).order_by(*commit_order(conn))
     if behind.cursor_tx is not None:
-        undispatched = undispatched.where(
-            tuple_(outbox_events.c.tx, outbox_events.c.seq)
-            > tuple_(literal(behind.cursor_tx), literal(behind.cursor_seq))
-        )
+        undispatched = undispatched.where(past(conn, behind.cursor_tx, behind.cursor_seq))
     ahead = (
         conn.execute(
             select(func.count()).select_from(undispatched.limit(cap - depth).subquery())

@@ -12,7 +12,10 @@ cursor forward never skips an event that commits later:
   (``pg_snapshot_xmin``). Every transaction that starts later gets a larger id,
   so nothing can appear behind a cursor.
 * On SQLite, writers hold the database's single write lock in turn, so
-  ``seq`` order is commit order; ``tx`` is 0.
+  ``seq`` order is commit order; ``tx`` is 0, and readers order by ``seq`` alone (the
+  table's own rowid order: SQLite keeps no ``(tx, seq)`` index, migration 0024).
+
+:func:`commit_order` and :func:`past` say this once for every reader.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, func, literal, literal_column, select, tuple_
 
 from inmail.domain.events import Event, payload_text
 from inmail.store.tables import outbox_events
@@ -55,6 +58,21 @@ class StoredEvent:
     data: dict[str, Any]
 
 
+def commit_order(conn: Connection) -> tuple[ColumnElement[int], ...]:
+    """The outbox's columns in commit order on ``conn``'s engine (see the module): order by
+    them, ascending or descending, to read the outbox as it committed."""
+    if conn.dialect.name == "sqlite":
+        return (outbox_events.c.seq,)
+    return (outbox_events.c.tx, outbox_events.c.seq)
+
+
+def past(conn: Connection, tx: int, seq: int) -> ColumnElement[bool]:
+    """Events committed after the one at (``tx``, ``seq``)."""
+    if conn.dialect.name == "sqlite":  # tx is always 0 there
+        return outbox_events.c.seq > seq
+    return tuple_(outbox_events.c.tx, outbox_events.c.seq) > tuple_(literal(tx), literal(seq))
+
+
 def append(conn: Connection, events: Sequence[Event]) -> None:
     """Write ``events`` in the caller's write transaction (one statement for all of them)."""
     if not events:
@@ -82,18 +100,11 @@ def read_after(
 ) -> list[StoredEvent]:
     """Up to ``limit`` committed events after ``after`` (from the start when None), oldest
     first; only ``member_id``'s and only of ``event_type`` when given."""
-    query = select(outbox_events).order_by(outbox_events.c.tx, outbox_events.c.seq).limit(limit)
+    query = select(outbox_events).order_by(*commit_order(conn)).limit(limit)
     if conn.dialect.name != "sqlite":
         query = query.where(outbox_events.c.tx < _PG_HORIZON)
     if after is not None:
-        query = query.where(
-            or_(
-                outbox_events.c.tx > after.tx,
-                and_(outbox_events.c.tx == after.tx, outbox_events.c.seq > after.seq),
-            )
-            if conn.dialect.name == "sqlite"
-            else tuple_(outbox_events.c.tx, outbox_events.c.seq) > (after.tx, after.seq)
-        )
+        query = query.where(past(conn, after.tx, after.seq))
     if member_id is not None:
         query = query.where(outbox_events.c.member_id == member_id)
     if event_type is not None:

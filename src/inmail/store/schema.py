@@ -14,12 +14,14 @@ from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Made by migrations for one engine only, so not in ``tables.metadata``: the search index's
-# FTS5 tables (and their shadow tables) on SQLite and its GIN indexes on PostgreSQL.
+# FTS5 tables (and their shadow tables) on SQLite and its GIN indexes on PostgreSQL; the
+# outbox's (tx, seq) index on PostgreSQL (migration 0024).
 ENGINE_SPECIFIC = (
     "member_search_fts",
     "group_search_fts",
     "ix_member_search_document",
     "ix_group_search_document",
+    "ix_outbox_events_tx",
 )
 
 

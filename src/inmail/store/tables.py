@@ -673,7 +673,8 @@ outbox_events = Table(
     Column("payload", Text, nullable=False),  # JSON object, the event's documented schema
     sqlite_autoincrement=True,
 )
-Index("ix_outbox_events_tx", outbox_events.c.tx, outbox_events.c.seq)
+# PostgreSQL also has ix_outbox_events_tx (tx, seq), its readers' order; SQLite reads in
+# rowid order (migration 0024): engine-specific, so made by migrations only (store/schema.py).
 Index("ix_outbox_events_member_id", outbox_events.c.member_id, outbox_events.c.seq)
 
 # Webhooks (migration 0018): operators' endpoints, each with its cursor into the outbox, and

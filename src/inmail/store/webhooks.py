@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from inmail.domain.webhooks import DeliveryStatus, Outcome
-from inmail.store.outbox import Position
+from inmail.store.outbox import Position, commit_order
 from inmail.store.tables import outbox_events, webhook_deliveries, webhook_endpoints
 
 E = webhook_endpoints.c
@@ -128,7 +128,7 @@ def outbox_head(conn: Connection) -> Position | None:
     """Where a reader that has read every event visible now stands (None: the outbox is
     empty). A new endpoint starts there: it gets the events committed after it."""
     query = select(outbox_events.c.tx, outbox_events.c.seq).order_by(
-        outbox_events.c.tx.desc(), outbox_events.c.seq.desc()
+        *(c.desc() for c in commit_order(conn))
     )
     if conn.dialect.name != "sqlite":
         query = query.where(outbox_events.c.tx < _PG_HORIZON)
