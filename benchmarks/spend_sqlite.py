@@ -115,7 +115,9 @@ def run(seconds: float) -> dict[str, object]:
             base = baseline_spender(raw, ACCOUNTS)
             line = _compare(ours, base, seconds)
             return line | {
-                "ours_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "ours.db", ours),
+                "ours_wal_frames_per_op": wal_frames_per_op(
+                    Path(tmp) / "ours.db", ours, engine=deps.db.engine
+                ),
                 "baseline_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "baseline.db", base),
             }
         finally:

@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from inmail.store import checkpoint
 from inmail.store.fast_spend import FastSpend
 from inmail.store.writers import DEFAULT_TIMEOUT_MS, writer_queue
 
@@ -132,10 +133,13 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, turn_timeout_ms: int) -> Engi
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = FULL")
+        # The WAL is checkpointed on a background thread; SQLite's own is the backstop.
+        cur.execute(f"PRAGMA wal_autocheckpoint = {checkpoint.BACKSTOP_PAGES}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
-    writer_queue(engine, turn_timeout_ms)
+    background = checkpoint.attach(engine)
+    writer_queue(engine, turn_timeout_ms, None if background is None else background.wrote)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
@@ -198,6 +202,9 @@ class Database:
         return FastSpend(self.engine, self._writers)
 
     def dispose(self) -> None:
+        background = checkpoint.of(self.engine)
+        if background is not None:
+            background.stop()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
@@ -27,8 +27,9 @@ class WriterQueue:
     wait for itself, so that is refused at once (a bug in the caller).
     """
 
-    def __init__(self, timeout_s: float) -> None:
+    def __init__(self, timeout_s: float, after_turn: Callable[[], None] | None = None) -> None:
         self._timeout_s = timeout_s
+        self._after_turn = after_turn  # told after each turn: a write has ended
         self._mutex = threading.Lock()
         self._waiting: deque[threading.Event] = deque()
         self._writer: int | None = None  # the thread id holding the turn
@@ -46,6 +47,8 @@ class WriterQueue:
             yield
         finally:
             self._leave()
+            if self._after_turn is not None:
+                self._after_turn()
 
     def _enter(self) -> None:
         me = threading.get_ident()
@@ -82,14 +85,18 @@ _QUEUES: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDiction
 _QUEUES_MUTEX = threading.Lock()
 
 
-def writer_queue(engine: Engine, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> WriterQueue | None:
+def writer_queue(
+    engine: Engine,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    after_turn: Callable[[], None] | None = None,
+) -> WriterQueue | None:
     """The queue of ``engine``'s writers on SQLite: one per engine, so every Database and
     fast path on it shares it (the first call, by make_engine, sets how long a writer waits
-    for its turn, in ms); None on PostgreSQL."""
+    for its turn, in ms, and what is told after each turn); None on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return None
     with _QUEUES_MUTEX:
         queue = _QUEUES.get(engine)
         if queue is None:
-            queue = _QUEUES[engine] = WriterQueue(timeout_ms / 1000)
+            queue = _QUEUES[engine] = WriterQueue(timeout_ms / 1000, after_turn)
         return queue
