@@ -23,12 +23,12 @@ import itertools
 import math
 import sqlite3
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from uuid_utils import uuid7
 
 from benchmarks.fixtures import CREDITS, NOW, many_plain_members, open_deps, prepare
 from benchmarks.report import Comparison, log
@@ -132,7 +132,7 @@ class RawSends:
     def send(self, sender: int, recipient: str) -> bool:
         """Spend one credit and write the InMail; False (nothing written) without credits."""
         conn, at, member = self.conn, self.at, f"s{sender}"
-        message_id, thread_id = f"msg_{uuid.uuid4().hex}", f"th_{uuid.uuid4().hex}"
+        message_id, thread_id = f"msg_{uuid7().hex}", f"th_{uuid7().hex}"
         reference = f"inmail:{message_id}"
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute(TAKE, (member, at)).fetchone()
@@ -140,7 +140,7 @@ class RawSends:
             conn.execute("ROLLBACK")
             return False
         conn.execute(TAKE_FROM_LOT, (sender,))
-        conn.execute(INSERT_SPEND, (f"sp_{uuid.uuid4().hex}", member, reference, at))
+        conn.execute(INSERT_SPEND, (f"sp_{uuid7().hex}", member, reference, at))
         conn.execute(INSERT_ENTRY, (member, sender, row[0], at, reference))
         conn.execute(INSERT_THREAD, (thread_id, member, recipient, at, at, at))
         conn.execute(INSERT_MESSAGE, (message_id, thread_id, member, SUBJECT, BODY, reference, at))
@@ -209,7 +209,7 @@ def run(seconds: float) -> dict[str, object]:
             base = baseline_sender(raw, SENDERS)
             line = _compare(ours, base, seconds, len(recipients))
             line |= {
-                "ours_wal_frames_per_op": wal_frames_per_op(path, ours),
+                "ours_wal_frames_per_op": wal_frames_per_op(path, ours, engine=deps.db.engine),
                 "baseline_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "baseline.db", base),
             }
             base_statements = statements(base, raw.trace)

@@ -8,11 +8,12 @@ new lots, changed lots and the entries; nothing here knows about SQL.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from uuid_utils import uuid7
 
 from inmail.domain.errors import InsufficientCredits, ValidationError
 from inmail.domain.money import Money
@@ -83,8 +84,13 @@ class Entry:
 
 
 def new_id(prefix: str) -> str:
-    """An opaque, unique id such as ``ch_3f9a...``."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    """An opaque, unique id such as ``ch_019a2c1c83a37199...``: the prefix and 32 hex digits.
+
+    A UUIDv7 (RFC 9562): its first 48 bits are the time in ms, so ids made later sort later
+    and a new row's key lands at the right edge of its index, one b-tree page per index
+    instead of a random one (a send wrote 39 pages to SQLite's log with random ids). Not a
+    secret: tokens and links are made with ``secrets`` and only stored under such ids."""
+    return f"{prefix}_{uuid7().hex}"
 
 
 @dataclass(frozen=True, slots=True)
