@@ -14,14 +14,21 @@ import pytest
 from inmail.domain.errors import SeatCapReached
 from inmail.domain.messaging import Channel
 from inmail.domain.targeting import Ranked
+from inmail.services.catalog import update_plan
 from inmail.services.coach import gather_facts
 from inmail.services.context import Deps
 from inmail.services.credits import adjust_credits, spend_credits
+from inmail.services.inbox import follow_ups
+from inmail.services.inmail import send_inmail
 from inmail.services.network import connect
+from inmail.services.notices import write_due_notices
 from inmail.services.quote import CheapestWay, quote
 from inmail.services.search import find_members
+from inmail.services.sequences import follow_up_terms
 from inmail.services.targeting import rank_candidates
 from inmail.services.teams import TeamRecord, assign_seat, create_team, set_seat_cap
+from inmail.services.threads import follow_up_chance
+from inmail.store import messaging as message_store
 from tests.conftest import T0
 from tests.helpers import balance, days, new_member
 
@@ -151,3 +158,24 @@ def test_a_pools_renewal_due_is_applied_before_a_seat_holders_results_are_priced
     assert (way.allowed, way.cost_credits) == (True, 1)
     assert balance(deps, team.id, renewed) == POOL
     assert ranked(deps, seat, to, renewed + days(30)).reachable  # the next one, by targeting
+
+
+def test_a_seat_holders_follow_ups_are_offered_on_the_teams_terms(deps: Deps) -> None:
+    """The team's plan waits 3 days and allows 2 follow-ups, their own Basic 7 days and 1:
+    the thread page, compose's schedule terms and the inbox's due list say what the
+    follow-up send (on the team's plan) will do, and so does the "follow-up due" notice."""
+    changes = {"followup_after_days": 3, "max_followups": 2}
+    update_plan(deps, code="recruiter_corporate", changes=changes, now=T0)
+    _, _, seat = seated(deps)
+    to = new_member(deps, "basic", T0)
+    sent = send_inmail(deps, sender_id=seat, to=to, subject="Hi", body="Hello", now=NOW)
+    later = NOW + days(3)
+    with deps.db.read() as conn:
+        thread = message_store.get_thread(conn, sent.thread_id)
+    assert thread is not None
+    assert write_due_notices(deps, seat, later) == 1  # the worker's sweep: "follow-up due"
+    chance = follow_up_chance(deps, thread=thread, now=later)
+    assert (chance.allowed, chance.at, chance.limit) == (True, later, 2)
+    assert [d.thread.id for d in follow_ups(deps, member_id=seat, now=later)] == [thread.id]
+    terms = follow_up_terms(deps, member_id=seat, now=later)
+    assert (terms.allowed, terms.first) == (True, 3)
