@@ -222,6 +222,54 @@ def test_a_seat_at_its_cap_is_quoted_not_allowed_with_the_refusal_it_would_get(
     assert refused.json()["detail"] == after["reason"]
 
 
+QUOTED = ("channel", "cost_credits", "allowed", "reason", "overage_charge")
+
+
+def previews(api: Api, who: Member, to: Member) -> tuple[Any, Any, Any]:
+    """(the quote, the People search's row, targeting's row) for ``to`` as ``who`` sees them."""
+    quoted = api.client.get(f"/v1/me/quote?to={to.id}", headers=who.auth).json()
+    found = api.client.get("/v1/members", params={"limit": 200}, headers=who.auth)
+    assert found.status_code == 200, found.text
+    (row,) = [m for m in found.json()["items"] if m["id"] == to.id]
+    body = {"candidates": [to.id]}
+    ranked = api.client.post("/v1/me/targeting", json=body, headers=who.auth)
+    assert ranked.status_code == 200, ranked.text
+    (target,) = ranked.json()["items"]
+    return quoted, row, target
+
+
+def test_a_seat_holders_search_and_targeting_price_as_the_quote_from_the_pool(
+    api: Api, team: Any
+) -> None:
+    """The seat holder's own plan is Basic (no InMail): the team's plan and pool price the
+    rows; a Basic member without a seat still sees InMail closed to them."""
+    made, admin, seat = team
+    to = api.member("basic")
+    quoted, row, target = previews(api, seat, to)
+    assert {k: row[k] for k in QUOTED} == {k: quoted[k] for k in QUOTED}
+    assert (row["channel"], row["cost_credits"], row["allowed"]) == ("inmail", 1, True)
+    assert (target["channel"], target["cost_credits"], target["reachable"]) == ("inmail", 1, True)
+
+    alone = api.member("basic")
+    quoted, row, target = previews(api, alone, to)
+    assert {k: row[k] for k in QUOTED} == {k: quoted[k] for k in QUOTED}
+    assert row["allowed"] is False
+    assert "does not include InMail" in row["reason"]
+    assert target["reachable"] is False
+
+    # At its cap the rows say what the send would refuse with; targeting shows the cost only.
+    path = f"/v1/teams/{made['id']}/seats/{seat.id}/cap"
+    assert api.client.put(path, json={"monthly_cap": 1}, headers=admin.auth).status_code == 200
+    assert send(api, seat).status_code == 201
+    quoted, row, target = previews(api, seat, to)
+    assert {k: row[k] for k in QUOTED} == {k: quoted[k] for k in QUOTED}
+    assert (row["allowed"], row["cost_credits"]) == (False, 1)
+    refused = send(api, seat)
+    assert (refused.status_code, refused.json()["code"]) == (402, "seat-cap-reached")
+    assert refused.json()["detail"] == row["reason"]
+    assert (target["channel"], target["cost_credits"], target["reachable"]) == ("inmail", 1, True)
+
+
 def test_a_seat_holders_bulk_dry_run_counts_the_pools_credits(api: Api, team: Any) -> None:
     _, _, seat = team
     body = {"name": "Hello", "subject": "Hi {first_name}", "body": "Hello {first_name}"}

@@ -30,6 +30,7 @@ from inmail.services.quote import cheapest_ways, quote
 from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.services.reach_many import reaches, recipients
 from inmail.services.search import find_members
+from inmail.services.seats import payer_as_of
 from inmail.services.settings import update_settings
 from inmail.services.subscriptions import change_plan
 from inmail.store import messaging as message_store
@@ -188,12 +189,13 @@ def test_a_page_is_priced_exactly_as_the_quote_prices_each_row(deps: Deps, world
     viewer, others = ids[0], ids[1:]
     now = T0 + days(40) if world.later else T0
     quotes = {o: quote(deps, member_id=viewer, to=o, now=now) for o in others}  # catches up
-    sender = current_account(deps, viewer, now)
+    payer = payer_as_of(deps, viewer, now)
+    sender = payer.sender
     alone = {o: recipient_as_of(deps, sender, o, now) for o in others}
     with deps.db.read() as conn:
         found = recipients(conn, others)
         batch = reaches(deps, conn, sender, found)
-        ways = cheapest_ways(deps, conn, sender, found, now)
+        ways = cheapest_ways(deps, conn, payer, found, now)
         for other in others:
             assert batch[other].reach == gather_reach(deps, conn, sender, alone[other])
     for other in others:

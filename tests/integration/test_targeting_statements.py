@@ -81,14 +81,15 @@ def _network(deps: Deps, size: int) -> tuple[str, list[str]]:
     return me, others
 
 
-def test_a_ranking_reads_three_statements_whatever_the_number_of_candidates(deps: Deps) -> None:
+def test_a_ranking_reads_four_statements_whatever_the_number_of_candidates(deps: Deps) -> None:
     me, others = _network(deps, 12)
     rank_candidates(deps, member_id=me, candidates=others[:1], now=T0)  # reads the plans once
     for count in (3, 12):
         with _counted(deps) as seen:
             ranked = rank_candidates(deps, member_id=me, candidates=others[:count], now=T0)
-        # The account as of now; then the profiles, and every fact in one statement.
-        assert len(seen) == 3, seen
+        # The account as of now; then the seat (none: they send on their own plan), the
+        # profiles, and every fact in one statement.
+        assert len(seen) == 4, seen
         assert len(ranked.items) == count
         facts = {r.member.id: r.ranked for r in ranked.items}
         assert facts[others[0]].connected

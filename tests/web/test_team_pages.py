@@ -92,3 +92,35 @@ def test_the_team_admin_caps_a_seat_and_the_holder_sees_it(web: Web) -> None:
     credits = web.client.get("/credits").text
     assert "1 of 40 this month" in credits
     assert web.client.get(f"/teams/{team.id}").status_code == 403
+
+
+def test_a_seat_holder_on_basic_sees_the_pools_price_on_people_targeting_and_compose(
+    web: Web,
+) -> None:
+    """Their own plan has no InMail and no credits: every page prices from the team's plan
+    and pool, as the quote does; at the seat's cap they read the send's refusal."""
+    deps, now = web.runtime.deps, web.runtime.clock.now()
+    lead, seat = web.member("basic"), web.member("basic", password=True)
+    to = web.member("basic")
+    team = teams.create_team(deps, name="Acme", plan="recruiter_corporate", seats=2, now=now)
+    teams.assign_seat(deps, team_id=team.id, member_id=lead, admin=True, now=now)
+    teams.assign_seat(deps, team_id=team.id, member_id=seat, admin=False, now=now)
+    handle = members.get_member(deps, to, now=now).handle
+    web.sign_in_member(seat)
+    people = web.client.get(f"/people?q={handle}").text
+    assert "1 credit" in people
+    assert "Can\u2019t InMail" not in people
+    ranked = web.client.get(f"/targeting?handles={handle}").text
+    assert "1 credit" in ranked
+    assert "not reachable" not in ranked
+    compose = web.client.get(f"/compose?to={to}").text
+    assert "paid from Acme's pool, which has 150 (your seat: 0 this month, no cap)" in compose
+    assert "does not include InMail" not in compose
+
+    teams.set_seat_cap(deps, admin_id=lead, team_id=team.id, member_id=seat, cap=1, now=now)
+    spend_credits(deps, member_id=seat, cost=1, reference="inmail:w2", now=now)
+    people = web.client.get(f"/people?q={handle}").text
+    assert "Can\u2019t InMail" in people
+    assert "your seat has used 1 of its 1 credits this month" in people
+    compose = web.client.get(f"/compose?to={to}").text
+    assert "Cannot send: your seat has used 1 of its 1 credits this month" in compose

@@ -30,6 +30,7 @@ from inmail.domain.plans import Plan
 from inmail.domain.reading import in_common, name_parts
 from inmail.services.context import Deps, current_account, is_due
 from inmail.services.reach import gather_reach
+from inmail.services.seats import payer_as_of, read_payer
 from inmail.store import accounts as account_store
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
@@ -81,18 +82,22 @@ def gather_facts(deps: Deps, member_id: str, to: str, now: datetime) -> Facts:
 
     As :func:`inmail.services.reach.reach_between`: the recipient's account is read
     with the rest, and only when a renewal of theirs is due is it applied first (in a
-    write of its own) and the facts read again.
+    write of its own) and the facts read again. The route is judged on the plan the
+    member sends on (their team's while they hold a seat: ``seats.Payer``), as the quote.
     """
     if member_id == to:
         raise ValidationError("that is you: pick another member", field="to")
-    sender = current_account(deps, member_id, now)
+    own = current_account(deps, member_id, now)
     with deps.db.read() as conn:
+        payer = read_payer(deps, conn, own, now)  # a seat sends on its team's plan
         recipient = account_store.read_account(conn, to, deps.plans.lookup(conn))
-        if recipient is not None and not is_due(recipient.next_due_at, now):
-            return _facts(deps, conn, sender, recipient)
+        stale = recipient is None or is_due(recipient.next_due_at, now) or payer.due(now)
+        if recipient is not None and not stale:
+            return _facts(deps, conn, payer.sender, recipient)
+    payer = payer_as_of(deps, member_id, now)
     recipient = current_account(deps, to, now)  # raises UnknownMember for nobody
     with deps.db.read() as conn:
-        return _facts(deps, conn, sender, recipient)
+        return _facts(deps, conn, payer.sender, recipient)
 
 
 def _facts(deps: Deps, conn: Connection, sender: Account, recipient: Account) -> Facts:

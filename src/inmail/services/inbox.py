@@ -11,8 +11,9 @@ from inmail.domain.inbox import notice_text
 from inmail.domain.messaging import ResponseStats, SentInmail, ThreadStatus, response_stats
 from inmail.domain.notices import FollowUpDue as DueThread
 from inmail.domain.templates import Counts, TemplateSend, count_responses
-from inmail.services.context import Deps, current_account
+from inmail.services.context import Deps
 from inmail.services.notices import due_followups, write_due_notices, write_followup_notices
+from inmail.services.seats import sending_account
 from inmail.store import inbox as inbox_store
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
@@ -70,7 +71,7 @@ def follow_ups(
     whoever computes it first (this, the notifications page or the worker).
     """
     require_utc(now)
-    account = current_account(deps, member_id, now)  # the terms of this cycle
+    account = sending_account(deps, member_id, now)  # this cycle's terms (a seat: its team's)
     due = due_followups(deps, member_id, account.subscription.plan, now)
     write_followup_notices(deps, member_id, due)
     if after is not None:

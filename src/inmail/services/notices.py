@@ -30,6 +30,7 @@ from inmail.domain.notices import (
 from inmail.domain.plans import Plan
 from inmail.domain.timeline import LATEST, later
 from inmail.services.context import Deps
+from inmail.services.seats import sending_account
 from inmail.services.statements import get_credits
 from inmail.store import messaging as message_store
 from inmail.store import notices as notice_store
@@ -82,12 +83,11 @@ def write_due_notices(deps: Deps, member_id: str, now: datetime) -> int:
     """
     require_utc(now)
     credits = get_credits(deps, member_id=member_id, now=now)  # renewals and expiries applied
+    plan = sending_account(deps, member_id, now).subscription.plan  # a seat: its team's terms
     with deps.db.read() as conn:
         waiting = message_store.awaiting_threads(conn, member_id)
         expiring = notice_store.lots_expiring_by(conn, member_id, later(now, WARN_BEFORE) or LATEST)
-    notices = [
-        followup_notice(d.thread, d.due_at) for d in followups_due(waiting, credits.terms, now)
-    ]
+    notices = [followup_notice(d.thread, d.due_at) for d in followups_due(waiting, plan, now)]
     facts = CreditFacts(
         balance=credits.balance,
         monthly_allotment=credits.monthly_allotment,

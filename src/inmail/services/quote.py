@@ -12,19 +12,18 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.credits import Book, spending_order
+from inmail.domain.credits import spending_order
 from inmail.domain.errors import DomainError, InmailAlreadyAwaitingResponse, SeatCapReached
 from inmail.domain.messaging import Channel, Reach, cheapest_route
 from inmail.domain.money import Money
 from inmail.domain.purchases import check_overage, overage_packs
+from inmail.domain.teams import SeatAllowance
 from inmail.services.context import Deps
 from inmail.services.reach import gather_reach, recipient_as_of
 from inmail.services.reach_many import reaches
-from inmail.services.seats import paying_account, seat_allowance, sending_account
+from inmail.services.seats import Payer, payer_as_of, seat_allowance
 from inmail.store import accounts as account_store
 from inmail.store import catalog as catalog_store
-from inmail.store import teams as team_store
-from inmail.store.accounts import Account
 from inmail.store.reach import Recipient
 
 
@@ -55,12 +54,11 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
     exists, it is not allowed: ``thread_id`` names that thread and
     ``follow_up_at`` (UTC) says when a follow-up there becomes possible.
     """
-    account = sending_account(deps, member_id, now)  # a team seat: the team's plan
-    payer = paying_account(deps, member_id, now)  # and its pool
-    recipient = recipient_as_of(deps, account, to, now)
+    payer = payer_as_of(deps, member_id, now)  # a team seat: the team's plan and pool
+    recipient = recipient_as_of(deps, payer.sender, to, now)
     with deps.db.read() as conn:
-        reach = gather_reach(deps, conn, account, recipient)
-        way = _within_seat_cap(conn, member_id, Purse(conn, payer, now).way(reach), now)
+        reach = gather_reach(deps, conn, payer.sender, recipient)
+        way = Purse(conn, payer, now).way(reach)
     return Quote(
         way.channel,
         way.cost_credits,
@@ -73,22 +71,6 @@ def quote(deps: Deps, *, member_id: str, to: str, now: datetime) -> Quote:
     )
 
 
-def _within_seat_cap(
-    conn: Connection, member_id: str, way: CheapestWay, now: datetime
-) -> CheapestWay:
-    """``way``, not allowed when it costs credits that would take the member's team seat
-    past its monthly cap: the reason is the refusal the send would give (402
-    ``seat-cap-reached``), so the member sees it before writing, not after."""
-    seat = team_store.seat_of(conn, member_id)
-    if seat is None or not way.allowed or way.cost_credits <= 0:
-        return way
-    try:
-        seat_allowance(conn, seat, now).allow(way.cost_credits)
-    except SeatCapReached as refused:
-        return replace(way, allowed=False, reason=str(refused))
-    return way
-
-
 @dataclass(frozen=True, slots=True)
 class Reachable:
     """A member as a sender sees them: their degree, and the cheapest way to reach them."""
@@ -98,48 +80,49 @@ class Reachable:
 
 
 def cheapest_ways(
-    deps: Deps,
-    conn: Connection,
-    sender: Account,
-    found: Mapping[str, Recipient],
-    now: datetime,
-    *,
-    book: Book | None = None,
+    deps: Deps, conn: Connection, payer: Payer, found: Mapping[str, Recipient], now: datetime
 ) -> dict[str, Reachable]:
     """What :func:`quote` would answer for each of ``found`` (``reach_many.recipients``; not
     the sender), in one read.
 
-    ``sender`` is as of ``now`` (``current_account``), and so must the recipients be:
-    catch up those with a renewal due first (``current_account``, a write), as
-    :func:`quote` does. ``book``: the sender's lots, if read with the account
-    (``read_account_with_book``); read here otherwise.
+    ``payer`` (``seats.read_payer``) is as of ``now`` (not :meth:`Payer.due`), and so must
+    the recipients be: catch up those with a renewal due first (``current_account``, a
+    write), as :func:`quote` does.
     """
     if not found:
         return {}
-    purse = Purse(conn, sender, now, book=book)
-    reached = reaches(deps, conn, sender, found)
+    purse = Purse(conn, payer, now)
+    reached = reaches(deps, conn, payer.sender, found)
     return {i: Reachable(r.degree, purse.way(r.reach)) for i, r in reached.items()}
 
 
 class Purse:
-    """The sender's credits as of ``now``, to price one route after another (SPEC §7).
+    """What the payer's next send may spend as of ``now``, to price one route after another
+    (SPEC §7, §10): the credits of the account that pays (a seat holder's: the pool's), its
+    overage permission, and the seat's monthly cap.
 
-    Read once; an overage, if one is needed, is looked into once per cost.
+    Read once, in ``conn``: the lots (unless ``payer.book`` holds them), the seat's usage
+    this month when a paid route first meets it; an overage is looked into once per cost.
     """
 
-    def __init__(
-        self, conn: Connection, account: Account, now: datetime, *, book: Book | None = None
-    ) -> None:
-        self._conn, self._account, self._now = conn, account, now
-        book = account_store.load_book(conn, account) if book is None else book
+    def __init__(self, conn: Connection, payer: Payer, now: datetime) -> None:
+        self._conn, self._account, self._now = conn, payer.pays, now
+        book = account_store.load_book(conn, payer.pays) if payer.book is None else payer.book
         self.available = sum(lot.remaining for lot in spending_order(book.lots, now))
         self._overages: dict[int, tuple[Money | None, str]] = {}
+        self._seat = payer.seat
+        self._allowance: SeatAllowance | None = None
 
     def way(self, reach: Reach) -> CheapestWay:
         try:
             route = cheapest_route(reach)
         except DomainError as refusal:
             return _refused(reach.sender_plan.inmail_cost, refusal)
+        if route.cost <= 0:
+            return CheapestWay(route.channel, route.cost, True, route.reason, None)
+        over_cap = self._over_seat_cap(route.cost)
+        if over_cap is not None:
+            return CheapestWay(route.channel, route.cost, False, over_cap, None)
         if route.cost <= self.available:
             return CheapestWay(route.channel, route.cost, True, route.reason, None)
         price, why_not = self._overage(route.cost)
@@ -147,6 +130,20 @@ class Purse:
             return CheapestWay(route.channel, route.cost, False, why_not, None)
         why = f"{route.reason}; you have {self.available}, so overage will bill {price}"
         return CheapestWay(route.channel, route.cost, True, why, price)
+
+    def _over_seat_cap(self, cost: int) -> str | None:
+        """The refusal the send would give (402 ``seat-cap-reached``, naming the cap and the
+        admins) when ``cost`` credits would take the seat past its monthly cap; else None.
+        Checked before the credits, as the send checks it (``seats.open_payer``)."""
+        if self._seat is None:
+            return None
+        if self._allowance is None:
+            self._allowance = seat_allowance(self._conn, self._seat, self._now)
+        try:
+            self._allowance.allow(cost)
+        except SeatCapReached as refused:
+            return refused.message
+        return None
 
     def _overage(self, cost: int) -> tuple[Money | None, str]:
         """(what an overage for ``cost`` would bill, "") or (None, why there can be none)."""

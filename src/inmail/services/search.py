@@ -15,7 +15,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from inmail.domain.credits import Book
 from inmail.domain.search import (
     Match,
     Position,
@@ -29,12 +28,12 @@ from inmail.domain.search import (
 from inmail.services import reach_many
 from inmail.services.context import Deps, current_account, is_due
 from inmail.services.quote import CheapestWay, cheapest_ways
+from inmail.services.seats import Payer, payer_as_of, read_payer
 from inmail.store import accounts as account_store
 from inmail.store import members as member_store
 from inmail.store import reach as reach_store
 from inmail.store import search as search_store
 from inmail.store import social
-from inmail.store.accounts import Account
 from inmail.store.members import MemberRecord
 from inmail.store.reach import Recipient
 from inmail.store.search import Scope
@@ -73,10 +72,11 @@ def find_members(
 
     ``degree``: only members at that degree from the viewer (3: the 3rd or further).
     The viewer and members blocked either way are never found. Each result carries
-    what :func:`quote.quote` would answer for them. One read transaction, unless the
-    viewer or someone on the page has a renewal due (it is applied first, as the
-    quote does). Raises ValidationError naming the parameter (``q``, ``company``,
-    ``school``, ``interest``, ``degree``).
+    what :func:`quote.quote` would answer for them: a team seat holder's is priced on the
+    team's plan, from its pool, within the seat's monthly cap (``seats.Payer``). One read
+    transaction, unless the viewer, their team's pool or someone on the page has a renewal
+    due (it is applied first, as the quote does). Raises ValidationError naming the
+    parameter (``q``, ``company``, ``school``, ``interest``, ``degree``).
     """
     search = member_search(q=q, company=company, school=school, interest=interest)
     found = _Search(search, as_handle(q), _scope(check_degree(degree)), {"viewer": viewer})
@@ -88,29 +88,29 @@ def find_members(
         hits = found.hits(conn, after, limit)
         people = reach_many.recipients(conn, [owner for _, owner in hits])
         due = [r.record.id for r in people.values() if is_due(r.record.plan_due_at, now)]
-        if held is not None and not due and not is_due(held[0].next_due_at, now):
-            sender, book = held
-            return _member_page(deps, conn, sender, hits, people, limit, now, book=book)
-    sender = current_account(deps, viewer, now)  # raises UnknownMember
+        if held is not None and not due:
+            own, book = held
+            payer = read_payer(deps, conn, own, now, book=book)  # a seat: the pool pays
+            if not payer.due(now):
+                return _member_page(deps, conn, payer, hits, people, limit, now)
+    payer = payer_as_of(deps, viewer, now)  # raises UnknownMember
     for member_id in due:  # their plan decides their Open Profile: apply their renewals first
         current_account(deps, member_id, now)
     with deps.db.read() as conn:
         people = reach_many.recipients(conn, list(people))
-        return _member_page(deps, conn, sender, hits, people, limit, now)
+        return _member_page(deps, conn, payer, hits, people, limit, now)
 
 
 def _member_page(
     deps: Deps,
     conn: Connection,
-    sender: Account,
+    payer: Payer,
     hits: list[Hit],
     people: dict[str, Recipient],
     limit: int,
     now: datetime,
-    *,
-    book: Book | None = None,
 ) -> MemberPage:
-    ways = cheapest_ways(deps, conn, sender, people, now, book=book)
+    ways = cheapest_ways(deps, conn, payer, people, now)
     items = [
         FoundMember(people[i].record, ways[i].degree, ways[i].way)
         for _, i in hits

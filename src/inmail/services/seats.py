@@ -4,22 +4,28 @@ A member who holds a team seat sends on the team's plan and pays from the team's
 pool (SPEC §10); everyone else pays from their own account. The step runs inside the
 spend's transaction, so the seat's monthly cap is checked under the pool's lock:
 concurrent sends by any of the team's seats are serialized on that one row.
+
+Previews (the quote, search, targeting, the coach) read the same rule without a lock:
+:class:`Payer`, through :func:`payer_as_of` or, inside a read, :func:`read_payer`.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from inmail.domain.credits import Book
+from inmail.domain.errors import UnknownMember
 from inmail.domain.teams import Seat, SeatAllowance, month_start
 from inmail.services.context import (
     Deps,
     OpenAccount,
     current_account,
     holder_account,
+    holder_terms,
+    is_due,
     lock_and_catch_up,
 )
 from inmail.store import accounts as account_store
@@ -63,25 +69,75 @@ def name_the_seat(book: Book, first: int, seat: str | None) -> None:
     book.entries[first:] = [replace(e, seat=seat) for e in book.entries[first:]]
 
 
-def sending_account(deps: Deps, member_id: str, now: datetime) -> account_store.Account:
-    """The account whose plan terms a member's send follows, caught up to ``now``.
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """Whose terms and whose credits a member's next send follows (SPEC §10), for previews.
 
-    A seated member sends on the team's plan (InMail, credit-back days, follow-ups: the
-    pool's terms; allotment and cap are the pool's and play no part in a send); anyone
-    else on their own. Raises UnknownMember.
+    ``sender``: the member's own account, on the plan they send on (their team's while
+    they hold a seat: its InMail, cost and follow-ups); ``pays``: the account the send
+    would draw from (the team's pool while seated, else ``sender``); ``seat``: their
+    seat (None: none), whose monthly cap a paid send must fit; ``book``: ``pays``'s live
+    lots if read with it (None: read when priced). The send resolves the same rule under
+    the pool's lock (:func:`open_payer`); every preview (the quote, search, targeting, the
+    coach) resolves it here, so they all price from the account that will pay.
     """
+
+    sender: account_store.Account
+    pays: account_store.Account
+    seat: Seat | None = None
+    book: Book | None = None
+
+    def due(self, now: datetime) -> bool:
+        """Whether a renewal of the sender or of the pool is due at ``now`` (the read is
+        stale: catch up with :func:`payer_as_of`)."""
+        return is_due(self.sender.next_due_at, now) or is_due(self.pays.next_due_at, now)
+
+
+def read_payer(
+    deps: Deps,
+    conn: Connection,
+    own: account_store.Account,
+    now: datetime,
+    *,
+    book: Book | None = None,
+) -> Payer:
+    """The :class:`Payer` of ``own``'s holder as read in ``conn``, nothing caught up: one
+    statement (the seat) without a seat, three with one (the team and its pool).
+
+    ``book``: ``own``'s live lots, if read with it. Check :meth:`Payer.due` before
+    pricing from it: a renewal due at ``now`` (own, or the pool's) has not been applied.
+    """
+    seat = team_store.seat_of(conn, own.member_id)
+    if seat is None:
+        return Payer(own, own, None, book)
+    versions, _ = holder_terms(deps, conn, seat.team_id)  # a pool's terms are scaled
+    pool = account_store.read_account(conn, seat.team_id, versions)
+    if pool is None:  # as holder_account: a team always holds its pool
+        raise UnknownMember(f"there is no member {seat.team_id!r}")
+    return _seated(own, pool, seat)
+
+
+def payer_as_of(deps: Deps, member_id: str, now: datetime) -> Payer:
+    """The :class:`Payer` of ``member_id`` with every renewal due by ``now`` applied (theirs,
+    and their team pool's): a transaction for each, as :func:`current_account`. Raises
+    UnknownMember (also for a team's id)."""
     own = current_account(deps, member_id, now)
     with deps.db.read() as conn:
         seat = team_store.seat_of(conn, member_id)
     if seat is None:
-        return own
-    pool = holder_account(deps, seat.team_id, now)
-    return replace(own, subscription=replace(own.subscription, plan=pool.subscription.plan))
+        return Payer(own, own)
+    return _seated(own, holder_account(deps, seat.team_id, now), seat)
 
 
-def paying_account(deps: Deps, member_id: str, now: datetime) -> account_store.Account:
-    """The account a member's next send would pay from (their team's pool while seated),
-    caught up to ``now``: for previews (the quote). Raises UnknownMember."""
-    with deps.db.read() as conn:
-        seat = team_store.seat_of(conn, member_id)
-    return holder_account(deps, member_id if seat is None else seat.team_id, now)
+def _seated(own: account_store.Account, pool: account_store.Account, seat: Seat) -> Payer:
+    """A seat holder sends on the pool's plan (InMail, credit-back days, follow-ups: the
+    pool's terms; its allotment and cap play no part in a send) and pays from the pool."""
+    plan = pool.subscription.plan
+    return Payer(replace(own, subscription=replace(own.subscription, plan=plan)), pool, seat)
+
+
+def sending_account(deps: Deps, member_id: str, now: datetime) -> account_store.Account:
+    """The account whose plan terms a member's send follows, caught up to ``now``: their
+    own, on their team's plan while they hold a seat (:class:`Payer`). Raises UnknownMember.
+    """
+    return payer_as_of(deps, member_id, now).sender

@@ -47,8 +47,9 @@ from inmail.domain.sequences import (
     schedule_terms,
     verdict,
 )
-from inmail.services.context import Deps, current_account
+from inmail.services.context import Deps
 from inmail.services.inmail import send_scheduled_follow_up
+from inmail.services.seats import sending_account
 from inmail.store import messaging as message_store
 from inmail.store import sequences as schedule_store
 from inmail.store.sequences import ScheduledRecord
@@ -248,8 +249,9 @@ def _fail(
 
 
 def follow_up_terms(deps: Deps, *, member_id: str, now: datetime) -> ScheduleTerms:
-    """The ``after_days`` the member may schedule a follow-up for now (their plan's terms)."""
-    plan = current_account(deps, member_id, now).subscription.plan
+    """The ``after_days`` the member may schedule a follow-up for now (the terms of the plan
+    they send on: their team's while they hold a seat, as the send checks them)."""
+    plan = sending_account(deps, member_id, now).subscription.plan
     return schedule_terms(plan, deps.followup_max_days)
 
 

@@ -34,8 +34,9 @@ from inmail.domain.targeting import (
     page,
     rank,
 )
-from inmail.services.context import Deps, current_account, is_due
+from inmail.services.context import Deps, current_account, holder_account, is_due
 from inmail.services.members import search_members
+from inmail.services.seats import read_payer
 from inmail.store import targeting as facts_store
 from inmail.store.accounts import Account
 from inmail.store.members import MemberRecord, MessagingSettings
@@ -80,7 +81,8 @@ def rank_candidates(
 
     Two transactions when nothing is due: the caller's account as of ``now``, then
     one read of the pool and every fact. Candidates whose renewal is due are caught
-    up first, as every member read does, and the read is made again.
+    up first, as every member read does, and the read is made again; so is the team
+    pool of a caller who holds a seat (they send on its plan: ``seats.Payer``).
     """
     require_utc(now)
     wanted = check_candidates(candidates, q)
@@ -90,15 +92,15 @@ def rank_candidates(
         raise ValidationError(
             f"candidates holds your own id ({member_id}): leave yourself out", field="candidates"
         )
-    sender = current_account(deps, member_id, now)
+    own = current_account(deps, member_id, now)
     if q is not None:
         found = search_members(deps, text=q, now=now, limit=POOL_MAX + 1)
         wanted = [m.id for m in found if m.id != member_id][:POOL_MAX]
-    gathered = _gather(deps, sender, wanted, now)
+    gathered = _gather(deps, own, wanted, now)
     if gathered.due:
         for due in gathered.due:
-            current_account(deps, due, now)
-        gathered = _gather(deps, sender, wanted, now)
+            holder_account(deps, due, now)
+        gathered = _gather(deps, own, wanted, now)
     facts = gathered.candidates
     if candidates is None:  # a search or the network suggests nobody blocked either way
         facts = [c for c in facts if not c.reach.blocked]
@@ -115,13 +117,19 @@ class _Gathered:
     me: MemberRecord
     members: dict[str, MemberRecord]
     candidates: list[Candidate]
-    due: list[str]  # candidates with a renewal due: catch them up and gather again
+    due: list[str]  # holders with a renewal due: catch them up and gather again
 
 
-def _gather(deps: Deps, sender: Account, ids: list[str] | None, now: datetime) -> _Gathered:
-    """The pool (``ids``, or the caller's network) and every fact about it, in one read."""
-    me = sender.member_id
+def _gather(deps: Deps, own: Account, ids: list[str] | None, now: datetime) -> _Gathered:
+    """The pool (``ids``, or the caller's network) and every fact about it, in one read.
+
+    ``own``: the caller's account as of ``now``. Each candidate's reach is priced on the
+    plan the caller sends on (their team's while they hold a seat), as the quote does.
+    """
+    me = own.member_id
     with deps.db.read() as conn:
+        payer = read_payer(deps, conn, own, now)
+        sender = payer.sender
         if ids is None:
             ids = facts_store.second_degree(conn, me, limit=POOL_MAX)
         found = facts_store.profiles(conn, [*ids, me])
@@ -130,6 +138,8 @@ def _gather(deps: Deps, sender: Account, ids: list[str] | None, now: datetime) -
         _check_known(ids, found)
         members = {i: found[i].member for i in ids}
         due = [i for i in ids if is_due(members[i].plan_due_at, now)]
+        if payer.due(now):  # their team pool's renewal: its plan is the one they send on
+            due.append(payer.pays.member_id)
         if due or not ids:
             return _Gathered(found[me].member, members, [], due)
         rules = deps.targeting

@@ -16,7 +16,8 @@ from inmail.domain.errors import NotFound
 from inmail.domain.inbox import Box, DeclineReason
 from inmail.domain.messaging import next_followup_at, snippet
 from inmail.services import inmail
-from inmail.services.context import Deps, current_account
+from inmail.services.context import Deps
+from inmail.services.seats import sending_account
 from inmail.store import inbox as inbox_store
 from inmail.store import members as member_store
 from inmail.store import messaging as message_store
@@ -133,7 +134,8 @@ class FollowUpChance:
 
 def follow_up_chance(deps: Deps, *, thread: ThreadRecord, now: datetime) -> FollowUpChance:
     """:class:`FollowUpChance` of an InMail thread awaiting a response (SPEC §5)."""
-    plan = current_account(deps, thread.initiator_id, now).subscription.plan
+    # A seat holder's follow-up follows the team's plan, as its send does (seats.Payer).
+    plan = sending_account(deps, thread.initiator_id, now).subscription.plan
     last = thread.last_inmail_at or thread.created_at
     at = next_followup_at(last, thread.followups_sent, plan)
     allowed = at is not None and at <= now

@@ -196,10 +196,12 @@ def _compose(
         return page(
             request, "compose.html", recipient=None, preview=None, error=error.message, **shown
         )
-    mine = statements.get_credits(rt.deps, member_id=member_id, now=now)
+    seat = teams.my_seat(rt.deps, member_id=member_id, now=now)  # then the pool pays
+    payer = member_id if seat is None else seat.team_id
+    mine = statements.get_credits(rt.deps, member_id=payer, now=now)
     cheaper = (
         packs_cheaper_than_overage(mine.terms, catalog.list_packs(rt.deps))
-        if preview.overage_charge
+        if preview.overage_charge and seat is None  # the team's admins buy the pool's packs
         else []
     )
     if tips is None:  # before anything is written: the tips about the recipient
@@ -212,6 +214,7 @@ def _compose(
         preview=preview,
         error=None,
         balance=mine.balance,
+        seat=seat,
         routes=free_routes(rt.deps, member_id, recipient, preview.alternatives),
         why_free=WHY_FREE,
         cheaper=cheaper,
