@@ -26,6 +26,7 @@ caller then takes the general path, which knows every rule and error.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -148,6 +149,14 @@ _OUTBOX_ROW = "(%s, %s, %s, %s, %s)"
 _OUTBOX_INSERT = "INSERT INTO outbox_events (id, type, member_id, at, payload) VALUES "
 
 
+@functools.lru_cache(maxsize=64)
+def _sqlite_time(moment: datetime) -> str:
+    """``moment`` as SQLite stores it: UTC wall time in SQLAlchemy's text format. Cached: a
+    send writes the same ``now`` into about ten columns. isoformat pads the year to four
+    digits as SQLAlchemy does (strftime's %Y does not)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class Abandon(Exception):
     """This spend needs the general path."""
 
@@ -261,10 +270,9 @@ class FastSpend:
 
     def _time(self, moment: datetime | None) -> Any:
         # SQLite stores UTC wall time in SQLAlchemy's text format; comparisons stay textual.
-        # isoformat pads the year to four digits as SQLAlchemy does (strftime's %Y does not).
         if moment is None or not self._sqlite:
             return moment
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return _sqlite_time(moment)
 
     def _read_time(self, value: Any) -> datetime | None:
         if value is None or isinstance(value, datetime):
@@ -393,13 +401,8 @@ class FastSpend:
     def _insert(self, cur: Any, table: Table, values: dict[str, Any]) -> None:
         sql, order = self._insert_sql(table, tuple(sorted(values)))
         if self._sqlite:
-            cur.execute(
-                sql,
-                tuple(
-                    self._time(v) if isinstance(v, datetime) else v
-                    for v in (values[k] for k in order)
-                ),
-            )
+            row = [values[k] for k in order]
+            cur.execute(sql, [_sqlite_time(v) if isinstance(v, datetime) else v for v in row])
         else:
             cur.execute(sql, values)
 
