@@ -128,3 +128,13 @@ def test_disposing_the_database_ends_its_thread(sqlite_template: Path, tmp_path:
 def test_a_database_in_memory_or_on_postgresql_has_none() -> None:
     assert checkpoint.attach(make_engine("sqlite://")) is None
     assert checkpoint.attach(make_engine("postgresql+psycopg://nobody@127.0.0.1/none")) is None
+
+
+def test_a_database_file_removed_meanwhile_is_not_made_again(deps: Deps) -> None:
+    path = Path(str(deps.db.engine.url.database))
+    background = _background(deps)
+    deps.db.dispose()
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    assert background.checkpoint() is None
+    assert not path.exists()

@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -59,6 +60,7 @@ class Checkpointer:
 
     def __init__(self, path: str, gather_s: float = GATHER_S) -> None:
         self._path = path
+        self._uri = Path(path).absolute().as_uri() + "?mode=rw"
         self._gather_s = gather_s
         self._mutex = threading.Lock()
         self._wrote = threading.Event()
@@ -106,7 +108,8 @@ class Checkpointer:
             if unless_paused and self._paused:
                 return None
             try:
-                conn = sqlite3.connect(self._path, timeout=0, check_same_thread=False)
+                # Read-write, never create: a file removed meanwhile stays removed.
+                conn = sqlite3.connect(self._uri, uri=True, timeout=0, check_same_thread=False)
             except sqlite3.Error:
                 return None
             try:
