@@ -19,6 +19,9 @@ from inmail.domain.webhooks import DeliveryPolicy, RetryPolicy
 from inmail.store.db import PSYCOPG_PREPARE_THRESHOLD
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
+# SQLite writes one at a time and reads in microseconds: a few threads keep the one writer
+# busy; more only contend for the GIL (docs/deploy.md, "Threads").
+SQLITE_THREADS = 4
 
 
 class Settings(BaseSettings):
@@ -38,6 +41,12 @@ class Settings(BaseSettings):
 
     pool_size: int = 10
     """Connections per process on PostgreSQL."""
+
+    threads: int | None = Field(default=None, ge=1, le=1000)
+    """Threads per app process that run requests' database work (the event loop hands
+    blocking work to them). By default 4 on SQLite and ``pool_size`` on PostgreSQL: more
+    threads than that only wait, for the one writer or for a connection, and fight over
+    Python's GIL while they do (docs/deploy.md, "Threads")."""
 
     session_secret: str | None = None
     """Signs the web app's session cookies; by default a random one kept in the database."""
@@ -130,7 +139,7 @@ class Settings(BaseSettings):
 
     reputation_ladder_reset_days: int = Field(default=90, ge=1, le=3650)
     """Days after the latest ban ended with no new one before the ladder starts again."""
-    """InMails a member must have had answered or expired before their bucket shows."""
+
     bulk_send_max_recipients: int = Field(default=500, ge=1)
     """The most recipients one bulk send may list; more is refused with 422."""
 
@@ -300,3 +309,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def request_threads(self) -> int:
+        """``threads``, or its default for the engine (see ``threads``)."""
+        if self.threads is not None:
+            return self.threads
+        return SQLITE_THREADS if self.is_sqlite else self.pool_size

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         metrics.watch_pool(rt.deps.db.engine)
+        # Sync routes and dependencies run in anyio's default thread pool (40 threads):
+        # sized to what the database can use at once (config.Settings.threads).
+        to_thread.current_default_thread_limiter().total_tokens = rt.settings.request_threads
         yield
         metrics.unwatch_pool(rt.deps.db.engine)
         rt.close()
