@@ -1,6 +1,7 @@
 """The team pages in Chromium: the operator makes a team and seats Tamsin (admin) and Saul; Tamsin
-caps Saul's seat; Saul sends an InMail paid by the pool and reads "1 of 3 this month". Each page
-is checked with axe and photographed at 1280 and 390 px (test-output/screenshots/teams)."""
+caps Saul's seat; Saul finds Fin priced from the pool (People, "Who answers", compose), sends an
+InMail paid by the pool and reads "1 of 3 this month". Each page is checked with axe and
+photographed at 1280 and 390 px (test-output/screenshots/teams)."""
 
 from __future__ import annotations
 
@@ -72,9 +73,20 @@ def test_a_team_from_the_operators_page_to_a_seats_send(new_page: object, server
 
     sol: Page = make()
     sign_in(sol, server.members["saul"])
+    # Every preview prices from the pool and counts the seat's cap, as the send does.
+    sol.goto("/people?q=Fin+Silent")
+    expect(sol.locator("main")).to_contain_text("1 credit")
+    _photograph(sol, "seat-people")
+    sol.goto("/targeting?handles=fin")
+    expect(sol.locator("main")).to_contain_text("1 credit")
+    _photograph(sol, "seat-targeting")
     sol.goto(f"/compose?to={server.members['fin'].id}")
+    expect(sol.locator("main")).to_contain_text(
+        "paid from Orbit Talent's pool, which has 225 (your seat: 0 of 3 this month)"
+    )
     sol.get_by_label("Subject").fill("Orbit is hiring")
     sol.get_by_label("Message").fill("Hi Fin, would you have 15 minutes to talk?")
+    _photograph(sol, "seat-compose")
     sol.get_by_role("button", name=re.compile("^Send")).click()
     expect(sol.locator(".flash").first).to_contain_text("InMail sent")
     sol.goto("/credits")
