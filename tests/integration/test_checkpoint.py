@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -138,3 +138,39 @@ def test_a_database_file_removed_meanwhile_is_not_made_again(deps: Deps) -> None
         leftover.unlink(missing_ok=True)
     assert background.checkpoint() is None
     assert not path.exists()
+
+
+class _StopLandsAtClear(threading.Event):
+    """An event whose clear() lets ``stop`` run first (then clears): the moment a stop's
+    wake-up would be lost if the thread did not look at the stop flag after clearing."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def clear(self) -> None:
+        stop, self.stop = self.stop, lambda: None
+        stop()
+        super().clear()
+
+
+def test_a_stop_that_lands_as_the_thread_clears_its_wake_up_ends_it_at_once(
+    tmp_path: Path,
+) -> None:
+    """The thread once went back to waiting 30 s for a commit after a stop came just as it
+    cleared the commit flag: disposing a database then took up to 30 s."""
+    path = tmp_path / "x.db"
+    sqlite3.connect(path).close()
+    background = Checkpointer(str(path), gather_s=0.01)
+
+    def stop_flags() -> None:  # what stop() does before it joins
+        background._stop.set()
+        background._wrote.set()
+
+    background._wrote = _StopLandsAtClear(stop_flags)
+    background.wrote()
+    thread = background._thread
+    assert thread is not None
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert background.passes == 0  # it ended instead of checkpointing after the stop

@@ -92,6 +92,10 @@ class Checkpointer:
             if self._stop.wait(self._gather_s):
                 return
             self._wrote.clear()
+            # stop() sets _stop before it wakes us through _wrote: a stop whose wake-up was
+            # just cleared is seen here, one that comes later wakes the next wait.
+            if self._stop.is_set():
+                return
             self._pass(unless_paused=True)
         with self._mutex:  # idle: end, unless a commit came in as the wait ran out
             self._thread = None
