@@ -89,6 +89,7 @@ def test_a_team_from_the_operators_page_to_a_seats_send(new_page: object, server
     _photograph(sol, "seat-compose")
     sol.get_by_role("button", name=re.compile("^Send")).click()
     expect(sol.locator(".flash").first).to_contain_text("InMail sent")
+    _photograph(sol, "seat-thread")  # the conversation, with the team plan's follow-up terms
     sol.goto("/credits")
     expect(sol.locator("#seat-usage")).to_have_text("1 of 3 this month")
     # No call to subscribe or buy for a seat: the pool pays (nor a link to a hidden section).
