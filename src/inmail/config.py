@@ -19,9 +19,10 @@ from inmail.domain.webhooks import DeliveryPolicy, RetryPolicy
 from inmail.store.db import PSYCOPG_PREPARE_THRESHOLD
 
 DEFAULT_DATABASE_URL = "sqlite:///inmail.db"
-# SQLite writes one at a time and reads in microseconds: a few threads keep the one writer
-# busy; more only contend for the GIL (docs/deploy.md, "Threads").
-SQLITE_THREADS = 4
+# SQLite writes one at a time and reads in microseconds: one thread keeps the one writer busy;
+# more only contend for the GIL, which costs more than the I/O they overlap (docs/deploy.md,
+# "Threads", measured on 2 cores).
+SQLITE_THREADS = 1
 
 
 class Settings(BaseSettings):
@@ -44,7 +45,7 @@ class Settings(BaseSettings):
 
     threads: int | None = Field(default=None, ge=1, le=1000)
     """Threads per app process that run requests' database work (the event loop hands
-    blocking work to them). By default 4 on SQLite and ``pool_size`` on PostgreSQL: more
+    blocking work to them). By default 1 on SQLite and ``pool_size`` on PostgreSQL: more
     threads than that only wait, for the one writer or for a connection, and fight over
     Python's GIL while they do (docs/deploy.md, "Threads")."""
 

@@ -31,10 +31,10 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'inmail.db'}"
 
 
-def test_sqlite_runs_requests_on_a_few_threads_by_default(sqlite_url: str) -> None:
+def test_sqlite_runs_requests_on_one_thread_by_default(sqlite_url: str) -> None:
     settings = Settings(database_url=sqlite_url)
-    assert settings.request_threads == SQLITE_THREADS == 4
-    assert _threads_of(settings) == 4
+    assert settings.request_threads == SQLITE_THREADS == 1
+    assert _threads_of(settings) == 1
 
 
 def test_the_setting_overrides_the_default(sqlite_url: str) -> None:
