@@ -34,6 +34,7 @@ from inmail.services.seats import sending_account
 from inmail.services.statements import get_credits
 from inmail.store import messaging as message_store
 from inmail.store import notices as notice_store
+from inmail.store import teams as team_store
 from inmail.store.messaging import ThreadRecord
 
 SWEEP_CHUNK = 200
@@ -83,10 +84,13 @@ def write_due_notices(deps: Deps, member_id: str, now: datetime) -> int:
     """
     require_utc(now)
     credits = get_credits(deps, member_id=member_id, now=now)  # renewals and expiries applied
-    plan = sending_account(deps, member_id, now).subscription.plan  # a seat: its team's terms
     with deps.db.read() as conn:
+        seated = team_store.seat_of(conn, member_id) is not None
         waiting = message_store.awaiting_threads(conn, member_id)
         expiring = notice_store.lots_expiring_by(conn, member_id, later(now, WARN_BEFORE) or LATEST)
+    # Follow-ups go by the plan the member sends on: a seat's is its team's. Everyone else's
+    # is the cycle's terms just read: the worker's sweep reads no account twice for them.
+    plan = sending_account(deps, member_id, now).subscription.plan if seated else credits.terms
     notices = [followup_notice(d.thread, d.due_at) for d in followups_due(waiting, plan, now)]
     facts = CreditFacts(
         balance=credits.balance,
