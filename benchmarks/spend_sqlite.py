@@ -21,7 +21,7 @@ from inmail.services.context import Deps
 from inmail.services.credits import spend_credits
 
 NAME = "spend_sqlite"
-TARGET = 0.5
+TARGET = 0.6  # issue 13 (0.5 before it)
 ACCOUNTS = 4
 MIN_ROUNDS = 3
 # fsync latency on a shared disk swings by 10x within seconds: short, many rounds share it out.

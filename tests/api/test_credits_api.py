@@ -86,7 +86,7 @@ def test_credits_show_balance_lots_expiry_cycle_and_the_next_forfeit(api: Api) -
 
 
 def test_many_lots_the_overview_lists_the_first_spent_and_the_full_list_pages(api: Api) -> None:
-    """23 packs bought a day apart: the overview lists the plan lot and the 20 packs a spend
+    """23 packs bought a day apart: the overview lists the plan lot and the 10 packs a spend
     takes first (soonest expiry), with lots_total; /v1/me/credits/lots pages all 24 by id."""
     member = api.member("premium_business")
     for _ in range(23):
@@ -101,11 +101,11 @@ def test_many_lots_the_overview_lists_the_first_spent_and_the_full_list_pages(ap
     )
     assert credits["lots_total"] == 24
     shown = credits["lots"]
-    assert [lot["source"] for lot in shown] == ["allotment"] + ["purchase"] * 20
+    assert [lot["source"] for lot in shown] == ["allotment"] + ["purchase"] * 10
     expiries = [lot["expires_at"] for lot in shown[1:]]
-    assert expiries == sorted(expiries)  # the first 20 to expire, soonest first
+    assert expiries == sorted(expiries)  # the first 10 to expire, soonest first
     assert expiries[0] == "2027-01-31T09:00:00Z"
-    assert expiries[-1] == "2027-02-01T04:00:00Z"
+    assert expiries[-1] == "2027-01-31T18:00:00Z"
 
     everything, cursor = [], None
     while True:
@@ -131,7 +131,7 @@ def test_many_lots_the_overview_lists_the_first_spent_and_the_full_list_pages(ap
     operator = {"csrf": csrf.group(1), "token": ADMIN_TOKEN}
     assert api.client.post("/login/operator", data=operator).url.path == "/admin"
     admin_page = api.client.get(f"/admin/members/{member.id}").text
-    assert "The 21 a spend takes first, of 24 lots" in admin_page
+    assert "The 11 a spend takes first, of 24 lots" in admin_page
 
 
 def test_advancing_the_clock_three_months_shows_three_renewals_done(api: Api) -> None:

@@ -304,7 +304,7 @@ class CreditsOut(BaseModel):
     next_renewal_at: datetime | None
     forfeit_at_next_renewal: int
     lots: list[LotOut] = Field(
-        description="every live plan lot, then the first 20 other live lots, in spending "
+        description="every live plan lot, then the first 10 other live lots, in spending "
         "order; all of them: GET /v1/me/credits/lots"
     )
     lots_total: int = Field(description="live lots in all (lots may list fewer)")

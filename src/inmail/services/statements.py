@@ -34,7 +34,7 @@ from inmail.store import accounts as account_store
 from inmail.store.accounts import HELD_BY_MEMBER
 from inmail.store.tables import accounts, charges, ledger_entries, lots
 
-LOTS_SHOWN = 20
+LOTS_SHOWN = 10
 """Purchased (non-plan) lots the credits overview lists, in spending order; every plan lot
 is listed too. The full list is :func:`list_lots` (``GET /v1/me/credits/lots``)."""
 

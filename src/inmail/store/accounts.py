@@ -13,15 +13,21 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
+    CompoundSelect,
     Connection,
     Row,
     Select,
     and_,
     bindparam,
+    cast,
+    false,
     func,
     insert,
+    null,
     select,
+    true,
     union_all,
     update,
 )
@@ -34,7 +40,7 @@ from inmail.domain.plans import Plan
 from inmail.domain.purchases import OverageSettings
 from inmail.domain.teams import TEAM_PREFIX
 from inmail.store import outbox
-from inmail.store.tables import accounts, charges, ledger_entries, lots, renewals
+from inmail.store.tables import LOT_IS_PLAN, accounts, charges, ledger_entries, lots, renewals
 
 
 class StaleAccount(RuntimeError):
@@ -126,16 +132,24 @@ def load_book(conn: Connection, account: Account) -> Book:
     return Book(account.balance, [_lot(r) for r in rows])
 
 
-def _overview_statement() -> Select[Any]:
-    """Every live plan lot, then the first ``:shown`` other live lots in spending order, each
-    row with ``live``: the count of all live lots. Three index-backed parts in one statement
-    (a window over every lot costs five times as much on SQLite with 400 lots); built once."""
+def _overview_statement() -> CompoundSelect[Any]:
+    """Every live plan lot, then the first ``:shown`` other live lots in spending order, then
+    one row whose ``id`` is NULL and whose ``live`` counts all live lots. Each part a range of
+    ``ix_lots_spending_order`` (migration 0025): the first ``shown`` others are read in index
+    order, not sorted from all of them. The count comes once, in its own row (as a column
+    beside every row it was evaluated once per part). Built once."""
     member: BindParameter[str] = bindparam("member_id")
     live = and_(lots.c.member_id == member, lots.c.remaining > 0)
-    plan = lots.c.source == LotSource.ALLOTMENT.value
+    columns = (lots.c.id, lots.c.source, lots.c.granted, lots.c.remaining)
+    dates = (lots.c.created_at, lots.c.expires_at)
+    no_count = cast(null(), BigInteger).label("live")  # typed: PostgreSQL unions it with a count
+    # The predicates and the ORDER BY are the index's own expressions (store/tables.py). IS,
+    # not =: PostgreSQL turns ``(source = 'allotment') = false`` into ``source <> 'allotment'``,
+    # which no longer names the indexed expression.
+    plan = select(*columns, *dates, no_count).where(live, LOT_IS_PLAN.is_(true()))
     first_others = (
-        select(lots)
-        .where(live, ~plan)
+        select(*columns, *dates, no_count)
+        .where(live, LOT_IS_PLAN.is_(false()))
         .order_by(
             lots.c.expires_at.is_(None),
             func.coalesce(lots.c.expires_at, lots.c.created_at),
@@ -145,9 +159,9 @@ def _overview_statement() -> Select[Any]:
         .limit(bindparam("shown"))
         .subquery()
     )
-    shown = union_all(select(lots).where(live, plan), select(first_others)).subquery()
-    count = select(func.count()).select_from(lots).where(live).scalar_subquery()
-    return select(shown, count.label("live"))
+    count = select(*(null() for _ in columns + dates), func.count()).where(live)
+    # The count's row last: a UNION takes its columns' types (the dates') from its first part.
+    return union_all(plan, select(first_others), count)
 
 
 _OVERVIEW = _overview_statement()
@@ -163,8 +177,8 @@ def load_overview_book(conn: Connection, account: Account, shown: int) -> tuple[
     totals stay exact though the list is cut.
     """
     rows = conn.execute(_OVERVIEW, {"member_id": account.member_id, "shown": shown}).all()
-    live = rows[0].live if rows else 0
-    return Book(account.balance, [_lot(r) for r in rows]), live
+    live = next(r.live for r in rows if r.id is None)
+    return Book(account.balance, [_lot(r) for r in rows if r.id is not None]), live
 
 
 def live_lots_page(conn: Connection, member_id: str, *, after: int | None, limit: int) -> list[Lot]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     literal_column,
     true,
 )
@@ -187,7 +188,22 @@ lots = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     CheckConstraint("remaining >= 0 AND remaining <= granted", name="remaining_in_range"),
 )
-Index("ix_lots_member_id", lots.c.member_id)
+# Whether a lot holds plan credits (the allotment), as the spending order's index and the
+# queries it serves write it: a literal, so SQLite and PostgreSQL match the indexed expression.
+LOT_IS_PLAN = lots.c.source == literal_column("'allotment'")
+# A member's lots, in spending order (domain.credits.spending_order): plan lots, then the
+# others soonest expiry first, never-expiring last, each by age (migration 0025). The credits
+# overview reads its first lots from it without sorting them all. Not partial on
+# ``remaining > 0``: each spend would rewrite its lot's entry (two more pages a commit).
+Index(
+    "ix_lots_spending_order",
+    lots.c.member_id,
+    LOT_IS_PLAN,
+    lots.c.expires_at.is_(None),
+    func.coalesce(lots.c.expires_at, lots.c.created_at),
+    lots.c.created_at,
+    lots.c.id,
+)
 
 ledger_entries = Table(
     "ledger_entries",
