@@ -150,11 +150,22 @@ class Counted(psycopg.Cursor[Any]):
         return super().execute(query, params, **kwargs)
 
 
+class CountedRaw(psycopg.RawCursor[Any]):
+    """The same for the raw cursor the one-lot statement goes through ($n placeholders)."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        Counted.sent.append(str(query))
+        return super().execute(query, params, **kwargs)
+
+
 @pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
-def test_a_send_on_postgres_is_two_statements_and_a_commit(db_url: str) -> None:
+def test_a_send_on_postgres_is_two_statements_and_a_commit(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = make_engine(db_url)
+    monkeypatch.setattr(psycopg, "RawCursor", CountedRaw)
 
     @event.listens_for(engine, "connect")
     def _counting(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
