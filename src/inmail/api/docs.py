@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -52,9 +52,12 @@ def install(app: FastAPI) -> None:
     """Serve ``/docs``; the app must be created with ``docs_url=None, redoc_url=None``."""
     app.mount("/docs/assets", StaticFiles(directory=ASSETS), name="docs-assets")
 
+    # The title from the request's app, not from ``app`` in a closure: FastAPI keeps every
+    # endpoint it has seen in a process-wide cache (4,096 of them), so an endpoint that
+    # closed over its app kept the app, its runtime and its engine alive after shutdown.
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        page = PAGE.format(title=app.title)
+    def docs(request: Request) -> HTMLResponse:
+        page = PAGE.format(title=request.app.title)
         return HTMLResponse(page, headers={"Content-Security-Policy": DOCS_CSP})
 
     @app.get("/docs/init.js", include_in_schema=False)
