@@ -22,6 +22,14 @@ class Runtime:
     def test_clock(self) -> TestClock | None:
         return self.clock if isinstance(self.clock, TestClock) else None
 
+    @property
+    def database_on_loop(self) -> bool:
+        """Whether the busiest requests' database work runs on the event loop's thread
+        (``api.deps.on_database``): when requests get one thread (``INMAIL_THREADS=1``, the
+        default on SQLite), their database work takes turns anyway, and handing it to that
+        thread and back cost more than the work itself (docs/deploy.md, "Threads")."""
+        return self.settings.request_threads == 1
+
     def close(self) -> None:
         self.deps.db.dispose()
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,7 +19,24 @@ from inmail.services.context import Deps
 from inmail.services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from inmail.services.sequences import run_due_on_request
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
 bearer = HTTPBearer(auto_error=False, description="A member token, or the operator token")
+
+
+async def on_database(
+    rt: Runtime, work: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
+) -> _T:
+    """``work(*args, **kwargs)``, blocking database work, where it costs least: on the event
+    loop's thread when the process gives requests one thread (``Runtime.database_on_loop``),
+    else on the thread pool. One thread means one request's database work at a time either
+    way; the hop to it and back (a queue, two thread wake-ups, the GIL changing hands twice)
+    took more of the server's time than a credits read's own work (docs/deploy.md,
+    "Threads"). The price: while it runs, the loop reads no other request."""
+    if rt.database_on_loop:
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
 
 
 # Dependencies that do no I/O are ``async def`` so FastAPI runs them on the event loop
@@ -39,7 +57,7 @@ async def now(rt: RuntimeDep) -> datetime:
     # The system clock is free to read; the test clock is a database row, read off the loop.
     if rt.test_clock is None:
         return rt.clock.now()
-    return await run_in_threadpool(rt.clock.now)
+    return await on_database(rt, rt.clock.now)
 
 
 ServicesDep = Annotated[Deps, Depends(services)]
@@ -67,7 +85,7 @@ async def caller(
         return Caller(None)
     member_id = known_member(token)
     if member_id is None:  # not seen by this process yet: ask the database, off the loop
-        member_id = await run_in_threadpool(member_for_token, rt.deps, token)
+        member_id = await on_database(rt, member_for_token, rt.deps, token)
     if member_id is None:
         raise HTTPException(401, "that token is not valid")
     return Caller(member_id)
@@ -86,7 +104,7 @@ async def current_member(who: AnyCaller, rt: RuntimeDep, at: Now) -> str:
     if who.member_id is None:
         raise HTTPException(403, "this endpoint acts as a member: use a member token")
     if not rt.deps.due_check.nothing_due(who.member_id, at):
-        await run_in_threadpool(run_due_on_request, rt.deps, who.member_id, at)
+        await on_database(rt, run_due_on_request, rt.deps, who.member_id, at)
     return who.member_id
 
 
@@ -102,11 +120,12 @@ Operator = Depends(operator)
 @dataclass(frozen=True, slots=True)
 class MemberCall:
     """A member's request, resolved in one step: who (``member_id``), the services
-    (``deps``) and the request's moment (``now``, UTC)."""
+    (``deps``), the request's moment (``now``, UTC) and the app's ``runtime``."""
 
     member_id: str
     deps: Deps
     now: datetime
+    runtime: Runtime
 
 
 async def member_call(
@@ -119,7 +138,7 @@ async def member_call(
     rt: Runtime = request.app.state.runtime
     who = await caller(rt, credentials)
     at = await now(rt)
-    return MemberCall(await current_member(who, rt, at), rt.deps, at)
+    return MemberCall(await current_member(who, rt, at), rt.deps, at, rt)
 
 
 Member = Annotated[MemberCall, Depends(member_call)]
