@@ -188,8 +188,9 @@ lots = Table(
     Column("expires_at", UTCDateTime, nullable=True),
     CheckConstraint("remaining >= 0 AND remaining <= granted", name="remaining_in_range"),
 )
-# Whether a lot holds plan credits (the allotment), as the spending order's index and the
-# queries it serves write it: a literal, so SQLite and PostgreSQL match the indexed expression.
+# Whether a lot holds plan credits (``LotSource.ALLOTMENT``), as the spending order's index and
+# the queries it serves write it: a literal, so SQLite and PostgreSQL match the indexed
+# expression (tests/integration/test_migration_0025.py checks that both use the index).
 LOT_IS_PLAN = lots.c.source == literal_column("'allotment'")
 # A member's lots, in spending order (domain.credits.spending_order): plan lots, then the
 # others soonest expiry first, never-expiring last, each by age (migration 0025). The credits
