@@ -163,7 +163,8 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 
     Done once per statement shape: psycopg parses a statement's placeholders again at every
     execution once it has more than 50 parameters, and a send's one-lot statement has about
-    60 (0.3 ms of the app's CPU per send, measured); a raw cursor passes ``$n`` through."""
+    60 (a third of a send's client CPU in process, measured); a raw cursor passes ``$n``
+    through."""
     numbers: dict[str, int] = {}
 
     def number(found: re.Match[str]) -> str:
