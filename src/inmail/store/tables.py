@@ -195,7 +195,7 @@ LOT_IS_PLAN = lots.c.source == literal_column("'allotment'")
 # A member's lots, in spending order (domain.credits.spending_order): plan lots, then the
 # others soonest expiry first, never-expiring last, each by age (migration 0025). The credits
 # overview reads its first lots from it without sorting them all. Not partial on
-# ``remaining > 0``: each spend would rewrite its lot's entry (two more pages a commit).
+# ``remaining > 0``: each spend would rewrite its lot's entry (2.5 more WAL frames a commit).
 Index(
     "ix_lots_spending_order",
     lots.c.member_id,
