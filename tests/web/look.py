@@ -102,3 +102,15 @@ def check_page(page: Page, what: str) -> list[str]:
     if (extra := overflow_px(page)) > 0:
         problems.append(f"{what}: {extra}px wider than the window: {wider_than_window(page)}")
     return problems
+
+
+def photograph_at_widths(page: Page, shots: Path, name: str, problems: list[str]) -> None:
+    """The page at each width of :data:`WIDTHS`: saved as ``shots/<name>-<width>.png`` (whole
+    page) for a person to look at, its problems (:func:`check_page`) added to ``problems``;
+    then back at the desktop width."""
+    shots.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS.values():
+        page.set_viewport_size({"width": width, "height": HEIGHT})
+        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+        problems.extend(check_page(page, f"{name} at {width}px"))
+    page.set_viewport_size({"width": WIDTHS["desktop"], "height": HEIGHT})

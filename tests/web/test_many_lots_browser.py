@@ -11,19 +11,14 @@ import httpx2
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import ADMIN_TOKEN, SCREENSHOTS, Server
-from tests.web.look import HEIGHT, WIDTHS, check_page
+from tests.web.look import photograph_at_widths
 
 SHOTS = SCREENSHOTS / "many-lots"
 PACKS = 14
 
 
 def _look(page: Page, name: str, problems: list[str]) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in WIDTHS.values():
-        page.set_viewport_size({"width": width, "height": HEIGHT})
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-        problems.extend(check_page(page, f"{name} at {width}px"))
-    page.set_viewport_size({"width": WIDTHS["desktop"], "height": HEIGHT})
+    photograph_at_widths(page, SHOTS, name, problems)
 
 
 def _member_with_packs(server: Server) -> tuple[str, str]:
