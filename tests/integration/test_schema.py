@@ -6,16 +6,22 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Column, Connection
 from sqlalchemy.schema import CreateIndex
 
 from inmail.services.context import Deps
 from inmail.store.schema import include_object
-from inmail.store.tables import lots, metadata
+from inmail.store.tables import metadata
 
 # SQLAlchemy cannot reflect SQLite's expression indexes (it warns and leaves them out), so
-# on SQLite these are compared by their CREATE statement instead (migration 0025).
-EXPRESSION_INDEXES = {ix.name: ix for ix in lots.indexes if ix.name == "ix_lots_spending_order"}
+# on SQLite every index with an expression is compared by its CREATE statement instead
+# (migration 0025's ix_lots_spending_order is the first).
+EXPRESSION_INDEXES = {
+    str(ix.name): ix
+    for table in metadata.tables.values()
+    for ix in table.indexes
+    if any(not isinstance(e, Column) for e in ix.expressions)
+}
 
 
 def test_the_migrations_build_exactly_the_tables_the_code_uses(deps: Deps) -> None:

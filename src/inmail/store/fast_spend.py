@@ -580,7 +580,7 @@ class FastSpend:
             **told,
             **also,
         }
-        # A raw cursor: the statement already has PostgreSQL's own $n placeholders (below).
+        # A raw cursor: the statement already has PostgreSQL's own $n placeholders (_numbered).
         raw = psycopg.RawCursor(cur.connection)
         raw.execute(sql, [params[name] for name in order])
         if raw.fetchone() is None:
