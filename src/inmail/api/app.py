@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -109,5 +110,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``inmail serve`` (uvicorn imports it in every worker process)."""
-    return create_app(Settings())
+    """Factory for ``inmail serve`` (uvicorn imports it in every worker process).
+
+    Everything built so far (the modules, the routes, the app: about 200,000 objects)
+    lives as long as the process, so it is moved out of the garbage collector's reach
+    (``gc.freeze``). Otherwise every full collection walks it again while all requests
+    wait: measured under 32 connections, one pause of about 100 ms mid-run, 5 ms after.
+    Only the served process does this: tests build many apps in one process and must
+    get them back (tests/api/test_app_freed.py).
+    """
+    app = create_app(Settings())
+    gc.freeze()
+    return app
