@@ -29,6 +29,7 @@ from inmail.domain import (
     templates,
     webhooks,
 )
+from inmail.domain.events import EVENT_TYPES
 from inmail.domain.text import TextRule
 from tests.api.conftest import ADMIN_TOKEN, Api
 
@@ -175,11 +176,7 @@ SHAPED_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
         "maxLength": webhooks.URL_MAX,
         "pattern": webhooks.URL_PATTERN,
     },
-    ("WebhookIn", "events"): {
-        "minLength": 1,
-        "maxLength": webhooks.EVENT_TYPE_MAX,
-        "pattern": webhooks.EVENT_FILTER_PATTERN,
-    },
+    ("WebhookIn", "events"): {"enum": ["*", *EVENT_TYPES]},
     ("WebhookIn", "secret"): {"maxLength": 200, "pattern": webhooks.SECRET_PATTERN},
 }
 

@@ -87,6 +87,9 @@ def test_the_operators_secret_is_kept_and_a_repeat_with_the_same_key_answers_the
         ({"url": "https://example.com/" + "a" * 2000, "events": ["*"]}, "url"),
         ({"url": "https://example.com/", "events": []}, "events"),
         ({"url": "https://example.com/", "events": ["Not A Type"]}, "events.0"),
+        # Well-formed but no event has it (the type is ledger.entry_created): found in the demo.
+        ({"url": "https://example.com/", "events": ["ledger_entry.created"]}, "events.0"),
+        ({"url": "https://example.com/", "events": ["charge.created", "charge.paid"]}, "events.1"),
         ({"url": "https://example.com/", "events": ["*", "charge.created"]}, "events"),
         ({"url": "https://example.com/", "events": "charge.created"}, "events"),
         ({"url": "https://example.com/", "events": ["*"], "secret": "hunter2"}, "secret"),

@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 
 from inmail.config import Settings
 from inmail.domain.errors import ValidationError, WebhookDeliveryDelivered
+from inmail.domain.events import EVENT_TYPES
 from inmail.domain.webhooks import (
     DeliveryStatus,
     Outcome,
@@ -165,10 +166,11 @@ def test_other_addresses_are_refused_naming_the_url(url: str, why: str) -> None:
 
 def test_events_are_types_or_the_star_alone() -> None:
     assert check_events(["*"]) == ("*",)
-    assert check_events(["charge.created", "ledger.spent", "charge.created"]) == (
+    assert check_events(["charge.created", "ledger.entry_created", "charge.created"]) == (
         "charge.created",
-        "ledger.spent",
+        "ledger.entry_created",
     )
+    assert check_events(list(EVENT_TYPES)) == EVENT_TYPES
     assert wants(("*",), "anything.happened")
     assert wants(("charge.created",), "charge.created")
     assert not wants(("charge.created",), "charge.refunded")
@@ -182,6 +184,8 @@ def test_events_are_types_or_the_star_alone() -> None:
         (["Charge.Created"], "not an event type"),
         (["charge"], "not an event type"),
         (["charge.created.now"], "not an event type"),
+        (["ledger_entry.created"], "'ledger_entry.created' is not an event type; the types are "),
+        (["charge.created", "charge.paid"], "'charge.paid' is not an event type"),
         ([f"t.e{'x' * n}" for n in range(51)], "not an event type|at most 50"),
     ],
 )

@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from inmail.api.event_schemas import EventType
 from inmail.api.fields import OMITTABLE
 from inmail.api.schemas import In
 from inmail.domain.webhooks import (
-    EVENT_FILTER_PATTERN,
-    EVENT_TYPE_MAX,
     EVENTS_MAX,
     SECRET_PATTERN,
     URL_MAX,
@@ -21,9 +20,8 @@ from inmail.domain.webhooks import (
 from inmail.services.webhooks import CreatedEndpoint, Endpoint
 from inmail.store.webhooks import DeliveryRecord
 
-EventType = Annotated[
-    str, Field(min_length=1, max_length=EVENT_TYPE_MAX, pattern=EVENT_FILTER_PATTERN)
-]
+# A type of docs/events.md, or "*" for every type (domain.webhooks.check_events).
+EventFilter = Literal["*", EventType]
 DeliveryState = Literal["pending", "delivered", "dead"]
 
 
@@ -38,8 +36,9 @@ class WebhookIn(In):
         pattern=URL_PATTERN,
         description="http:// or https://, no user or password in it",
     )
-    events: Annotated[list[EventType], Field(min_length=1, max_length=EVENTS_MAX)] = Field(
-        description='event types such as "charge.created", or ["*"] for every type'
+    events: Annotated[list[EventFilter], Field(min_length=1, max_length=EVENTS_MAX)] = Field(
+        description='event types of docs/events.md such as "charge.created", or ["*"] for every'
+        " type"
     )
     secret: Annotated[str | None, OMITTABLE] = Field(
         None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,7 +118,7 @@ def create_endpoint(
     deps: Deps,
     *,
     url: str,
-    events: list[str],
+    events: Sequence[str],
     secret: str | None,
     now: datetime,
     idempotency_key: str | None = None,
