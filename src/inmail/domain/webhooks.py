@@ -34,7 +34,6 @@ URL_MAX = 2000
 URL_PATTERN = r"^https?://\S+$"  # what the API publishes; check_url says the rest
 ALL_EVENTS = "*"
 EVENTS_MAX = 50
-EVENT_TYPE_MAX = 60  # outbox_events.type's length
 
 SECRET_PREFIX = "whsec_"
 SECRET_MIN_BYTES = 24  # the Standard Webhooks specification: 24 to 64 random bytes
