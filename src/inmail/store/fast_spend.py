@@ -26,6 +26,7 @@ caller then takes the general path, which knows every rule and error.
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import re
@@ -39,9 +40,10 @@ import psycopg
 from sqlalchemy import Engine, Table, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from inmail.domain.credits import Book, EntryKind, Lot, LotSource, draw
+from inmail.domain.credits import Book, EntryKind, Lot, LotSource, draw, new_id
 from inmail.domain.events import (
     ENTRY_ID_PLACEHOLDER,
+    EVENT_ID_PREFIX,
     LEDGER_ENTRY_CREATED,
     Event,
     ledger_entry_created,
@@ -143,6 +145,69 @@ _PG_SPEND_ONE_LOT_CALL = (
     "%(with_id)s, %(k_scope)s, %(k_key)s, %(k_print)s, %(k_answer)s)"
 )
 _PG_SPEND_ONE_LOT_COMMIT = _PG_SPEND_ONE_LOT_CALL + "; COMMIT"
+# PostgreSQL, a plain spend (a bound cost, nothing decided under the lock, nothing written
+# beside it but the key's answer): the lock, the first lot in spending order, the spend, its
+# ledger line, the line's event and the key, as ONE statement run in autocommit, so that it
+# is its own transaction: one round trip instead of four (BEGIN, lock, write, COMMIT), which
+# on the client cost more CPU than everything else a spend does (benchmarks/README.md).
+# - Nothing matches the account (too few credits, something due, a team seat, a stored key,
+#   no InMail on the plan): no row comes back, nothing is written, the two-statement path
+#   takes over.
+# - The account matched but the first lot cannot pay it all (a spend across lots; or a lot
+#   emptied by a spend this one waited for, since the lot is read from the statement's
+#   snapshot): the ledger line's lot is NULL, which its NOT NULL constraint refuses, and the
+#   whole statement is undone (the general path takes over).
+# The order is domain.credits.spending_order's: plan lots oldest first, then the others by
+# expiry (never last), then age; the payload is payload_text(ledger_entry_created(...))'s
+# (sorted keys, compact), tested against it.
+_PG_SPEND_AT_ONCE = (
+    "WITH account AS ("
+    "UPDATE accounts SET balance = balance - %(n)s WHERE member_id = %(member)s "
+    "AND balance >= %(n)s AND (next_due_at IS NULL OR next_due_at > %(at)s) "
+    "AND NOT EXISTS (SELECT 1 FROM team_seats WHERE team_seats.member_id = %(member)s) "
+    "AND EXISTS (SELECT 1 FROM plans WHERE plans.code = accounts.plan_code "
+    "AND plans.version = accounts.plan_version AND plans.inmail){key_free} "
+    "RETURNING balance), "
+    "lot AS (SELECT id, source FROM lots WHERE member_id = %(member)s AND remaining > 0 "
+    "AND (expires_at IS NULL OR expires_at > %(at)s) "
+    "ORDER BY source <> 'allotment', "
+    "CASE WHEN source = 'allotment' THEN false ELSE expires_at IS NULL END, "
+    "CASE WHEN source = 'allotment' THEN created_at ELSE coalesce(expires_at, created_at) END, "
+    "created_at, id LIMIT 1), "
+    "taken AS (UPDATE lots SET remaining = remaining - %(n)s FROM lot, account "
+    "WHERE lots.id = lot.id AND lots.remaining >= %(n)s RETURNING lots.id, lot.source), "
+    "entry AS (INSERT INTO ledger_entries "
+    "(member_id, lot_id, kind, amount, balance_after, at, reference) "
+    "SELECT %(member)s, taken.id, 'spend', -%(n)s, account.balance, %(at)s, %(ref)s "
+    "FROM account LEFT JOIN taken ON true RETURNING id, lot_id, balance_after), "
+    "spend AS (INSERT INTO spends (id, member_id, reference, cost, at, refunded_at) "
+    "SELECT %(spend)s, %(member)s, %(ref)s, %(n)s, %(at)s, NULL FROM taken), "
+    "told AS (INSERT INTO outbox_events (id, type, member_id, at, payload) "
+    "SELECT %(event_id)s, %(entry_type)s, %(member)s, %(at)s, "
+    "'{\"amount\":' || (-%(n)s)::text || ',\"balance_after\":' || entry.balance_after::text "
+    '|| \',"entry_id":\' || entry.id::text || \',"kind":"spend","lot_id":\' '
+    "|| entry.lot_id::text || ',\"lot_source\":' || to_json(taken.source)::text "
+    "|| ',\"reference\":' || %(ref_json)s::text || '}' FROM entry, taken){key_row} "
+    "SELECT entry.balance_after FROM entry"
+)
+_PG_AT_ONCE_KEY_FREE = (
+    " AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE scope = %(k_scope)s AND key = %(k_key)s)"
+)
+_PG_AT_ONCE_KEY_ROW = (
+    ", stored_key AS (INSERT INTO idempotency_keys (scope, key, fingerprint, response, "
+    "created_at) SELECT %(k_scope)s, %(k_key)s, %(k_print)s, "
+    "replace(%(k_answer)s::text, %(k_sentinel)s::text, "
+    "%(k_with)s::text || entry.balance_after::text), %(at)s FROM entry)"
+)
+_BALANCE_SENTINEL = '"balance_after": 0'  # in encode(0): json.dumps's default separators
+
+
+class _Unmatched(enum.Enum):
+    """What _spend_at_once answers when nothing matched the account: nothing was written."""
+
+    TRY_IN_TWO = enum.auto()
+
+
 # After a driver error: the transaction is still open, so nothing was committed.
 _STILL_OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
 _OUTBOX_ROW = "(%s, %s, %s, %s, %s)"
@@ -284,6 +349,7 @@ class FastSpend:
         # threshold of None): then the spend calls migration 0023's functions. Read from
         # the first connection: an engine's connections all have the same settings.
         self._calls: bool | None = None
+        self._at_once_sql: dict[bool, str] = {}  # _PG_SPEND_AT_ONCE, with a key or without
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -322,6 +388,10 @@ class FastSpend:
                 self._calls = not self._sqlite and threshold is None
             if self._calls:
                 return self._spend_by_calls(raw, request, plan_of, encode)
+            if self._at_once(request):
+                spent = self._spend_at_once(raw, request, encode)
+                if not isinstance(spent, _Unmatched):
+                    return spent
             cur = raw.cursor()
             if self._sqlite:
                 cur.execute("BEGIN IMMEDIATE")
@@ -333,6 +403,66 @@ class FastSpend:
             return _ended(raw, result)
         finally:
             raw.close()
+
+    def _at_once(self, req: FastSpendRequest) -> bool:
+        """Whether ``req`` is a plain spend that one autocommit statement can make whole."""
+        return (
+            not self._sqlite
+            and req.cost is not None
+            and req.cost > 0
+            and not req.also_insert
+            and not req.events
+            and req.then is None
+            and req.facts is None
+            and req.decide is None
+        )
+
+    def _spend_at_once(
+        self, raw: Any, req: FastSpendRequest, encode: Callable[[int], str]
+    ) -> int | _Unmatched | None:
+        """PostgreSQL, a plain spend as one statement in autocommit (_PG_SPEND_AT_ONCE): the
+        balance after (committed), ``TRY_IN_TWO`` (nothing matched the account: nothing was
+        written, try the two-statement path), or None after a driver error (nothing was
+        written: the general path decides)."""
+        assert req.cost is not None
+        conn = raw.driver_connection
+        keyed = req.key is not None
+        sql = self._at_once_sql.get(keyed)
+        if sql is None:
+            sql = _PG_SPEND_AT_ONCE.replace("{key_free}", _PG_AT_ONCE_KEY_FREE if keyed else "")
+            sql = self._at_once_sql[keyed] = sql.replace(
+                "{key_row}", _PG_AT_ONCE_KEY_ROW if keyed else ""
+            )
+        params: dict[str, Any] = {
+            "n": req.cost,
+            "member": req.member_id,
+            "at": req.now,
+            "spend": req.spend_id,
+            "ref": req.reference,
+            "ref_json": json.dumps(req.reference),  # as payload_text writes it
+            "event_id": new_id(EVENT_ID_PREFIX),
+            "entry_type": LEDGER_ENTRY_CREATED,
+        }
+        if req.key is not None:
+            scope, key, fingerprint = req.key
+            answer = encode(0)
+            assert answer.count(_BALANCE_SENTINEL) == 1, "encode(0) names the balance once"
+            params |= {
+                "k_scope": scope,
+                "k_key": key,
+                "k_print": fingerprint,
+                "k_answer": answer,
+                "k_sentinel": _BALANCE_SENTINEL,
+                "k_with": _BALANCE_SENTINEL.removesuffix("0"),
+            }
+        conn.autocommit = True  # the statement is its own transaction
+        try:
+            row = conn.execute(sql, params).fetchone()
+        except self._driver_error:
+            return None  # refused as a whole (autocommit): nothing was written
+        finally:
+            conn.autocommit = False  # the pool's other users expect transactions
+        return _Unmatched.TRY_IN_TWO if row is None else int(row[0])
 
     def _spend_by_calls(
         self,
