@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from inmail.domain.credits import Entry, EntryKind, Lot, LotSource, spending_order
 from inmail.domain.errors import InmailNotOnPlan
@@ -297,17 +298,17 @@ def test_a_lot_emptied_while_the_spend_waited_refuses_the_statement_whole(
     assert by_source == {"allotment": 0, "purchase": 4}
 
 
-def _wait_until_blocked(conn: psycopg.Connection[Any]) -> None:
-    """Until another backend waits for a lock this transaction holds."""
+def _wait_until_blocked(conn: psycopg.Connection[Any]) -> int:
+    """Until another backend waits for a lock this transaction holds; that backend's pid."""
     deadline = time.monotonic() + 20
     with psycopg.connect(conn.info.dsn, autocommit=True) as watcher:
         while time.monotonic() < deadline:
             waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
                 (conn.info.backend_pid,),
             ).fetchone()
-            if waiting is not None and waiting[0] > 0:
-                return
+            if waiting is not None:
+                return int(waiting[0])
             time.sleep(0.01)
     raise AssertionError("the spend never waited for the account's lock")
 
@@ -330,3 +331,36 @@ def test_what_the_statement_cannot_decide_goes_to_the_other_paths(pg: Deps) -> N
     with pg.db.read() as conn:
         refs = conn.execute(select(spends.c.reference)).scalars().all()
     assert sorted(refs) == ["last-one", "overage-1"]
+
+
+def test_a_connection_lost_mid_statement_is_an_error_not_a_retry(
+    pg: Deps, postgres_url: str
+) -> None:
+    """Whether a statement whose connection died committed is unknown: the spend raises
+    SQLAlchemy's OperationalError (the API's 503 ``busy``: retry with the same key) rather
+    than spend again on another path, and the dead connection is not handed out again."""
+    member = new_member(pg, "premium_business", T0)
+    before = balance(pg, member, NOW)
+    other = psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql"))
+    other.execute("SELECT 1 FROM accounts WHERE member_id = %s FOR UPDATE", (member,))
+    raised: list[BaseException] = []
+
+    def spend() -> None:
+        try:
+            _spend(pg, member, "lost")
+        except BaseException as error:
+            raised.append(error)
+
+    spender = threading.Thread(target=spend)
+    spender.start()
+    try:
+        blocked = _wait_until_blocked(other)
+        other.execute("SELECT pg_terminate_backend(%s)", (blocked,))
+    finally:
+        other.rollback()
+        spender.join(timeout=30)
+        other.close()
+    (error,) = raised
+    assert isinstance(error, OperationalError)
+    assert balance(pg, member, NOW) == before
+    assert _spend(pg, member, "after").balance_after == before - 1  # a live connection

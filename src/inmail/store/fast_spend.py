@@ -38,6 +38,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Engine, Table, Update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from inmail.domain.credits import Book, EntryKind, Lot, LotSource, draw, new_id
@@ -458,10 +459,19 @@ class FastSpend:
         conn.autocommit = True  # the statement is its own transaction
         try:
             row = conn.execute(sql, params).fetchone()
-        except self._driver_error:
-            return None  # refused as a whole (autocommit): nothing was written
+        except self._driver_error as error:
+            if conn.broken:
+                # The connection was lost: whether the statement committed is unknown, as
+                # for a failed commit() on the other paths, so it is not retried here. Wrapped
+                # as SQLAlchemy wraps it (an OperationalError: the API's 503, retry with the
+                # same key).
+                raise DBAPIError.instance(sql, None, error, self._driver_error) from error
+            return None  # the server refused it whole (autocommit): nothing was written
         finally:
-            conn.autocommit = False  # the pool's other users expect transactions
+            try:
+                conn.autocommit = False  # the pool's other users expect transactions
+            except self._driver_error:
+                raw.invalidate()  # a lost connection: never handed out again
         return _Unmatched.TRY_IN_TWO if row is None else int(row[0])
 
     def _spend_by_calls(
