@@ -418,7 +418,15 @@ messages = Table(
     Column("variant", String(1), nullable=True),
 )
 Index("ix_messages_thread", messages.c.thread_id, messages.c.created_at)
-Index("ix_messages_template_id", messages.c.template_id)
+# Partial (migration 0026): most messages have no template, and a message without one then
+# writes no entry here (one b-tree and one WAL page less per send on SQLite). Every query by
+# template compares template_id with a value, which implies IS NOT NULL on both engines.
+Index(
+    "ix_messages_template_id",
+    messages.c.template_id,
+    sqlite_where=messages.c.template_id.is_not(None),
+    postgresql_where=messages.c.template_id.is_not(None),
+)
 Index("ix_messages_sender", messages.c.sender_id, messages.c.created_at)
 
 notifications = Table(
