@@ -171,6 +171,10 @@ def spending_order(lots: Iterable[Lot], now: datetime) -> list[Lot]:
     Plan credits first, oldest first: they are the ones the cap puts at risk.
     Then purchased, overage and other credits, soonest expiry first (credits
     that never expire last).
+
+    The same order is written in SQL where the database picks the lot: the plain spend's
+    one statement on PostgreSQL (store.fast_spend) and ``ix_lots_spending_order``; a change
+    here must be made there too (tests/integration/test_spend_at_once.py compares them).
     """
     live = [lot for lot in lots if lot.remaining > 0 and not lot.expired_by(now)]
     plan = sorted((lot for lot in live if lot.is_plan_credit), key=_age)

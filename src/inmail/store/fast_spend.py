@@ -15,6 +15,11 @@ pooled DBAPI connection directly:
    the events of the ledger lines and of the rows written with the spend (the outbox:
    on PostgreSQL in the same statement, on SQLite one multi-row INSERT more).
 
+On a direct PostgreSQL connection a plain spend (nothing written beside it but the key's
+answer) does all three in ONE statement run in autocommit (``_PG_SPEND_AT_ONCE``): one round
+trip, no BEGIN or COMMIT, the lot chosen by the statement in the domain's spending order; what
+it cannot make whole it does not write, and the steps above take over.
+
 Where nothing is prepared (behind pgbouncer: docs/rules.md) steps 1 and 3 call migration
 0023's PL/pgSQL functions, whose plans the server process caches, with BEGIN and COMMIT
 in the same messages (:meth:`FastSpend._spend_by_calls`); step 2 stays here.
