@@ -35,8 +35,8 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -461,23 +461,33 @@ class FastSpend:
                 "k_sentinel": _BALANCE_SENTINEL,
                 "k_with": _BALANCE_SENTINEL.removesuffix("0"),
             }
-        conn.autocommit = True  # the statement is its own transaction
+        with self._autocommit(raw):  # the statement is its own transaction
+            try:
+                row = conn.execute(sql, params).fetchone()
+            except self._driver_error as error:
+                if conn.broken:
+                    # The connection was lost: whether the statement committed is unknown,
+                    # as for a failed commit() on the other paths, so it is not retried here.
+                    # Wrapped as SQLAlchemy wraps it (an OperationalError: the API's 503,
+                    # retry with the same key).
+                    raise DBAPIError.instance(sql, None, error, self._driver_error) from error
+                return None  # the server refused it whole (autocommit): nothing was written
+        return _Unmatched.TRY_IN_TWO if row is None else int(row[0])
+
+    @contextmanager
+    def _autocommit(self, raw: Any) -> Iterator[None]:
+        """``raw``'s driver connection in autocommit while inside, then back in transactions
+        (what the pool's other users expect). A connection that cannot go back (lost, or in
+        a transaction it cannot end) is invalidated: never handed out again."""
+        conn = raw.driver_connection
+        conn.autocommit = True
         try:
-            row = conn.execute(sql, params).fetchone()
-        except self._driver_error as error:
-            if conn.broken:
-                # The connection was lost: whether the statement committed is unknown, as
-                # for a failed commit() on the other paths, so it is not retried here. Wrapped
-                # as SQLAlchemy wraps it (an OperationalError: the API's 503, retry with the
-                # same key).
-                raise DBAPIError.instance(sql, None, error, self._driver_error) from error
-            return None  # the server refused it whole (autocommit): nothing was written
+            yield
         finally:
             try:
-                conn.autocommit = False  # the pool's other users expect transactions
+                conn.autocommit = False
             except self._driver_error:
-                raw.invalidate()  # a lost connection: never handed out again
-        return _Unmatched.TRY_IN_TWO if row is None else int(row[0])
+                raw.invalidate()
 
     def _spend_by_calls(
         self,
@@ -497,8 +507,7 @@ class FastSpend:
         own, a lost connection) propagates: whether the spend committed is then unknown, as
         for a failed ``commit()`` on the other path."""
         conn = raw.driver_connection
-        conn.autocommit = True  # BEGIN and COMMIT are sent in our own messages
-        try:
+        with self._autocommit(raw):  # BEGIN and COMMIT are sent in our own messages
             cur = psycopg.ClientCursor(conn)
             try:
                 result = self._run(cur, request, plan_of, encode)
@@ -511,11 +520,6 @@ class FastSpend:
                 raw.rollback()
                 return None
             return _ended(raw, result)  # the COMMIT may have gone with the spend already
-        finally:
-            try:
-                conn.autocommit = False  # the pool's other users expect transactions
-            except self._driver_error:
-                raw.invalidate()  # still in a transaction it cannot end: not reused
 
     def _run(
         self,
