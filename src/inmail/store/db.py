@@ -202,6 +202,8 @@ class Database:
         return FastSpend(self.engine, self._writers)
 
     def dispose(self) -> None:
+        if "fast_spend" in self.__dict__:  # built: it may keep a connection (SQLite)
+            self.fast_spend.close()
         background = checkpoint.of(self.engine)
         if background is not None:
             background.stop()
