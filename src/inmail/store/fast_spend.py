@@ -2,8 +2,8 @@
 
 A spend is the most frequent write. Going through SQLAlchemy's statement
 building costs several times what the database work does, so the common case
-(account exists, nothing due, enough credits) runs these statements on the
-pooled DBAPI connection directly:
+(account exists, nothing due, enough credits) runs these statements on the DBAPI
+connection directly (on SQLite one kept across spends: ``FastSpend._checkout``):
 
 1. ``UPDATE accounts SET balance = balance - cost WHERE ... balance >= cost AND
    nothing is due RETURNING ...`` is the lock and the check at once; the same statement
