@@ -4,21 +4,32 @@ Both sides write one credit spend per transaction to their own file in the
 same directory, with WAL and ``synchronous=FULL`` (SPEC §3, durability), in
 one process. The rounds alternate ours and the baseline so that noise on a
 shared machine falls on both.
+
+A third side, not part of the ratio, tells where the gap is: ``own_statements``
+replays inmail's own statements for a spend (the fast path's, store/fast_spend.py)
+in raw ``sqlite3`` on a copy of our file. ``own_statements_ratio`` (it against the
+baseline) is what SQLite costs for the rows and indexes a spend writes;
+``ours_vs_own_statements`` is what the service's Python around them costs.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.fixtures import CREDITS, NOW, open_deps, prepare
-from benchmarks.report import Comparison, log
+from benchmarks.report import Comparison, Tally, log
 from benchmarks.timing import run_for, wal_frames_per_op
+from inmail.domain.credits import new_id
+from inmail.domain.events import LEDGER_ENTRY_CREATED
 from inmail.services.context import Deps
 from inmail.services.credits import spend_credits
+from inmail.store import fast_spend
+from inmail.store.db import make_engine
 
 NAME = "spend_sqlite"
 TARGET = 0.6  # issue 13 (0.5 before it)
@@ -80,6 +91,59 @@ class RawLedger:
         self.conn.close()
 
 
+class OwnStatements:
+    """inmail's spend as its fast path runs it on SQLite, statement for statement, in raw
+    ``sqlite3`` on a copy of our file: the same rows, indexes and pages, without the
+    service's Python (the lot is the first live one; the benchmark's accounts have one).
+
+    The statements are store/fast_spend.py's own, read from it, so they stay the ones a
+    spend runs; only their parameters are filled in here."""
+
+    def __init__(self, path: Path) -> None:
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            shape = fast_spend.FastSpendRequest("", 1, "", "", NOW, None)
+            self.lock = fast_spend.FastSpend(engine)._lock_sql_for(shape)
+        finally:
+            engine.dispose()
+        self.sql = {k: v.replace("%s", "?") for k, v in fast_spend._SQL.items()}
+        self.outbox = (fast_spend._OUTBOX_INSERT + fast_spend._OUTBOX_ROW).replace("%s", "?")
+        self.at = fast_spend._sqlite_time(NOW)
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")
+
+    def spend(self, member: str, reference: str) -> None:
+        conn, at, sql = self.conn, self.at, self.sql
+        conn.execute("BEGIN IMMEDIATE")
+        params = {"member": member, "now": at, "cost": 1, "scope": "", "key": ""}
+        row = conn.execute(self.lock, params).fetchone()
+        if row is None:
+            conn.execute("ROLLBACK")
+            raise RuntimeError("the replay ran out of credits")
+        lot = json.loads(row[6])[0][0]
+        conn.execute(sql["take_from_lot"], (1, lot, 1))
+        conn.execute(sql["insert_spend"], (new_id("sp"), member, reference, 1, at))
+        line = (member, lot, "spend", -1, row[0], at, reference)
+        entry = conn.execute(sql["insert_entry"], line).fetchone()[0]
+        told = {
+            "amount": -1,
+            "balance_after": row[0],
+            "entry_id": entry,
+            "kind": "spend",
+            "lot_id": lot,
+            "lot_source": "allotment",
+            "reference": reference,
+        }
+        payload = json.dumps(told, sort_keys=True, separators=(",", ":"))
+        event = (new_id("evt"), LEDGER_ENTRY_CREATED, member, at, payload)
+        conn.execute(self.outbox, event)
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def ours_spender(deps: Deps, members: list[str]) -> Callable[[], object]:
     seq = itertools.count()
 
@@ -103,36 +167,69 @@ def baseline_spender(raw: RawLedger, accounts: int) -> Callable[[], object]:
     return spend
 
 
+def own_statements_spender(replay: OwnStatements, members: list[str]) -> Callable[[], object]:
+    seq = itertools.count()
+
+    def spend() -> object:
+        i = next(seq)
+        replay.spend(members[i % len(members)], f"own-{i}")
+        return None
+
+    return spend
+
+
 def run(seconds: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="inmail-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'ours.db'}"
         log(f"{NAME}: preparing {url}")
         members = prepare(url, ACCOUNTS)
+        with (
+            sqlite3.connect(Path(tmp) / "ours.db") as src,
+            sqlite3.connect(Path(tmp) / "own.db") as dst,
+        ):
+            src.backup(dst)
         deps = open_deps(url)
         raw = RawLedger(Path(tmp) / "baseline.db", ACCOUNTS)
+        replay = OwnStatements(Path(tmp) / "own.db")
         try:
             ours = ours_spender(deps, members)
             base = baseline_spender(raw, ACCOUNTS)
-            line = _compare(ours, base, seconds)
+            own = own_statements_spender(replay, members)
+            line = _compare(ours, base, own, seconds)
             return line | {
                 "ours_wal_frames_per_op": wal_frames_per_op(
                     Path(tmp) / "ours.db", ours, engine=deps.db.engine
                 ),
                 "baseline_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "baseline.db", base),
+                "own_statements_wal_frames_per_op": wal_frames_per_op(Path(tmp) / "own.db", own),
             }
         finally:
+            replay.close()
             raw.close()
             deps.db.dispose()
 
 
 def _compare(
-    ours: Callable[[], object], base: Callable[[], object], seconds: float
+    ours: Callable[[], object],
+    base: Callable[[], object],
+    own: Callable[[], object],
+    seconds: float,
 ) -> dict[str, object]:
     # Warm up: compiled-statement caches, the plan cache, and each file's WAL at its working size.
-    run_for(WARMUP_SECONDS, ours)
-    run_for(WARMUP_SECONDS, base)
+    for side in (ours, base, own):
+        run_for(WARMUP_SECONDS, side)
     rounds = max(MIN_ROUNDS, round(seconds / ROUND_SECONDS))
     result = Comparison(NAME, "sqlite", TARGET)
+    replayed = Tally()
     for _ in range(rounds):
         result.add_round(run_for(seconds / rounds, ours), run_for(seconds / rounds, base))
-    return result.line(seconds=seconds, workers=1, accounts=ACCOUNTS)
+        replayed.add(run_for(seconds / rounds, own))
+    base_rate = result.baseline.per_s
+    return result.line(
+        seconds=seconds,
+        workers=1,
+        accounts=ACCOUNTS,
+        own_statements_per_s=round(replayed.per_s, 1),
+        own_statements_ratio=round(replayed.per_s / base_rate, 3) if base_rate else 0.0,
+        ours_vs_own_statements=round(result.ours.per_s / replayed.per_s, 3),
+    )
