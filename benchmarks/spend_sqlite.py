@@ -19,6 +19,7 @@ import json
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from benchmarks.fixtures import CREDITS, NOW, open_deps, prepare
@@ -178,16 +179,18 @@ def own_statements_spender(replay: OwnStatements, members: list[str]) -> Callabl
     return spend
 
 
+def _copy(source: Path, copy: Path) -> None:
+    """A consistent copy of the SQLite file ``source`` (SQLite's backup API)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(copy)) as dst:
+        src.backup(dst)
+
+
 def run(seconds: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="inmail-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'ours.db'}"
         log(f"{NAME}: preparing {url}")
         members = prepare(url, ACCOUNTS)
-        with (
-            sqlite3.connect(Path(tmp) / "ours.db") as src,
-            sqlite3.connect(Path(tmp) / "own.db") as dst,
-        ):
-            src.backup(dst)
+        _copy(Path(tmp) / "ours.db", Path(tmp) / "own.db")
         deps = open_deps(url)
         raw = RawLedger(Path(tmp) / "baseline.db", ACCOUNTS)
         replay = OwnStatements(Path(tmp) / "own.db")

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import struct
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def btrees_written(deps: Deps, path: Path, write: Callable[[], object]) -> set[s
     background = checkpoint.of(deps.db.engine)
     assert background is not None
     with background.paused():
-        with sqlite3.connect(path) as conn:
+        with closing(sqlite3.connect(path)) as conn:
             page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         write()
@@ -66,7 +67,7 @@ def btrees_written(deps: Deps, path: Path, write: Callable[[], object]) -> set[s
         struct.unpack_from(">I", log, offset)[0]
         for offset in range(_WAL_HEADER, len(log), _FRAME_HEADER + page_size)
     }
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         owner = dict(conn.execute("SELECT pageno, name FROM dbstat").fetchall())
     return {owner[p] for p in pages if p != 1}
 
