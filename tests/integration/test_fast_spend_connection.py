@@ -95,6 +95,7 @@ def test_an_error_half_way_writes_nothing_and_the_next_spend_works(
     assert balance(deps, member, NOW) == before
     assert _spend(deps, member, "after").balance_after == before - 1
     assert _rows(deps, "after") == (1, 1)
+    assert deps.db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # the new one
 
 
 def test_a_forked_process_opens_its_own_connection(
