@@ -95,7 +95,8 @@ class RawLedger:
 class OwnStatements:
     """inmail's spend as its fast path runs it on SQLite, statement for statement, in raw
     ``sqlite3`` on a copy of our file: the same rows, indexes and pages, without the
-    service's Python (the lot is the first live one; the benchmark's accounts have one).
+    service's Python (the lot drawn is the first live one the lock returns: the plan's,
+    then the adjustment's, which is what the spending order picks for these accounts).
 
     The statements are store/fast_spend.py's own, read from it, so they stay the ones a
     spend runs; only their parameters are filled in here."""
@@ -122,7 +123,7 @@ class OwnStatements:
         if row is None:
             conn.execute("ROLLBACK")
             raise RuntimeError("the replay ran out of credits")
-        lot = json.loads(row[6])[0][0]
+        lot, source = json.loads(row[6])[0][:2]
         conn.execute(sql["take_from_lot"], (1, lot, 1))
         conn.execute(sql["insert_spend"], (new_id("sp"), member, reference, 1, at))
         line = (member, lot, "spend", -1, row[0], at, reference)
@@ -133,7 +134,7 @@ class OwnStatements:
             "entry_id": entry,
             "kind": "spend",
             "lot_id": lot,
-            "lot_source": "allotment",
+            "lot_source": source,
             "reference": reference,
         }
         payload = json.dumps(told, sort_keys=True, separators=(",", ":"))
