@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,33 @@ def test_dispose_returns_the_kept_connection(tmp_path: Path, sqlite_template: Pa
     assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
     db.dispose()
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_dispose_waits_for_the_spend_using_the_kept_connection(
+    sqlite_deps: tuple[Deps, Checkouts],
+) -> None:
+    deps, _ = sqlite_deps
+    member = new_member(deps, "premium_business", T0)
+    _spend(deps, member, "warm")
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(_spent: SpendResult) -> tuple[Guard, ...]:
+        inside.set()  # the spend has written and holds the kept connection
+        release.wait(10)
+        return ()
+
+    spender = threading.Thread(
+        target=_spend, args=(deps, member, "slow"), kwargs={"then_execute": slow}
+    )
+    spender.start()
+    assert inside.wait(10)
+    closer = threading.Thread(target=deps.db.fast_spend.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # waiting for the spend's turn to end
+    release.set()
+    spender.join(10)
+    closer.join(10)
+    assert not closer.is_alive()
+    assert _rows(deps, "slow") == (1, 1)
+    assert deps.db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -438,10 +438,12 @@ class FastSpend:
             raw.invalidate()
 
     def close(self) -> None:
-        """Return the kept connection to the pool (before the engine is disposed)."""
-        kept, self._kept = self._kept, None
-        if kept is not None and self._kept_pid == os.getpid():
-            kept.close()
+        """Return the kept connection to the pool (before the engine is disposed), after
+        the spend using it, if one is, has ended (it takes the writers' turn)."""
+        with nullcontext() if self._writers is None else self._writers.turn():
+            kept, self._kept = self._kept, None
+            if kept is not None and self._kept_pid == os.getpid():
+                kept.close()
 
     def _at_once(self, req: FastSpendRequest) -> bool:
         """Whether ``req`` is a plain spend that one autocommit statement can make whole."""
