@@ -5,6 +5,7 @@ process never shares the parent's connection, and disposing the database closes 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
@@ -115,6 +116,10 @@ def test_a_forked_process_opens_its_own_connection(
     assert checkouts.count == start + 1
     assert deps.db.fast_spend._kept is not parent
     assert _rows(deps, "in the child") == (1, 1)
+    # The parent's stays out of this process's pool (held, never used, never returned).
+    del parent
+    gc.collect()
+    assert deps.db.engine.pool.checkedout() == 2  # type: ignore[attr-defined]
 
 
 def test_dispose_returns_the_kept_connection(tmp_path: Path, sqlite_template: Path) -> None:

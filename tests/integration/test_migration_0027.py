@@ -143,3 +143,21 @@ def test_sqlite_rebuilt_spends_keep_their_constraints_and_index(sqlite_at_0026: 
         with pytest.raises(sqlite3.IntegrityError), db.engine.connect() as conn:
             conn.connection.driver_connection.execute(bad)  # type: ignore[union-attr]
     assert _spend_ids(db) == ["sp_m27_1"]
+
+
+def test_sqlite_keeps_the_counter_where_the_newest_events_were_deleted(
+    sqlite_at_0026: Database,
+) -> None:
+    db = sqlite_at_0026
+    with db.engine.begin() as conn:
+        _events(conn, "a", "b", "c")
+        conn.execute(text("DELETE FROM outbox_events WHERE id = 'evt_c'"))
+    schema.upgrade(db.engine, "0027")
+    assert "AUTOINCREMENT" in _table_sql(db, "outbox_events")
+    assert _table_sql(db, "spends").endswith("WITHOUT ROWID")
+    with db.engine.begin() as conn:
+        _events(conn, "d")
+    assert _positions(db) == {"evt_a": 1, "evt_b": 2, "evt_d": 4}  # 3 is never given again
+    downgrade(db.engine, "0026")
+    assert "AUTOINCREMENT" in _table_sql(db, "outbox_events")
+    assert _positions(db) == {"evt_a": 1, "evt_b": 2, "evt_d": 4}

@@ -202,11 +202,13 @@ class Database:
         return FastSpend(self.engine, self._writers)
 
     def dispose(self) -> None:
-        if "fast_spend" in self.__dict__:  # built: it may keep a connection (SQLite)
-            self.fast_spend.close()
-        background = checkpoint.of(self.engine)
-        if background is not None:
-            background.stop()
-        self.engine.dispose()
-        if self.read_engine is not self.engine:
-            self.read_engine.dispose()
+        try:
+            if "fast_spend" in self.__dict__:  # built: it may keep a connection (SQLite)
+                self.fast_spend.close()
+        finally:  # even when a spend held the writers' turn past its timeout
+            background = checkpoint.of(self.engine)
+            if background is not None:
+                background.stop()
+            self.engine.dispose()
+            if self.read_engine is not self.engine:
+                self.read_engine.dispose()

@@ -361,6 +361,9 @@ class FastSpend:
         # opened it (a forked child opens its own).
         self._kept: Any = None
         self._kept_pid = 0
+        # Connections a parent process kept, held here and never used or closed: dropped,
+        # the pool would take one back on collection and hand it out in this process.
+        self._inherited: list[Any] = []
 
     def _paramstyle(self, sql: str) -> str:
         return sql.replace("%s", "?") if self._sqlite else sql
@@ -423,6 +426,8 @@ class FastSpend:
         if not self._sqlite:
             return self._engine.raw_connection()
         if self._kept is None or self._kept_pid != os.getpid():
+            if self._kept is not None:  # a forked child: the parent's is not ours to use
+                self._inherited.append(self._kept)
             self._kept = self._engine.raw_connection()
             self._kept_pid = os.getpid()
         return self._kept
@@ -444,6 +449,8 @@ class FastSpend:
             kept, self._kept = self._kept, None
             if kept is not None and self._kept_pid == os.getpid():
                 kept.close()
+            elif kept is not None:
+                self._inherited.append(kept)
 
     def _at_once(self, req: FastSpendRequest) -> bool:
         """Whether ``req`` is a plain spend that one autocommit statement can make whole."""

@@ -16,7 +16,9 @@ commit; a spend changed 13.5, against 3 for the same logical write in raw ``sqli
   row gets ``max(seq) + 1``, the same number, for as long as the newest event is never
   deleted. No outbox row is ever deleted (docs/events.md states the rule: a retention that
   prunes the outbox must keep its newest row), so ``seq`` is still never reused and a
-  webhook's cursor never skips an event.
+  webhook's cursor never skips an event. A file whose newest events were deleted by hand
+  (the counter past the newest row) keeps ``AUTOINCREMENT``, with a warning: there the
+  counter is what keeps those positions from being given again.
 
 PostgreSQL is unchanged (no rowid; its sequence never gives a number twice). Both tables
 are rebuilt and copied on SQLite: writes wait meanwhile (docs/deploy.md).
@@ -24,6 +26,9 @@ are rebuilt and copied on SQLite: writes wait meanwhile (docs/deploy.md).
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
@@ -37,13 +42,39 @@ def _rebuild(table: str, **kwargs: bool) -> None:
         pass
 
 
+def _newest_events_were_deleted() -> bool:
+    """Whether AUTOINCREMENT's counter is past the newest row: events at the end were
+    deleted by hand. Without the counter their positions would be given again, and a
+    cursor already past them would skip the new events."""
+    bind = op.get_bind()
+    given = bind.execute(
+        sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'outbox_events'")
+    ).scalar()
+    newest = bind.execute(sa.text("SELECT max(seq) FROM outbox_events")).scalar()
+    return (given or 0) > (newest or 0)
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _rebuild("spends", sqlite_with_rowid=False)
-        _rebuild("outbox_events", sqlite_autoincrement=False)
+        if _newest_events_were_deleted():
+            logging.getLogger("alembic.runtime.migration").warning(
+                "outbox_events keeps AUTOINCREMENT: its newest events were deleted, and "
+                "without the counter their positions would be given again"
+            )
+        else:
+            _rebuild("outbox_events", sqlite_autoincrement=False)
+
+
+def _outbox_has_its_counter() -> bool:
+    defined = op.get_bind().execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox_events'")
+    )
+    return "AUTOINCREMENT" in str(defined.scalar_one()).upper()
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _rebuild("spends", sqlite_with_rowid=True)
-        _rebuild("outbox_events", sqlite_autoincrement=True)
+        if not _outbox_has_its_counter():  # kept by upgrade: a rebuild would reset it
+            _rebuild("outbox_events", sqlite_autoincrement=True)
