@@ -52,6 +52,13 @@ def _spend(deps: Deps, member: str, reference: str, **kwargs: Any) -> SpendResul
     return spend_credits(deps, member_id=member, cost=1, reference=reference, now=NOW, **kwargs)
 
 
+def _warm_member(deps: Deps) -> str:
+    """A member who has spent once (the fast path's connection is open and kept)."""
+    member = new_member(deps, "premium_business", T0)
+    _spend(deps, member, "warm")
+    return member
+
+
 def _rows(deps: Deps, reference: str) -> tuple[int, int]:
     """(spend records, ledger lines) for ``reference``."""
     with deps.db.read() as conn:
@@ -70,8 +77,7 @@ def test_spends_after_the_first_take_no_connection_from_the_pool(
     sqlite_deps: tuple[Deps, Checkouts],
 ) -> None:
     deps, checkouts = sqlite_deps
-    member = new_member(deps, "premium_business", T0)
-    _spend(deps, member, "warm")
+    member = _warm_member(deps)
     before, start = balance(deps, member, NOW), checkouts.count
     for n in range(5):
         assert _spend(deps, member, f"r{n}").balance_after == before - 1 - n
@@ -83,8 +89,7 @@ def test_an_error_half_way_writes_nothing_and_the_next_spend_works(
     sqlite_deps: tuple[Deps, Checkouts],
 ) -> None:
     deps, _ = sqlite_deps
-    member = new_member(deps, "premium_business", T0)
-    _spend(deps, member, "warm")
+    member = _warm_member(deps)
     before = balance(deps, member, NOW)
 
     def broken(_spent: SpendResult) -> tuple[Guard, ...]:
@@ -104,8 +109,7 @@ def test_a_forked_process_opens_its_own_connection(
     sqlite_deps: tuple[Deps, Checkouts], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deps, checkouts = sqlite_deps
-    member = new_member(deps, "premium_business", T0)
-    _spend(deps, member, "in the parent")
+    member = _warm_member(deps)  # in the parent
     parent = deps.db.fast_spend._kept  # what the child must not use
     start = checkouts.count
     child_pid = os.getpid() + 1
@@ -126,9 +130,7 @@ def test_dispose_returns_the_kept_connection(tmp_path: Path, sqlite_template: Pa
     path = tmp_path / "inmail.db"
     shutil.copy(sqlite_template, path)
     db = Database(make_engine(f"sqlite:///{path}"))
-    deps = Deps(db, PlanVersionCache())
-    member = new_member(deps, "premium_business", T0)
-    _spend(deps, member, "one")
+    _warm_member(Deps(db, PlanVersionCache()))
     assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
     db.dispose()
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
@@ -138,8 +140,7 @@ def test_dispose_waits_for_the_spend_using_the_kept_connection(
     sqlite_deps: tuple[Deps, Checkouts],
 ) -> None:
     deps, _ = sqlite_deps
-    member = new_member(deps, "premium_business", T0)
-    _spend(deps, member, "warm")
+    member = _warm_member(deps)
     inside, release = threading.Event(), threading.Event()
 
     def slow(_spent: SpendResult) -> tuple[Guard, ...]:

@@ -425,9 +425,9 @@ class FastSpend:
         cost about 30 µs of a 600 µs spend (benchmarks/README.md)."""
         if not self._sqlite:
             return self._engine.raw_connection()
-        if self._kept is None or self._kept_pid != os.getpid():
-            if self._kept is not None:  # a forked child: the parent's is not ours to use
-                self._inherited.append(self._kept)
+        if self._kept_pid != os.getpid():  # a forked child: the parent's is not ours to use
+            self._let_go()
+        if self._kept is None:
             self._kept = self._engine.raw_connection()
             self._kept_pid = os.getpid()
         return self._kept
@@ -446,11 +446,18 @@ class FastSpend:
         """Return the kept connection to the pool (before the engine is disposed), after
         the spend using it, if one is, has ended (it takes the writers' turn)."""
         with nullcontext() if self._writers is None else self._writers.turn():
-            kept, self._kept = self._kept, None
-            if kept is not None and self._kept_pid == os.getpid():
-                kept.close()
-            elif kept is not None:
-                self._inherited.append(kept)
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Keep no connection: the one this process opened goes back to the pool; one a
+        forked child inherited is held, unused (``_inherited``)."""
+        kept, self._kept = self._kept, None
+        if kept is None:
+            return
+        if self._kept_pid == os.getpid():
+            kept.close()
+        else:
+            self._inherited.append(kept)
 
     def _at_once(self, req: FastSpendRequest) -> bool:
         """Whether ``req`` is a plain spend that one autocommit statement can make whole."""
