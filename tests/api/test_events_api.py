@@ -8,8 +8,11 @@ from typing import Any, get_args
 import pytest
 
 from inmail.api.event_schemas import EventType
-from inmail.domain.events import EVENT_TYPES
+from inmail.domain.events import EVENT_TYPES, NOTIFICATION_CREATED, Event
+from inmail.store import outbox
+from inmail.store.db import Database, make_engine
 from tests.api.conftest import Api
+from tests.conftest import T0
 
 PROBLEM = "application/problem+json"
 
@@ -93,6 +96,31 @@ def test_filters_by_type_and_by_member(api: Api) -> None:
     assert {e["member_id"] for e in mine} == {second.id}
     assert len(mine) == 3
     assert _page(api, member_id="m_nobody")["items"] == []
+
+
+def test_a_filtered_page_looks_at_5000_events_and_its_cursor_goes_on_past_them(
+    api: Api, db_url: str
+) -> None:
+    """Without an index by member (migration 0028) a filtered page examines a bounded window:
+    a member whose events lie past it gets an empty page whose cursor has moved on."""
+    db = Database(make_engine(db_url))
+    try:
+        with db.write() as conn:
+            filler = [
+                Event(NOTIFICATION_CREATED, "m_someone_else", T0, {"n": n})
+                for n in range(outbox.FILTERED_SCAN)
+            ]
+            outbox.append(conn, filler)
+    finally:
+        db.dispose()
+    member = api.member()  # three events, after the filler
+    looked = _page(api, member_id=member.id)
+    assert looked["items"] == []
+    assert looked["next_cursor"] is not None
+    mine = _page_of(api, 3, member_id=member.id, after=looked["next_cursor"])
+    assert [e["member_id"] for e in mine["items"]] == [member.id] * 3
+    caught_up = _page(api, member_id=member.id, after=mine["next_cursor"])
+    assert caught_up == {"items": [], "next_cursor": mine["next_cursor"]}
 
 
 @pytest.mark.parametrize(

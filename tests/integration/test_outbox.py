@@ -29,7 +29,10 @@ def _visible(
     deadline = time.monotonic() + 30
     while True:
         with deps.db.read() as conn:
-            found = outbox.read_after(conn, after, 100, member_id=member_id)
+            if member_id is None:
+                found = outbox.read_after(conn, after, 100)
+            else:
+                found = outbox.read_filtered(conn, after, 100, member_id=member_id).events
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
@@ -79,6 +82,35 @@ def test_a_member_filter_reads_only_that_members_events(deps: Deps) -> None:
     with deps.db.write() as conn:
         outbox.append(conn, [_event(1), Event("test.happened", "m_2", T0, {"n": 2})])
     assert [e.data["n"] for e in _visible(deps, 1, member_id="m_2")] == [2]
+
+
+def test_a_filtered_read_looks_at_a_bounded_window_and_says_where_it_stopped(deps: Deps) -> None:
+    members = ["m_1", "m_2", "m_2", "m_2", "m_1", "m_2", "m_1"]
+    with deps.db.write() as conn:
+        outbox.append(
+            conn, [Event("test.happened", m, T0, {"n": n}) for n, m in enumerate(members)]
+        )
+    everything = _visible(deps, 7)
+    with deps.db.read() as conn:
+        # m_1's events are 0, 4 and 6: a window of 3 holds only the first.
+        first = outbox.read_filtered(conn, None, 10, member_id="m_1", scan=3)
+        assert [e.data["n"] for e in first.events] == [0]
+        assert first.reached == everything[2].position  # the window's last event, not m_1's
+        # Next window: events 3, 4, 5.
+        second = outbox.read_filtered(conn, first.reached, 10, member_id="m_1", scan=3)
+        assert [e.data["n"] for e in second.events] == [4]
+        assert second.reached == everything[5].position
+        # A full page stops at its last item, before the window's end.
+        full = outbox.read_filtered(conn, None, 2, member_id="m_2", scan=7)
+        assert [e.data["n"] for e in full.events] == [1, 2]
+        assert full.reached == everything[2].position
+        # Both filters at once; then the end: nothing past the last event.
+        both = outbox.read_filtered(conn, None, 10, member_id="m_1", event_type="test.happened")
+        assert [e.data["n"] for e in both.events] == [0, 4, 6]
+        none = outbox.read_filtered(conn, None, 10, event_type="test.other")
+        assert (none.events, none.reached) == ([], everything[6].position)
+        end = outbox.read_filtered(conn, everything[6].position, 10, member_id="m_1")
+        assert (end.events, end.reached) == ([], None)
 
 
 @pytest.fixture

@@ -212,13 +212,14 @@ def list_events(
     422 naming it."""
     start = decode_event_position(after)
     place = None if start is None else Position(*start)
-    found = events.list_events(
+    page = events.list_events(
         deps, after=place, limit=limit, event_type=event_type, member_id=member_id
     )
     items = [
-        EventOut.model_validate(envelope(e.id, e.type, e.member_id, e.at, e.data)) for e in found
+        EventOut.model_validate(envelope(e.id, e.type, e.member_id, e.at, e.data))
+        for e in page.events
     ]
-    last = found[-1].position if found else place
+    last = page.place
     cursor = None if last is None else encode_event_position(last.tx, last.seq)
     return EventPage(items=items, next_cursor=cursor)
 

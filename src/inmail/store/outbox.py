@@ -26,7 +26,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal, literal_column, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    func,
+    literal,
+    literal_column,
+    select,
+    tuple_,
+)
 
 from inmail.domain.events import Event, payload_text
 from inmail.store.tables import outbox_events
@@ -90,46 +100,81 @@ def append(conn: Connection, events: Sequence[Event]) -> None:
     conn.execute(outbox_events.insert(), rows)
 
 
-def read_after(
+FILTERED_SCAN = 5_000
+"""Events a filtered read (by member or type) examines past its place, at most. No index
+serves the filters (an index by member was one more b-tree page written with every event of
+every write, migration 0028), so a read for a member with few events would otherwise scan
+the whole outbox; bounded, each page costs about the same however large the outbox grows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """What a read found, and the last event it examined (None: none past its place)."""
+
+    events: list[StoredEvent]
+    reached: Position | None
+
+
+def read_after(conn: Connection, after: Position | None, limit: int) -> list[StoredEvent]:
+    """Up to ``limit`` committed events after ``after`` (from the start when None), oldest
+    first."""
+    query = _visible_after(conn, after).order_by(*commit_order(conn)).limit(limit)
+    return [_stored(r) for r in conn.execute(query)]
+
+
+def read_filtered(
     conn: Connection,
     after: Position | None,
     limit: int,
     *,
     member_id: str | None = None,
     event_type: str | None = None,
-) -> list[StoredEvent]:
-    """Up to ``limit`` committed events after ``after`` (from the start when None), oldest
-    first; only ``member_id``'s and only of ``event_type`` when given."""
-    query = select(outbox_events).order_by(*commit_order(conn)).limit(limit)
+    scan: int = FILTERED_SCAN,
+) -> Scanned:
+    """Up to ``limit`` committed events after ``after``, oldest first, only ``member_id``'s
+    and only of ``event_type`` when given, found among the next ``scan`` events: fewer than
+    ``limit`` (even none) while more may match further on. ``reached`` is the last event
+    examined, where the next read goes on from."""
+    window = _visible_after(conn, after).order_by(*commit_order(conn)).limit(scan).subquery()
+    order = [window.c[c.name] for c in commit_order(conn)]
+    query = select(window).order_by(*order).limit(limit)
+    if member_id is not None:
+        query = query.where(window.c.member_id == member_id)
+    if event_type is not None:
+        query = query.where(window.c.type == event_type)
+    found = [_stored(r) for r in conn.execute(query)]
+    if len(found) == limit:
+        return Scanned(found, found[-1].position)
+    last = select(window.c.tx, window.c.seq).order_by(*(c.desc() for c in order)).limit(1)
+    row = conn.execute(last).first()
+    return Scanned(found, None if row is None else Position(row.tx, row.seq))
+
+
+def _visible_after(conn: Connection, after: Position | None) -> Select[Any]:
+    """Every column of the events committed after ``after`` that readers may see (unordered)."""
+    query = select(outbox_events)
     if conn.dialect.name != "sqlite":
         query = query.where(outbox_events.c.tx < _PG_HORIZON)
     if after is not None:
         query = query.where(past(conn, after.tx, after.seq))
-    if member_id is not None:
-        query = query.where(outbox_events.c.member_id == member_id)
-    if event_type is not None:
-        query = query.where(outbox_events.c.type == event_type)
-    return [
-        StoredEvent(
-            position=Position(r.tx, r.seq),
-            id=r.id,
-            type=r.type,
-            member_id=r.member_id,
-            at=r.at,
-            data=json.loads(r.payload),
-        )
-        for r in conn.execute(query)
-    ]
+    return query
+
+
+def _stored(r: Row[Any]) -> StoredEvent:
+    return StoredEvent(
+        position=Position(r.tx, r.seq),
+        id=r.id,
+        type=r.type,
+        member_id=r.member_id,
+        at=r.at,
+        data=json.loads(r.payload),
+    )
 
 
 def by_id(conn: Connection, event_id: str) -> StoredEvent | None:
     """One event by its id, committed or not yet visible to readers (None when unknown)."""
     r = conn.execute(select(outbox_events).where(outbox_events.c.id == event_id)).first()
-    if r is None:
-        return None
-    return StoredEvent(
-        Position(r.tx, r.seq), r.id, r.type, r.member_id, r.at, json.loads(r.payload)
-    )
+    return None if r is None else _stored(r)
 
 
 def payload_field(conn: Connection, key: str) -> ColumnElement[Any]:

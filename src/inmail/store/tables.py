@@ -705,7 +705,9 @@ outbox_events = Table(
 )
 # PostgreSQL also has ix_outbox_events_tx (tx, seq), its readers' order; SQLite reads in
 # rowid order (migration 0024): engine-specific, so made by migrations only (store/schema.py).
-Index("ix_outbox_events_member_id", outbox_events.c.member_id, outbox_events.c.seq)
+# No index by member (dropped by migration 0028): each event put an entry at its member's place
+# in it, a page of its own written with every event (three a send); the operators' filtered
+# read scans a bounded window instead (store/outbox.read_filtered).
 
 # Webhooks (migration 0018): operators' endpoints, each with its cursor into the outbox, and
 # one delivery per (endpoint, event) with its attempts (store/webhooks.py, docs/webhooks.md).
