@@ -22,6 +22,13 @@ PLAN = "recruiter_corporate"
 CREDITS = 100_000
 
 
+def spend_reference() -> str:
+    """A new spend reference shaped as an InMail's (``inmail:<message id>``,
+    services/inmail.py): ids made later sort later, so each lands at the right edge of
+    ``spends``' unique index, as the product's own spends do."""
+    return f"inmail:{new_id('msg')}"
+
+
 def open_deps(url: str, *, pool_size: int = 10) -> Deps:
     return Deps(Database(make_engine(url, pool_size=pool_size)), PlanVersionCache())
 

@@ -3,7 +3,9 @@
 Both sides write one credit spend per transaction to their own file in the
 same directory, with WAL and ``synchronous=FULL`` (SPEC §3, durability), in
 one process. The rounds alternate ours and the baseline so that noise on a
-shared machine falls on both.
+shared machine falls on both. Every side's spends carry references shaped as an
+InMail's (``fixtures.spend_reference``), which sort in the order they are made, as
+the product's do (a counter's ``ours-10`` sorts between ``ours-1`` and ``ours-2``).
 
 A third side, not part of the ratio, tells where the gap is: ``own_statements``
 replays inmail's own statements for a spend (the fast path's, store/fast_spend.py)
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
-from benchmarks.fixtures import CREDITS, NOW, open_deps, prepare
+from benchmarks.fixtures import CREDITS, NOW, open_deps, prepare, spend_reference
 from benchmarks.report import Comparison, Tally, log
 from benchmarks.timing import run_for, wal_frames_per_op
 from inmail.domain.credits import new_id
@@ -152,9 +154,8 @@ def ours_spender(deps: Deps, members: list[str]) -> Callable[[], object]:
     seq = itertools.count()
 
     def spend() -> object:
-        i = next(seq)
-        member = members[i % len(members)]
-        return spend_credits(deps, member_id=member, cost=1, reference=f"ours-{i}", now=NOW)
+        member = members[next(seq) % len(members)]
+        return spend_credits(deps, member_id=member, cost=1, reference=spend_reference(), now=NOW)
 
     return spend
 
@@ -164,7 +165,7 @@ def baseline_spender(raw: RawLedger, accounts: int) -> Callable[[], object]:
 
     def spend() -> object:
         i = next(seq)
-        if not raw.spend(i % accounts + 1, f"base-{i}"):
+        if not raw.spend(i % accounts + 1, spend_reference()):
             raise RuntimeError("the baseline ran out of credits")
         return None
 
@@ -175,8 +176,7 @@ def own_statements_spender(replay: OwnStatements, members: list[str]) -> Callabl
     seq = itertools.count()
 
     def spend() -> object:
-        i = next(seq)
-        replay.spend(members[i % len(members)], f"own-{i}")
+        replay.spend(members[next(seq) % len(members)], spend_reference())
         return None
 
     return spend
