@@ -39,7 +39,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -57,6 +57,7 @@ from inmail.domain.events import (
     payload_text,
 )
 from inmail.domain.plans import Plan
+from inmail.store.tables import from_sqlite_text, sqlite_text
 from inmail.store.writers import WriterQueue
 
 _SQL = {
@@ -223,10 +224,9 @@ _OUTBOX_INSERT = "INSERT INTO outbox_events (id, type, member_id, at, payload) V
 
 @functools.lru_cache(maxsize=64)
 def _sqlite_time(moment: datetime) -> str:
-    """``moment`` as SQLite stores it: UTC wall time in SQLAlchemy's text format. Cached: a
-    send writes the same ``now`` into about ten columns. isoformat pads the year to four
-    digits as SQLAlchemy does (strftime's %Y does not)."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    """``moment`` as SQLite stores it (store.tables.sqlite_text). Cached: a send writes the
+    same ``now`` into about ten columns."""
+    return sqlite_text(moment)
 
 
 def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
@@ -377,7 +377,7 @@ class FastSpend:
     def _read_time(self, value: Any) -> datetime | None:
         if value is None or isinstance(value, datetime):
             return value
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return from_sqlite_text(value)
 
     def spend(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,23 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 
+def sqlite_text(moment: datetime) -> str:
+    """An aware datetime as SQLite stores it: the UTC wall time in SQLAlchemy's text format
+    (``2026-01-15 12:00:00.000000``). isoformat pads the year to four digits as SQLAlchemy
+    does. Raises ValueError for a naive datetime."""
+    if moment.tzinfo is None:
+        raise ValueError("refusing to store a naive datetime")
+    if moment.utcoffset():  # zero for UTC: no conversion
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+
+
+def from_sqlite_text(text: str) -> datetime:
+    """The aware UTC datetime stored as ``text`` (:func:`sqlite_text`'s format, or any other
+    ISO 8601 date and time without an offset). Raises ValueError for other text."""
+    return datetime.fromisoformat(text + "+00:00")
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on every engine.
 
@@ -63,6 +81,37 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    # On SQLite the two methods above run after SQLAlchemy's own text conversion, and a
+    # datetime's replace(tzinfo=...) alone costs about 0.5 µs: 0.8 µs a value read and 1.8
+    # written, which a credits overview of 11 lots pays 26 times (issue 13,
+    # http_credits_many_lots). There the processors go straight between aware datetimes and
+    # the stored text (0.1 µs read, 0.9 written); a stored text in another form falls back
+    # to SQLAlchemy's conversion and the methods above, as before.
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else sqlite_text(value)
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        fallback = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or fallback is None:
+            return fallback
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                return from_sqlite_text(value)
+            except (TypeError, ValueError):
+                return fallback(value)
+
+        return process
 
 
 # Integer primary keys that are SQLite rowids there and BIGINT identities on PostgreSQL.
