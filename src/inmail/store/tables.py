@@ -55,7 +55,10 @@ def sqlite_text(moment: datetime) -> str:
 def from_sqlite_text(text: str) -> datetime:
     """The aware UTC datetime stored as ``text`` (:func:`sqlite_text`'s format, or any other
     ISO 8601 date and time without an offset). Raises ValueError for other text."""
-    return datetime.fromisoformat(text + "+00:00")
+    moment = datetime.fromisoformat(text + "+00:00")
+    if moment.tzinfo is None:  # a date alone: fromisoformat drops the offset after it
+        raise ValueError(f"not a stored date and time: {text!r}")
+    return moment
 
 
 class UTCDateTime(TypeDecorator[datetime]):
