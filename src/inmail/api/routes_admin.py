@@ -209,7 +209,9 @@ def list_events(
     """The outbox, oldest first, for operators who pull instead of taking webhooks
     (docs/events.md): each item is the envelope a webhook carries. An event appears once its
     change has committed and never behind a cursor already handed out; a bad ``after`` is a
-    422 naming it."""
+    422 naming it. A page filtered by ``type`` or ``member_id`` looks at the next 5,000
+    events only: it may hold fewer items, even none, and its ``next_cursor`` then goes on
+    past the last event it looked at (caught up: no item, and the ``after`` sent back)."""
     start = decode_event_position(after)
     place = None if start is None else Position(*start)
     page = events.list_events(
