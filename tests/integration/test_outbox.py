@@ -147,3 +147,34 @@ def test_an_event_committed_later_is_never_left_behind_a_readers_cursor(pg_deps:
     later = _visible(deps, 2, after)
     assert while_a_is_open == []  # B's event waits behind A's open transaction
     assert sorted(e.data["n"] for e in later) == [1, 2]
+
+
+@pytest.mark.postgres
+def test_a_filtered_read_never_moves_its_place_past_an_event_still_committing(
+    pg_deps: Deps,
+) -> None:
+    """The same for a filtered read, whose place can move past events it does not return:
+    while A is open, the window ends before A's event, so the place it gives leads to it."""
+    deps = pg_deps
+    a_wrote, b_done = threading.Event(), threading.Event()
+
+    def transaction_a() -> None:
+        with deps.db.write() as conn:
+            outbox.append(conn, [Event("test.happened", "m_a", T0, {"n": 1})])
+            a_wrote.set()
+            b_done.wait(10)
+
+    thread = threading.Thread(target=transaction_a)
+    thread.start()
+    assert a_wrote.wait(10)
+    with deps.db.write() as conn:
+        outbox.append(conn, [Event("test.happened", "m_b", T0, {"n": 2})])
+    with deps.db.read() as conn:
+        while_a_is_open = outbox.read_filtered(conn, None, 10, member_id="m_a")
+    b_done.set()
+    thread.join()
+    assert while_a_is_open == outbox.Scanned([], None)  # nothing examined: B waits behind A
+    _visible(deps, 2)
+    with deps.db.read() as conn:
+        later = outbox.read_filtered(conn, while_a_is_open.reached, 10, member_id="m_a")
+    assert [e.data["n"] for e in later.events] == [1]

@@ -31,11 +31,14 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
+    cast,
     func,
     literal,
     literal_column,
+    null,
     select,
     tuple_,
+    union_all,
 )
 
 from inmail.domain.events import Event, payload_text
@@ -134,20 +137,38 @@ def read_filtered(
     """Up to ``limit`` committed events after ``after``, oldest first, only ``member_id``'s
     and only of ``event_type`` when given, found among the next ``scan`` events: fewer than
     ``limit`` (even none) while more may match further on. ``reached`` is the last event
-    examined, where the next read goes on from."""
-    window = _visible_after(conn, after).order_by(*commit_order(conn)).limit(scan).subquery()
+    examined, where the next read goes on from.
+
+    One statement, so the matches and the window's end come from one snapshot: on
+    PostgreSQL a second statement could see a transaction that committed in between and
+    put the window's end past a matching event the first did not return."""
+    window = _visible_after(conn, after).order_by(*commit_order(conn)).limit(scan).cte("window")
     order = [window.c[c.name] for c in commit_order(conn)]
-    query = select(window).order_by(*order).limit(limit)
+    matches = select(window, literal(False).label("window_end"))
     if member_id is not None:
-        query = query.where(window.c.member_id == member_id)
+        matches = matches.where(window.c.member_id == member_id)
     if event_type is not None:
-        query = query.where(window.c.type == event_type)
-    found = [_stored(r) for r in conn.execute(query)]
+        matches = matches.where(window.c.type == event_type)
+    matches = matches.order_by(*order).limit(limit)
+    # The window's last event, its columns other than the position left empty (typed: a
+    # PostgreSQL union matches types).
+    end = select(
+        *(
+            window.c[c.name] if c.name in ("tx", "seq") else cast(null(), c.type).label(c.name)
+            for c in outbox_events.c
+        ),
+        literal(True).label("window_end"),
+    )
+    end = end.order_by(*(c.desc() for c in order)).limit(1)
+    rows = conn.execute(union_all(select(matches.subquery()), select(end.subquery()))).all()
+    found = sorted(
+        (_stored(r) for r in rows if not r.window_end),
+        key=lambda e: (e.position.tx, e.position.seq),
+    )
     if len(found) == limit:
         return Scanned(found, found[-1].position)
-    last = select(window.c.tx, window.c.seq).order_by(*(c.desc() for c in order)).limit(1)
-    row = conn.execute(last).first()
-    return Scanned(found, None if row is None else Position(row.tx, row.seq))
+    last = next((Position(r.tx, r.seq) for r in rows if r.window_end), None)
+    return Scanned(found, last)
 
 
 def _visible_after(conn: Connection, after: Position | None) -> Select[Any]:

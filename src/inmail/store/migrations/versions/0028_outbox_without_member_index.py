@@ -9,7 +9,8 @@ seq): members are many, so each entry landed on a page of its own, one more page
 each event of each write (a send's three events wrote 3.0 pages of it to SQLite's log, of 33;
 a spend's one 1.4 of 12; measured for issue 13). Its one reader was the operators'
 ``GET /v1/admin/events?member_id=``, which now examines a bounded window of the outbox after its
-cursor (store/outbox.read_filtered, docs/events.md) like the ``type`` filter always did.
+cursor (store/outbox.read_filtered, docs/events.md), as does the ``type`` filter, which never had
+an index.
 
 Both engines. Dropping an index takes a moment and no rebuild; the downgrade builds it again
 (on PostgreSQL writes to the outbox wait while it builds). docs/deploy.md lists it.
