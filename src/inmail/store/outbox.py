@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
     Row,
     Select,
@@ -142,25 +143,8 @@ def read_filtered(
     One statement, so the matches and the window's end come from one snapshot: on
     PostgreSQL a second statement could see a transaction that committed in between and
     put the window's end past a matching event the first did not return."""
-    window = _visible_after(conn, after).order_by(*commit_order(conn)).limit(scan).cte("window")
-    order = [window.c[c.name] for c in commit_order(conn)]
-    matches = select(window, literal(False).label("window_end"))
-    if member_id is not None:
-        matches = matches.where(window.c.member_id == member_id)
-    if event_type is not None:
-        matches = matches.where(window.c.type == event_type)
-    matches = matches.order_by(*order).limit(limit)
-    # The window's last event, its columns other than the position left empty (typed: a
-    # PostgreSQL union matches types).
-    end = select(
-        *(
-            window.c[c.name] if c.name in ("tx", "seq") else cast(null(), c.type).label(c.name)
-            for c in outbox_events.c
-        ),
-        literal(True).label("window_end"),
-    )
-    end = end.order_by(*(c.desc() for c in order)).limit(1)
-    rows = conn.execute(union_all(select(matches.subquery()), select(end.subquery()))).all()
+    statement = _filtered(conn, after, limit, member_id, event_type, scan)
+    rows = conn.execute(statement).all()
     found = sorted(
         (_stored(r) for r in rows if not r.window_end),
         key=lambda e: (e.position.tx, e.position.seq),
@@ -169,6 +153,37 @@ def read_filtered(
         return Scanned(found, found[-1].position)
     last = next((Position(r.tx, r.seq) for r in rows if r.window_end), None)
     return Scanned(found, last)
+
+
+def _filtered(
+    conn: Connection,
+    after: Position | None,
+    limit: int,
+    member_id: str | None,
+    event_type: str | None,
+    scan: int,
+) -> CompoundSelect[Any]:
+    """:func:`read_filtered`'s statement: the window's first ``limit`` matches, each with
+    ``window_end`` false, then one row for the window's last event (``window_end`` true,
+    only its position filled)."""
+    window = _visible_after(conn, after).order_by(*commit_order(conn)).limit(scan).cte("window")
+    order = [window.c[c.name] for c in commit_order(conn)]
+    matches = select(window, literal(False).label("window_end"))
+    if member_id is not None:
+        matches = matches.where(window.c.member_id == member_id)
+    if event_type is not None:
+        matches = matches.where(window.c.type == event_type)
+    matches = matches.order_by(*order).limit(limit)
+    # Typed empty columns: a PostgreSQL union matches types.
+    end = select(
+        *(
+            window.c[c.name] if c.name in ("tx", "seq") else cast(null(), c.type).label(c.name)
+            for c in outbox_events.c
+        ),
+        literal(True).label("window_end"),
+    )
+    end = end.order_by(*(c.desc() for c in order)).limit(1)
+    return union_all(select(matches.subquery()), select(end.subquery()))
 
 
 def _visible_after(conn: Connection, after: Position | None) -> Select[Any]:
