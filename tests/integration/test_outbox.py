@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -120,29 +121,38 @@ def pg_deps(postgres_url: str) -> Iterator[Deps]:
     db.dispose()
 
 
+@contextmanager
+def _held_open(deps: Deps, first: Event, second: Event) -> Iterator[None]:
+    """Inside: transaction A has written ``first`` and is still open, and B, begun after it,
+    has written ``second`` and committed. On leaving, A commits."""
+    a_wrote, b_done = threading.Event(), threading.Event()
+
+    def transaction_a() -> None:
+        with deps.db.write() as conn:
+            outbox.append(conn, [first])
+            a_wrote.set()
+            b_done.wait(10)
+
+    thread = threading.Thread(target=transaction_a)
+    thread.start()
+    try:
+        assert a_wrote.wait(10)
+        with deps.db.write() as conn:
+            outbox.append(conn, [second])
+        yield
+    finally:
+        b_done.set()
+        thread.join()
+
+
 @pytest.mark.postgres
 def test_an_event_committed_later_is_never_left_behind_a_readers_cursor(pg_deps: Deps) -> None:
     """Transaction A writes an event first and commits last; B commits in between. A reader
     that pages while A is open must not move past A's place: once A commits, its event is read.
     (Only PostgreSQL has concurrent writers; SQLite's commit order is insertion order.)"""
     deps = pg_deps
-    a_wrote, b_done = threading.Event(), threading.Event()
-
-    def transaction_a() -> None:
-        with deps.db.write() as conn:
-            outbox.append(conn, [_event(1)])
-            a_wrote.set()
-            b_done.wait(10)
-
-    thread = threading.Thread(target=transaction_a)
-    thread.start()
-    assert a_wrote.wait(10)
-    with deps.db.write() as conn:
-        outbox.append(conn, [_event(2)])
-    with deps.db.read() as conn:
+    with _held_open(deps, _event(1), _event(2)), deps.db.read() as conn:
         while_a_is_open = outbox.read_after(conn, None, 10)
-    b_done.set()
-    thread.join()
     after = while_a_is_open[-1].position if while_a_is_open else None
     later = _visible(deps, 2, after)
     assert while_a_is_open == []  # B's event waits behind A's open transaction
@@ -156,23 +166,10 @@ def test_a_filtered_read_never_moves_its_place_past_an_event_still_committing(
     """The same for a filtered read, whose place can move past events it does not return:
     while A is open, the window ends before A's event, so the place it gives leads to it."""
     deps = pg_deps
-    a_wrote, b_done = threading.Event(), threading.Event()
-
-    def transaction_a() -> None:
-        with deps.db.write() as conn:
-            outbox.append(conn, [Event("test.happened", "m_a", T0, {"n": 1})])
-            a_wrote.set()
-            b_done.wait(10)
-
-    thread = threading.Thread(target=transaction_a)
-    thread.start()
-    assert a_wrote.wait(10)
-    with deps.db.write() as conn:
-        outbox.append(conn, [Event("test.happened", "m_b", T0, {"n": 2})])
-    with deps.db.read() as conn:
+    a_event = Event("test.happened", "m_a", T0, {"n": 1})
+    b_event = Event("test.happened", "m_b", T0, {"n": 2})
+    with _held_open(deps, a_event, b_event), deps.db.read() as conn:
         while_a_is_open = outbox.read_filtered(conn, None, 10, member_id="m_a")
-    b_done.set()
-    thread.join()
     assert while_a_is_open == outbox.Scanned([], None)  # nothing examined: B waits behind A
     _visible(deps, 2)
     with deps.db.read() as conn:
