@@ -28,14 +28,13 @@ from tests.helpers import days, new_member
 NOW = T0 + days(1)
 _WAL_HEADER, _FRAME_HEADER = 32, 24
 
-# A plain spend: the balance, the lot, the spend record (its reference is unique), the ledger
+# A plain spend: the balance, the lot, the spend record (keyed by its reference), the ledger
 # line (listed per member, summed per month) and its event (found by id; listed per member by
 # a bounded scan, with no index of its own since migration 0028).
 SPEND_BTREES = {
     "accounts",
     "lots",
-    "spends",
-    "sqlite_autoindex_spends_2",  # UNIQUE (reference); the primary key is the table itself
+    "spends",  # keyed by its reference (migration 0029): no index beside it
     "ledger_entries",
     "ix_ledger_entries_member_id_id",
     "ix_ledger_entries_at",
@@ -99,5 +98,6 @@ def test_a_send_writes_no_autoincrement_counter_second_spend_btree_or_member_ind
     written = btrees_written(deps, path, lambda: send(second))
     assert written >= SPEND_BTREES
     assert "sqlite_sequence" not in written
-    assert "sqlite_autoindex_spends_1" not in written  # spends has no rowid beside its key
+    # spends is its key's b-tree, keyed by the reference: no rowid, no unique index beside it
+    assert not {name for name in written if name.startswith("sqlite_autoindex_spends")}
     assert "ix_outbox_events_member_id" not in written  # three events, no index by member

@@ -425,7 +425,7 @@ def credit_back(
     opened = lock_and_catch_up(deps, conn, holder, now)
     if spend is None or spend.member_id != holder:
         raise NotFound(f"member {member_id!r} has no spend {reference!r}")
-    if not spend_store.mark_refunded(conn, spend.id, now):
+    if not spend_store.mark_refunded(conn, spend.reference, now):
         raise Conflict(f"{reference!r} was refunded already")
     draws = spend_store.spend_draws(conn, holder, reference)
     since = spend_store.renewals_after(conn, holder, spend.at)

@@ -45,11 +45,12 @@ def insert_spend(conn: Connection, record: SpendRecord) -> None:
     )
 
 
-def mark_refunded(conn: Connection, spend_id: str, at: datetime) -> bool:
-    """Flag a spend as refunded; False if it already was (the once-only guard)."""
+def mark_refunded(conn: Connection, reference: str, at: datetime) -> bool:
+    """Flag the spend for ``reference`` as refunded; False if it already was (the once-only
+    guard)."""
     result = conn.execute(
         update(spends)
-        .where(spends.c.id == spend_id, spends.c.refunded_at.is_(None))
+        .where(spends.c.reference == reference, spends.c.refunded_at.is_(None))
         .values(refunded_at=at)
     )
     return result.rowcount == 1

@@ -279,9 +279,12 @@ Index("ix_ledger_entries_at", ledger_entries.c.at)
 spends = Table(
     "spends",
     metadata,
-    Column("id", String(40), primary_key=True),
+    # "sp_…": a label for the spend's answers (SpendResult.spend_id), never looked up.
+    Column("id", String(40), nullable=False),
     Column("member_id", String(40), nullable=False),
-    Column("reference", String(200), nullable=False, unique=True),
+    # What was paid for (an InMail's "inmail:msg_…"): one spend per reference, so the
+    # reference is the key (migration 0029), and the one index a spend writes.
+    Column("reference", String(200), primary_key=True),
     Column("cost", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("refunded_at", UTCDateTime, nullable=True),
