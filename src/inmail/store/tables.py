@@ -282,8 +282,8 @@ spends = Table(
     # "sp_…": a label for the spend's answers (SpendResult.spend_id), never looked up.
     Column("id", String(40), nullable=False),
     Column("member_id", String(40), nullable=False),
-    # What was paid for (an InMail's "inmail:msg_…"): one spend per reference, so the
-    # reference is the key (migration 0029), and the one index a spend writes.
+    # What was paid for (an InMail's "inmail:msg_…"): one spend per reference, and what every
+    # lookup goes by, so it is the key (migration 0029), with no second index beside it.
     Column("reference", String(200), primary_key=True),
     Column("cost", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
