@@ -23,7 +23,10 @@ The downgrade puts the key back on ``id`` (the ids are unique: each is a new UUI
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from alembic import op
+from alembic.operations import BatchOperations
 
 revision = "0029"
 down_revision = "0028"
@@ -31,11 +34,17 @@ branch_labels = None
 depends_on = None
 
 
+def _copied_spends() -> AbstractContextManager[BatchOperations]:
+    """SQLite: ``spends`` copied into the shape its block describes, still ``WITHOUT ROWID``
+    (migration 0027)."""
+    return op.batch_alter_table(
+        "spends", recreate="always", table_kwargs={"sqlite_with_rowid": False}
+    )
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        with op.batch_alter_table(
-            "spends", recreate="always", table_kwargs={"sqlite_with_rowid": False}
-        ) as batch:
+        with _copied_spends() as batch:
             batch.drop_constraint("pk_spends", type_="primary")
             batch.drop_constraint("uq_spends_reference", type_="unique")
             batch.create_primary_key("pk_spends", ["reference"])
@@ -47,9 +56,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        with op.batch_alter_table(
-            "spends", recreate="always", table_kwargs={"sqlite_with_rowid": False}
-        ) as batch:
+        with _copied_spends() as batch:
             batch.drop_constraint("pk_spends", type_="primary")
             batch.create_primary_key("pk_spends", ["id"])
             batch.create_unique_constraint("uq_spends_reference", ["reference"])
