@@ -20,14 +20,14 @@ import itertools
 import json
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import closing
 from pathlib import Path
 
 from benchmarks.fixtures import CREDITS, NOW, open_deps, prepare, spend_reference
 from benchmarks.report import Comparison, Tally, log
 from benchmarks.timing import run_for, wal_frames_per_op
-from inmail.domain.credits import new_id
+from inmail.domain.credits import LotSource, new_id
 from inmail.domain.events import LEDGER_ENTRY_CREATED
 from inmail.services.context import Deps
 from inmail.services.credits import spend_credits
@@ -94,18 +94,44 @@ class RawLedger:
         self.conn.close()
 
 
+# What a spend writes beyond the baseline's three rows, as OwnStatements can leave it out
+# (benchmarks/spend_bounds.py measures what each costs).
+PARTS = {
+    "event": "the ledger line's outbox event (a row and its unique event id)",
+    "spend_record": "the spend's row in `spends` (its reference, for refunds)",
+    "ledger_at_index": "the ledger's index by time (`ix_ledger_entries_at`)",
+    "lock_reads": "the lock's reads beside the balance (plan, due and seat checks)",
+    "ledger_member_index": "the ledger's index by member (`ix_ledger_entries_member_id_id`)",
+}
+_INDEX_PARTS = {
+    "ledger_at_index": "ix_ledger_entries_at",
+    "ledger_member_index": "ix_ledger_entries_member_id_id",
+}
+# The lock with nothing read beside the balance but the lots (the replay picks one from them).
+_BALANCE_ONLY_LOCK = (
+    "UPDATE accounts SET balance = balance - :cost WHERE member_id = :member "
+    "AND balance >= :cost RETURNING balance, (SELECT json_group_array(json_array(id, source)) "
+    "FROM lots WHERE member_id = :member AND remaining > 0)"
+)
+
+
 class OwnStatements:
     """inmail's spend as its fast path runs it on SQLite, statement for statement, in raw
     ``sqlite3`` on a copy of our file: the same rows, indexes and pages, without the
-    service's Python (the lot drawn is the first live one the lock returns: the plan's,
-    then the adjustment's, which is what the spending order picks for these accounts).
+    service's Python (the lot drawn is the plan's while it has credits, else the
+    adjustment's, which is what the spending order picks for these accounts).
 
     The statements are store/fast_spend.py's own, read from it, so they stay the ones a
     spend runs; only their parameters are filled in here. Like the baseline, it keeps
     SQLite's own checkpoint (every 1,000 pages, in a commit); ours checkpoints on a thread
-    (store/checkpoint.py)."""
+    (store/checkpoint.py). ``leave_out``: parts of :data:`PARTS` not written (indexes are
+    dropped from the copy), to measure what each costs; ValueError for an unknown part."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, leave_out: Collection[str] = ()) -> None:
+        unknown = set(leave_out) - set(PARTS)
+        if unknown:
+            raise ValueError(f"no such part of a spend: {sorted(unknown)}")
+        self.leave_out = frozenset(leave_out)
         engine = make_engine(f"sqlite:///{path}")
         try:
             shape = fast_spend.FastSpendRequest("", 1, "", "", NOW, None)
@@ -118,23 +144,38 @@ class OwnStatements:
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
+        for part, index in _INDEX_PARTS.items():
+            if part in self.leave_out:
+                self.conn.execute(f"DROP INDEX {index}")
+        if "lock_reads" in self.leave_out:
+            self.lock = _BALANCE_ONLY_LOCK
 
     def spend(self, member: str, reference: str) -> None:
-        conn, at, sql = self.conn, self.at, self.sql
+        conn, at, sql, leave_out = self.conn, self.at, self.sql, self.leave_out
         conn.execute("BEGIN IMMEDIATE")
         params = {"member": member, "now": at, "cost": 1, "scope": "", "key": ""}
         row = conn.execute(self.lock, params).fetchone()
         if row is None:
             conn.execute("ROLLBACK")
             raise RuntimeError("the replay ran out of credits")
-        lot, source = json.loads(row[6])[0][:2]
+        # The lots come last in either lock, in no set order: the plan's goes first (SPEC §3).
+        lots = json.loads(row[-1])
+        lot, source = min(lots, key=lambda lot: lot[1] != LotSource.ALLOTMENT)[:2]
         conn.execute(sql["take_from_lot"], (1, lot, 1))
-        conn.execute(sql["insert_spend"], (new_id("sp"), member, reference, 1, at))
+        if "spend_record" not in leave_out:
+            conn.execute(sql["insert_spend"], (new_id("sp"), member, reference, 1, at))
         line = (member, lot, "spend", -1, row[0], at, reference)
         entry = conn.execute(sql["insert_entry"], line).fetchone()[0]
+        if "event" not in leave_out:
+            conn.execute(self.outbox, self._event(member, lot, source, row[0], entry, reference))
+        conn.execute("COMMIT")
+
+    def _event(
+        self, member: str, lot: int, source: str, after: int, entry: int, reference: str
+    ) -> tuple[str, ...]:
         told = {
             "amount": -1,
-            "balance_after": row[0],
+            "balance_after": after,
             "entry_id": entry,
             "kind": "spend",
             "lot_id": lot,
@@ -142,9 +183,7 @@ class OwnStatements:
             "reference": reference,
         }
         payload = json.dumps(told, sort_keys=True, separators=(",", ":"))
-        event = (new_id("evt"), LEDGER_ENTRY_CREATED, member, at, payload)
-        conn.execute(self.outbox, event)
-        conn.execute("COMMIT")
+        return (new_id("evt"), LEDGER_ENTRY_CREATED, member, self.at, payload)
 
     def close(self) -> None:
         self.conn.close()
@@ -182,7 +221,7 @@ def own_statements_spender(replay: OwnStatements, members: list[str]) -> Callabl
     return spend
 
 
-def _copy(source: Path, copy: Path) -> None:
+def copy_file(source: Path, copy: Path) -> None:
     """A consistent copy of the SQLite file ``source`` (SQLite's backup API)."""
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(copy)) as dst:
         src.backup(dst)
@@ -193,7 +232,7 @@ def run(seconds: float) -> dict[str, object]:
         url = f"sqlite:///{Path(tmp) / 'ours.db'}"
         log(f"{NAME}: preparing {url}")
         members = prepare(url, ACCOUNTS)
-        _copy(Path(tmp) / "ours.db", Path(tmp) / "own.db")
+        copy_file(Path(tmp) / "ours.db", Path(tmp) / "own.db")
         deps = open_deps(url)
         raw = RawLedger(Path(tmp) / "baseline.db", ACCOUNTS)
         replay = OwnStatements(Path(tmp) / "own.db")
