@@ -160,7 +160,7 @@ class OwnStatements:
             raise RuntimeError("the replay ran out of credits")
         # The lots come last in either lock, in no set order: the plan's goes first (SPEC §3).
         lots = json.loads(row[-1])
-        lot, source = min(lots, key=lambda lot: lot[1] != LotSource.ALLOTMENT)[:2]
+        lot, source = min(lots, key=lambda live: live[1] != LotSource.ALLOTMENT)[:2]
         conn.execute(sql["take_from_lot"], (1, lot, 1))
         if "spend_record" not in leave_out:
             conn.execute(sql["insert_spend"], (new_id("sp"), member, reference, 1, at))
